@@ -1,0 +1,2 @@
+//! Core micro-benchmarks (filled below).
+fn main() {}

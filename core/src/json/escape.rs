@@ -1,0 +1,144 @@
+//! JSON string escaping and value rendering.
+
+use crate::Value;
+
+/// What each byte becomes inside a JSON string: 0 = itself, b'u' = `\u00XX`,
+/// anything else = a two-character escape `\X`.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    // DEL is legal JSON but terminals act on it; escaping keeps lines inert.
+    t[0x7f] = b'u';
+    t
+};
+
+/// Appends `s` as a quoted JSON string. Control characters and newlines are
+/// escaped so a record always stays on one line.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    write_str_body(out, s);
+    out.push(b'"');
+}
+
+/// Appends the escaped body of `s`, without quotes.
+pub fn write_str_body(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[b as usize];
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+        } else {
+            out.extend_from_slice(&[b'\\', esc]);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends a float: shortest round-trip digits; NaN and infinities, which
+/// JSON cannot express, as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+pub fn write_f64(out: &mut Vec<u8>, x: f64) {
+    if x.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+    } else if x.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if x > 0.0 {
+        out.extend_from_slice(b"\"Infinity\"");
+    } else {
+        out.extend_from_slice(b"\"-Infinity\"");
+    }
+}
+
+/// Appends an integer.
+pub fn write_i64(out: &mut Vec<u8>, i: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+}
+
+/// Appends an unsigned integer.
+pub fn write_u64(out: &mut Vec<u8>, i: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+}
+
+/// Appends a value as JSON.
+pub fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) => write_i64(out, *i),
+        // BigInt holds validated digits only (see Value::big_int), so it is a valid JSON number.
+        Value::BigInt(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Float(x) => write_f64(out, *x),
+        Value::Str(s) => write_str(out, s),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Map(fields) => {
+            out.push(b'{');
+            for (i, (k, v)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, v);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_quotes_and_newlines() {
+        let mut out = Vec::new();
+        write_str(&mut out, "a\"b\\c\nd\te\u{1}\u{7f}é");
+        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\nd\te\u0001\u007fé""#);
+    }
+
+    #[test]
+    fn every_string_round_trips_through_serde_json() {
+        let all: String = (0u32..0x300).filter_map(char::from_u32).collect();
+        let mut out = Vec::new();
+        write_str(&mut out, &all);
+        assert!(!out.contains(&b'\n'));
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, all);
+    }
+
+    #[test]
+    fn non_finite_floats_stay_valid_json() {
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5] {
+            let mut out = Vec::new();
+            write_f64(&mut out, x);
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap();
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! `JsonFormatter`: one JSON object per record, in one of several profiles.
+
+use super::escape::{write_i64, write_str, write_u64, write_value};
+use crate::{Formatter, Record};
+use std::fmt;
+
+/// Which key layout a [`JsonFormatter`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JsonProfile {
+    /// Tributary's native profile (design.md): `ts`, `level`, `levelno`,
+    /// `logger`, `msg`, … `fields`.
+    Native,
+    /// Elastic Common Schema: `@timestamp`, `log.level`, `message`,
+    /// `ecs.version`, dotted `log.*`/`process.*` keys; extras under `labels`.
+    Ecs,
+    /// The OpenTelemetry log data model: `Timestamp` (ns), `SeverityText`,
+    /// `SeverityNumber`, `Body`, `Resource`, `InstrumentationScope`,
+    /// `Attributes` (semantic-convention names plus extras).
+    Otel,
+    /// `tracing-subscriber`'s JSON layout: `timestamp`, `level`, `fields`
+    /// (with `message`), `target`, `filename`, `line_number`, `threadName`,
+    /// `threadId`.
+    Tracing,
+}
+
+impl JsonProfile {
+    /// The profile's name as accepted by [`JsonProfile::from_name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonProfile::Native => "native",
+            JsonProfile::Ecs => "ecs",
+            JsonProfile::Otel => "otel",
+            JsonProfile::Tracing => "tracing",
+        }
+    }
+
+    /// Parses `native`, `ecs`, `otel` or `tracing`.
+    pub fn from_name(name: &str) -> Option<JsonProfile> {
+        [JsonProfile::Native, JsonProfile::Ecs, JsonProfile::Otel, JsonProfile::Tracing]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    fn default_keys(self) -> &'static [&'static str] {
+        match self {
+            JsonProfile::Native => NATIVE_KEYS,
+            JsonProfile::Ecs => ECS_KEYS,
+            JsonProfile::Otel => OTEL_KEYS,
+            JsonProfile::Tracing => TRACING_KEYS,
+        }
+    }
+}
+
+// Key tables: the index of each name is what the writers below use, so the
+// order of these arrays is part of the code, not just data.
+const NATIVE_KEYS: &[&str] = &[
+    "ts", "level", "levelno", "logger", "msg", "host", "pid", "process", "tid", "thread", "file",
+    "line", "func", "module", "seq", "exc", "stack", "fields",
+];
+const ECS_KEYS: &[&str] = &[
+    "@timestamp",
+    "log.level",
+    "message",
+    "ecs.version",
+    "log.logger",
+    "host.hostname",
+    "process.pid",
+    "process.name",
+    "process.thread.id",
+    "process.thread.name",
+    "log.origin.file.name",
+    "log.origin.file.line",
+    "log.origin.function",
+    "log.origin.module",
+    "event.sequence",
+    "error.stack_trace",
+    "log.origin.stack",
+    "labels",
+];
+const OTEL_KEYS: &[&str] = &[
+    "Timestamp",
+    "SeverityText",
+    "SeverityNumber",
+    "Body",
+    "Resource",
+    "host.name",
+    "process.pid",
+    "process.name",
+    "InstrumentationScope",
+    "name",
+    "Attributes",
+    "code.file.path",
+    "code.line.number",
+    "code.function.name",
+    "code.namespace",
+    "thread.id",
+    "thread.name",
+    "log.record.seq",
+    "exception.stacktrace",
+    "code.stacktrace",
+    "log.record.levelno",
+];
+const TRACING_KEYS: &[&str] = &[
+    "timestamp", "level", "fields", "message", "target", "filename", "line_number", "threadName",
+    "threadId", "host", "pid", "process", "func", "module", "seq", "exc", "stack", "levelno",
+];
+
+/// The ECS version this profile follows.
+pub const ECS_VERSION: &str = "8.11";
+
+/// A key rename that cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    /// The key is not one this profile writes.
+    #[error("the {profile} JSON profile has no key `{key}`; its keys are: {known}")]
+    UnknownKey {
+        /// The profile.
+        profile: &'static str,
+        /// The key asked for.
+        key: String,
+        /// The profile's keys, comma-separated.
+        known: String,
+    },
+    /// Two keys would get the same name.
+    #[error("renaming `{from}` to `{to}` collides with another key of the {profile} profile")]
+    Collision {
+        /// The profile.
+        profile: &'static str,
+        /// The key being renamed.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// The new name is empty.
+    #[error("cannot rename `{0}` to an empty key")]
+    Empty(String),
+}
+
+/// Formats records as one JSON object per line (without the newline; the
+/// handler adds it).
+///
+/// Key order is fixed per profile and absent values are omitted. Strings
+/// are escaped so a record never spans lines. Extra fields never overwrite
+/// a standard key: in flat layouts a colliding extra key is written with `_`
+/// prepended until it is unique.
+///
+/// ```
+/// use tributary_core::{Formatter, JsonFormatter, Level, Record, Timestamp};
+/// let record = Record::builder(Level::INFO, "hello")
+///     .ts(Timestamp::from_unix_nanos(0))
+///     .logger("app")
+///     .field("user", "ann")
+///     .build();
+/// let mut out = Vec::new();
+/// JsonFormatter::native().format(&record, &mut out);
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     r#"{"ts":"1970-01-01T00:00:00.000000Z","level":"INFO","levelno":20,"logger":"app","msg":"hello","fields":{"user":"ann"}}"#
+/// );
+/// let time_key = JsonFormatter::native().rename("ts", "time").unwrap();
+/// # let _ = time_key;
+/// ```
+#[derive(Clone)]
+pub struct JsonFormatter {
+    profile: JsonProfile,
+    /// Pre-rendered `"key":` for each key of the profile, by index.
+    keys: Vec<Box<[u8]>>,
+    /// The plain names, for collision checks.
+    names: Vec<String>,
+}
+
+impl fmt::Debug for JsonFormatter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonFormatter")
+            .field("profile", &self.profile)
+            .field("keys", &self.names)
+            .finish()
+    }
+}
+
+impl Default for JsonFormatter {
+    fn default() -> Self {
+        JsonFormatter::native()
+    }
+}
+
+fn render_key(name: &str) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(name.len() + 3);
+    write_str(&mut out, name);
+    out.push(b':');
+    out.into_boxed_slice()
+}
+
+impl JsonFormatter {
+    /// A formatter for `profile` with its default key names.
+    pub fn new(profile: JsonProfile) -> JsonFormatter {
+        let names: Vec<String> = profile.default_keys().iter().map(|k| (*k).to_owned()).collect();
+        JsonFormatter {
+            profile,
+            keys: names.iter().map(|n| render_key(n)).collect(),
+            names,
+        }
+    }
+
+    /// The native profile.
+    pub fn native() -> JsonFormatter {
+        JsonFormatter::new(JsonProfile::Native)
+    }
+
+    /// The profile in use.
+    pub fn profile(&self) -> JsonProfile {
+        self.profile
+    }
+
+    /// Writes the key `from` (a default key name of this profile) as `to`.
+    pub fn rename(mut self, from: &str, to: &str) -> Result<JsonFormatter, RenameError> {
+        let profile = self.profile.name();
+        let defaults = self.profile.default_keys();
+        let Some(at) = defaults.iter().position(|k| *k == from) else {
+            return Err(RenameError::UnknownKey {
+                profile,
+                key: from.to_owned(),
+                known: defaults.join(", "),
+            });
+        };
+        if to.is_empty() {
+            return Err(RenameError::Empty(from.to_owned()));
+        }
+        if self.names.iter().enumerate().any(|(i, n)| i != at && n == to) {
+            return Err(RenameError::Collision {
+                profile,
+                from: from.to_owned(),
+                to: to.to_owned(),
+            });
+        }
+        self.names[at] = to.to_owned();
+        self.keys[at] = render_key(to);
+        Ok(self)
+    }
+
+    fn key(&self, out: &mut Vec<u8>, at: usize) {
+        out.extend_from_slice(&self.keys[at]);
+    }
+
+    /// Writes `,"key":` for key index `at`.
+    fn next_key(&self, out: &mut Vec<u8>, at: usize) {
+        out.push(b',');
+        self.key(out, at);
+    }
+
+    fn opt_str(&self, out: &mut Vec<u8>, at: usize, v: Option<&str>) {
+        if let Some(v) = v {
+            self.next_key(out, at);
+            write_str(out, v);
+        }
+    }
+
+    fn opt_u64(&self, out: &mut Vec<u8>, at: usize, v: Option<u64>) {
+        if let Some(v) = v {
+            self.next_key(out, at);
+            write_u64(out, v);
+        }
+    }
+
+    fn format_native(&self, r: &Record, out: &mut Vec<u8>) {
+        out.push(b'{');
+        self.key(out, 0);
+        out.push(b'"');
+        r.ts.write_rfc3339(out);
+        out.push(b'"');
+        self.next_key(out, 1);
+        write_str(out, r.level.name());
+        self.next_key(out, 2);
+        write_i64(out, i64::from(r.level.no()));
+        self.next_key(out, 3);
+        write_str(out, &r.logger);
+        self.next_key(out, 4);
+        write_str(out, &r.msg);
+        self.opt_str(out, 5, r.host.as_deref());
+        self.opt_u64(out, 6, r.pid.map(u64::from));
+        self.opt_str(out, 7, r.process.as_deref());
+        self.opt_u64(out, 8, r.tid);
+        self.opt_str(out, 9, r.thread.as_deref());
+        self.opt_str(out, 10, r.file.as_deref());
+        self.opt_u64(out, 11, r.line.map(u64::from));
+        self.opt_str(out, 12, r.func.as_deref());
+        self.opt_str(out, 13, r.module.as_deref());
+        self.opt_u64(out, 14, r.seq);
+        self.opt_str(out, 15, r.exc.as_deref());
+        self.opt_str(out, 16, r.stack.as_deref());
+        if !r.fields.is_empty() {
+            self.next_key(out, 17);
+            out.push(b'{');
+            self.write_fields(out, r, &[], false);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    fn format_ecs(&self, r: &Record, out: &mut Vec<u8>) {
+        out.push(b'{');
+        self.key(out, 0);
+        out.push(b'"');
+        r.ts.write_rfc3339(out);
+        out.push(b'"');
+        self.next_key(out, 1);
+        write_str(out, r.level.name());
+        self.next_key(out, 2);
+        write_str(out, &r.msg);
+        self.next_key(out, 3);
+        write_str(out, ECS_VERSION);
+        self.next_key(out, 4);
+        write_str(out, &r.logger);
+        self.opt_str(out, 5, r.host.as_deref());
+        self.opt_u64(out, 6, r.pid.map(u64::from));
+        self.opt_str(out, 7, r.process.as_deref());
+        self.opt_u64(out, 8, r.tid);
+        self.opt_str(out, 9, r.thread.as_deref());
+        self.opt_str(out, 10, r.file.as_deref());
+        self.opt_u64(out, 11, r.line.map(u64::from));
+        self.opt_str(out, 12, r.func.as_deref());
+        self.opt_str(out, 13, r.module.as_deref());
+        self.opt_u64(out, 14, r.seq);
+        self.opt_str(out, 15, r.exc.as_deref());
+        self.opt_str(out, 16, r.stack.as_deref());
+        if !r.fields.is_empty() {
+            self.next_key(out, 17);
+            out.push(b'{');
+            self.write_fields(out, r, &[], false);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    fn format_otel(&self, r: &Record, out: &mut Vec<u8>) {
+        out.push(b'{');
+        self.key(out, 0);
+        out.push(b'"');
+        write_i64(out, r.ts.unix_nanos());
+        out.push(b'"');
+        self.next_key(out, 1);
+        write_str(out, r.level.name());
+        self.next_key(out, 2);
+        write_i64(out, i64::from(otel_severity(r.level.no())));
+        self.next_key(out, 3);
+        write_str(out, &r.msg);
+        if r.host.is_some() || r.pid.is_some() || r.process.is_some() {
+            self.next_key(out, 4);
+            out.push(b'{');
+            let mut first = true;
+            let mut sep = |out: &mut Vec<u8>, at| {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                self.key(out, at);
+            };
+            if let Some(h) = &r.host {
+                sep(out, 5);
+                write_str(out, h);
+            }
+            if let Some(p) = r.pid {
+                sep(out, 6);
+                write_u64(out, u64::from(p));
+            }
+            if let Some(p) = &r.process {
+                sep(out, 7);
+                write_str(out, p);
+            }
+            out.push(b'}');
+        }
+        self.next_key(out, 8);
+        out.push(b'{');
+        self.key(out, 9);
+        write_str(out, &r.logger);
+        out.push(b'}');
+        self.next_key(out, 10);
+        out.push(b'{');
+        let start = out.len();
+        self.opt_str(out, 11, r.file.as_deref());
+        self.opt_u64(out, 12, r.line.map(u64::from));
+        self.opt_str(out, 13, r.func.as_deref());
+        self.opt_str(out, 14, r.module.as_deref());
+        self.opt_u64(out, 15, r.tid);
+        self.opt_str(out, 16, r.thread.as_deref());
+        self.opt_u64(out, 17, r.seq);
+        self.opt_str(out, 18, r.exc.as_deref());
+        self.opt_str(out, 19, r.stack.as_deref());
+        if r.level.name() != crate::Level::from_no(r.level.no()).name() {
+            // A custom level keeps its Python number, which SeverityNumber cannot carry.
+            self.next_key(out, 20);
+            write_i64(out, i64::from(r.level.no()));
+        }
+        let any = out.len() > start;
+        if any {
+            // Every optional writer above led with a comma; drop the first.
+            out.remove(start);
+        }
+        self.write_fields(out, r, &self.names[11..=20], any);
+        out.push(b'}');
+        out.push(b'}');
+    }
+
+    fn format_tracing(&self, r: &Record, out: &mut Vec<u8>) {
+        out.push(b'{');
+        self.key(out, 0);
+        out.push(b'"');
+        r.ts.write_rfc3339(out);
+        out.push(b'"');
+        self.next_key(out, 1);
+        write_str(out, r.level.name());
+        self.next_key(out, 2);
+        out.push(b'{');
+        self.key(out, 3);
+        write_str(out, &r.msg);
+        self.opt_str(out, 9, r.host.as_deref());
+        self.opt_u64(out, 10, r.pid.map(u64::from));
+        self.opt_str(out, 11, r.process.as_deref());
+        self.opt_str(out, 12, r.func.as_deref());
+        self.opt_str(out, 13, r.module.as_deref());
+        self.opt_u64(out, 14, r.seq);
+        self.opt_str(out, 15, r.exc.as_deref());
+        self.opt_str(out, 16, r.stack.as_deref());
+        if r.level.name() != crate::Level::from_no(r.level.no()).name() {
+            self.next_key(out, 17);
+            write_i64(out, i64::from(r.level.no()));
+        }
+        self.write_fields(out, r, &self.names[3..=17], true);
+        out.push(b'}');
+        self.next_key(out, 4);
+        write_str(out, &r.logger);
+        self.opt_str(out, 5, r.file.as_deref());
+        self.opt_u64(out, 6, r.line.map(u64::from));
+        self.opt_str(out, 7, r.thread.as_deref());
+        if let Some(tid) = r.tid {
+            self.next_key(out, 8);
+            out.extend_from_slice(b"\"ThreadId(");
+            write_u64(out, tid);
+            out.extend_from_slice(b")\"");
+        }
+        out.push(b'}');
+    }
+
+    /// Writes the record's extra fields as object members. `reserved` are
+    /// the keys already used in the same object; an extra with such a name
+    /// gets `_` prepended until it is unique, so it never shadows them.
+    fn write_fields(&self, out: &mut Vec<u8>, r: &Record, reserved: &[String], mut comma: bool) {
+        for (k, v) in r.fields.iter() {
+            if comma {
+                out.push(b',');
+            }
+            comma = true;
+            if reserved.iter().any(|n| n == k) {
+                let mut key = format!("_{k}");
+                while reserved.contains(&key) || r.fields.contains_key(&key) {
+                    key.insert(0, '_');
+                }
+                write_str(out, &key);
+            } else {
+                write_str(out, k);
+            }
+            out.push(b':');
+            write_value(out, v);
+        }
+    }
+}
+
+/// Python level number → OpenTelemetry `SeverityNumber`, as the OpenTelemetry
+/// Python SDK's `std_to_otel` maps it, except that levels 1-9 (TRACE) map to
+/// TRACE (1) rather than UNSPECIFIED.
+pub fn otel_severity(levelno: i32) -> i32 {
+    match levelno {
+        i32::MIN..=0 => 0,
+        // TRACE (5) and other sub-DEBUG levels: the SDK says UNSPECIFIED; TRACE is closer.
+        1..=9 => 1,
+        10..=19 => 5 + (levelno - 10).min(3),
+        20..=29 => 9 + (levelno - 20).min(3),
+        30..=39 => 13 + (levelno - 30).min(3),
+        40..=49 => 17 + (levelno - 40).min(3),
+        _ => 21 + (levelno - 50).min(3),
+    }
+}
+
+impl Formatter for JsonFormatter {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        match self.profile {
+            JsonProfile::Native => self.format_native(record, out),
+            JsonProfile::Ecs => self.format_ecs(record, out),
+            JsonProfile::Otel => self.format_otel(record, out),
+            JsonProfile::Tracing => self.format_tracing(record, out),
+        }
+    }
+}

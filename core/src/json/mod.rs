@@ -1,0 +1,10 @@
+//! JSON: the formatter (native, ECS, OpenTelemetry and tracing profiles),
+//! escaping, and decoding of native JSON records.
+
+mod decode;
+mod escape;
+mod formatter;
+
+pub use decode::decode_json;
+pub use escape::{write_str, write_value};
+pub use formatter::{ECS_VERSION, JsonFormatter, JsonProfile, RenameError, otel_severity};

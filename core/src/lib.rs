@@ -1,0 +1,54 @@
+//! The core of Tributary: the log [`Record`], its formatters, wire frames
+//! and safe decoding of what producers send.
+//!
+//! ```
+//! use tributary_core::{Formatter, JsonFormatter, Level, Record, decode_payload, frame};
+//!
+//! // A producer builds a record and frames it ...
+//! let record = Record::builder(Level::WARNING, "disk almost full")
+//!     .logger("app.storage")
+//!     .field("free_mb", 512)
+//!     .build();
+//! let mut wire = Vec::new();
+//! frame::encode_record(&record, &JsonFormatter::native(), &mut wire).unwrap();
+//!
+//! // ... the listener decodes the frame, whatever the chunking ...
+//! let mut decoder = frame::StreamDecoder::new(frame::DEFAULT_MAX_FRAME);
+//! decoder.push(&wire);
+//! let payload = decoder.next_payload().unwrap().unwrap();
+//! let received = decode_payload(payload, Default::default()).unwrap();
+//! assert_eq!(received.fields.get("free_mb").and_then(|v| v.as_i64()), Some(512));
+//!
+//! // ... and writes one JSON line.
+//! let mut line = Vec::new();
+//! JsonFormatter::native().format(&received, &mut line);
+//! assert!(line.starts_with(b"{\"ts\":"));
+//! ```
+//!
+//! Features: `pickle` (default) decodes the pickled LogRecord dicts sent by
+//! Python's `SocketHandler` and `DatagramHandler`, refusing every opcode
+//! that could run code.
+
+mod decode;
+mod error;
+pub mod frame;
+mod formatter;
+pub mod json;
+mod level;
+pub mod pattern;
+#[cfg(feature = "pickle")]
+pub mod pickle;
+mod pyfmt;
+mod record;
+mod time;
+mod value;
+
+pub use decode::{DecodeOptions, decode_payload};
+pub use error::DecodeError;
+pub use formatter::Formatter;
+pub use json::{JsonFormatter, JsonProfile, decode_json};
+pub use level::Level;
+pub use pattern::{PatternError, PatternFormatter};
+pub use record::{Record, RecordBuilder};
+pub use time::Timestamp;
+pub use value::{Fields, Value};

@@ -1,0 +1,178 @@
+//! The log record: one event with its source, context and typed fields.
+
+use crate::{Fields, Level, Timestamp, Value};
+
+/// One log event, with every field of the native JSON profile.
+///
+/// Optional fields are `None` when the producer did not send them; the JSON
+/// formatter then omits the key. Build one from code with [`Record::builder`]:
+///
+/// ```
+/// use tributary_core::{Level, Record};
+/// let record = Record::builder(Level::INFO, "user logged in")
+///     .logger("app.auth")
+///     .field("user", "ann")
+///     .field("attempt", 2)
+///     .build();
+/// assert_eq!(record.logger, "app.auth");
+/// assert_eq!(record.fields.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// When the event happened.
+    pub ts: Timestamp,
+    /// Severity.
+    pub level: Level,
+    /// Logger name (`name` in Python, `target` in `tracing`); `root` when unnamed.
+    pub logger: String,
+    /// The message, already merged with its arguments.
+    pub msg: String,
+    /// Host name of the producer.
+    pub host: Option<String>,
+    /// Process id of the producer.
+    pub pid: Option<u32>,
+    /// Process name (Python's `processName`).
+    pub process: Option<String>,
+    /// Thread id (Python's `thread`).
+    pub tid: Option<u64>,
+    /// Thread name (Python's `threadName`).
+    pub thread: Option<String>,
+    /// Source file path (Python's `pathname`).
+    pub file: Option<String>,
+    /// Source line number.
+    pub line: Option<u32>,
+    /// Function name.
+    pub func: Option<String>,
+    /// Module name (Python's `module`, Rust's module path).
+    pub module: Option<String>,
+    /// Per-producer sequence number, for loss and duplicate detection.
+    pub seq: Option<u64>,
+    /// Formatted exception (Python's `exc_text`).
+    pub exc: Option<String>,
+    /// Formatted stack (Python's `stack_info`).
+    pub stack: Option<String>,
+    /// Structured fields: Python `extra=` attributes, `tracing` event fields,
+    /// span and adapter context.
+    pub fields: Fields,
+    /// Milliseconds since the producer's logging start (Python's
+    /// `relativeCreated`). Kept for pattern formatting; not part of the JSON
+    /// profile.
+    pub relative_created_ms: Option<f64>,
+}
+
+impl Record {
+    /// A record stamped now, with the given level, logger and message.
+    pub fn new(level: Level, logger: impl Into<String>, msg: impl Into<String>) -> Record {
+        Record {
+            ts: Timestamp::now(),
+            level,
+            logger: logger.into(),
+            msg: msg.into(),
+            host: None,
+            pid: None,
+            process: None,
+            tid: None,
+            thread: None,
+            file: None,
+            line: None,
+            func: None,
+            module: None,
+            seq: None,
+            exc: None,
+            stack: None,
+            fields: Fields::new(),
+            relative_created_ms: None,
+        }
+    }
+
+    /// Starts building a record stamped now, on the `root` logger.
+    pub fn builder(level: Level, msg: impl Into<String>) -> RecordBuilder {
+        RecordBuilder(Record::new(level, "root", msg))
+    }
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record::new(Level::INFO, "root", "")
+    }
+}
+
+/// Builds a [`Record`] with chained calls; see [`Record::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "call .build() to get the record"]
+pub struct RecordBuilder(Record);
+
+macro_rules! opt_setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.0.$name = Some(value.into());
+            self
+        }
+    )*};
+}
+
+macro_rules! num_setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.0.$name = Some(value);
+            self
+        }
+    )*};
+}
+
+impl RecordBuilder {
+    /// Sets the timestamp (default: when the builder was created).
+    pub fn ts(mut self, ts: Timestamp) -> Self {
+        self.0.ts = ts;
+        self
+    }
+
+    /// Sets the logger name (default `root`).
+    pub fn logger(mut self, logger: impl Into<String>) -> Self {
+        self.0.logger = logger.into();
+        self
+    }
+
+    opt_setters! {
+        /// Sets the host name.
+        host: String,
+        /// Sets the process name.
+        process: String,
+        /// Sets the thread name.
+        thread: String,
+        /// Sets the source file.
+        file: String,
+        /// Sets the function name.
+        func: String,
+        /// Sets the module name.
+        module: String,
+        /// Sets the formatted exception.
+        exc: String,
+        /// Sets the formatted stack.
+        stack: String,
+    }
+
+    num_setters! {
+        /// Sets the process id.
+        pid: u32,
+        /// Sets the thread id.
+        tid: u64,
+        /// Sets the source line.
+        line: u32,
+        /// Sets the per-producer sequence number.
+        seq: u64,
+    }
+
+    /// Adds (or replaces) a structured field.
+    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.0.fields.insert(key, value);
+        self
+    }
+
+    /// The finished record.
+    pub fn build(self) -> Record {
+        self.0
+    }
+}

@@ -1,0 +1,299 @@
+//! Typed field values and the ordered field map.
+
+use std::fmt;
+
+/// A typed field value: what Python's `extra=`, a `tracing` field or a JSON
+/// producer can attach to a record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// JSON `null`, Python `None`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// An integer beyond 64 bits (Python ints are unbounded), as its decimal
+    /// digits with an optional leading `-`. Rendered as a JSON number.
+    BigInt(Box<str>),
+    /// A floating-point number. Non-finite values render as strings in JSON.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A list of values.
+    List(Vec<Value>),
+    /// A map of values, in insertion order.
+    Map(Fields),
+}
+
+impl Value {
+    /// The string inside, if this is a [`Value::Str`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer inside, if this is a [`Value::Int`].
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// A big integer from its decimal digits, or `None` when `digits` is not
+    /// an optionally signed run of ASCII digits. Values that fit in an `i64`
+    /// become [`Value::Int`].
+    pub fn big_int(digits: &str) -> Option<Value> {
+        let body = digits.strip_prefix('-').unwrap_or(digits);
+        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(match digits.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(digits.into()),
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    /// Displays a value as Python's `str()` would for the common types, so a
+    /// pattern like `%(user)s` prints `ann`, not `"ann"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.pad("None"),
+            Value::Bool(true) => f.pad("True"),
+            Value::Bool(false) => f.pad("False"),
+            Value::Int(i) => fmt::Display::fmt(i, f),
+            Value::BigInt(s) => f.pad(s),
+            Value::Float(x) => f.pad(&crate::pyfmt::float_repr(*x)),
+            Value::Str(s) => f.pad(s),
+            Value::List(_) | Value::Map(_) => {
+                let mut out = Vec::new();
+                crate::json::write_value(&mut out, self);
+                f.pad(&String::from_utf8_lossy(&out))
+            }
+        }
+    }
+}
+
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self { Value::Int(i64::from(v)) }
+        }
+    )*};
+}
+from_int!(i8, i16, i32, i64, u8, u16, u32);
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(v.to_string().into()),
+        }
+    }
+}
+
+impl From<usize> for Value {
+    fn from(v: usize) -> Self {
+        Value::from(v as u64)
+    }
+}
+
+impl From<i128> for Value {
+    fn from(v: i128) -> Self {
+        match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(v.to_string().into()),
+        }
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float(f64::from(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Self {
+        Value::List(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl From<Fields> for Value {
+    fn from(v: Fields) -> Self {
+        Value::Map(v)
+    }
+}
+
+/// Named values in insertion order, with unique keys.
+///
+/// Inserting an existing key replaces its value in place, as a Python dict
+/// update does, so a key never appears twice in the output.
+///
+/// ```
+/// use tributary_core::{Fields, Value};
+/// let mut fields = Fields::new();
+/// fields.insert("user", "ann");
+/// fields.insert("attempt", 3);
+/// fields.insert("user", "bob");
+/// assert_eq!(fields.len(), 2);
+/// assert_eq!(fields.get("user"), Some(&Value::from("bob")));
+/// assert_eq!(fields.keys().collect::<Vec<_>>(), ["user", "attempt"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    /// An empty map.
+    pub const fn new() -> Fields {
+        Fields(Vec::new())
+    }
+
+    /// An empty map with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Fields {
+        Fields(Vec::with_capacity(n))
+    }
+
+    /// Sets `key` to `value`: replaces the value of an existing key in its
+    /// place, or appends a new key.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Removes `key` and returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(at).1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The keys in insertion order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Adds every field of `other`, replacing values of keys present in both.
+    pub fn extend(&mut self, other: Fields) {
+        for (k, v) in other.0 {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut fields = Fields::new();
+        for (k, v) in iter {
+            fields.insert(k, v);
+        }
+        fields
+    }
+}
+
+impl IntoIterator for Fields {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_int_keeps_digits_beyond_i64() {
+        assert_eq!(Value::big_int("42"), Some(Value::Int(42)));
+        assert_eq!(
+            Value::big_int("-123456789012345678901234567890"),
+            Some(Value::BigInt("-123456789012345678901234567890".into()))
+        );
+        assert_eq!(Value::big_int("12a"), None);
+        assert_eq!(Value::big_int("-"), None);
+        assert_eq!(Value::from(u64::MAX), Value::BigInt("18446744073709551615".into()));
+    }
+
+    #[test]
+    fn display_is_python_str() {
+        assert_eq!(Value::Null.to_string(), "None");
+        assert_eq!(Value::Bool(true).to_string(), "True");
+        assert_eq!(Value::Float(1.0).to_string(), "1.0");
+        assert_eq!(Value::Float(0.1).to_string(), "0.1");
+        assert_eq!(Value::from("x").to_string(), "x");
+        assert_eq!(format!("{:>4}", Value::from("x")), "   x");
+    }
+
+    #[test]
+    fn remove_and_extend() {
+        let mut a: Fields = [("a", 1), ("b", 2)].into_iter().collect();
+        let b: Fields = [("b", 3), ("c", 4)].into_iter().collect();
+        a.extend(b);
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(a.remove("b"), Some(Value::Int(3)));
+        assert_eq!(a.len(), 2);
+    }
+}

@@ -1,0 +1,1 @@
+//! tributary-handlers (work in progress).

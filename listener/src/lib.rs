@@ -1,0 +1,1 @@
+//! tributary-listener (work in progress).

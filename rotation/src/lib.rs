@@ -1,0 +1,1 @@
+//! tributary-rotation (work in progress).

@@ -1,0 +1,2 @@
+//! Developer tasks for the Tributary workspace.
+fn main() {}
