@@ -187,11 +187,19 @@ impl Scheme {
         } else {
             (file_name, Form::Plain)
         };
-        let id = match &self.namer {
-            None => self.parse_default(stem)?,
-            Some(_) => self.parse_named(stem)?,
+        let parse = |s: &str| match &self.namer {
+            None => self.parse_default(s),
+            Some(_) => self.parse_named(s),
         };
-        Some((id, form))
+        match parse(stem) {
+            Some(id) => Some((id, form)),
+            // A namer may itself end in `.gz` (Python's cookbook does): then
+            // the whole name is the plain form.
+            None if form != Form::Plain && self.namer.is_some() => {
+                parse(file_name).map(|id| (id, Form::Plain))
+            }
+            None => None,
+        }
     }
 
     fn parse_default(&self, stem: &str) -> Option<ArchiveId> {
@@ -247,6 +255,9 @@ impl Scheme {
             }
             Mode::Stamp => {
                 let n = self.stamp_shape.len();
+                if n == 0 {
+                    return None;
+                }
                 for i in 0..b.len().saturating_sub(n - 1) {
                     let Some(cand) = stem.get(i..i + n) else {
                         continue;
