@@ -173,7 +173,9 @@ impl Scheme {
     /// True if any form of `id` exists: such a name is never reused.
     pub(crate) fn taken(&self, id: &ArchiveId) -> bool {
         let p = self.path(id);
-        [Form::Plain, Form::Gz, Form::GzTmp]
+        // Not `.gz.tmp`: in Python naming, compression of `.1` may still be
+        // running under that name after `.1` itself moved to `.2`.
+        [Form::Plain, Form::Gz]
             .iter()
             .any(|f| with_suffix(&p, *f).symlink_metadata().is_ok())
     }
