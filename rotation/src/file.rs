@@ -414,6 +414,12 @@ impl RotatingFile {
         self.open_file()
     }
 
+    /// Writes the buffered records to the OS (the same as
+    /// [`io::Write::flush`]). On error they stay buffered for the next try.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()
+    }
+
     /// Writes the buffer and `fdatasync`s the file.
     pub fn sync_all(&mut self) -> io::Result<()> {
         self.flush_buf()?;
