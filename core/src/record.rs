@@ -63,8 +63,13 @@ pub struct Record {
 impl Record {
     /// A record stamped now, with the given level, logger and message.
     pub fn new(level: Level, logger: impl Into<String>, msg: impl Into<String>) -> Record {
+        Record::new_at(Timestamp::now(), level, logger, msg)
+    }
+
+    /// A record stamped `ts`, with the given level, logger and message.
+    pub fn new_at(ts: Timestamp, level: Level, logger: impl Into<String>, msg: impl Into<String>) -> Record {
         Record {
-            ts: Timestamp::now(),
+            ts,
             level,
             logger: logger.into(),
             msg: msg.into(),

@@ -19,8 +19,8 @@ pub enum StreamFormat {
 /// use tributary_core::frame::{StreamDecoder, StreamFormat};
 /// let mut d = StreamDecoder::new(1 << 20);
 /// d.push(b"{\"msg\":\"hi\"}\n");
-/// assert_eq!(d.format(), Some(StreamFormat::Lines));
 /// assert_eq!(d.next_payload().unwrap(), Some(&br#"{"msg":"hi"}"#[..]));
+/// assert_eq!(d.format(), Some(StreamFormat::Lines));
 /// ```
 #[derive(Debug)]
 pub struct StreamDecoder {
@@ -44,7 +44,8 @@ impl StreamDecoder {
         }
     }
 
-    /// The framing, once the first byte has arrived.
+    /// The framing, once the first byte has been looked at by
+    /// [`next_payload`](StreamDecoder::next_payload).
     pub fn format(&self) -> Option<StreamFormat> {
         match self.state {
             State::Undecided(_) => None,

@@ -89,6 +89,56 @@ fn classify(k: &str) -> Key {
 
 struct RecordVisitor;
 
+/// A top-level key: its slot, and its text only when it has to be kept
+/// (standard keys are matched without allocating).
+struct ParsedKey {
+    slot: Key,
+    text: Option<String>,
+    alias: &'static str,
+}
+
+impl ParsedKey {
+    fn name(self) -> String {
+        self.text.unwrap_or_else(|| self.alias.to_owned())
+    }
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = ParsedKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ParsedKey, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = ParsedKey;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ParsedKey, E> {
+        let slot = classify(v);
+        Ok(match slot {
+            Key::Other => ParsedKey { slot, text: Some(v.to_owned()), alias: "" },
+            // A standard key is re-created from its text only if it ends up a field.
+            _ => ParsedKey { slot, text: None, alias: static_name(v) },
+        })
+    }
+}
+
+/// The `&'static str` for a standard key or alias accepted by [`classify`].
+fn static_name(k: &str) -> &'static str {
+    const NAMES: &[&str] = &[
+        "ts", "timestamp", "time", "@timestamp", "level", "levelname", "severity", "levelno",
+        "logger", "name", "target", "msg", "message", "host", "pid", "process", "tid", "thread",
+        "file", "line", "func", "module", "seq", "exc", "stack", "fields",
+    ];
+    NAMES.iter().copied().find(|n| *n == k).unwrap_or("")
+}
+
 /// What the visitor collects before the level and fields can be resolved.
 #[derive(Default)]
 struct Parts {
@@ -106,23 +156,26 @@ impl<'de> Visitor<'de> for RecordVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
-        let mut r = Record::new(Level::INFO, "root", "");
+        let mut r = Record::new_at(Timestamp::from_unix_nanos(0), Level::INFO, "root", "");
         let mut seen = [false; Key::Other as usize];
         let mut parts = Parts::default();
         let mut extra = Fields::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(ValueSeed)?;
-            let slot = classify(&key);
+            let slot = key.slot;
             // Unknown keys, and a second key for a slot already filled (an
             // alias after the native key), stay as fields.
             if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
-                extra.insert(key, value);
+                extra.insert(key.name(), value);
                 continue;
             }
             // A value of the wrong type is kept as a field, never dropped.
             if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-                extra.insert(key, value);
+                extra.insert(key.name(), value);
             }
+        }
+        if parts.ts.is_none() {
+            parts.ts = Some(Timestamp::now());
         }
         Ok(finish(r, parts, extra))
     }
