@@ -1,1 +1,71 @@
-//! tributary-listener (work in progress).
+//! The tributary listener: many processes send log records over TCP, UDP
+//! or Unix sockets; one listener writes them to one file (or several,
+//! routed by level and logger). Python's stdlib `SocketHandler` and
+//! `DatagramHandler` work against it unchanged, as does anything that can
+//! write a line of JSON to a socket.
+//!
+//! Embedded in a program, on its own thread:
+//!
+//! ```
+//! use std::io::Write;
+//! use tributary_listener::{Listener, OutputSpec};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! let listener = Listener::builder()
+//!     .tcp("127.0.0.1:0")
+//!     .output(OutputSpec::file(&log))
+//!     .spawn()?;
+//! let addr = listener.bound()[0].socket_addr().expect("a TCP input");
+//!
+//! // Any process: one JSON object per line (or Python's SocketHandler).
+//! let mut producer = std::net::TcpStream::connect(addr)?;
+//! producer.write_all(b"{\"msg\":\"hello\",\"logger\":\"app\",\"user\":\"ann\"}\n")?;
+//! drop(producer);
+//!
+//! // A graceful shutdown writes everything already received.
+//! let summary = listener.shutdown()?;
+//! assert_eq!(summary.stats.writer.records, 1);
+//! let line = std::fs::read_to_string(&log)?;
+//! assert!(line.contains(r#""logger":"app","msg":"hello""#));
+//! assert!(line.contains(r#""fields":{"user":"ann"}"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Inside an existing tokio runtime, use [`ListenerBuilder::bind`] and
+//! [`Listener::run`] instead. The `tributary` binary (`tributary listen`)
+//! is a thin shell over this library; its flags, defaults, readiness lines
+//! and signals are those of design.md.
+//!
+//! The pipeline: inputs decode frames (length-prefixed native JSON or
+//! Python pickle, or newline-delimited JSON) on tokio tasks, route each
+//! record to the outputs whose filters take it, and queue it on a bounded
+//! queue; one writer thread formats and writes. When the writer falls
+//! behind, stream inputs stop reading (backpressure, nothing lost);
+//! datagram inputs drop, count, and write a record saying how many.
+
+pub mod cli;
+pub mod config;
+mod diag;
+mod error;
+mod filter;
+mod handle;
+mod input;
+mod listener;
+mod pipeline;
+mod settings;
+mod stats;
+pub mod units;
+
+pub use diag::LOGGER;
+pub use error::ListenerError;
+pub use filter::{MAX_OUTPUTS, RouteFilter};
+pub use handle::ListenerHandle;
+pub use input::{BoundInput, InputKind};
+pub use listener::{Controller, Listener, ListenerBuilder, Summary};
+pub use settings::{
+    Compression, DEFAULT_MAX_CONNECTIONS, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_TCP, DEFAULT_UDP, DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec,
+    Settings,
+};
+pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};

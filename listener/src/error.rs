@@ -1,0 +1,48 @@
+//! Errors that stop a listener from starting or finishing cleanly.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why a listener could not start, or did not finish cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    /// An input socket could not be bound.
+    #[error("cannot listen on {input}: {source}")]
+    Bind {
+        /// The input, e.g. `tcp 127.0.0.1:9020`.
+        input: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// An output file could not be opened.
+    #[error("cannot open output {path}: {source}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A text pattern could not be parsed.
+    #[error("invalid text pattern for output {path}: {source}")]
+    Pattern {
+        /// The output using it.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: tributary_core::PatternError,
+    },
+    /// The settings are inconsistent.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The runtime or a thread could not be started.
+    #[error("cannot start the listener: {0}")]
+    Runtime(#[source] io::Error),
+    /// The writer thread panicked; records queued after the panic were lost.
+    #[error("the writer thread panicked; records queued after the panic were not written")]
+    WriterPanicked,
+    /// The listener's own thread panicked.
+    #[error("the listener thread panicked")]
+    ThreadPanicked,
+}

@@ -1,0 +1,231 @@
+//! Input sockets: binding, and the per-input context the connection and
+//! datagram tasks share.
+
+mod accept;
+mod datagram;
+mod stream;
+mod unix_path;
+
+pub(crate) use accept::{accept_tcp, accept_unix};
+pub(crate) use datagram::{serve_udp, serve_unix_dgram};
+
+use crate::ListenerError;
+use crate::diag::Diag;
+use crate::pipeline::{Batch, Queue};
+use crate::settings::InputSpec;
+use crate::stats::InputCounters;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tributary_core::{DecodeOptions, Level, decode_payload};
+
+/// The kind of an input socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InputKind {
+    /// TCP stream.
+    Tcp,
+    /// UDP datagrams.
+    Udp,
+    /// Unix stream socket.
+    Unix,
+    /// Unix datagram socket.
+    UnixDgram,
+}
+
+impl InputKind {
+    /// The word used in readiness lines and flags: `tcp`, `udp`, `unix`, `unix-dgram`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Tcp => "tcp",
+            InputKind::Udp => "udp",
+            InputKind::Unix => "unix",
+            InputKind::UnixDgram => "unix-dgram",
+        }
+    }
+}
+
+/// An input socket once bound: its real address (the port the system chose
+/// when port 0 was asked) or path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundInput {
+    kind: InputKind,
+    addr: Option<SocketAddr>,
+    path: Option<PathBuf>,
+}
+
+impl BoundInput {
+    /// The kind of socket.
+    pub fn kind(&self) -> InputKind {
+        self.kind
+    }
+
+    /// The bound address of a TCP or UDP input.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The path of a Unix input.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl fmt::Display for BoundInput {
+    /// `tcp 127.0.0.1:9020`, `unix /run/app.sock`: the readiness line
+    /// without its leading `listening `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.addr, &self.path) {
+            (Some(addr), _) => write!(f, "{} {addr}", self.kind.name()),
+            (None, Some(path)) => write!(f, "{} {}", self.kind.name(), path.display()),
+            (None, None) => f.write_str(self.kind.name()),
+        }
+    }
+}
+
+/// A bound socket, not yet served.
+pub(crate) enum Socket {
+    Tcp(tokio::net::TcpListener),
+    Udp(tokio::net::UdpSocket),
+    Unix(tokio::net::UnixListener, unix_path::SocketFile),
+    UnixDgram(tokio::net::UnixDatagram, unix_path::SocketFile),
+}
+
+/// Asks for a large kernel receive buffer on datagram sockets, so bursts
+/// wait in the kernel instead of being dropped there, unseen and uncounted.
+fn enlarge_receive_buffer(fd: std::os::fd::RawFd) {
+    let size: libc::c_int = 4 << 20;
+    // SAFETY: fd is an open socket owned by the caller; the option value is
+    // a c_int that outlives the call. Failure only leaves the default size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw const size).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Binds one input. Must run inside a tokio runtime.
+pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), ListenerError> {
+    use std::os::fd::AsRawFd;
+    let fail = |source: std::io::Error| ListenerError::Bind {
+        input: spec.to_string(),
+        source,
+    };
+    Ok(match spec {
+        InputSpec::Tcp(addr) => {
+            let l = tokio::net::TcpListener::bind(addr.as_str())
+                .await
+                .map_err(fail)?;
+            let bound = BoundInput {
+                kind: InputKind::Tcp,
+                addr: Some(l.local_addr().map_err(fail)?),
+                path: None,
+            };
+            (bound, Socket::Tcp(l))
+        }
+        InputSpec::Udp(addr) => {
+            let s = tokio::net::UdpSocket::bind(addr.as_str())
+                .await
+                .map_err(fail)?;
+            enlarge_receive_buffer(s.as_raw_fd());
+            let bound = BoundInput {
+                kind: InputKind::Udp,
+                addr: Some(s.local_addr().map_err(fail)?),
+                path: None,
+            };
+            (bound, Socket::Udp(s))
+        }
+        InputSpec::Unix(path) => {
+            let (l, file) = unix_path::bind_stream(path).map_err(fail)?;
+            l.set_nonblocking(true).map_err(fail)?;
+            let l = tokio::net::UnixListener::from_std(l).map_err(fail)?;
+            let bound = BoundInput {
+                kind: InputKind::Unix,
+                addr: None,
+                path: Some(path.clone()),
+            };
+            (bound, Socket::Unix(l, file))
+        }
+        InputSpec::UnixDgram(path) => {
+            let (s, file) = unix_path::bind_datagram(path).map_err(fail)?;
+            s.set_nonblocking(true).map_err(fail)?;
+            enlarge_receive_buffer(s.as_raw_fd());
+            let s = tokio::net::UnixDatagram::from_std(s).map_err(fail)?;
+            let bound = BoundInput {
+                kind: InputKind::UnixDgram,
+                addr: None,
+                path: Some(path.clone()),
+            };
+            (bound, Socket::UnixDgram(s, file))
+        }
+    })
+}
+
+/// What every task of one input shares.
+pub(crate) struct InputCtx {
+    /// `tcp 127.0.0.1:9020`, for messages.
+    pub(crate) label: String,
+    pub(crate) counters: Arc<InputCounters>,
+    pub(crate) queue: Queue,
+    pub(crate) diag: Arc<Diag>,
+    pub(crate) max_frame: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) decode: DecodeOptions,
+}
+
+impl InputCtx {
+    /// Decodes one payload and routes it into `batch`; a bad payload is
+    /// counted and reported, and costs only itself.
+    pub(crate) fn accept(
+        &self,
+        payload: &[u8],
+        peer: &dyn fmt::Display,
+        batch: &mut Batch,
+        reports: &mut u32,
+    ) {
+        match decode_payload(payload, self.decode) {
+            Ok(record) => {
+                let mask = self.queue.router.route(&record);
+                if mask == 0 {
+                    self.counters.filtered.fetch_add(1, Relaxed);
+                } else {
+                    batch.push((record, mask));
+                }
+            }
+            Err(e) => self.malformed(peer, &e, reports),
+        }
+    }
+
+    /// Counts and reports a bad payload or frame.
+    pub(crate) fn malformed(
+        &self,
+        peer: &dyn fmt::Display,
+        what: &dyn fmt::Display,
+        reports: &mut u32,
+    ) {
+        self.counters.malformed.fetch_add(1, Relaxed);
+        *reports += 1;
+        if *reports <= MALFORMED_REPORTS_PER_PEER {
+            self.diag.report(
+                Level::WARNING,
+                format_args!("{} from {peer}: {what}; record skipped", self.label),
+            );
+        }
+    }
+
+    /// Records were queued.
+    pub(crate) fn queued(&self, n: usize) {
+        self.counters.records.fetch_add(n as u64, Relaxed);
+    }
+}
+
+/// Per connection, only the first few bad payloads are described; the rest
+/// are counted and summed up when the connection closes.
+pub(crate) const MALFORMED_REPORTS_PER_PEER: u32 = 5;

@@ -1,0 +1,169 @@
+//! One stream connection (TCP or Unix): bytes → frames or lines → records
+//! → the queue, with backpressure, limits and a graceful drain.
+
+use super::{InputCtx, MALFORMED_REPORTS_PER_PEER};
+use crate::pipeline::Batch;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tributary_core::Level;
+use tributary_core::frame::{FrameError, StreamDecoder};
+
+/// How much one read asks for: one read is one batch for the queue, so
+/// this also bounds a batch (and a connection's buffer, with the frame).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Bytes the kernel has received on `fd` and not yet handed to us.
+fn bytes_available(fd: RawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid
+    // for the duration of the call; fd is an open socket owned by the caller.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &raw mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// Why a connection ended, for the diagnostics.
+enum End {
+    Eof,
+    Drained,
+    Idle,
+    Frame(FrameError),
+    Io(std::io::Error),
+    WriterGone,
+}
+
+/// Serves one connection until EOF, a framing error, the idle timeout or
+/// shutdown. On shutdown it reads exactly what the kernel had already
+/// received from the peer (FIONREAD), queues those records, and closes.
+pub(crate) async fn serve_stream<S>(
+    mut stream: S,
+    peer: String,
+    input: Arc<InputCtx>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsRawFd + Unpin,
+{
+    let mut decoder = StreamDecoder::new(input.max_frame);
+    let mut reports = 0u32;
+    // In drain mode: bytes still to read, and the deadline.
+    let mut drain: Option<(usize, Instant)> = None;
+    if *shutdown.borrow_and_update() {
+        drain = Some((
+            bytes_available(stream.as_raw_fd()),
+            Instant::now() + input.drain_timeout,
+        ));
+    }
+    let end = loop {
+        if let Some((0, _)) = drain {
+            break End::Drained;
+        }
+        let buf = decoder.buffer_mut();
+        buf.reserve(READ_CHUNK);
+        let read = match drain {
+            Some((_, deadline)) => {
+                match tokio::time::timeout_at(deadline, stream.read_buf(buf)).await {
+                    Ok(r) => r,
+                    Err(_) => break End::Drained,
+                }
+            }
+            None => {
+                let idle = async {
+                    match input.idle_timeout {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    r = stream.read_buf(buf) => r,
+                    () = idle => break End::Idle,
+                    _ = shutdown.changed() => {
+                        drain = Some((bytes_available(stream.as_raw_fd()), Instant::now() + input.drain_timeout));
+                        continue;
+                    }
+                }
+            }
+        };
+        let n = match read {
+            Ok(0) => {
+                let mut batch = Batch::new();
+                match decoder.finish() {
+                    Ok(Some(last)) => input.accept(last, &peer, &mut batch, &mut reports),
+                    Ok(None) => {}
+                    Err(e) => input.malformed(&peer, &e, &mut reports),
+                }
+                if send(&input, batch).await.is_err() {
+                    break End::WriterGone;
+                }
+                break End::Eof;
+            }
+            Ok(n) => n,
+            Err(e) => break End::Io(e),
+        };
+        input
+            .counters
+            .bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some((left, _)) = &mut drain {
+            *left = left.saturating_sub(n);
+        }
+        let mut batch = Batch::new();
+        let fatal = loop {
+            match decoder.next_payload() {
+                Ok(Some(payload)) => input.accept(payload, &peer, &mut batch, &mut reports),
+                Ok(None) => break None,
+                Err(e @ FrameError::LineTooLong { .. }) => input.malformed(&peer, &e, &mut reports),
+                Err(e) => break Some(e),
+            }
+        };
+        // Awaiting here is the backpressure: no more reads until there is room.
+        if send(&input, batch).await.is_err() {
+            break End::WriterGone;
+        }
+        if let Some(e) = fatal {
+            break End::Frame(e);
+        }
+    };
+    let label = &input.label;
+    match end {
+        End::Eof | End::Drained | End::WriterGone => {}
+        End::Idle => input.diag.report(
+            Level::INFO,
+            format_args!("{label}: closing idle connection from {peer} (idle-timeout)"),
+        ),
+        End::Frame(e) => {
+            input
+                .counters
+                .malformed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            input.diag.report(
+                Level::ERROR,
+                format_args!("{label}: closing connection from {peer}: {e}"),
+            );
+        }
+        End::Io(e) => input.diag.report(
+            Level::WARNING,
+            format_args!("{label}: connection from {peer} failed: {e}"),
+        ),
+    }
+    if reports > MALFORMED_REPORTS_PER_PEER {
+        input.diag.report(
+            Level::WARNING,
+            format_args!(
+                "{label}: {reports} malformed payloads from {peer} in all (only the first {MALFORMED_REPORTS_PER_PEER} were described)"
+            ),
+        );
+    }
+}
+
+async fn send(input: &InputCtx, batch: Batch) -> Result<(), crate::pipeline::Closed> {
+    let n = batch.len();
+    input.queue.send(batch).await?;
+    input.queued(n);
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! The listener: bind inputs and outputs, serve until told to stop, drain.
+
+use crate::diag::Diag;
+use crate::filter::Router;
+use crate::input::{self, BoundInput, InputCtx, Socket};
+use crate::pipeline::{Msg, Queue, open_outputs, spawn_writer};
+use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings};
+use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::{ListenerError, ListenerHandle};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tributary_core::DecodeOptions;
+
+/// Held by every input and connection task; the listener knows all of them
+/// have finished when every clone is dropped.
+pub(crate) type TaskGuard = mpsc::Sender<()>;
+
+/// Configures a [`Listener`]; start from [`Listener::builder`].
+#[derive(Clone, Debug, Default)]
+#[must_use = "call .bind().await or .spawn() to start listening"]
+pub struct ListenerBuilder {
+    settings: Settings,
+    worker_threads: Option<usize>,
+}
+
+impl ListenerBuilder {
+    /// A builder starting from resolved settings (e.g. from a config file).
+    pub fn from_settings(settings: Settings) -> ListenerBuilder {
+        ListenerBuilder {
+            settings,
+            worker_threads: None,
+        }
+    }
+
+    /// The settings so far.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Listens on a TCP address (`127.0.0.1:0` picks a free port).
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.settings.inputs.push(InputSpec::Tcp(addr.into()));
+        self
+    }
+
+    /// Listens on a UDP address.
+    pub fn udp(mut self, addr: impl Into<String>) -> Self {
+        self.settings.inputs.push(InputSpec::Udp(addr.into()));
+        self
+    }
+
+    /// Listens on a Unix stream socket (created 0600; a stale one is replaced).
+    pub fn unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.inputs.push(InputSpec::Unix(path.into()));
+        self
+    }
+
+    /// Listens on a Unix datagram socket.
+    pub fn unix_dgram(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.inputs.push(InputSpec::UnixDgram(path.into()));
+        self
+    }
+
+    /// Adds an output file; with none, native JSON lines go to `logs/tributary.log`.
+    pub fn output(mut self, output: OutputSpec) -> Self {
+        self.settings.outputs.push(output);
+        self
+    }
+
+    /// Largest frame, line or datagram accepted (default 1 MiB).
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.settings.max_frame = bytes;
+        self
+    }
+
+    /// Most stream connections open at once (default 1024).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.settings.max_connections = n.max(1);
+        self
+    }
+
+    /// Closes connections silent for this long (default: never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.idle_timeout = timeout;
+        self
+    }
+
+    /// Prints a stats line to stderr this often (default: never).
+    pub fn stats_interval(mut self, every: Option<Duration>) -> Self {
+        self.settings.stats_interval = every;
+        self
+    }
+
+    /// Records in flight between inputs and the writer (default 16384).
+    pub fn queue_capacity(mut self, records: usize) -> Self {
+        self.settings.queue_capacity = records.max(1);
+        self
+    }
+
+    /// Where the listener's own diagnostics go (default stderr).
+    pub fn diagnostics(mut self, mode: DiagnosticsMode) -> Self {
+        self.settings.diagnostics = mode;
+        self
+    }
+
+    /// Renders code-needing pickled objects as strings instead of refusing the record.
+    pub fn lenient_pickle(mut self, lenient: bool) -> Self {
+        self.settings.lenient_pickle = lenient;
+        self
+    }
+
+    /// How long shutdown waits for connections to deliver what they had sent (default 5 s).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.drain_timeout = timeout;
+        self
+    }
+
+    /// Runtime threads for [`spawn`](ListenerBuilder::spawn) (default: 2,
+    /// or 1 on a single core).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// Opens the outputs, starts the writer and binds every input, inside
+    /// the current tokio runtime. Nothing is read until [`Listener::run`].
+    pub async fn bind(self) -> Result<Listener, ListenerError> {
+        let settings = self.settings;
+        let outputs_specs = settings.effective_outputs();
+        let outputs = open_outputs(&outputs_specs)?;
+        let router = Router::new(outputs_specs.iter().map(|o| o.filter.clone()).collect());
+
+        let writer_counters = Arc::new(WriterCounters::default());
+        let (queue, rx, permits) =
+            Queue::new(settings.queue_capacity, router, writer_counters.clone());
+        let diag = Arc::new(Diag::new(settings.diagnostics));
+        if settings.diagnostics != DiagnosticsMode::Stderr {
+            diag.attach(queue.clone());
+        }
+
+        let mut bound = Vec::new();
+        let mut sockets = Vec::new();
+        let mut counters = Vec::new();
+        for spec in settings.effective_inputs() {
+            let (b, socket) = input::bind(&spec).await?;
+            let ctx = Arc::new(InputCtx {
+                label: b.to_string(),
+                counters: Arc::new(InputCounters::default()),
+                queue: queue.clone(),
+                diag: diag.clone(),
+                max_frame: settings.max_frame,
+                idle_timeout: settings.idle_timeout,
+                drain_timeout: settings.drain_timeout,
+                decode: DecodeOptions {
+                    lenient_pickle: settings.lenient_pickle,
+                },
+            });
+            counters.push((ctx.label.clone(), ctx.counters.clone()));
+            bound.push(b);
+            sockets.push((socket, ctx));
+        }
+        // The writer starts last, so a failed bind leaves no thread behind.
+        let writer = spawn_writer(outputs, rx, permits, writer_counters.clone(), diag.clone())
+            .map_err(ListenerError::Runtime)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        Ok(Listener {
+            bound,
+            sockets,
+            writer: Some(writer),
+            controller: Controller {
+                shutdown: Arc::new(shutdown),
+                queue,
+            },
+            shutdown_rx,
+            stats: Stats {
+                inputs: counters,
+                writer: writer_counters,
+            },
+            max_connections: settings.max_connections,
+            stats_interval: settings.stats_interval,
+        })
+    }
+
+    /// Runs the listener on its own thread with its own runtime, for
+    /// programs that are not async (the cookbook's "dedicate one thread in
+    /// one of the existing processes"). Returns once every input is bound.
+    pub fn spawn(self) -> Result<ListenerHandle, ListenerError> {
+        crate::handle::spawn(self)
+    }
+
+    pub(crate) fn runtime_threads(&self) -> usize {
+        self.worker_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().min(2))
+                .unwrap_or(1)
+        })
+    }
+}
+
+/// Stops or reopens a running listener, from any thread or task.
+#[derive(Clone)]
+pub struct Controller {
+    shutdown: Arc<watch::Sender<bool>>,
+    queue: Queue,
+}
+
+impl fmt::Debug for Controller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Controller")
+            .field("shutdown", &*self.shutdown.borrow())
+            .finish()
+    }
+}
+
+impl Controller {
+    /// Starts a graceful shutdown: stop accepting, read what open
+    /// connections have already delivered, write and flush it all.
+    /// [`Listener::run`] returns when that is done.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Reopens every output file (after an external rename, e.g. by
+    /// logrotate). Records queued before this call go to the old file.
+    pub fn reopen(&self) {
+        self.queue.control(Msg::Reopen);
+    }
+}
+
+/// A bound listener, ready to [`run`](Listener::run).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tributary_listener::ListenerError> {
+/// use tributary_listener::{Listener, OutputSpec};
+/// let listener = Listener::builder()
+///     .tcp("127.0.0.1:0")
+///     .output(OutputSpec::file("logs/app.log"))
+///     .bind()
+///     .await?;
+/// for input in listener.bound() {
+///     println!("listening {input}");
+/// }
+/// let controller = listener.controller();
+/// tokio::spawn(async move {
+///     tokio::signal::ctrl_c().await.ok();
+///     controller.shutdown();
+/// });
+/// let summary = listener.run().await?;
+/// eprintln!("{summary}");
+/// # Ok(()) }
+/// ```
+pub struct Listener {
+    bound: Vec<BoundInput>,
+    sockets: Vec<(Socket, Arc<InputCtx>)>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    controller: Controller,
+    shutdown_rx: watch::Receiver<bool>,
+    stats: Stats,
+    max_connections: usize,
+    stats_interval: Option<Duration>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("bound", &self.bound)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    /// A builder with the defaults of design.md.
+    pub fn builder() -> ListenerBuilder {
+        ListenerBuilder::default()
+    }
+
+    /// The bound inputs, in the order given; `listening {input}` is the
+    /// readiness line.
+    pub fn bound(&self) -> &[BoundInput] {
+        &self.bound
+    }
+
+    /// A handle to stop or reopen the listener.
+    pub fn controller(&self) -> Controller {
+        self.controller.clone()
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Stats {
+        self.stats.clone()
+    }
+
+    /// Serves until [`Controller::shutdown`], then drains and returns the
+    /// final counters.
+    pub async fn run(mut self) -> Result<Summary, ListenerError> {
+        let started = Instant::now();
+        let (guard, mut finished) = mpsc::channel::<()>(1);
+        let limit = Arc::new(Semaphore::new(self.max_connections));
+        for (socket, ctx) in std::mem::take(&mut self.sockets) {
+            let shutdown = self.shutdown_rx.clone();
+            let guard = guard.clone();
+            match socket {
+                Socket::Tcp(l) => {
+                    tokio::spawn(input::accept_tcp(l, ctx, limit.clone(), shutdown, guard));
+                }
+                Socket::Unix(l, file) => {
+                    let limit = limit.clone();
+                    tokio::spawn(async move {
+                        input::accept_unix(l, ctx, limit, shutdown, guard).await;
+                        drop(file); // no new connections: remove the path
+                    });
+                }
+                Socket::Udp(s) => {
+                    tokio::spawn(input::serve_udp(s, ctx, shutdown, guard));
+                }
+                Socket::UnixDgram(s, file) => {
+                    tokio::spawn(async move {
+                        input::serve_unix_dgram(s, ctx, shutdown, guard).await;
+                        drop(file);
+                    });
+                }
+            }
+        }
+        drop(guard);
+        let ticker = self.stats_interval.map(|every| {
+            let stats = self.stats.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    eprintln!("tributary: stats: {}", stats.snapshot());
+                }
+            })
+        });
+        // Every input task and connection has finished (after shutdown).
+        let _ = finished.recv().await;
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        self.controller.queue.control(Msg::Stop);
+        let writer = self.writer.take();
+        let joined = tokio::task::spawn_blocking(move || writer.map(|w| w.join()))
+            .await
+            .map_err(|_| ListenerError::WriterPanicked)?;
+        if let Some(Err(_)) = joined {
+            return Err(ListenerError::WriterPanicked);
+        }
+        Ok(Summary {
+            stats: self.stats.snapshot(),
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // Dropped without running: let the writer thread exit.
+        if self.writer.is_some() {
+            self.controller.queue.control(Msg::Stop);
+        }
+    }
+}
+
+/// The final counters of a listener that has shut down.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every counter after the drain.
+    pub stats: StatsSnapshot,
+    /// How long the listener served.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "served {:.1}s; {}",
+            self.elapsed.as_secs_f64(),
+            self.stats
+        )
+    }
+}

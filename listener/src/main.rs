@@ -1,0 +1,62 @@
+//! The `tributary` binary: a thin shell over the library that adds signal
+//! handling, readiness lines and error reports.
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+use tokio::signal::unix::{SignalKind, signal};
+use tributary_listener::ListenerBuilder;
+use tributary_listener::cli::{Cli, Command, ListenArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Listen(args) => listen(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tributary: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn listen(args: &ListenArgs) -> anyhow::Result<()> {
+    let settings = args.settings().context("configuration refused")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tributary-io")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = ListenerBuilder::from_settings(settings).bind().await?;
+        // Handlers go in before the readiness lines: a signal sent as soon
+        // as a script sees them must drain, not kill.
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+        {
+            let mut out = std::io::stdout().lock();
+            for input in listener.bound() {
+                // A closed stdout must not stop the listener.
+                let _ = writeln!(out, "listening {input}");
+            }
+            let _ = out.flush();
+        }
+        let controller = listener.controller();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => controller.shutdown(),
+                    _ = int.recv() => controller.shutdown(),
+                    _ = hup.recv() => controller.reopen(),
+                }
+            }
+        });
+        let summary = listener.run().await?;
+        eprintln!("tributary: summary: {summary}");
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,228 @@
+//! The listener's resolved settings: what the builder, the config file and
+//! the command line all end up as.
+
+use crate::RouteFilter;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+use tributary_core::JsonProfile;
+
+/// Python's `logging.handlers.DEFAULT_TCP_LOGGING_PORT`, on loopback.
+pub const DEFAULT_TCP: &str = "127.0.0.1:9020";
+/// Python's `logging.handlers.DEFAULT_UDP_LOGGING_PORT`, on loopback.
+pub const DEFAULT_UDP: &str = "127.0.0.1:9021";
+/// Where records go when no output is named.
+pub const DEFAULT_OUT: &str = "logs/tributary.log";
+/// The text pattern when `--format text` is given without `--pattern`: the
+/// one the logging cookbook's multiprocessing examples use, so a switch
+/// from the cookbook's listener keeps its files looking the same.
+pub const DEFAULT_PATTERN: &str =
+    "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s";
+/// Records in flight between the inputs and the writer, by default. At a
+/// few hundred bytes each this bounds the queue to a few MiB.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+/// Open stream connections, by default, over all inputs.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// One socket to listen on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSpec {
+    /// A TCP address, e.g. `127.0.0.1:9020` (port 0 picks a free port).
+    Tcp(String),
+    /// A UDP address.
+    Udp(String),
+    /// A Unix stream socket path.
+    Unix(PathBuf),
+    /// A Unix datagram socket path.
+    UnixDgram(PathBuf),
+}
+
+impl fmt::Display for InputSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputSpec::Tcp(a) => write!(f, "tcp {a}"),
+            InputSpec::Udp(a) => write!(f, "udp {a}"),
+            InputSpec::Unix(p) => write!(f, "unix {}", p.display()),
+            InputSpec::UnixDgram(p) => write!(f, "unix-dgram {}", p.display()),
+        }
+    }
+}
+
+/// How an output renders records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line, in a key layout profile.
+    Json(JsonProfile),
+    /// Python `%`-style text through `tributary_core::PatternFormatter`.
+    Text(String),
+}
+
+impl Default for OutputFormat {
+    fn default() -> Self {
+        OutputFormat::Json(JsonProfile::Native)
+    }
+}
+
+/// Compression of rotated files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// Archives stay plain text.
+    #[default]
+    None,
+    /// Archives are gzipped, off the write path.
+    Gzip,
+}
+
+/// When an output's file rotates; all unset means never. The names and
+/// meanings are Python's `RotatingFileHandler`/`TimedRotatingFileHandler`
+/// arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RotationSpec {
+    /// Rotate before a record would take the file past this many bytes.
+    pub max_bytes: Option<u64>,
+    /// Time rotation: `S`, `M`, `H`, `D`, `midnight` or `W0`..`W6`.
+    pub when: Option<String>,
+    /// How many `when` units per period (default 1).
+    pub interval: Option<u32>,
+    /// Compute times in UTC instead of local time.
+    pub utc: bool,
+    /// How many archives to keep (0 or unset keeps them all).
+    pub backup_count: Option<u32>,
+    /// Compression of archives.
+    pub compress: Compression,
+}
+
+impl RotationSpec {
+    /// Whether any rotation is asked for.
+    pub fn is_active(&self) -> bool {
+        self.max_bytes.is_some_and(|b| b > 0) || self.when.is_some()
+    }
+}
+
+/// One output file with its format, rotation and filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// The file path (its directory is created when missing).
+    pub path: PathBuf,
+    /// How records are rendered.
+    pub format: OutputFormat,
+    /// When the file rotates.
+    pub rotation: RotationSpec,
+    /// Which records it takes.
+    pub filter: RouteFilter,
+}
+
+impl OutputSpec {
+    /// An output at `path` taking every record as native JSON lines, never rotating.
+    pub fn file(path: impl Into<PathBuf>) -> OutputSpec {
+        OutputSpec {
+            path: path.into(),
+            format: OutputFormat::default(),
+            rotation: RotationSpec::default(),
+            filter: RouteFilter::default(),
+        }
+    }
+
+    /// Sets the format.
+    pub fn format(mut self, format: OutputFormat) -> OutputSpec {
+        self.format = format;
+        self
+    }
+
+    /// Sets the rotation.
+    pub fn rotation(mut self, rotation: RotationSpec) -> OutputSpec {
+        self.rotation = rotation;
+        self
+    }
+
+    /// Sets the filter.
+    pub fn filter(mut self, filter: RouteFilter) -> OutputSpec {
+        self.filter = filter;
+        self
+    }
+}
+
+/// Where the listener's own diagnostics (bad input, closed connections,
+/// write errors) go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiagnosticsMode {
+    /// Standard error only.
+    #[default]
+    Stderr,
+    /// Into the log, as records of logger `tributary`.
+    Log,
+    /// Both.
+    Both,
+}
+
+/// Everything a listener needs to run. Fields left at their defaults give
+/// the documented defaults (see design.md).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Sockets to listen on; empty means TCP 127.0.0.1:9020 and UDP 127.0.0.1:9021.
+    pub inputs: Vec<InputSpec>,
+    /// Output files; empty means native JSON lines to `logs/tributary.log`.
+    pub outputs: Vec<OutputSpec>,
+    /// Largest frame, line or datagram accepted, in bytes.
+    pub max_frame: usize,
+    /// Most stream connections open at once, over all inputs; more are
+    /// accepted and closed at once, and counted as rejected.
+    pub max_connections: usize,
+    /// Close a stream connection that sends nothing for this long. Off by
+    /// default: Python's `SocketHandler` loses the first record it sends
+    /// on a connection the peer closed (python/cpython#84532), so an idle
+    /// producer must not be disconnected unless asked.
+    pub idle_timeout: Option<Duration>,
+    /// Print a stats line to stderr this often.
+    pub stats_interval: Option<Duration>,
+    /// Records in flight between inputs and the writer.
+    pub queue_capacity: usize,
+    /// Where diagnostics go.
+    pub diagnostics: DiagnosticsMode,
+    /// Render pickled objects that would need code to rebuild (a `datetime`
+    /// in `extra`) as opaque strings instead of refusing the record.
+    pub lenient_pickle: bool,
+    /// On shutdown, how long connections may keep delivering data they
+    /// have already sent before they are closed.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            max_frame: tributary_core::frame::DEFAULT_MAX_FRAME,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: None,
+            stats_interval: None,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            diagnostics: DiagnosticsMode::Stderr,
+            lenient_pickle: false,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Settings {
+    /// The inputs, with the defaults filled in when none was named.
+    pub fn effective_inputs(&self) -> Vec<InputSpec> {
+        if self.inputs.is_empty() {
+            vec![
+                InputSpec::Tcp(DEFAULT_TCP.into()),
+                InputSpec::Udp(DEFAULT_UDP.into()),
+            ]
+        } else {
+            self.inputs.clone()
+        }
+    }
+
+    /// The outputs, with the default filled in when none was named.
+    pub fn effective_outputs(&self) -> Vec<OutputSpec> {
+        if self.outputs.is_empty() {
+            vec![OutputSpec::file(DEFAULT_OUT)]
+        } else {
+            self.outputs.clone()
+        }
+    }
+}

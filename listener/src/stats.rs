@@ -1,0 +1,154 @@
+//! Counters for every input and for the writer, readable while the
+//! listener runs (stats lines, the embedding API) and at exit (summary).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters of one input socket.
+#[derive(Debug, Default)]
+pub(crate) struct InputCounters {
+    pub(crate) connections: AtomicU64,
+    pub(crate) active: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) filtered: AtomicU64,
+}
+
+/// Counters of the writer thread.
+#[derive(Debug, Default)]
+pub(crate) struct WriterCounters {
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) rotations: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) queued: AtomicU64,
+}
+
+/// Live counters of a running listener; cheap to clone and to read.
+#[derive(Clone, Debug)]
+pub struct Stats {
+    pub(crate) inputs: Vec<(String, Arc<InputCounters>)>,
+    pub(crate) writer: Arc<WriterCounters>,
+}
+
+impl Stats {
+    /// A consistent-enough copy of every counter (each is read atomically;
+    /// they are not read at one instant).
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            inputs: self
+                .inputs
+                .iter()
+                .map(|(label, c)| InputSnapshot {
+                    input: label.clone(),
+                    connections: c.connections.load(Relaxed),
+                    active: c.active.load(Relaxed),
+                    rejected: c.rejected.load(Relaxed),
+                    records: c.records.load(Relaxed),
+                    bytes: c.bytes.load(Relaxed),
+                    malformed: c.malformed.load(Relaxed),
+                    dropped: c.dropped.load(Relaxed),
+                    filtered: c.filtered.load(Relaxed),
+                })
+                .collect(),
+            writer: WriterSnapshot {
+                records: self.writer.records.load(Relaxed),
+                bytes: self.writer.bytes.load(Relaxed),
+                rotations: self.writer.rotations.load(Relaxed),
+                write_errors: self.writer.write_errors.load(Relaxed),
+                queue_depth: self.writer.queued.load(Relaxed),
+            },
+        }
+    }
+}
+
+/// Counters of one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputSnapshot {
+    /// The input, as in its readiness line (`tcp 127.0.0.1:9020`).
+    pub input: String,
+    /// Connections accepted (stream inputs).
+    pub connections: u64,
+    /// Connections open now.
+    pub active: u64,
+    /// Connections refused because `max-connections` were open.
+    pub rejected: u64,
+    /// Records decoded and queued.
+    pub records: u64,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Payloads or frames that could not be decoded.
+    pub malformed: u64,
+    /// Records dropped because the queue was full (datagram inputs only).
+    pub dropped: u64,
+    /// Records no output's filter took.
+    pub filtered: u64,
+}
+
+/// Counters of the writer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriterSnapshot {
+    /// Records written (each counted once, whatever the number of outputs).
+    pub records: u64,
+    /// Bytes written over all outputs.
+    pub bytes: u64,
+    /// File rotations over all outputs.
+    pub rotations: u64,
+    /// Failed writes (disk full, ...), each also reported as a diagnostic.
+    pub write_errors: u64,
+    /// Records queued for the writer now.
+    pub queue_depth: u64,
+}
+
+/// Every counter at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// One entry per input, in the order they were given.
+    pub inputs: Vec<InputSnapshot>,
+    /// The writer.
+    pub writer: WriterSnapshot,
+}
+
+impl StatsSnapshot {
+    /// Records queued over all inputs.
+    pub fn records_received(&self) -> u64 {
+        self.inputs.iter().map(|i| i.records).sum()
+    }
+}
+
+impl fmt::Display for InputSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: records={} bytes={} connections={} active={} rejected={} malformed={} dropped={} filtered={}",
+            self.input,
+            self.records,
+            self.bytes,
+            self.connections,
+            self.active,
+            self.rejected,
+            self.malformed,
+            self.dropped,
+            self.filtered
+        )
+    }
+}
+
+impl fmt::Display for StatsSnapshot {
+    /// One line: each input, then the writer, separated by `; `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for input in &self.inputs {
+            write!(f, "{input}; ")?;
+        }
+        let w = &self.writer;
+        write!(
+            f,
+            "writer: records={} bytes={} rotations={} write_errors={} queue={}",
+            w.records, w.bytes, w.rotations, w.write_errors, w.queue_depth
+        )
+    }
+}
