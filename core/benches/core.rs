@@ -5,7 +5,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tributary_core::frame::{StreamDecoder, encode_record};
-use tributary_core::{Formatter, JsonFormatter, JsonProfile, Level, Record, Timestamp, decode_json};
+use tributary_core::{
+    Formatter, JsonFormatter, JsonProfile, Level, Record, Timestamp, decode_json,
+};
 
 /// The "typical record": 12 standard fields and 3 extra fields,
 /// about 200 bytes of JSON... plus the source location a real producer sends.
@@ -32,7 +34,12 @@ fn json(c: &mut Criterion) {
     let record = typical();
     let mut out = Vec::with_capacity(512);
     let mut g = c.benchmark_group("json_format");
-    for profile in [JsonProfile::Native, JsonProfile::Ecs, JsonProfile::Otel, JsonProfile::Tracing] {
+    for profile in [
+        JsonProfile::Native,
+        JsonProfile::Ecs,
+        JsonProfile::Otel,
+        JsonProfile::Tracing,
+    ] {
         let f = JsonFormatter::new(profile);
         out.clear();
         f.format(&record, &mut out);
@@ -51,7 +58,9 @@ fn json(c: &mut Criterion) {
     JsonFormatter::native().format(&record, &mut line);
     let mut g = c.benchmark_group("json_decode");
     g.throughput(Throughput::Bytes(line.len() as u64));
-    g.bench_function("native", |b| b.iter(|| decode_json(black_box(&line)).map(|r| r.seq)));
+    g.bench_function("native", |b| {
+        b.iter(|| decode_json(black_box(&line)).map(|r| r.seq))
+    });
     g.finish();
 }
 

@@ -23,7 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     while let Some(payload) = decoder.next_payload()? {
         let received = decode_payload(payload, Default::default())?;
-        for profile in [JsonProfile::Native, JsonProfile::Ecs, JsonProfile::Otel, JsonProfile::Tracing] {
+        for profile in [
+            JsonProfile::Native,
+            JsonProfile::Ecs,
+            JsonProfile::Otel,
+            JsonProfile::Tracing,
+        ] {
             let mut line = Vec::new();
             JsonFormatter::new(profile).format(&received, &mut line);
             println!("{:>8}: {}", profile.name(), String::from_utf8_lossy(&line));

@@ -25,7 +25,8 @@ pub fn decode_payload(payload: &[u8], options: DecodeOptions) -> Result<Record, 
     match PayloadKind::of(payload) {
         PayloadKind::Json => crate::json::decode_json(payload),
         #[cfg(feature = "pickle")]
-        PayloadKind::Pickle => crate::pickle::decode_record(payload, options.lenient_pickle).map_err(DecodeError::Pickle),
+        PayloadKind::Pickle => crate::pickle::decode_record(payload, options.lenient_pickle)
+            .map_err(DecodeError::Pickle),
         #[cfg(not(feature = "pickle"))]
         PayloadKind::Pickle => {
             let _ = options;

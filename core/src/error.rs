@@ -11,10 +11,14 @@ pub enum DecodeError {
     #[error("invalid Python pickle: {0}")]
     Pickle(#[source] crate::pickle::PickleError),
     /// The payload is a pickle but this build has no pickle support.
-    #[error("payload is a Python pickle, but tributary-core was built without the `pickle` feature")]
+    #[error(
+        "payload is a Python pickle, but tributary-core was built without the `pickle` feature"
+    )]
     PickleDisabled,
     /// The payload is neither JSON nor a pickle.
-    #[error("unrecognised payload (first byte {first:?}): expected a JSON object or a Python pickle")]
+    #[error(
+        "unrecognised payload (first byte {first:?}): expected a JSON object or a Python pickle"
+    )]
     Unknown {
         /// The first byte, if any.
         first: Option<u8>,

@@ -121,7 +121,9 @@ impl PartialOrd for Level {
 impl Ord for Level {
     /// Levels order by number; equal numbers order by name so `Ord` agrees with `Eq`.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.no.cmp(&other.no).then_with(|| self.name.cmp(&other.name))
+        self.no
+            .cmp(&other.no)
+            .then_with(|| self.name.cmp(&other.name))
     }
 }
 
@@ -137,7 +139,13 @@ mod tests {
 
     #[test]
     fn python_numbers_and_names() {
-        for (no, name) in [(10, "DEBUG"), (20, "INFO"), (30, "WARNING"), (40, "ERROR"), (50, "CRITICAL")] {
+        for (no, name) in [
+            (10, "DEBUG"),
+            (20, "INFO"),
+            (30, "WARNING"),
+            (40, "ERROR"),
+            (50, "CRITICAL"),
+        ] {
             let level = Level::from_no(no);
             assert_eq!(level.name(), name);
             assert_eq!(Level::from_name(name), Some(level));

@@ -31,8 +31,8 @@
 
 mod decode;
 mod error;
-pub mod frame;
 mod formatter;
+pub mod frame;
 pub mod json;
 mod level;
 pub mod pattern;

@@ -67,7 +67,12 @@ impl Record {
     }
 
     /// A record stamped `ts`, with the given level, logger and message.
-    pub fn new_at(ts: Timestamp, level: Level, logger: impl Into<String>, msg: impl Into<String>) -> Record {
+    pub fn new_at(
+        ts: Timestamp,
+        level: Level,
+        logger: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> Record {
         Record {
             ts,
             level,

@@ -107,7 +107,11 @@ impl Timestamp {
         let year = digits(&b[0..4])? as i64;
         let month = digits(&b[5..7])?;
         let day = digits(&b[8..10])?;
-        let (hour, min, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+        let (hour, min, sec) = (
+            digits(&b[11..13])?,
+            digits(&b[14..16])?,
+            digits(&b[17..19])?,
+        );
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
@@ -148,7 +152,9 @@ impl Timestamp {
         };
         let days = days_from_civil(year, month, day);
         let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec.min(59)) - offset_secs;
-        secs.checked_mul(1_000_000_000)?.checked_add(nanos).map(Timestamp)
+        secs.checked_mul(1_000_000_000)?
+            .checked_add(nanos)
+            .map(Timestamp)
     }
 }
 
@@ -216,7 +222,10 @@ mod tests {
 
     #[test]
     fn epoch_and_known_dates() {
-        assert_eq!(Timestamp::from_unix_nanos(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp::from_unix_nanos(0).to_rfc3339(),
+            "1970-01-01T00:00:00.000000Z"
+        );
         assert_eq!(
             Timestamp::from_unix_nanos(951_782_400_000_001_000).to_rfc3339(),
             "2000-02-29T00:00:00.000001Z"
@@ -229,7 +238,15 @@ mod tests {
 
     #[test]
     fn parse_rejects_garbage() {
-        for bad in ["", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00.Z", "2026-01-01X00:00:00Z", "2026-01-01T00:00:00+5"] {
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01X00:00:00Z",
+            "2026-01-01T00:00:00+5",
+        ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
     }

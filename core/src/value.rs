@@ -274,7 +274,10 @@ mod tests {
         );
         assert_eq!(Value::big_int("12a"), None);
         assert_eq!(Value::big_int("-"), None);
-        assert_eq!(Value::from(u64::MAX), Value::BigInt("18446744073709551615".into()));
+        assert_eq!(
+            Value::from(u64::MAX),
+            Value::BigInt("18446744073709551615".into())
+        );
     }
 
     #[test]

@@ -118,7 +118,13 @@ fn truncated_input_is_reported_at_eof() {
     encode(b"{\"msg\":\"cut\"}", &mut wire).unwrap();
     let (frames, end) = split_all(&wire[..wire.len() - 3], &[], 1 << 20);
     assert_eq!(frames.len(), 1);
-    assert_eq!(end, Err(FrameError::Truncated { len: 13, missing: 3 }));
+    assert_eq!(
+        end,
+        Err(FrameError::Truncated {
+            len: 13,
+            missing: 3
+        })
+    );
     let (_, end) = split_all(&wire[..2], &[], 1 << 20);
     assert_eq!(end, Err(FrameError::Truncated { len: 4, missing: 2 }));
 }
@@ -156,8 +162,14 @@ fn stream_detects_frames_and_lines() {
     encode(b"{\"msg\":\"framed\"}", &mut wire).unwrap();
     let mut d = StreamDecoder::new(1 << 20);
     d.push(&wire);
-    assert_eq!(d.next_payload().unwrap(), Some(&b"{\"msg\":\"framed\"}"[..]));
-    assert_eq!(d.format(), Some(tributary_core::frame::StreamFormat::Frames));
+    assert_eq!(
+        d.next_payload().unwrap(),
+        Some(&b"{\"msg\":\"framed\"}"[..])
+    );
+    assert_eq!(
+        d.format(),
+        Some(tributary_core::frame::StreamFormat::Frames)
+    );
 
     let mut d = StreamDecoder::new(1 << 20);
     d.push(b"{\"msg\":\"line\"}");

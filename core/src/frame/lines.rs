@@ -70,7 +70,8 @@ impl LineSplitter {
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, FrameError> {
         loop {
             let rest = &self.buf[self.pos..];
-            let Some(nl) = memchr::memchr(b'\n', &rest[self.scanned..]).map(|i| i + self.scanned) else {
+            let Some(nl) = memchr::memchr(b'\n', &rest[self.scanned..]).map(|i| i + self.scanned)
+            else {
                 self.scanned = rest.len();
                 if self.skipping {
                     // Drop what was skipped so an endless line costs no memory.

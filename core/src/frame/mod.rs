@@ -42,7 +42,9 @@ impl PayloadKind {
 pub enum FrameError {
     /// A frame header announced more than the maximum frame size. The
     /// claimed size is never allocated.
-    #[error("frame of {len} bytes exceeds the maximum of {max} bytes (raise --max-frame if this is legitimate)")]
+    #[error(
+        "frame of {len} bytes exceeds the maximum of {max} bytes (raise --max-frame if this is legitimate)"
+    )]
     TooLarge {
         /// The length the header claimed.
         len: u64,
@@ -77,7 +79,8 @@ pub enum FrameError {
 /// assert_eq!(out, b"\0\0\0\x02{}");
 /// ```
 pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
-    let len = u32::try_from(payload.len()).map_err(|_| FrameError::PayloadTooLarge(payload.len()))?;
+    let len =
+        u32::try_from(payload.len()).map_err(|_| FrameError::PayloadTooLarge(payload.len()))?;
     out.reserve(4 + payload.len());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(payload);
@@ -85,7 +88,11 @@ pub fn encode(payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
 }
 
 /// Appends one native frame for `record`: its native-profile JSON, length-prefixed.
-pub fn encode_record(record: &Record, formatter: &JsonFormatter, out: &mut Vec<u8>) -> Result<(), FrameError> {
+pub fn encode_record(
+    record: &Record,
+    formatter: &JsonFormatter,
+    out: &mut Vec<u8>,
+) -> Result<(), FrameError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     formatter.format(record, out);

@@ -35,7 +35,9 @@ pub fn decode_json(payload: &[u8]) -> Result<Record, DecodeError> {
 
 fn decode_strict(payload: &[u8]) -> Result<Record, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(payload);
-    let record = de.deserialize_map(RecordVisitor).map_err(DecodeError::Json)?;
+    let record = de
+        .deserialize_map(RecordVisitor)
+        .map_err(DecodeError::Json)?;
     de.end().map_err(DecodeError::Json)?;
     Ok(record)
 }
@@ -122,9 +124,17 @@ impl Visitor<'_> for KeyVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<ParsedKey, E> {
         let slot = classify(v);
         Ok(match slot {
-            Key::Other => ParsedKey { slot, text: Some(v.to_owned()), alias: "" },
+            Key::Other => ParsedKey {
+                slot,
+                text: Some(v.to_owned()),
+                alias: "",
+            },
             // A standard key is re-created from its text only if it ends up a field.
-            _ => ParsedKey { slot, text: None, alias: static_name(v) },
+            _ => ParsedKey {
+                slot,
+                text: None,
+                alias: static_name(v),
+            },
         })
     }
 }
@@ -132,9 +142,32 @@ impl Visitor<'_> for KeyVisitor {
 /// The `&'static str` for a standard key or alias accepted by [`classify`].
 fn static_name(k: &str) -> &'static str {
     const NAMES: &[&str] = &[
-        "ts", "timestamp", "time", "@timestamp", "level", "levelname", "severity", "levelno",
-        "logger", "name", "target", "msg", "message", "host", "pid", "process", "tid", "thread",
-        "file", "line", "func", "module", "seq", "exc", "stack", "fields",
+        "ts",
+        "timestamp",
+        "time",
+        "@timestamp",
+        "level",
+        "levelname",
+        "severity",
+        "levelno",
+        "logger",
+        "name",
+        "target",
+        "msg",
+        "message",
+        "host",
+        "pid",
+        "process",
+        "tid",
+        "thread",
+        "file",
+        "line",
+        "func",
+        "module",
+        "seq",
+        "exc",
+        "stack",
+        "fields",
     ];
     NAMES.iter().copied().find(|n| *n == k).unwrap_or("")
 }
@@ -211,7 +244,9 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
             r.msg = match value {
                 Value::Str(s) => s,
                 Value::Null => String::new(),
-                v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::BigInt(_)) => v.to_string(),
+                v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::BigInt(_)) => {
+                    v.to_string()
+                }
                 v => return Err(v),
             }
         }
@@ -247,7 +282,9 @@ fn finish(mut r: Record, p: Parts, extra: Fields) -> Record {
     }
     r.level = match (p.level_name, p.level_no) {
         (Some(name), Some(no)) => Level::from_parts(&name, no),
-        (Some(name), None) => Level::from_name(&name).unwrap_or_else(|| Level::custom(Level::INFO.no(), name)),
+        (Some(name), None) => {
+            Level::from_name(&name).unwrap_or_else(|| Level::custom(Level::INFO.no(), name))
+        }
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
     };
@@ -372,7 +409,10 @@ mod tests {
         let lvl = |j: &str| decode_json(j.as_bytes()).unwrap().level;
         assert_eq!(lvl(r#"{"level":"error"}"#), Level::ERROR);
         assert_eq!(lvl(r#"{"levelno":40}"#), Level::ERROR);
-        assert_eq!(lvl(r#"{"level":"NOTICE","levelno":25}"#), Level::custom(25, "NOTICE"));
+        assert_eq!(
+            lvl(r#"{"level":"NOTICE","levelno":25}"#),
+            Level::custom(25, "NOTICE")
+        );
         assert_eq!(lvl(r#"{}"#), Level::INFO);
     }
 
@@ -384,8 +424,18 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for bad in [&b"{"[..], b"[1,2]", b"{\"msg\":\"a\"} trailing", b"", b"\"str\""] {
-            assert!(decode_json(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"{"[..],
+            b"[1,2]",
+            b"{\"msg\":\"a\"} trailing",
+            b"",
+            b"\"str\"",
+        ] {
+            assert!(
+                decode_json(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

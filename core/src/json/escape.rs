@@ -46,7 +46,14 @@ pub fn write_str_body(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&bytes[start..i]);
         if esc == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]);
         } else {
             out.extend_from_slice(&[b'\\', esc]);
         }
@@ -70,7 +77,10 @@ fn clean_prefix(bytes: &[u8], mut from: usize) -> usize {
         // A byte is "interesting" if < 0x20, or equal to '"', '\\' or DEL.
         let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-        let hits = below | zero(x ^ (ONES * b'"' as u64)) | zero(x ^ (ONES * b'\\' as u64)) | zero(x ^ (ONES * 0x7f));
+        let hits = below
+            | zero(x ^ (ONES * b'"' as u64))
+            | zero(x ^ (ONES * b'\\' as u64))
+            | zero(x ^ (ONES * 0x7f));
         if hits != 0 {
             // Borrow propagation can flag bytes after the first real hit,
             // never before it, so the lowest flag is a safe place to stop.
@@ -152,7 +162,10 @@ mod tests {
     fn escapes_controls_quotes_and_newlines() {
         let mut out = Vec::new();
         write_str(&mut out, "a\"b\\c\nd\te\u{1}\u{7f}é");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""a\"b\\c\nd\te\u0001\u007fé""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""a\"b\\c\nd\te\u0001\u007fé""#
+        );
     }
 
     #[test]

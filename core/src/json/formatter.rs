@@ -36,9 +36,14 @@ impl JsonProfile {
 
     /// Parses `native`, `ecs`, `otel` or `tracing`.
     pub fn from_name(name: &str) -> Option<JsonProfile> {
-        [JsonProfile::Native, JsonProfile::Ecs, JsonProfile::Otel, JsonProfile::Tracing]
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(name))
+        [
+            JsonProfile::Native,
+            JsonProfile::Ecs,
+            JsonProfile::Otel,
+            JsonProfile::Tracing,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(name))
     }
 
     fn default_keys(self) -> &'static [&'static str] {
@@ -101,8 +106,24 @@ const OTEL_KEYS: &[&str] = &[
     "log.record.levelno",
 ];
 const TRACING_KEYS: &[&str] = &[
-    "timestamp", "level", "fields", "message", "target", "filename", "line_number", "threadName",
-    "threadId", "host", "pid", "process", "func", "module", "seq", "exc", "stack", "levelno",
+    "timestamp",
+    "level",
+    "fields",
+    "message",
+    "target",
+    "filename",
+    "line_number",
+    "threadName",
+    "threadId",
+    "host",
+    "pid",
+    "process",
+    "func",
+    "module",
+    "seq",
+    "exc",
+    "stack",
+    "levelno",
 ];
 
 /// The ECS version this profile follows.
@@ -194,7 +215,11 @@ fn render_key(name: &str) -> Box<[u8]> {
 impl JsonFormatter {
     /// A formatter for `profile` with its default key names.
     pub fn new(profile: JsonProfile) -> JsonFormatter {
-        let names: Vec<String> = profile.default_keys().iter().map(|k| (*k).to_owned()).collect();
+        let names: Vec<String> = profile
+            .default_keys()
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
         JsonFormatter {
             profile,
             keys: names.iter().map(|n| render_key(n)).collect(),
@@ -226,7 +251,12 @@ impl JsonFormatter {
         if to.is_empty() {
             return Err(RenameError::Empty(from.to_owned()));
         }
-        if self.names.iter().enumerate().any(|(i, n)| i != at && n == to) {
+        if self
+            .names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| i != at && n == to)
+        {
             return Err(RenameError::Collision {
                 profile,
                 from: from.to_owned(),
