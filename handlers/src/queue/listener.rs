@@ -1,0 +1,441 @@
+//! The dispatcher thread and its handle.
+
+use super::report::Reporter;
+use super::{Message, Overflow, QueueHandler, QueueStats, Shared};
+use crate::{Handler, process};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tributary_core::{Level, Record};
+
+/// Configures and starts a [`QueueListener`].
+#[must_use = "call .start() to run the listener"]
+pub struct QueueBuilder {
+    capacity: usize,
+    overflow: Overflow,
+    handlers: Vec<Box<dyn Handler>>,
+    respect_handler_level: bool,
+    shutdown_timeout: Option<Duration>,
+    retry_interval: Duration,
+}
+
+impl Default for QueueBuilder {
+    fn default() -> Self {
+        QueueBuilder {
+            capacity: 16_384,
+            overflow: Overflow::Block,
+            handlers: Vec::new(),
+            respect_handler_level: true,
+            shutdown_timeout: None,
+            retry_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl QueueBuilder {
+    /// How many records the queue holds (default 16,384).
+    pub fn capacity(mut self, records: usize) -> Self {
+        self.capacity = records.max(1);
+        self
+    }
+
+    /// What producers do when the queue is full (default [`Overflow::Block`]).
+    pub fn overflow(mut self, policy: Overflow) -> Self {
+        self.overflow = policy;
+        self
+    }
+
+    /// Adds a handler; each record goes to every handler in the order added.
+    pub fn handler(mut self, handler: impl Handler + 'static) -> Self {
+        self.handlers.push(Box::new(handler));
+        self
+    }
+
+    /// Adds a boxed handler.
+    pub fn boxed_handler(mut self, handler: Box<dyn Handler>) -> Self {
+        self.handlers.push(handler);
+        self
+    }
+
+    /// Whether a handler only gets records at or above its level (default
+    /// `true`). Python's `QueueListener` defaults to `false`, which makes a
+    /// handler's level silently ineffective behind a queue.
+    pub fn respect_handler_level(mut self, respect: bool) -> Self {
+        self.respect_handler_level = respect;
+        self
+    }
+
+    /// How long dropping the [`QueueListener`] may wait for the queue to
+    /// drain and the handlers to flush (default: as long as it takes, so
+    /// nothing logged before the drop is lost). On timeout the dispatcher
+    /// keeps running in the background.
+    pub fn shutdown_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How often, while idle, the dispatcher retries handlers that hold
+    /// undelivered output (a socket waiting to reconnect). Default 100 ms.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Starts the dispatcher thread.
+    pub fn start(self) -> std::io::Result<QueueListener> {
+        let (tx, rx) = flume::bounded(self.capacity);
+        let shared = Arc::new(Shared {
+            overflow: self.overflow,
+            dropped: AtomicU64::new(0),
+            unreported: AtomicU64::new(0),
+            lost_after_stop: AtomicU64::new(0),
+            processed: AtomicU64::new(0),
+            handler_errors: AtomicU64::new(0),
+            handler_panics: AtomicU64::new(0),
+            said_lost: AtomicBool::new(false),
+            evict: Mutex::new((self.overflow == Overflow::DropOldest).then(|| rx.clone())),
+        });
+        let levels = self.handlers.iter().map(|h| h.level().no()).collect();
+        let names = self.handlers.iter().map(|h| h.name()).collect();
+        let mut scratch = Record::default();
+        process::stamp_process(&mut scratch);
+        let dispatcher = Dispatcher {
+            rx,
+            shared: shared.clone(),
+            handlers: self.handlers,
+            levels,
+            names,
+            respect_level: self.respect_handler_level,
+            retry_interval: self.retry_interval,
+            scratch,
+            reporter: Reporter::default(),
+        };
+        let (done_tx, done_rx) = flume::bounded::<()>(0);
+        let thread = std::thread::Builder::new()
+            .name("tributary-queue".into())
+            .spawn(move || {
+                let _done = done_tx;
+                dispatcher.run();
+            })?;
+        Ok(QueueListener {
+            queue: QueueHandler { tx, shared },
+            thread: Some(thread),
+            done: done_rx,
+            timeout: self.shutdown_timeout,
+        })
+    }
+}
+
+/// The running dispatcher: a guard whose drop drains everything already
+/// queued, flushes and closes every handler, and joins the thread.
+///
+/// Stopping twice is safe. Records logged after the stop are counted in
+/// [`QueueStats::lost_after_stop`], never blocked on.
+#[must_use = "dropping the listener stops it; keep it alive while logging"]
+pub struct QueueListener {
+    queue: QueueHandler,
+    thread: Option<JoinHandle<()>>,
+    done: flume::Receiver<()>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for QueueListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueListener")
+            .field("queue", &self.queue)
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl QueueListener {
+    /// A builder with the defaults: 16,384 records, [`Overflow::Block`],
+    /// handler levels respected, no shutdown timeout.
+    pub fn builder() -> QueueBuilder {
+        QueueBuilder::default()
+    }
+
+    /// A producer handle for this queue.
+    pub fn queue_handler(&self) -> QueueHandler {
+        self.queue.clone()
+    }
+
+    /// The queue's counters.
+    pub fn stats(&self) -> QueueStats {
+        self.queue.stats()
+    }
+
+    /// Waits until every record queued before this call is handled and
+    /// every handler flushed. `false` if the listener has stopped.
+    pub fn flush(&self) -> bool {
+        self.flush_inner(None)
+    }
+
+    /// [`QueueListener::flush`], giving up after `timeout` (`false`).
+    pub fn flush_timeout(&self, timeout: Duration) -> bool {
+        self.flush_inner(Some(timeout))
+    }
+
+    fn flush_inner(&self, timeout: Option<Duration>) -> bool {
+        if self.thread.is_none() {
+            return false;
+        }
+        let (ack_tx, ack_rx) = flume::bounded(1);
+        if !self.queue.flush_marker(ack_tx) {
+            return false;
+        }
+        match timeout {
+            Some(t) => ack_rx.recv_timeout(t).is_ok(),
+            None => ack_rx.recv().is_ok(),
+        }
+    }
+
+    /// Drains the queue, flushes and closes the handlers and joins the
+    /// dispatcher, waiting as long as the builder's `shutdown_timeout`
+    /// allows. `true` when everything was written in time. Safe to call twice.
+    pub fn stop(&mut self) -> bool {
+        self.stop_timeout_inner(self.timeout)
+    }
+
+    /// [`QueueListener::stop`] with an explicit timeout.
+    pub fn stop_timeout(&mut self, timeout: Duration) -> bool {
+        self.stop_timeout_inner(Some(timeout))
+    }
+
+    fn stop_timeout_inner(&mut self, timeout: Option<Duration>) -> bool {
+        let Some(thread) = self.thread.take() else {
+            return true;
+        };
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let sent = match deadline {
+            Some(d) => self.queue.tx.send_deadline(Message::Stop, d).is_ok(),
+            None => self.queue.tx.send(Message::Stop).is_ok(),
+        };
+        if !sent && !self.queue.tx.is_disconnected() {
+            return false; // timed out: the dispatcher carries on in the background
+        }
+        let finished = match deadline {
+            Some(d) => !matches!(
+                self.done.recv_deadline(d),
+                Err(flume::RecvTimeoutError::Timeout)
+            ),
+            None => true,
+        };
+        if finished {
+            let _ = thread.join();
+        }
+        finished
+    }
+}
+
+impl Drop for QueueListener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Dispatcher {
+    rx: flume::Receiver<Message>,
+    shared: Arc<Shared>,
+    handlers: Vec<Box<dyn Handler>>,
+    levels: Vec<i32>,
+    names: Vec<String>,
+    respect_level: bool,
+    retry_interval: Duration,
+    scratch: Record,
+    reporter: Reporter,
+}
+
+enum Step {
+    Continue,
+    Stop,
+}
+
+impl Dispatcher {
+    fn run(mut self) {
+        loop {
+            let first = if self.handlers.iter().any(|h| h.has_backlog()) {
+                match self.rx.recv_timeout(self.retry_interval) {
+                    Ok(m) => m,
+                    Err(flume::RecvTimeoutError::Timeout) => {
+                        self.flush_all();
+                        continue;
+                    }
+                    Err(flume::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match self.rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            };
+            if let Step::Stop = self.process(first) {
+                return self.finish();
+            }
+            // Take what is already there without blocking, then flush once:
+            // output is batched under load and prompt when idle.
+            while let Ok(m) = self.rx.try_recv() {
+                if let Step::Stop = self.process(m) {
+                    return self.finish();
+                }
+            }
+            self.flush_all();
+        }
+        self.finish();
+    }
+
+    fn process(&mut self, msg: Message) -> Step {
+        match msg {
+            Message::Record(record) => self.dispatch_owned(&record),
+            Message::Draft(draft) => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                draft.fill(&mut scratch);
+                self.dispatch_owned(&scratch);
+                self.scratch = scratch;
+            }
+            Message::Flush(ack) => {
+                self.report_drops();
+                self.flush_all();
+                let _ = ack.send(());
+            }
+            Message::Stop => return Step::Stop,
+        }
+        Step::Continue
+    }
+
+    fn dispatch_owned(&mut self, record: &Record) {
+        self.shared.processed.fetch_add(1, Ordering::Relaxed);
+        self.dispatch(record);
+        self.report_drops();
+    }
+
+    /// Writes the in-band drop report as soon as the queue has made room.
+    fn report_drops(&mut self) {
+        if self.shared.unreported.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let n = self.shared.unreported.swap(0, Ordering::AcqRel);
+        if n == 0 {
+            return;
+        }
+        let mut record = Record::builder(
+            Level::WARNING,
+            format!(
+                "{n} records dropped: the log queue was full (overflow policy {})",
+                self.shared.overflow.describe()
+            ),
+        )
+        .logger("tributary.queue")
+        .field("dropped", n)
+        .build();
+        process::stamp(&mut record);
+        self.shared.processed.fetch_add(1, Ordering::Relaxed);
+        self.dispatch(&record);
+    }
+
+    fn dispatch(&mut self, record: &Record) {
+        let level = record.level.no();
+        for i in 0..self.handlers.len() {
+            if self.respect_level && level < self.levels[i] {
+                continue;
+            }
+            let handler = &mut self.handlers[i];
+            match catch_unwind(AssertUnwindSafe(|| handler.handle(record))) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
+                    self.reporter.report(
+                        &self.names[i],
+                        &format!("{:?}", e.kind()),
+                        &format_args!("cannot write a record: {e}"),
+                    );
+                }
+                Err(panic) => {
+                    self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
+                    let what = panic_message(&panic);
+                    self.reporter.report(
+                        &self.names[i],
+                        "panic",
+                        &format_args!("handler panicked: {what}; it stays in service"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for i in 0..self.handlers.len() {
+            let handler = &mut self.handlers[i];
+            match catch_unwind(AssertUnwindSafe(|| handler.flush())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
+                    self.reporter.report(
+                        &self.names[i],
+                        &format!("flush {:?}", e.kind()),
+                        &format_args!("cannot flush: {e}"),
+                    );
+                }
+                Err(panic) => {
+                    self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
+                    let what = panic_message(&panic);
+                    self.reporter.report(
+                        &self.names[i],
+                        "panic",
+                        &format_args!("handler panicked in flush: {what}"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// After the stop marker: handle what producers queued meanwhile (at
+    /// most one queue's worth, so a busy producer cannot keep us here),
+    /// report drops, close every handler, and disconnect the channel so
+    /// later producers fail fast instead of blocking.
+    fn finish(mut self) {
+        let mut budget = self.rx.capacity().unwrap_or(usize::MAX);
+        while budget > 0 {
+            let Ok(m) = self.rx.try_recv() else { break };
+            budget -= 1;
+            if let Message::Flush(ack) = m {
+                let _ = ack.send(());
+            } else {
+                self.process(m);
+            }
+        }
+        self.report_drops();
+        for i in 0..self.handlers.len() {
+            let handler = &mut self.handlers[i];
+            match catch_unwind(AssertUnwindSafe(|| handler.close())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("tributary: {}: cannot close: {e}", self.names[i]);
+                }
+                Err(_) => {
+                    self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "tributary: {}: handler panicked while closing",
+                        self.names[i]
+                    );
+                }
+            }
+        }
+        if let Ok(mut evict) = self.shared.evict.lock() {
+            *evict = None;
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,271 @@
+//! The queue with real threads and real files.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Collect, int, int_after};
+use std::collections::HashSet;
+use std::io;
+use tributary_core::{Level, Record};
+use tributary_handlers::{FileHandler, Handler, Overflow, QueueListener};
+
+fn record(t: i64, i: i64) -> Record {
+    Record::builder(Level::INFO, "m")
+        .logger("load")
+        .field("t", t)
+        .field("i", i)
+        .build()
+}
+
+#[test]
+fn block_policy_delivers_every_record_once_from_8_threads() {
+    const THREADS: i64 = 8;
+    const EACH: i64 = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.log");
+    let listener = QueueListener::builder()
+        .capacity(1024)
+        .handler(FileHandler::append(&path).unwrap())
+        .start()
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let q = listener.queue_handler();
+            s.spawn(move || {
+                for i in 0..EACH {
+                    q.log(record(t, i));
+                }
+            });
+        }
+    });
+    let stats = listener.stats();
+    drop(listener);
+    assert_eq!(stats.dropped, 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut seen = vec![vec![false; EACH as usize]; THREADS as usize];
+    let mut seqs = Vec::with_capacity((THREADS * EACH) as usize);
+    let mut lines = 0;
+    for line in text.lines() {
+        lines += 1;
+        // Lines end with `"seq":N,"fields":{"t":T,"i":I}}`: read them from the end.
+        let (t, i, seq) = tail_ints(line);
+        assert!(!seen[t as usize][i as usize], "duplicate {t}/{i}");
+        seen[t as usize][i as usize] = true;
+        seqs.push(seq);
+    }
+    seqs.sort_unstable();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "duplicate seq");
+    assert_eq!(lines, THREADS * EACH);
+    assert!(seen.iter().flatten().all(|&s| s));
+}
+
+/// `(t, i, seq)` from the end of a line `…"seq":N,"fields":{"t":T,"i":I}}`.
+fn tail_ints(line: &str) -> (u64, u64, u64) {
+    let mut nums = line
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    let i = nums.next().unwrap().parse().unwrap();
+    let t = nums.next().unwrap().parse().unwrap();
+    let seq = nums.next().unwrap().parse().unwrap();
+    assert!(
+        line.ends_with(&format!(
+            ",\"seq\":{seq},\"fields\":{{\"t\":{t},\"i\":{i}}}}}"
+        )),
+        "{line}"
+    );
+    (t, i, seq)
+}
+
+fn drop_policy_accounts_for_every_record(policy: Overflow) {
+    const SENT: i64 = 5_000;
+    let collect = Collect::gated();
+    let listener = QueueListener::builder()
+        .capacity(64)
+        .overflow(policy)
+        .handler(collect.clone())
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    for i in 0..SENT {
+        q.log(record(0, i));
+    }
+    collect.open_gate();
+    assert!(listener.flush());
+    let stats = listener.stats();
+    drop(listener);
+    let records = collect.taken();
+    let (reports, delivered): (Vec<_>, Vec<_>) =
+        records.iter().partition(|r| r.logger == "tributary.queue");
+    let reported: i64 = reports.iter().map(|r| int(r, "dropped")).sum();
+    assert!(reported > 0, "the queue of 64 must have overflowed");
+    assert_eq!(reported + delivered.len() as i64, SENT, "{policy:?}");
+    assert_eq!(stats.dropped, reported as u64);
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.level == Level::WARNING && r.msg.contains("records dropped"))
+    );
+    // Delivered records keep their order.
+    let order: Vec<i64> = delivered.iter().map(|r| int(r, "i")).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]));
+    if policy == Overflow::DropOldest {
+        assert_eq!(
+            order.last(),
+            Some(&(SENT - 1)),
+            "drop-oldest keeps the newest"
+        );
+    } else {
+        assert_eq!(order.first(), Some(&0), "drop-newest keeps the oldest");
+    }
+}
+
+#[test]
+fn drop_newest_reports_every_drop_in_band() {
+    drop_policy_accounts_for_every_record(Overflow::DropNewest);
+}
+
+#[test]
+fn drop_oldest_reports_every_drop_in_band() {
+    drop_policy_accounts_for_every_record(Overflow::DropOldest);
+}
+
+#[test]
+fn dropping_the_guard_drains_everything_50_times() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..50 {
+        let path = dir.path().join(format!("r{round}.log"));
+        let listener = QueueListener::builder()
+            .capacity(32)
+            .handler(FileHandler::append(&path).unwrap())
+            .start()
+            .unwrap();
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let q = listener.queue_handler();
+                s.spawn(move || (0..500).for_each(|i| q.log(record(t, i))));
+            }
+        });
+        drop(listener);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let got: HashSet<(i64, i64)> = text
+            .lines()
+            .map(|l| (int_after(l, "t").unwrap(), int_after(l, "i").unwrap()))
+            .collect();
+        assert_eq!(
+            (text.lines().count(), got.len()),
+            (1000, 1000),
+            "round {round}"
+        );
+    }
+}
+
+struct Faulty {
+    n: u64,
+}
+
+impl Handler for Faulty {
+    fn name(&self) -> String {
+        "faulty".into()
+    }
+    fn handle(&mut self, _: &Record) -> io::Result<()> {
+        self.n += 1;
+        match self.n % 10 {
+            0 => panic!("handler bug on record {}", self.n),
+            5 => Err(io::Error::other("disk on fire")),
+            _ => Ok(()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn panicking_and_failing_handlers_do_not_stop_the_dispatcher() {
+    let collect = Collect::default();
+    let listener = QueueListener::builder()
+        .handler(Faulty { n: 0 })
+        .handler(collect.clone())
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    for i in 0..1000 {
+        q.log(record(0, i));
+    }
+    assert!(listener.flush());
+    let stats = listener.stats();
+    drop(listener);
+    assert_eq!(collect.taken().len(), 1000);
+    assert_eq!((stats.handler_panics, stats.handler_errors), (100, 100));
+}
+
+#[test]
+fn handler_levels_are_respected_unless_disabled() {
+    for respect in [true, false] {
+        let errors = Collect {
+            level: Some(Level::ERROR),
+            ..Collect::default()
+        };
+        let listener = QueueListener::builder()
+            .respect_handler_level(respect)
+            .handler(errors.clone())
+            .start()
+            .unwrap();
+        let q = listener.queue_handler();
+        for level in [Level::DEBUG, Level::INFO, Level::ERROR, Level::CRITICAL] {
+            q.log(Record::new(level, "x", "m"));
+        }
+        drop(listener);
+        let levels: Vec<i32> = errors.taken().iter().map(|r| r.level.no()).collect();
+        assert_eq!(
+            levels,
+            if respect {
+                vec![40, 50]
+            } else {
+                vec![10, 20, 40, 50]
+            }
+        );
+    }
+}
+
+#[test]
+fn stopping_twice_is_safe_and_late_records_never_block() {
+    let collect = Collect::default();
+    let mut listener = QueueListener::builder()
+        .capacity(1)
+        .handler(collect.clone())
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    q.log(record(0, 0));
+    assert!(listener.stop());
+    assert!(listener.stop());
+    assert!(!listener.flush());
+    for i in 1..10 {
+        q.log(record(0, i)); // block policy, capacity 1: must not hang
+    }
+    assert_eq!(collect.taken().len(), 1);
+    assert_eq!(q.stats().lost_after_stop, 9);
+}
+
+#[test]
+fn records_are_stamped_with_producer_identity() {
+    let collect = Collect::default();
+    let listener = QueueListener::builder()
+        .handler(collect.clone())
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    std::thread::Builder::new()
+        .name("producer-1".into())
+        .spawn(move || q.log(Record::new(Level::INFO, "x", "m")))
+        .unwrap()
+        .join()
+        .unwrap();
+    drop(listener);
+    let r = &collect.taken()[0];
+    assert_eq!(r.thread.as_deref(), Some("producer-1"));
+    assert_eq!(r.pid, Some(std::process::id()));
+    assert!(r.tid.is_some_and(|t| t != u64::from(std::process::id())));
+    assert!(r.host.is_some() && r.process.is_some() && r.seq.is_some());
+}
