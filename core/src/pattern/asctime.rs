@@ -492,7 +492,9 @@ fn write_directive(
     };
     if let Some((value, default_width, space)) = num {
         let (fill, min) = match pad {
-            Pad::None => (b'0', 0),
+            // glibc: `-` drops the default padding, but an explicit width
+            // still pads, with spaces.
+            Pad::None => (b' ', width.unwrap_or(0)),
             Pad::Space => (b' ', width.unwrap_or(default_width)),
             Pad::Zero => (b'0', width.unwrap_or(default_width)),
             Pad::Default => (

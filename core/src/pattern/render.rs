@@ -443,7 +443,10 @@ fn write_general(
 /// Truncates text written from `start` to the precision (in characters),
 /// then pads it to the width.
 fn finish_text(out: &mut Vec<u8>, start: usize, spec: &Spec, default: Align) {
-    if let Some(cut) = spec.precision.and_then(|max| char_boundary(&out[start..], max)) {
+    if let Some(cut) = spec
+        .precision
+        .and_then(|max| char_boundary(&out[start..], max))
+    {
         out.truncate(start + cut);
     }
     pad(out, start, start, spec, default);
@@ -529,4 +532,112 @@ fn insert_fill(out: &mut Vec<u8>, at: usize, fill: char, n: usize) {
     }
     let added = out.len() - old;
     out[at..].rotate_right(added);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::asctime::Clock;
+    use crate::{Level, Record};
+
+    /// Renders `v` through the spec of a one-field template; expected
+    /// strings come from Python 3.11.
+    fn fmt(v: Py<'_>, flavor: Flavor, spec: &str) -> String {
+        let spec = match flavor {
+            Flavor::Percent => Spec::parse_percent(spec).unwrap().0,
+            Flavor::Brace => Spec::parse_brace(spec, None).unwrap(),
+        };
+        let record = Record::new(Level::INFO, "root", "");
+        let clock = Clock::new(None, jiff::tz::TimeZone::UTC);
+        let mut out = Vec::new();
+        render(
+            &mut out,
+            v,
+            &spec,
+            &Ctx {
+                record: &record,
+                clock: &clock,
+            },
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    use Flavor::{Brace, Percent};
+
+    #[test]
+    fn percent_floats() {
+        assert_eq!(fmt(Py::Float(f64::INFINITY), Percent, "05f"), "00inf");
+        assert_eq!(fmt(Py::Float(f64::NAN), Percent, "+05.1f"), "+0nan");
+        assert_eq!(fmt(Py::Float(12345.678), Percent, "-10.2e"), "1.23e+04  ");
+        assert_eq!(fmt(Py::Float(1e-5), Percent, "g"), "1e-05");
+        assert_eq!(fmt(Py::Float(1.0), Percent, "#g"), "1.00000");
+        assert_eq!(fmt(Py::Float(999.9), Percent, ".3g"), "1e+03");
+        assert_eq!(fmt(Py::Float(1e-10), Percent, "G"), "1E-10");
+        assert_eq!(fmt(Py::Float(0.0), Percent, "e"), "0.000000e+00");
+        assert_eq!(fmt(Py::Float(5.0), Percent, "#.0e"), "5.e+00");
+        assert_eq!(fmt(Py::Float(5.0), Percent, "#.0f"), "5.");
+        // Exact binary value, ties to even: as Python's dtoa.
+        for (x, want) in [(0.5, "0"), (1.5, "2"), (2.5, "2")] {
+            assert_eq!(fmt(Py::Float(x), Percent, ".0f"), want);
+        }
+        assert_eq!(fmt(Py::Float(0.125), Percent, ".2f"), "0.12");
+        assert_eq!(
+            fmt(Py::Float(1e300), Percent, "d")[..29],
+            *"10000000000000000525047602552"
+        );
+    }
+
+    #[test]
+    fn percent_ints() {
+        assert_eq!(fmt(Py::Int(5), Percent, ".3x"), "005");
+        assert_eq!(fmt(Py::Int(5), Percent, "#.3x"), "0x005");
+        assert_eq!(fmt(Py::Int(-255), Percent, "#08x"), "-0x000ff");
+        assert_eq!(fmt(Py::Float(-3.9), Percent, "d"), "-3");
+        assert_eq!(fmt(Py::Bool(true), Percent, "x"), "1");
+        assert_eq!(
+            fmt(
+                Py::BigInt("123456789012345678901234567890123456789012"),
+                Percent,
+                "x"
+            ),
+            "16ace90adff55eb3423799556e890a03a14"
+        );
+        assert_eq!(fmt(Py::Str("x"), Percent, "5c"), "    x");
+        assert_eq!(fmt(Py::Str("ab"), Percent, "05s"), "   ab");
+    }
+
+    #[test]
+    fn brace_numbers() {
+        assert_eq!(fmt(Py::Float(1.0), Brace, ".0"), "1e+00");
+        assert_eq!(fmt(Py::Float(100.0), Brace, ".3"), "1e+02");
+        assert_eq!(fmt(Py::Float(1.0), Brace, ".3"), "1.0");
+        assert_eq!(fmt(Py::Float(9.99), Brace, ".2"), "1e+01");
+        assert_eq!(fmt(Py::Float(0.0), Brace, ""), "0.0");
+        assert_eq!(fmt(Py::Float(-0.0), Brace, ".2f"), "-0.00");
+        assert_eq!(fmt(Py::Float(f64::INFINITY), Brace, "%"), "inf%");
+        assert_eq!(fmt(Py::Float(f64::NEG_INFINITY), Brace, "08"), "-0000inf");
+        assert_eq!(fmt(Py::Int(12), Brace, "=+6"), "+   12");
+        assert_eq!(fmt(Py::Int(-12), Brace, "06"), "-00012");
+        assert_eq!(fmt(Py::Int(255), Brace, "#010x"), "0x000000ff");
+        assert_eq!(fmt(Py::Int(5), Brace, "c"), "\u{5}");
+        assert_eq!(fmt(Py::Bool(true), Brace, ">5"), "    1");
+        assert_eq!(
+            fmt(
+                Py::BigInt("-123456789012345678901234567890123456789012"),
+                Brace,
+                "#o"
+            ),
+            "-0o2653164412677725365464106746252556422050035024"
+        );
+    }
+
+    #[test]
+    fn brace_text() {
+        assert_eq!(fmt(Py::Str("ab"), Brace, "05"), "ab000");
+        assert_eq!(fmt(Py::Str("a"), Brace, "^4"), " a  ");
+        assert_eq!(fmt(Py::Str("日本語"), Brace, "*>5.2"), "***日本");
+        assert_eq!(fmt(Py::None, Brace, ""), "None");
+        // Python raises for a spec on None; the str() is padded instead.
+        assert_eq!(fmt(Py::None, Brace, ">6"), "  None");
+    }
 }

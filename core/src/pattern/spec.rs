@@ -299,10 +299,14 @@ impl Spec {
                 Conv::Int(Radix::Dec) | Conv::Float { .. } if text => {
                     Some("it is a str in Python and this conversion needs a number; use `s`".into())
                 }
-                Conv::Int(_) if text || ty == PyType::Float => Some(format!(
-                    "it is a {} in Python and this conversion needs an int; use `d` (which truncates) or `s`",
-                    if text { "str" } else { "float" }
-                )),
+                Conv::Int(Radix::Hex { .. } | Radix::Oct | Radix::Bin)
+                    if text || ty == PyType::Float =>
+                {
+                    Some(format!(
+                        "it is a {} in Python and this conversion needs an int; use `d` (which truncates) or `s`",
+                        if text { "str" } else { "float" }
+                    ))
+                }
                 Conv::Char if ty == PyType::Float => {
                     Some("it is a float in Python and `c` needs an int".into())
                 }
