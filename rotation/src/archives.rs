@@ -121,7 +121,8 @@ impl Archives {
             if let Some((_, tmp, _)) = entry.form(Form::GzTmp) {
                 remove_quiet(tmp)?;
             }
-            if let (Some((_, plain, _)), Some(_)) = (entry.form(Form::Plain), entry.form(Form::Gz)) {
+            if let (Some((_, plain, _)), Some(_)) = (entry.form(Form::Plain), entry.form(Form::Gz))
+            {
                 remove_quiet(plain)?;
             }
         }
@@ -145,7 +146,7 @@ impl Archives {
         let candidates: Vec<Candidate> = entries.iter().map(Entry::candidate).collect();
         let cut = self
             .retention
-            .to_delete(&candidates, self.clock.now().as_second());
+            .count_to_delete(&candidates, self.clock.now().as_second());
         let mut first_err = None;
         for entry in &entries[..cut] {
             for (_, path, _) in &entry.forms {
@@ -211,4 +212,3 @@ pub(crate) fn remove_quiet(path: &std::path::Path) -> io::Result<()> {
         _ => Ok(()),
     }
 }
-

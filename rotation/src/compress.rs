@@ -77,7 +77,11 @@ impl Worker {
         let ctl = Arc::clone(&control);
         let name = format!(
             "rotation-gzip:{}",
-            archives.scheme.base.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            archives
+                .scheme
+                .base
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         );
         let handle = std::thread::Builder::new()
             .name(name)
@@ -210,35 +214,49 @@ fn compress_one(archives: &Archives, mut job: Job, level: u32) -> io::Result<()>
         let _ = remove_quiet(&tmp);
         return Err(with_path(e, "compressing", &job.path));
     }
-    let st = archives.lock();
     let scheme = &archives.scheme;
-    let current = match (scheme.mode, &job.id) {
-        (Mode::Shift, ArchiveId::Index(n)) => {
-            ArchiveId::Index(n + (st.generation - job.generation))
+    {
+        let st = archives.lock();
+        let Some(source) = current_source(archives, &job, st.generation) else {
+            // Deleted by retention (or moved by someone else) meanwhile.
+            return remove_quiet(&tmp);
+        };
+        let dest = with_suffix(&source, Form::Gz);
+        if dest.symlink_metadata().is_ok() {
+            remove_quiet(&tmp)?;
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "not compressing {}: {} exists",
+                    source.display(),
+                    dest.display()
+                ),
+            ));
         }
+        fs::rename(&tmp, &dest).map_err(|e| with_path(e, "renaming", &tmp))?;
+    }
+    // The rename must be durable before the source goes. Not under the lock:
+    // a directory fsync can take milliseconds and the writer may be waiting.
+    sync_dir(&scheme.dir);
+    let st = archives.lock();
+    if let Some(source) = current_source(archives, &job, st.generation) {
+        remove_quiet(&source)?;
+    }
+    Ok(())
+}
+
+/// Where the job's source is now (a cascade may have moved it), if it is
+/// still the same file.
+fn current_source(archives: &Archives, job: &Job, generation: u64) -> Option<std::path::PathBuf> {
+    let current = match (archives.scheme.mode, &job.id) {
+        (Mode::Shift, ArchiveId::Index(n)) => ArchiveId::Index(n + (generation - job.generation)),
         (_, id) => id.clone(),
     };
-    let source = scheme.path(&current);
-    let still_there = fs::symlink_metadata(&source)
-        .map(|md| identity(&md) == job.ident)
-        .unwrap_or(false);
-    if !still_there {
-        // Deleted by retention (or moved by someone else) meanwhile.
-        return remove_quiet(&tmp);
-    }
-    let dest = with_suffix(&source, Form::Gz);
-    if dest.symlink_metadata().is_ok() {
-        remove_quiet(&tmp)?;
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("not compressing {}: {} exists", source.display(), dest.display()),
-        ));
-    }
-    fs::rename(&tmp, &dest).map_err(|e| with_path(e, "renaming", &tmp))?;
-    sync_dir(&scheme.dir);
-    remove_quiet(&source)?;
-    drop(st);
-    Ok(())
+    let source = archives.scheme.path(&current);
+    fs::symlink_metadata(&source)
+        .ok()
+        .filter(|md| identity(md) == job.ident)
+        .map(|_| source)
 }
 
 /// Makes a rename durable: the directory entry, not just the data.

@@ -231,8 +231,7 @@ impl RotatingFile {
             // A record is never refused because rotation failed: it goes to
             // the current file and rotation is retried later.
             if let Err(e) = self.rotate(time_due) {
-                self.retry_rotation_at =
-                    Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
+                self.retry_rotation_at = Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
                 self.errors.report(e);
             }
             if self.file.is_none() {

@@ -282,8 +282,8 @@ impl Scheme {
                             .iter()
                             .take_while(|c| c.is_ascii_digit())
                             .count();
-                        if let Some(seq) = canonical_u64(&stem[i + n + 1..i + n + 1 + digits])
-                            .filter(|s| *s > 0)
+                        if let Some(seq) =
+                            canonical_u64(&stem[i + n + 1..i + n + 1 + digits]).filter(|s| *s > 0)
                         {
                             id = ArchiveId::Stamp {
                                 stamp: cand.to_string(),
@@ -381,8 +381,18 @@ mod tests {
     #[test]
     fn parse_rejects_lookalikes() {
         let s = scheme("/l/app.log", Mode::Shift, "", None);
-        assert_eq!(s.parse("app.log.12"), Some((ArchiveId::Index(12), Form::Plain)));
-        for bad in ["app.log", "app.log.", "app.log.01", "app.log.1x", "app.logs.1", "xapp.log.1"] {
+        assert_eq!(
+            s.parse("app.log.12"),
+            Some((ArchiveId::Index(12), Form::Plain))
+        );
+        for bad in [
+            "app.log",
+            "app.log.",
+            "app.log.01",
+            "app.log.1x",
+            "app.logs.1",
+            "xapp.log.1",
+        ] {
             assert_eq!(s.parse(bad), None, "{bad}");
         }
         let s = scheme("/l/a.log", Mode::Stamp, "%Y-%m-%d", None);

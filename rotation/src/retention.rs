@@ -30,7 +30,7 @@ impl Retention {
 
     /// Given archives sorted oldest first, returns how many of the oldest to
     /// delete. Deleting only a prefix keeps the survivors contiguous in time.
-    pub(crate) fn to_delete(&self, oldest_first: &[Candidate], now: i64) -> usize {
+    pub(crate) fn count_to_delete(&self, oldest_first: &[Candidate], now: i64) -> usize {
         let n = oldest_first.len();
         let mut cut = 0;
         if let Some(max) = self.max_count {
@@ -71,8 +71,8 @@ mod tests {
             ..Default::default()
         };
         let files = [c(1, 1), c(1, 2), c(1, 3), c(1, 4)];
-        assert_eq!(r.to_delete(&files, 10), 2);
-        assert_eq!(r.to_delete(&files[..2], 10), 0);
+        assert_eq!(r.count_to_delete(&files, 10), 2);
+        assert_eq!(r.count_to_delete(&files[..2], 10), 0);
     }
 
     #[test]
@@ -82,17 +82,17 @@ mod tests {
             ..Default::default()
         };
         let files = [c(10, 1), c(10, 4), c(10, 8), c(10, 9)];
-        assert_eq!(r.to_delete(&files, 10), 2);
+        assert_eq!(r.count_to_delete(&files, 10), 2);
         let r = Retention {
             max_total_bytes: Some(25),
             ..Default::default()
         };
-        assert_eq!(r.to_delete(&files, 10), 2);
+        assert_eq!(r.count_to_delete(&files, 10), 2);
         let r = Retention {
             max_total_bytes: Some(5),
             ..Default::default()
         };
-        assert_eq!(r.to_delete(&files, 10), 4);
+        assert_eq!(r.count_to_delete(&files, 10), 4);
         assert!(!Retention::default().is_active());
     }
 }

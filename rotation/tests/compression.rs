@@ -1,5 +1,6 @@
 //! Background gzip: naming, the crash-safe protocol and its repair on start,
 //! failures that keep the plain archive.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "gzip")]
 
 mod common;
@@ -120,7 +121,11 @@ fn repair_without_compression_only_removes_leftovers() {
     fs::write(dir.path().join("app.log.1"), b"a\n").unwrap();
     fs::write(dir.path().join("app.log.2"), b"b\n").unwrap();
     fs::write(dir.path().join("app.log.2.gz.tmp"), b"partial").unwrap();
-    drop(RotatingFile::builder(dir.path().join("app.log")).open().unwrap());
+    drop(
+        RotatingFile::builder(dir.path().join("app.log"))
+            .open()
+            .unwrap(),
+    );
     assert_eq!(names(dir.path()), ["app.log", "app.log.1", "app.log.2"]);
 }
 
@@ -166,6 +171,9 @@ fn index_naming_with_gzip_counts_compressed_archives() {
     let mut f = open();
     f.write_record(b"2\n").unwrap();
     f.close().unwrap();
-    assert_eq!(names(dir.path()), ["app.log", "app.log.1.gz", "app.log.2.gz"]);
+    assert_eq!(
+        names(dir.path()),
+        ["app.log", "app.log.1.gz", "app.log.2.gz"]
+    );
     assert_eq!(read_str(&dir.path().join("app.log.2.gz")), "1\n");
 }

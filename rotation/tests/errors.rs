@@ -1,6 +1,7 @@
 //! Failures of the file system: a vanished directory, an external rename, a
 //! full disk (a file size limit in a child process). The writer reports them,
 //! leaves no partial record, and recovers.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -77,11 +78,11 @@ fn unopenable_path_is_an_error_from_the_write_and_recovers() {
 /// Runs `test` of this binary in a child process with `var` set.
 #[cfg(unix)]
 fn run_child(test: &str, var: &str) -> std::process::Output {
-    std::process::Command::new(std::env::current_exe().unwrap())
+    std::process::Command::new(std::env::current_exe().expect("own path"))
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(var, "1")
         .output()
-        .unwrap()
+        .expect("child ran")
 }
 
 #[cfg(unix)]
@@ -122,7 +123,10 @@ fn full_disk_child() {
     set_limit(1_050);
     for buffer in [0, 256] {
         fs::remove_file(&p).ok();
-        let mut f = RotatingFile::builder(&p).buffer_size(buffer).open().unwrap();
+        let mut f = RotatingFile::builder(&p)
+            .buffer_size(buffer)
+            .open()
+            .unwrap();
         let mut accepted = Vec::new();
         let mut failures = 0;
         for i in 0..15 {

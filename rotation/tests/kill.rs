@@ -1,6 +1,7 @@
 //! Kill-safety: a child process killed with SIGKILL in the middle of a
 //! compression leaves nothing that the next start does not repair, and no
 //! line is lost or doubled.
+#![allow(clippy::unwrap_used)]
 #![cfg(all(unix, feature = "gzip"))]
 
 mod common;

@@ -1,6 +1,7 @@
 //! 1,000,000 numbered records through 64 KiB rotation with gzip and no limit
 //! on archives: every line exactly once, in order, and no `.tmp` left.
 //! `ROTATION_MILLION_LINES` lowers the count for quick local runs.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "gzip")]
 
 mod common;

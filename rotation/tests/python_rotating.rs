@@ -1,5 +1,6 @@
 //! Ports of CPython's `RotatingFileHandlerTest` (Lib/test/test_logging.py,
 //! v3.13.0): <https://github.com/python/cpython/blob/v3.13.0/Lib/test/test_logging.py>.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

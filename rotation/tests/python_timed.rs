@@ -1,6 +1,7 @@
 //! Ports of CPython's `TimedRotatingFileHandlerTest` (Lib/test/test_logging.py,
 //! v3.13.0) that need files; the `computeRollover` cases are unit tests in
 //! `src/policy/time.rs`. Time comes from a `ManualClock`: nothing sleeps.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -77,7 +78,8 @@ fn rollover_at(weekly: bool) {
     // mtime, which is "now", so nothing rotates.
     for i in 0..3 {
         let mut f = open();
-        f.write_record(format!("testing1 {i}\n").as_bytes()).unwrap();
+        f.write_record(format!("testing1 {i}\n").as_bytes())
+            .unwrap();
         drop(f);
         set_mtime(&p, NOW);
     }
@@ -86,7 +88,8 @@ fn rollover_at(weekly: bool) {
     set_mtime(&p, NOW - 1);
     for i in 0..2 {
         let mut f = open();
-        f.write_record(format!("testing2 {i}\n").as_bytes()).unwrap();
+        f.write_record(format!("testing2 {i}\n").as_bytes())
+            .unwrap();
         drop(f);
         set_mtime(&p, NOW);
     }
@@ -96,7 +99,10 @@ fn rollover_at(weekly: bool) {
         "t.log.2026-11-21"
     };
     assert_eq!(names(dir.path()), ["t.log", other]);
-    assert_eq!(read_str(&dir.path().join(other)), "testing1 0\ntesting1 1\ntesting1 2\n");
+    assert_eq!(
+        read_str(&dir.path().join(other)),
+        "testing1 0\ntesting1 1\ntesting1 2\n"
+    );
     assert_eq!(read_str(&p), "testing2 0\ntesting2 1\n");
 }
 
@@ -254,7 +260,8 @@ fn size_and_time_combined_whichever_first() {
         .open()
         .unwrap();
     for i in 0..3 {
-        f.write_record(format!("22 record {i}\n").as_bytes()).unwrap();
+        f.write_record(format!("22 record {i}\n").as_bytes())
+            .unwrap();
     }
     clock.advance(Duration::from_secs(86_400));
     f.write_record(b"23 record 0\n").unwrap();
@@ -268,8 +275,14 @@ fn size_and_time_combined_whichever_first() {
             "t.log.2026-11-22.2"
         ]
     );
-    assert_eq!(read_str(&dir.path().join("t.log.2026-11-22")), "22 record 0\n");
-    assert_eq!(read_str(&dir.path().join("t.log.2026-11-22.2")), "22 record 2\n");
+    assert_eq!(
+        read_str(&dir.path().join("t.log.2026-11-22")),
+        "22 record 0\n"
+    );
+    assert_eq!(
+        read_str(&dir.path().join("t.log.2026-11-22.2")),
+        "22 record 2\n"
+    );
     assert_eq!(read_str(&p), "23 record 0\n");
 }
 
@@ -323,7 +336,10 @@ fn timestamp_and_index_naming_never_rename() {
     f.write_record(b"4\n").unwrap();
     drop(f);
     for i in 1..=4u32 {
-        assert_eq!(read_str(&dir.path().join(format!("i.log.{i}"))), format!("{}\n", i - 1));
+        assert_eq!(
+            read_str(&dir.path().join(format!("i.log.{i}"))),
+            format!("{}\n", i - 1)
+        );
     }
     let p = dir.path().join("s.log");
     let mut f = RotatingFile::builder(&p)

@@ -1,4 +1,5 @@
 //! `MakeWriter`: each event is one record, so rotation never splits one.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "tracing")]
 
 mod common;
@@ -48,8 +49,14 @@ fn every_event_lands_whole_in_exactly_one_file() {
 fn buffered_writer_flushes_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("app.log");
-    let writer = RotatingFile::builder(&p).open().unwrap().into_make_writer().buffered();
-    let subscriber = tracing_subscriber::fmt().with_writer(writer.clone()).finish();
+    let writer = RotatingFile::builder(&p)
+        .open()
+        .unwrap()
+        .into_make_writer()
+        .buffered();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(writer.clone())
+        .finish();
     tracing::subscriber::with_default(subscriber, || tracing::warn!("buffered"));
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
     writer.flush().unwrap();

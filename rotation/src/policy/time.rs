@@ -140,9 +140,8 @@ impl TimePolicy {
 
     fn calendar_rollover(&self, t: i64) -> Option<i64> {
         let zdt = Timestamp::from_second(t).ok()?.to_zoned(self.tz.clone());
-        let secs_today = i64::from(zdt.hour()) * 3600
-            + i64::from(zdt.minute()) * 60
-            + i64::from(zdt.second());
+        let secs_today =
+            i64::from(zdt.hour()) * 3600 + i64::from(zdt.minute()) * 60 + i64::from(zdt.second());
         // Python: no at_time means "at 24:00", which makes W0 roll at the end
         // of Monday, while an explicit at_time of 00:00 rolls at its start.
         let rotate_secs = self.at_time.map_or(DAY, |a| {
@@ -228,10 +227,7 @@ mod tests {
             assert!(bad.parse::<When>().is_err(), "{bad}");
         }
         assert_eq!("midnight".parse::<When>().unwrap(), When::Midnight);
-        assert_eq!(
-            "w6".parse::<When>().unwrap(),
-            When::Weekly(Weekday::Sunday)
-        );
+        assert_eq!("w6".parse::<When>().unwrap(), When::Weekly(Weekday::Sunday));
     }
 
     #[test]
@@ -291,7 +287,11 @@ mod tests {
                 .to_monday_zero_offset() as i64;
             for day in 0..7i64 {
                 let p = utc(&format!("W{day}"), 1, noon);
-                let mut expected = if wday > day { 7 - wday + day } else { day - wday };
+                let mut expected = if wday > day {
+                    7 - wday + day
+                } else {
+                    day - wday
+                };
                 expected = today + expected * 86_400 + 12 * 3600;
                 assert_eq!(p.compute_rollover(today), expected, "W{day} wday {wday}");
                 if day == wday {
@@ -322,7 +322,11 @@ mod tests {
     /// Python's naive `datetime(...).timestamp()` in the test zone (fold=0).
     fn ts(y: i16, mo: i8, d: i8, h: i8, mi: i8, s: i8) -> i64 {
         let dt = jiff::civil::date(y, mo, d).at(h, mi, s, 0);
-        est().to_ambiguous_timestamp(dt).compatible().unwrap().as_second()
+        est()
+            .to_ambiguous_timestamp(dt)
+            .compatible()
+            .unwrap()
+            .as_second()
     }
 
     type Dt = (i16, i8, i8, i8, i8, i8);

@@ -1,13 +1,13 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tributary_rotation::jiff::Timestamp;
 use tributary_rotation::ManualClock;
+use tributary_rotation::jiff::Timestamp;
 
 pub fn clock_at(secs: i64) -> Arc<ManualClock> {
     Arc::new(ManualClock::new(Timestamp::from_second(secs).unwrap()))
