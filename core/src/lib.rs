@@ -48,7 +48,7 @@ pub use error::DecodeError;
 pub use formatter::Formatter;
 pub use json::{JsonFormatter, JsonProfile, decode_json};
 pub use level::Level;
-pub use pattern::{PatternError, PatternFormatter};
+pub use pattern::{PatternBuilder, PatternError, PatternFormatter, Style};
 pub use record::{Record, RecordBuilder};
 pub use time::Timestamp;
 pub use value::{Fields, Value};
