@@ -173,7 +173,7 @@ impl ListenArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{InputSpec, OutputFormat};
+    use crate::settings::{InputSpec, OutputFormat, TextFormat};
     use std::path::Path;
 
     fn listen(args: &[&str]) -> ListenArgs {
@@ -220,7 +220,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             s.outputs[0].format,
-            OutputFormat::Text("%(levelname)s %(message)s".into())
+            OutputFormat::Text(TextFormat::new("%(levelname)s %(message)s"))
         );
     }
 

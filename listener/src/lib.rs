@@ -66,6 +66,6 @@ pub use listener::{Controller, Listener, ListenerBuilder, Summary};
 pub use settings::{
     Compression, DEFAULT_MAX_CONNECTIONS, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_TCP, DEFAULT_UDP, DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec,
-    Settings,
+    Settings, TextFormat,
 };
 pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};

@@ -130,13 +130,13 @@ impl ListenerBuilder {
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
         let outputs_specs = settings.effective_outputs();
-        let outputs = open_outputs(&outputs_specs)?;
+        let diag = Arc::new(Diag::new(settings.diagnostics));
+        let outputs = open_outputs(&outputs_specs, &diag)?;
         let router = Router::new(outputs_specs.iter().map(|o| o.filter.clone()).collect());
 
         let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) =
             Queue::new(settings.queue_capacity, router, writer_counters.clone());
-        let diag = Arc::new(Diag::new(settings.diagnostics));
         if settings.diagnostics != DiagnosticsMode::Stderr {
             diag.attach(queue.clone());
         }

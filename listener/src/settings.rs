@@ -54,12 +54,34 @@ pub enum OutputFormat {
     /// One JSON object per line, in a key layout profile.
     Json(JsonProfile),
     /// Python `%`-style text through `tributary_core::PatternFormatter`.
-    Text(String),
+    Text(TextFormat),
 }
 
 impl Default for OutputFormat {
     fn default() -> Self {
         OutputFormat::Json(JsonProfile::Native)
+    }
+}
+
+/// A text format: a Python `%`-style template, and the extra field names
+/// (`extra=` keys) it may use besides the standard `LogRecord` attributes.
+/// Undeclared names are refused at start, so a typo is caught there and not
+/// silently printed on every line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextFormat {
+    /// The template, e.g. [`DEFAULT_PATTERN`].
+    pub pattern: String,
+    /// Extra field names the template may use.
+    pub fields: Vec<String>,
+}
+
+impl TextFormat {
+    /// A template that uses only standard attributes.
+    pub fn new(pattern: impl Into<String>) -> TextFormat {
+        TextFormat {
+            pattern: pattern.into(),
+            fields: Vec::new(),
+        }
     }
 }
 

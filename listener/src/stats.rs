@@ -23,7 +23,6 @@ pub(crate) struct InputCounters {
 pub(crate) struct WriterCounters {
     pub(crate) records: AtomicU64,
     pub(crate) bytes: AtomicU64,
-    pub(crate) rotations: AtomicU64,
     pub(crate) write_errors: AtomicU64,
     pub(crate) queued: AtomicU64,
 }
@@ -58,7 +57,6 @@ impl Stats {
             writer: WriterSnapshot {
                 records: self.writer.records.load(Relaxed),
                 bytes: self.writer.bytes.load(Relaxed),
-                rotations: self.writer.rotations.load(Relaxed),
                 write_errors: self.writer.write_errors.load(Relaxed),
                 queue_depth: self.writer.queued.load(Relaxed),
             },
@@ -96,8 +94,6 @@ pub struct WriterSnapshot {
     pub records: u64,
     /// Bytes written over all outputs.
     pub bytes: u64,
-    /// File rotations over all outputs.
-    pub rotations: u64,
     /// Failed writes (disk full, ...), each also reported as a diagnostic.
     pub write_errors: u64,
     /// Records queued for the writer now.
@@ -147,8 +143,8 @@ impl fmt::Display for StatsSnapshot {
         let w = &self.writer;
         write!(
             f,
-            "writer: records={} bytes={} rotations={} write_errors={} queue={}",
-            w.records, w.bytes, w.rotations, w.write_errors, w.queue_depth
+            "writer: records={} bytes={} write_errors={} queue={}",
+            w.records, w.bytes, w.write_errors, w.queue_depth
         )
     }
 }

@@ -34,7 +34,7 @@ use crate::RouteFilter;
 use crate::filter::MAX_OUTPUTS;
 use crate::settings::{
     Compression, DEFAULT_OUT, DEFAULT_PATTERN, DiagnosticsMode, InputSpec, OutputFormat,
-    OutputSpec, RotationSpec, Settings,
+    OutputSpec, RotationSpec, Settings, TextFormat,
 };
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,7 @@ pub struct FileConfig {
     pub format: Option<FormatName>,
     pub json_profile: Option<ProfileName>,
     pub pattern: Option<String>,
+    pub pattern_fields: Option<Vec<String>>,
     pub max_bytes: Option<Size>,
     pub when: Option<String>,
     pub interval: Option<u32>,
@@ -125,6 +126,7 @@ pub struct OutputTable {
     pub format: Option<FormatName>,
     pub json_profile: Option<ProfileName>,
     pub pattern: Option<String>,
+    pub pattern_fields: Option<Vec<String>>,
     pub max_bytes: Option<Size>,
     pub when: Option<String>,
     pub interval: Option<u32>,
@@ -219,6 +221,7 @@ impl FileConfig {
             format: self.format,
             json_profile: self.json_profile,
             pattern: self.pattern.clone(),
+            pattern_fields: self.pattern_fields.clone(),
             max_bytes: self.max_bytes,
             when: self.when.clone(),
             interval: self.interval,
@@ -294,7 +297,14 @@ fn resolve_output(
             let profile = t.json_profile.or(parent.and_then(|p| p.json_profile));
             OutputFormat::Json(profile.map_or(JsonProfile::Native, JsonProfile::from))
         }
-        FormatName::Text => OutputFormat::Text(pattern.unwrap_or(DEFAULT_PATTERN).to_owned()),
+        FormatName::Text => OutputFormat::Text(TextFormat {
+            pattern: pattern.unwrap_or(DEFAULT_PATTERN).to_owned(),
+            fields: t
+                .pattern_fields
+                .clone()
+                .or_else(|| parent.and_then(|p| p.pattern_fields.clone()))
+                .unwrap_or_default(),
+        }),
     };
 
     let when = t.when.as_deref().or(parent.and_then(|p| p.when.as_deref()));
@@ -400,7 +410,7 @@ mod tests {
         assert_eq!(s.stats_interval, Some(Duration::from_secs(30)));
         assert_eq!(s.diagnostics, DiagnosticsMode::Both);
         let o = &s.outputs[0];
-        assert_eq!(o.format, OutputFormat::Text("%(message)s".into()));
+        assert_eq!(o.format, OutputFormat::Text(TextFormat::new("%(message)s")));
         assert_eq!(o.rotation.max_bytes, Some(10 << 20));
         assert_eq!(o.rotation.when.as_deref(), Some("midnight"));
         assert_eq!(o.rotation.compress, Compression::Gzip);
@@ -431,7 +441,7 @@ mod tests {
         assert_eq!(s.outputs[0].filter.min_level, Some(40));
         assert_eq!(
             s.outputs[1].format,
-            OutputFormat::Text(DEFAULT_PATTERN.into())
+            OutputFormat::Text(TextFormat::new(DEFAULT_PATTERN))
         );
         assert_eq!(s.outputs[1].filter.min_level, None);
         assert_eq!(s.outputs[1].filter.loggers, vec!["app.db".to_string()]);

@@ -1,17 +1,20 @@
 //! One output: a formatter and a sink, with a reusable line buffer.
 
-use super::sink::{Sink, open_sink};
+use super::sink::open_sink;
 use crate::ListenerError;
+use crate::diag::Diag;
 use crate::settings::{OutputFormat, OutputSpec};
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tributary_core::{Formatter, JsonFormatter, PatternFormatter, Record};
+use tributary_rotation::RotatingFile;
 
 /// A formatter writing into a sink.
 pub(crate) struct Output {
     pub(crate) path: PathBuf,
     formatter: Box<dyn Formatter>,
-    sink: Box<dyn Sink>,
+    sink: RotatingFile,
     line: Vec<u8>,
 }
 
@@ -33,8 +36,10 @@ impl Output {
         self.sink.reopen()
     }
 
-    pub(crate) fn rotations(&self) -> u64 {
-        self.sink.rotations()
+    /// Flushes and waits for background compression, so the archives are
+    /// complete when the listener exits.
+    pub(crate) fn close(self) -> io::Result<Vec<io::Error>> {
+        self.sink.close()
     }
 }
 
@@ -42,26 +47,34 @@ impl Output {
 pub(crate) fn formatter_for(spec: &OutputSpec) -> Result<Box<dyn Formatter>, ListenerError> {
     Ok(match &spec.format {
         OutputFormat::Json(profile) => Box::new(JsonFormatter::new(*profile)),
-        OutputFormat::Text(pattern) => Box::new(PatternFormatter::new(pattern).map_err(
-            |source| ListenerError::Pattern {
+        OutputFormat::Text(text) => Box::new(
+            PatternFormatter::new_with_fields(
+                &text.pattern,
+                text.fields.iter().map(String::as_str),
+            )
+            .map_err(|source| ListenerError::Pattern {
                 path: spec.path.clone(),
                 source,
-            },
-        )?),
+            })?,
+        ),
     })
 }
 
 /// Opens every output, so that a bad path or pattern fails at start.
-pub(crate) fn open_outputs(specs: &[OutputSpec]) -> Result<Vec<Output>, ListenerError> {
+pub(crate) fn open_outputs(
+    specs: &[OutputSpec],
+    diag: &Arc<Diag>,
+) -> Result<Vec<Output>, ListenerError> {
     specs
         .iter()
         .map(|spec| {
             let formatter = formatter_for(spec)?;
-            let sink =
-                open_sink(&spec.path, &spec.rotation).map_err(|source| ListenerError::Output {
+            let sink = open_sink(&spec.path, &spec.rotation, diag).map_err(|source| {
+                ListenerError::Output {
                     path: spec.path.clone(),
                     source,
-                })?;
+                }
+            })?;
             Ok(Output {
                 path: spec.path.clone(),
                 formatter,

@@ -1,76 +1,43 @@
-//! Where formatted lines go: a file that can be reopened, optionally
-//! rotating.
+//! Output files: `tributary_rotation::RotatingFile` for every output, so
+//! each write is record-aligned, a moved or deleted file is recreated, and
+//! rotation (size, time, gzip, retention) follows Python's handlers.
 
-use crate::settings::RotationSpec;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use crate::diag::Diag;
+use crate::settings::{Compression, RotationSpec};
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use tributary_core::Level;
+use tributary_rotation::{RotatingFile, When};
 
-/// A line-oriented output file.
-pub(crate) trait Sink: Send {
-    /// Appends one complete line (with its newline).
-    fn write_record(&mut self, line: &[u8]) -> io::Result<()>;
-    /// Pushes buffered lines to the file.
-    fn flush(&mut self) -> io::Result<()>;
-    /// Closes and reopens the path, for logrotate-style external renames.
-    fn reopen(&mut self) -> io::Result<()>;
-    /// Rotations done so far.
-    fn rotations(&self) -> u64 {
-        0
+/// Opens the file for one output with its rotation policy.
+pub(crate) fn open_sink(
+    path: &Path,
+    rotation: &RotationSpec,
+    diag: &Arc<Diag>,
+) -> io::Result<RotatingFile> {
+    let mut builder = RotatingFile::builder(path);
+    if let Some(n) = rotation.max_bytes {
+        builder = builder.max_bytes(n);
     }
-}
-
-/// Opens the sink for one output.
-pub(crate) fn open_sink(path: &Path, rotation: &RotationSpec) -> io::Result<Box<dyn Sink>> {
-    if rotation.is_active() {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "rotation options need tributary-rotation's RotatingFile, which this build does not have yet; \
-             drop --max-bytes/--when or rotate externally with logrotate and SIGHUP",
-        ));
+    if let Some(when) = &rotation.when {
+        let when: When = when.parse().map_err(io::Error::from)?;
+        builder = builder.when(when);
     }
-    Ok(Box::new(AppendFile::open(path)?))
-}
-
-/// An append-only file behind a buffer: appends are atomic per write(2) on
-/// local filesystems, and the buffer turns many small lines into few writes.
-pub(crate) struct AppendFile {
-    path: PathBuf,
-    file: BufWriter<File>,
-}
-
-/// Large enough that a busy writer issues few syscalls, small enough that
-/// a crash loses little.
-const BUFFER: usize = 64 * 1024;
-
-impl AppendFile {
-    pub(crate) fn open(path: &Path) -> io::Result<AppendFile> {
-        Ok(AppendFile {
-            path: path.to_owned(),
-            file: BufWriter::with_capacity(BUFFER, open_append(path)?),
-        })
+    if let Some(n) = rotation.interval {
+        builder = builder.interval(n);
     }
-}
-
-pub(crate) fn open_append(path: &Path) -> io::Result<File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    builder = builder.utc(rotation.utc);
+    if let Some(n) = rotation.backup_count {
+        builder = builder.backup_count(n as usize);
     }
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
-impl Sink for AppendFile {
-    fn write_record(&mut self, line: &[u8]) -> io::Result<()> {
-        self.file.write_all(line)
+    if rotation.compress == Compression::Gzip {
+        builder = builder.compression(tributary_rotation::Compression::gzip());
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-
-    fn reopen(&mut self) -> io::Result<()> {
-        self.file.flush()?;
-        self.file = BufWriter::with_capacity(BUFFER, open_append(&self.path)?);
-        Ok(())
-    }
+    let diag = diag.clone();
+    let shown = path.display().to_string();
+    builder = builder.on_error(move |e| {
+        diag.stderr(Level::ERROR, format_args!("{shown}: {e}"));
+    });
+    builder.open().map_err(io::Error::from)
 }

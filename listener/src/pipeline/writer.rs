@@ -47,14 +47,14 @@ impl Writer {
             let mut next = Some(first);
             while let Some(msg) = next {
                 if !self.handle(msg) {
-                    self.flush();
+                    self.close();
                     return;
                 }
                 next = self.rx.try_recv().ok();
             }
             self.flush();
         }
-        self.flush();
+        self.close();
     }
 
     /// Handles one message; false on `Stop`.
@@ -107,7 +107,6 @@ impl Writer {
     }
 
     fn flush(&mut self) {
-        let mut rotations = 0;
         for output in &mut self.outputs {
             if let Err(e) = output.flush() {
                 self.counters.write_errors.fetch_add(1, Relaxed);
@@ -116,8 +115,29 @@ impl Writer {
                     format_args!("cannot flush {}: {e}", output.path.display()),
                 );
             }
-            rotations += output.rotations();
         }
-        self.counters.rotations.store(rotations, Relaxed);
+    }
+
+    /// Flushes every output and waits for background compression, so the
+    /// archives are complete when the listener exits.
+    fn close(&mut self) {
+        for output in self.outputs.drain(..) {
+            let path = output.path.clone();
+            match output.close() {
+                Ok(errors) => {
+                    for e in errors {
+                        self.diag
+                            .stderr(Level::ERROR, format_args!("{}: {e}", path.display()));
+                    }
+                }
+                Err(e) => {
+                    self.counters.write_errors.fetch_add(1, Relaxed);
+                    self.diag.stderr(
+                        Level::ERROR,
+                        format_args!("cannot flush {}: {e}", path.display()),
+                    );
+                }
+            }
+        }
     }
 }

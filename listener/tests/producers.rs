@@ -1,0 +1,165 @@
+//! Many producers at once, over every transport: Python's stdlib
+//! `SocketHandler` (TCP and Unix) and `DatagramHandler` (UDP), and Rust
+//! producers sending native frames. Every record lands exactly once, with
+//! its fields, exception text and logger name, and the text output matches
+//! what Python's own `logging.Formatter` makes of the same records.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+
+const PATTERN: &str =
+    "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s [%(producer)s] %(message)s";
+
+#[test]
+fn every_record_from_every_producer_lands_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tributary.toml"),
+        format!(
+            "out = \"all.log\"\n\n[[output]]\nfile = \"py-text.log\"\nloggers = [\"py\"]\npattern = \"{PATTERN}\"\npattern-fields = [\"producer\"]\n"
+        ),
+    )
+    .unwrap();
+    let sock = d.join("log.sock");
+    let t = Tributary::start(
+        d,
+        &[
+            "--config",
+            "tributary.toml",
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--unix",
+            sock.to_str().unwrap(),
+        ],
+    );
+    let tcp = t.tcp(0).to_string();
+    let udp = t.udp(0).to_string();
+
+    let mut producers: Vec<(String, u64)> = Vec::new();
+    let mut children = Vec::new();
+    let count = 200;
+    let mut py = |name: String, transport: &[&str], extra: &[&str]| {
+        let text = d.join(format!("{name}.expected.txt"));
+        let mut args = transport.to_vec();
+        let count_s = count.to_string();
+        args.extend(["--name", &name, "--count", &count_s, "--pattern", PATTERN]);
+        args.extend(["--text-out", text.to_str().unwrap()]);
+        args.extend(extra);
+        children.push((name.clone(), python(&args)));
+        producers.push((name, count));
+    };
+    for i in 0..4 {
+        py(format!("tcp{i}"), &["--tcp", &tcp], &[]);
+    }
+    for i in 0..2 {
+        py(format!("unix{i}"), &["--unix", sock.to_str().unwrap()], &[]);
+    }
+    // Paced: the kernel drops datagrams its small default buffer cannot hold.
+    py("udp0".into(), &["--udp", &udp], &["--pace", "0.002"]);
+
+    let rust_count = 1000;
+    let addr = t.tcp(0);
+    let rust: Vec<_> = (0..4)
+        .map(|i| {
+            let name = format!("rust{i}");
+            producers.push((name.clone(), rust_count));
+            std::thread::spawn(move || send_native(addr, &name, rust_count))
+        })
+        .collect();
+    for (name, child) in children {
+        wait_ok(child, &name);
+    }
+    for r in rust {
+        r.join().unwrap();
+    }
+
+    let total: u64 = producers.iter().map(|(_, c)| c).sum();
+    wait_for_lines(&d.join("all.log"), total as usize);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "exit {status:?}\n{stderr}");
+    assert_eq!(summary_counter(&stderr, "malformed"), 0, "{stderr}");
+
+    let lines = read_json(&d.join("all.log"));
+    assert_exactly_once(&tally(&lines), &producers);
+
+    // Fields, exception text, logger names and levels survive the trip.
+    let find = |producer: &str, n: u64| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["producer"] == producer && l["fields"]["n"] == n)
+            .unwrap()
+            .clone()
+    };
+    for p in ["tcp0", "unix1", "udp0"] {
+        let failed = find(p, 25);
+        assert_eq!(failed["logger"], format!("py.{p}"));
+        assert_eq!(failed["level"], "ERROR");
+        assert_eq!(failed["msg"], format!("record 25 from {p} failed"));
+        let exc = failed["exc"].as_str().unwrap();
+        assert!(
+            exc.starts_with("Traceback (most recent call last):"),
+            "{exc}"
+        );
+        assert!(
+            exc.ends_with(&format!("ValueError: failure 25 in {p}")),
+            "{exc}"
+        );
+        assert_eq!(
+            failed["fields"]["ctx"]["tags"],
+            serde_json::json!(["a", "b"])
+        );
+        let warning = find(p, 2);
+        assert_eq!(
+            (warning["level"].as_str(), warning["levelno"].as_u64()),
+            (Some("WARNING"), Some(30))
+        );
+        assert_eq!(warning["process"], "MainProcess");
+        assert!(warning.get("exc").is_none());
+    }
+    let r = find("rust3", 999);
+    assert_eq!(
+        (r["logger"].as_str(), r["seq"].as_u64()),
+        (Some("rust.rust3"), Some(999))
+    );
+
+    // Text output: the same lines Python's logging.Formatter wrote locally.
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    for (p, _) in producers.iter().filter(|(p, _)| !p.starts_with("rust")) {
+        for line in std::fs::read_to_string(d.join(format!("{p}.expected.txt")))
+            .unwrap()
+            .lines()
+        {
+            *expected.entry(line.to_owned()).or_default() += 1;
+        }
+    }
+    assert!(
+        expected.values().sum::<usize>() >= 7 * count as usize,
+        "Python wrote no text"
+    );
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    for line in std::fs::read_to_string(d.join("py-text.log"))
+        .unwrap()
+        .lines()
+    {
+        *got.entry(line.to_owned()).or_default() += 1;
+    }
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|(l, c)| got.get(*l) != Some(c))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|(l, c)| expected.get(*l) != Some(c))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "text differs\nmissing: {missing:#?}\nextra: {extra:#?}"
+    );
+}
