@@ -9,17 +9,23 @@
 //!   rotating, so exactly one process rotates for each crossing of the
 //!   limit, and a process whose descriptor points at a file that was
 //!   rotated away (its inode no longer matches the path) reopens instead.
-//! - Before each record a process compares the path's inode with its
-//!   descriptor's (one `stat`, as Python's `WatchedFileHandler` does) and
-//!   reopens when another process (or `logrotate`) moved the file, so
-//!   records do not pile into a rotated file. After each append the
-//!   descriptor's offset is the end of the file including other
-//!   processes' writes, so the size check needs no extra `stat`.
+//! - Before each record a process `stat`s the path (as Python's
+//!   `WatchedFileHandler` does): a different inode means another process
+//!   (or `logrotate`) moved the file, and it reopens, so records do not
+//!   pile into a rotated file; the same `stat` gives the current size,
+//!   other processes' appends included, for the rotation check.
+//! - Near the limit (the last quarter of `max_bytes`, at most 64 KiB)
+//!   records are written while holding the lock, so processes do not race
+//!   each other past the limit; far from it, writes take no lock. A process
+//!   preempted between its `stat` and its `write` while another rotates
+//!   still appends its one record to the file just rotated: a file can
+//!   exceed `max_bytes` by at most one record per process. Nothing is lost
+//!   or split either way.
 
 use crate::file::open_append;
 use crate::handler::{FormatHandler, RecordSink};
 use std::fs::File;
-use std::io::{self, Seek, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -92,26 +98,46 @@ impl SharedFile {
         Ok(())
     }
 
-    /// Reopens when the path no longer names our file.
+    /// Reopens when the path no longer names our file; refreshes the size
+    /// (other processes' appends included) from the same `stat`.
     fn follow_path(&mut self) -> io::Result<()> {
         match std::fs::metadata(&self.path) {
-            Ok(m) if (m.dev(), m.ino()) == self.identity => Ok(()),
+            Ok(m) if (m.dev(), m.ino()) == self.identity => {
+                self.known_size = m.len();
+                Ok(())
+            }
             Ok(_) => self.reopen(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => self.reopen(),
             Err(e) => Err(e),
         }
     }
 
-    /// Under the lock: reopen if the path moved on, rotate if still needed.
-    fn coordinate(&mut self, incoming: u64) -> io::Result<()> {
+    /// Under the lock: reopen if the path moved on, rotate if still
+    /// needed, and write.
+    fn write_locked(&mut self, line: &[u8]) -> io::Result<()> {
         let _held = Flock::exclusive(&self.lock)?;
         // Another process may have rotated while we waited for the lock.
         self.follow_path()?;
-        self.known_size = self.file.metadata()?.len();
-        if self.known_size > 0 && self.known_size + incoming > self.max_bytes {
+        if self.known_size > 0 && self.known_size + line.len() as u64 > self.max_bytes {
             self.rotate()?;
             self.reopen()?;
         }
+        self.write_once(line)
+    }
+
+    /// One `write(2)`: `O_APPEND` places it atomically at the end. A short
+    /// write (disk full, signal) continues with the rest.
+    fn write_once(&mut self, line: &[u8]) -> io::Result<()> {
+        let mut rest = line;
+        while !rest.is_empty() {
+            match self.file.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.known_size += line.len() as u64;
         Ok(())
     }
 
@@ -145,26 +171,13 @@ impl RecordSink for SharedFile {
     }
 
     fn write_record(&mut self, line: &[u8]) -> io::Result<()> {
-        let len = line.len() as u64;
         self.follow_path()?;
-        if self.rotates() && self.known_size + len > self.max_bytes {
-            self.coordinate(len)?;
+        let margin = (self.max_bytes / 4).min(64 * 1024);
+        if self.rotates() && self.known_size + line.len() as u64 + margin > self.max_bytes {
+            self.write_locked(line)
+        } else {
+            self.write_once(line)
         }
-        // One write(2): O_APPEND places it atomically at the end. A short
-        // write (disk full, signal) continues with the rest.
-        let mut rest = line;
-        while !rest.is_empty() {
-            match self.file.write(rest) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if self.rotates() {
-            self.known_size = self.file.stream_position()?;
-        }
-        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
