@@ -139,8 +139,7 @@ fn outage(limits: BufferLimits, down: i64, expect_after_restart: usize) -> Vec<R
     drop(queue);
     receiver.wait_for(200 + expect_after_restart);
     receiver.stop();
-    let got = records.lock().unwrap().clone();
-    got
+    records.lock().unwrap().clone()
 }
 
 fn messages(records: &[Record]) -> Vec<String> {
