@@ -122,7 +122,19 @@ impl Drop for Worker {
     }
 }
 
+/// Compression is background work: when the machine is busy, the writing
+/// thread should get the CPU first.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes no pointers; on Linux, PRIO_PROCESS with 0
+    // means the calling thread only.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 fn run(ctl: &Control, archives: &Archives, level: u32) {
+    lower_priority();
     loop {
         {
             let mut f = ctl.flags();
