@@ -7,7 +7,7 @@
 
 use super::PickleError;
 use super::budget::Budget;
-use super::item::{Container, Item, Kind};
+use super::item::{Container, Item, Kind, owned_str};
 use super::text::push_hex_escape;
 use crate::{Fields, Value};
 
@@ -22,6 +22,7 @@ const VALUE_COST: usize = std::mem::size_of::<Value>();
 /// Converts items of one parsed pickle.
 pub(crate) struct Converter<'p, 'a> {
     pub(crate) arena: &'p [Container<'a>],
+    pub(crate) owned: &'p [Box<str>],
     pub(crate) budget: &'p mut Budget,
     pub(crate) max_depth: usize,
 }
@@ -35,13 +36,20 @@ impl<'a> Converter<'_, 'a> {
             Item::None => Value::Null,
             Item::Bool(b) => Value::Bool(*b),
             Item::Int(i) => Value::Int(*i),
-            Item::BigInt(digits) => {
+            Item::BigInt(i) => {
+                let digits = owned_str(self.owned, *i);
                 self.budget.spend(digits.len())?;
-                Value::BigInt(Box::from(&**digits))
+                Value::BigInt(Box::from(digits))
             }
             Item::Float(x) => Value::Float(*x),
-            Item::Str(s) => self.string(s)?,
-            Item::OwnedStr(s) | Item::Opaque(s) => self.string(s)?,
+            Item::Text(b) => {
+                self.budget.spend(b.len())?;
+                Value::Str(match std::str::from_utf8(b) {
+                    Ok(s) => s.to_owned(),
+                    Err(_) => String::from_utf8_lossy(b).into_owned(),
+                })
+            }
+            Item::Owned(i) | Item::Opaque(i) => self.string(owned_str(self.owned, *i))?,
             Item::Bytes(b) => {
                 self.budget.spend(b.len())?;
                 Value::Str(super::text::backslash_replace(b).into_owned())
@@ -102,10 +110,10 @@ impl<'a> Converter<'_, 'a> {
     /// A dict key as a field name: strings as they are, anything else as
     /// Python's `str()` of it.
     pub(crate) fn key(&mut self, item: &Item<'a>, depth: usize) -> Result<String, PickleError> {
-        match item.as_str() {
+        match item.text(self.owned) {
             Some(s) => {
                 self.budget.spend(s.len())?;
-                Ok(s.to_owned())
+                Ok(s.into_owned())
             }
             None => {
                 let mut out = String::new();
@@ -122,8 +130,9 @@ impl<'a> Converter<'_, 'a> {
         out: &mut String,
         depth: usize,
     ) -> Result<(), PickleError> {
-        match item.as_str() {
-            Some(s) => self.put(out, s),
+        let owned = self.owned;
+        match item.text(owned) {
+            Some(s) => self.put(out, &s),
             None => self.py_repr(item, out, depth),
         }
     }
@@ -140,11 +149,13 @@ impl<'a> Converter<'_, 'a> {
             Item::Bool(true) => self.put(out, "True"),
             Item::Bool(false) => self.put(out, "False"),
             Item::Int(i) => self.put(out, itoa::Buffer::new().format(*i)),
-            Item::BigInt(digits) => self.put(out, digits),
+            Item::BigInt(i) | Item::Opaque(i) => self.put(out, owned_str(self.owned, *i)),
             Item::Float(x) => self.put(out, &crate::pyfmt::float_repr(*x)),
-            Item::Str(s) => self.quoted(out, s),
-            Item::OwnedStr(s) => self.quoted(out, s),
-            Item::Opaque(s) => self.put(out, s),
+            Item::Text(_) | Item::Owned(_) => {
+                let owned = self.owned;
+                let text = item.text(owned).unwrap_or_default();
+                self.quoted(out, &text)
+            }
             Item::Bytes(b) => {
                 self.budget.spend(b.len() + 3)?;
                 bytes_repr(b, out);

@@ -6,40 +6,59 @@
 //!
 //! [`Value`]: crate::Value
 
+use std::borrow::Cow;
 use std::cell::Cell;
-use std::rc::Rc;
 
-/// A value on the stack, in the memo or inside a container.
-#[derive(Clone, Debug)]
+/// A value on the stack, in the memo or inside a container. `Copy`, so
+/// memo GETs, DUP and dropping the machine cost no reference counting.
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Item<'a> {
     None,
     Bool(bool),
     Int(i64),
-    /// Decimal digits of an integer beyond `i64`.
-    BigInt(Rc<str>),
+    /// Decimal digits of an integer beyond `i64`, in [`Parsed::owned`].
+    ///
+    /// [`Parsed::owned`]: super::machine::Parsed::owned
+    BigInt(usize),
     Float(f64),
-    /// Text borrowed from the payload.
-    Str(&'a str),
-    /// Text that had to be decoded (escapes, invalid UTF-8).
-    OwnedStr(Rc<str>),
+    /// Text borrowed from the payload, as sent: UTF-8 unless the peer is
+    /// hostile (or Python's `surrogatepass` wrote a lone surrogate).
+    /// Validated only when used, since most keys are only compared.
+    Text(&'a [u8]),
+    /// Text that had to be decoded (escapes, Python 2 bytes), in the
+    /// machine's owned strings.
+    Owned(usize),
     /// Python 3 `bytes`/`bytearray`, borrowed from the payload.
     Bytes(&'a [u8]),
     /// Index of a container in the machine's arena.
     Container(usize),
-    /// What a code-executing opcode produced in lenient mode: its display
-    /// text, e.g. `<pickled object datetime.datetime>`.
-    Opaque(Rc<str>),
+    /// What a code-executing opcode produced in lenient mode: the index of
+    /// its display text, e.g. `<pickled object datetime.datetime>`.
+    Opaque(usize),
 }
 
-impl Item<'_> {
-    /// The text, if this is a string.
-    pub(crate) fn as_str(&self) -> Option<&str> {
-        match self {
-            Item::Str(s) => Some(s),
-            Item::OwnedStr(s) => Some(s),
+impl<'a> Item<'a> {
+    /// The bytes of a string item.
+    pub(crate) fn text_bytes<'s>(&'s self, owned: &'s [Box<str>]) -> Option<&'s [u8]> {
+        match *self {
+            Item::Text(b) => Some(b),
+            Item::Owned(i) => owned.get(i).map(|s| s.as_bytes()),
             _ => None,
         }
     }
+
+    /// The text of a string item; invalid UTF-8 is replaced with U+FFFD.
+    pub(crate) fn text<'s>(&'s self, owned: &'s [Box<str>]) -> Option<Cow<'s, str>> {
+        // `from_utf8` is much faster than `from_utf8_lossy` on valid text.
+        self.text_bytes(owned).map(|b| {
+            std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed)
+        })
+    }
+}
+
+/// The owned string at `index` (digits, decoded text, opaque markers).
+pub(crate) fn owned_str(owned: &[Box<str>], index: usize) -> &str {
+    owned.get(index).map_or("", |s| s)
 }
 
 /// The Python type of a container.
@@ -79,7 +98,7 @@ pub(crate) fn type_name(item: &Item<'_>, arena: &[Container<'_>]) -> &'static st
         Item::Bool(_) => "bool",
         Item::Int(_) | Item::BigInt(_) => "int",
         Item::Float(_) => "float",
-        Item::Str(_) | Item::OwnedStr(_) => "str",
+        Item::Text(_) | Item::Owned(_) => "str",
         Item::Bytes(_) => "bytes",
         Item::Opaque(_) => "Python object",
         Item::Container(i) => match arena.get(*i).map(|c| c.kind) {

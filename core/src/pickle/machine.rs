@@ -5,6 +5,7 @@
 //! (<https://github.com/python/cpython/blob/v3.13.0/Lib/pickle.py>): MARK
 //! fences the stack, so no opcode can pop below the last mark.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::PickleError;
@@ -18,6 +19,8 @@ use super::text::{self, Int, IntError};
 pub(crate) struct Parsed<'a> {
     pub(crate) root: Item<'a>,
     pub(crate) arena: Vec<Container<'a>>,
+    /// Text the machine had to decode, referred to by index from items.
+    pub(crate) owned: Vec<Box<str>>,
 }
 
 /// Runs the pickle in `input`. In `lenient` mode, code-executing opcodes
@@ -33,10 +36,11 @@ pub(crate) fn run<'a>(
         pos: 0,
         op: 0,
         at: 0,
-        stack: Vec::with_capacity(16),
-        marks: Vec::with_capacity(4),
+        stack: Vec::with_capacity(8),
+        metastack: Vec::new(),
         memo: Memo::new(input.len()),
         arena: Vec::with_capacity(4),
+        owned: Vec::new(),
         lenient,
         budget,
     };
@@ -44,6 +48,7 @@ pub(crate) fn run<'a>(
     Ok(Parsed {
         root,
         arena: m.arena,
+        owned: m.owned,
     })
 }
 
@@ -61,7 +66,7 @@ struct Memo<'a> {
 impl<'a> Memo<'a> {
     fn new(input_len: usize) -> Memo<'a> {
         Memo {
-            dense: Vec::new(),
+            dense: Vec::with_capacity((input_len / 16).min(1024)),
             sparse: HashMap::new(),
             // Every memo store takes at least two payload bytes, so a
             // sequential pickler never needs more dense slots than this.
@@ -70,7 +75,19 @@ impl<'a> Memo<'a> {
         }
     }
 
+    #[inline]
     fn put(&mut self, id: u64, item: Item<'a>) {
+        if id == self.dense.len() as u64 && id < self.dense_limit {
+            // The common case: picklers number memo entries 0, 1, 2, ...
+            self.dense.push(Some(item));
+            self.len += 1;
+        } else {
+            self.put_anywhere(id, item);
+        }
+    }
+
+    #[cold]
+    fn put_anywhere(&mut self, id: u64, item: Item<'a>) {
         let fresh = if id < self.dense_limit {
             let at = id as usize;
             if at >= self.dense.len() {
@@ -101,10 +118,13 @@ struct Machine<'a, 'b> {
     op: u8,
     at: usize,
     stack: Vec<Item<'a>>,
-    /// Stack heights at each open MARK.
-    marks: Vec<usize>,
+    /// The stacks below each open MARK, as in Python's `metastack`: the
+    /// current stack holds only what was pushed since the last MARK, so a
+    /// SETITEMS can hand it to its dict whole, without copying.
+    metastack: Vec<Vec<Item<'a>>>,
     memo: Memo<'a>,
     arena: Vec<Container<'a>>,
+    owned: Vec<Box<str>>,
     lenient: bool,
     budget: &'b mut Budget,
 }
@@ -137,11 +157,13 @@ impl<'a> Machine<'a, '_> {
                     let n = self.u32()?;
                     let b = self.take(u64::from(n))?;
                     self.push_text(b);
+                    self.memoize_next(Item::Text(b));
                 }
                 SHORT_BINUNICODE => {
                     let n = self.u8()?;
                     let b = self.take(u64::from(n))?;
                     self.push_text(b);
+                    self.memoize_next(Item::Text(b));
                 }
                 BINUNICODE8 => {
                     let n = self.u64()?;
@@ -167,10 +189,8 @@ impl<'a> Machine<'a, '_> {
                     let bytes = text::escape_decode(body)
                         .ok_or_else(|| self.invalid("STRING has a broken escape"))?;
                     let item = match bytes {
-                        std::borrow::Cow::Borrowed(b) => py2_str(b),
-                        std::borrow::Cow::Owned(v) => {
-                            Item::OwnedStr(text::backslash_replace(&v).into())
-                        }
+                        Cow::Borrowed(b) => self.py2_str(b),
+                        Cow::Owned(v) => self.own(text::backslash_replace(&v).into_owned()),
                     };
                     self.stack.push(item);
                 }
@@ -179,8 +199,8 @@ impl<'a> Machine<'a, '_> {
                     let s = text::raw_unicode_escape(line)
                         .ok_or_else(|| self.invalid("UNICODE has a truncated \\u escape"))?;
                     let item = match s {
-                        std::borrow::Cow::Borrowed(s) => Item::Str(s),
-                        std::borrow::Cow::Owned(s) => Item::OwnedStr(s.into()),
+                        Cow::Borrowed(s) => Item::Text(s.as_bytes()),
+                        Cow::Owned(s) => self.own(s),
                     };
                     self.stack.push(item);
                 }
@@ -289,40 +309,38 @@ impl<'a> Machine<'a, '_> {
                     let v = self.pop()?;
                     self.extend_top(Kind::List, std::iter::once(v))?;
                 }
-                APPENDS => {
-                    let items = self.pop_to_mark()?;
-                    self.extend_top(Kind::List, items)?;
-                }
+                APPENDS => self.extend_from_mark(Kind::List)?,
                 SETITEM => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     self.extend_top(Kind::Dict, [k, v])?;
                 }
-                SETITEMS => {
-                    let items = self.pop_to_mark()?;
-                    if items.len() % 2 != 0 {
-                        return Err(self.invalid("SETITEMS needs key/value pairs"));
-                    }
-                    self.extend_top(Kind::Dict, items)?;
-                }
-                ADDITEMS => {
-                    let items = self.pop_to_mark()?;
-                    self.extend_top(Kind::Set, items)?;
-                }
+                SETITEMS => self.extend_from_mark(Kind::Dict)?,
+                ADDITEMS => self.extend_from_mark(Kind::Set)?,
                 // Stack and memo.
-                MARK => self.marks.push(self.stack.len()),
-                POP => {
-                    if self.stack.len() > self.floor() {
-                        self.stack.pop();
+                MARK => {
+                    // The first MARK usually collects a whole LogRecord
+                    // dict: size it once. Deeper ones start empty, so a run
+                    // of MARKs costs no allocation.
+                    let room = if self.metastack.is_empty() {
+                        ((self.input.len() - self.pos) / 8).clamp(4, 256)
                     } else {
-                        self.marks.pop().ok_or_else(|| self.underflow())?;
+                        0
+                    };
+                    let below = std::mem::replace(&mut self.stack, Vec::with_capacity(room));
+                    self.metastack.push(below);
+                }
+                POP => {
+                    if self.stack.pop().is_none() {
+                        // Python's load_pop: an empty segment drops its MARK.
+                        self.stack = self.metastack.pop().ok_or_else(|| self.underflow())?;
                     }
                 }
                 POP_MARK => {
                     self.pop_to_mark()?;
                 }
                 DUP => {
-                    let top = self.top()?.clone();
+                    let top = *self.top()?;
                     self.stack.push(top);
                 }
                 BINPUT => {
@@ -386,7 +404,7 @@ impl<'a> Machine<'a, '_> {
                 }
                 STACK_GLOBAL => {
                     let names = self.pop_n(2)?;
-                    let target = match (names[0].as_str(), names[1].as_str()) {
+                    let target = match (names[0].text(&self.owned), names[1].text(&self.owned)) {
                         (Some(m), Some(n)) => Some(format!("{m}.{n}")),
                         _ => None,
                     };
@@ -425,8 +443,8 @@ impl<'a> Machine<'a, '_> {
                         _ => self.u32()?,
                     };
                     self.refuse(Some(format!("copyreg extension {code}")))?;
-                    self.stack
-                        .push(Item::Opaque(format!("<pickled extension {code}>").into()));
+                    let marker = self.own(format!("<pickled extension {code}>"));
+                    self.stack.push(opaque(marker));
                 }
                 PERSID => {
                     let id = self.line()?;
@@ -434,14 +452,14 @@ impl<'a> Machine<'a, '_> {
                         "persistent id {}",
                         text::backslash_replace(id)
                     )))?;
-                    self.stack
-                        .push(Item::Opaque(format!("<pickled {id}>").into()));
+                    let marker = self.own(format!("<pickled {id}>"));
+                    self.stack.push(opaque(marker));
                 }
                 BINPERSID => {
                     self.refuse(None)?;
                     self.pop()?;
-                    self.stack
-                        .push(Item::Opaque("<pickled persistent object>".into()));
+                    let marker = self.own("<pickled persistent object>".to_owned());
+                    self.stack.push(opaque(marker));
                 }
                 _ => {
                     return Err(PickleError::UnknownOpcode {
@@ -551,63 +569,93 @@ impl<'a> Machine<'a, '_> {
 
     // ---- stack ----
 
-    /// The lowest stack index the current opcode may touch.
-    #[inline]
-    fn floor(&self) -> usize {
-        self.marks.last().copied().unwrap_or(0)
-    }
-
     #[inline]
     fn pop(&mut self) -> Result<Item<'a>, PickleError> {
-        if self.stack.len() > self.floor() {
-            self.stack.pop().ok_or_else(|| self.underflow())
-        } else {
-            Err(self.underflow())
-        }
+        self.stack.pop().ok_or_else(|| self.underflow())
     }
 
     fn pop_n(&mut self, n: usize) -> Result<Vec<Item<'a>>, PickleError> {
-        if self.stack.len() < self.floor() + n {
-            return Err(self.underflow());
-        }
-        Ok(self.stack.split_off(self.stack.len() - n))
+        let at = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or_else(|| self.underflow())?;
+        Ok(self.stack.split_off(at))
     }
 
     #[inline]
     fn top(&self) -> Result<&Item<'a>, PickleError> {
-        if self.stack.len() > self.floor() {
-            self.stack.last().ok_or_else(|| self.underflow())
-        } else {
-            Err(self.underflow())
-        }
+        self.stack.last().ok_or_else(|| self.underflow())
     }
 
+    /// Closes the last MARK: returns what was pushed since, and makes the
+    /// stack below it current again.
     fn pop_to_mark(&mut self) -> Result<Vec<Item<'a>>, PickleError> {
-        let at = self.marks.pop().ok_or(PickleError::MarkNotFound {
+        let below = self.metastack.pop().ok_or(PickleError::MarkNotFound {
             opcode: self.op,
             offset: self.at,
         })?;
-        Ok(self.stack.split_off(at))
+        let mut items = std::mem::replace(&mut self.stack, below);
+        // The segment may become a container: don't let a MARK's
+        // preallocation outlive it (`(t(t(t...` would keep each one).
+        if items.capacity() > 2 * items.len() + 8 {
+            items.shrink_to_fit();
+        }
+        Ok(items)
     }
 
+    /// Runs a BINPUT or MEMOIZE that directly follows a string, as pickle
+    /// writes after every string, without a trip through the dispatch loop
+    /// (a third of a LogRecord's opcodes).
+    #[inline]
+    fn memoize_next(&mut self, top: Item<'a>) {
+        match self.input[self.pos..] {
+            [BINPUT, id, ..] => {
+                self.memo.put(u64::from(id), top);
+                self.pos += 2;
+            }
+            [MEMOIZE, ..] => {
+                self.memo.put(self.memo.len, top);
+                self.pos += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// BINUNICODE and friends: kept as bytes, validated when used (invalid
+    /// UTF-8 from hostile peers or `surrogatepass` becomes U+FFFD then).
+    #[inline]
     fn push_text(&mut self, bytes: &'a [u8]) {
-        let item = match std::str::from_utf8(bytes) {
-            Ok(s) => Item::Str(s),
-            // Hostile peers and Python's `surrogatepass` send invalid UTF-8;
-            // keep the record with replacement characters.
-            Err(_) => Item::OwnedStr(String::from_utf8_lossy(bytes).into()),
-        };
-        self.stack.push(item);
+        self.stack.push(Item::Text(bytes));
     }
 
     fn push_py2_str(&mut self, bytes: &'a [u8]) {
-        self.stack.push(py2_str(bytes));
+        let item = self.py2_str(bytes);
+        self.stack.push(item);
     }
 
-    fn int_item(&self, parsed: Result<Int, IntError>) -> Result<Item<'a>, PickleError> {
+    /// A Python 2 `str` (bytes that are usually text): UTF-8 when valid,
+    /// else escaped so nothing is lost.
+    fn py2_str(&mut self, bytes: &'a [u8]) -> Item<'a> {
+        match text::backslash_replace(bytes) {
+            Cow::Borrowed(_) => Item::Text(bytes),
+            Cow::Owned(s) => self.own(s),
+        }
+    }
+
+    /// Stores decoded text and returns it as an [`Item::Owned`].
+    fn own(&mut self, s: String) -> Item<'a> {
+        self.owned.push(s.into_boxed_str());
+        Item::Owned(self.owned.len() - 1)
+    }
+
+    fn int_item(&mut self, parsed: Result<Int, IntError>) -> Result<Item<'a>, PickleError> {
         match parsed {
             Ok(Int::Small(v)) => Ok(Item::Int(v)),
-            Ok(Int::Big(digits)) => Ok(Item::BigInt(digits)),
+            Ok(Int::Big(digits)) => {
+                self.owned.push(digits);
+                Ok(Item::BigInt(self.owned.len() - 1))
+            }
             Err(IntError::Malformed) => {
                 Err(self.invalid("integer argument is not a decimal number"))
             }
@@ -626,8 +674,8 @@ impl<'a> Machine<'a, '_> {
     }
 
     fn push_opaque(&mut self, target: &str) {
-        self.stack
-            .push(Item::Opaque(format!("<pickled object {target}>").into()));
+        let marker = self.own(format!("<pickled object {target}>"));
+        self.stack.push(opaque(marker));
     }
 
     /// Adds items to the container on top of the stack, which must be of
@@ -655,6 +703,33 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
+    /// Moves the items above the last MARK into the container just below
+    /// it (APPENDS, SETITEMS, ADDITEMS); an empty container takes the
+    /// segment's vector as its own.
+    fn extend_from_mark(&mut self, kind: Kind) -> Result<(), PickleError> {
+        let (op, offset) = (self.op, self.at);
+        let items = self.pop_to_mark()?;
+        if kind == Kind::Dict && items.len() % 2 != 0 {
+            return Err(self.invalid("SETITEMS needs key/value pairs"));
+        }
+        match self.stack.last() {
+            None => Err(self.underflow()),
+            Some(Item::Container(i)) => match self.arena.get_mut(*i) {
+                Some(c) if c.kind == kind => {
+                    if c.items.is_empty() {
+                        c.items = items;
+                    } else {
+                        c.items.extend(items);
+                    }
+                    Ok(())
+                }
+                _ => Err(wrong_target(op, offset)),
+            },
+            Some(Item::Opaque(_)) if self.lenient => Ok(()),
+            Some(_) => Err(wrong_target(op, offset)),
+        }
+    }
+
     /// After REDUCE, NEWOBJ, BUILD or OBJ consumed their arguments, checks
     /// that the object they act on is an opaque marker and leaves it there.
     fn keep_object(&mut self) -> Result<(), PickleError> {
@@ -664,14 +739,15 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
+    #[inline]
     fn put(&mut self, id: u64) -> Result<(), PickleError> {
-        let top = self.top()?.clone();
+        let top = *self.top()?;
         self.memo.put(id, top);
         Ok(())
     }
 
     fn get(&mut self, id: u64) -> Result<(), PickleError> {
-        let item = self.memo.get(id).cloned().ok_or(PickleError::MemoMiss {
+        let item = *self.memo.get(id).ok_or(PickleError::MemoMiss {
             id,
             offset: self.at,
         })?;
@@ -680,12 +756,11 @@ impl<'a> Machine<'a, '_> {
     }
 }
 
-/// A Python 2 `str` (bytes that are usually text): UTF-8 when valid, else
-/// escaped so nothing is lost.
-fn py2_str(bytes: &[u8]) -> Item<'_> {
-    match text::backslash_replace(bytes) {
-        std::borrow::Cow::Borrowed(s) => Item::Str(s),
-        std::borrow::Cow::Owned(s) => Item::OwnedStr(s.into()),
+/// Turns an [`Item::Owned`] marker text into an [`Item::Opaque`].
+fn opaque(marker: Item<'_>) -> Item<'_> {
+    match marker {
+        Item::Owned(i) => Item::Opaque(i),
+        other => other,
     }
 }
 

@@ -135,6 +135,7 @@ impl PickleDecoder {
         let parsed = machine::run(payload, self.lenient, &mut budget)?;
         let mut conv = Converter {
             arena: &parsed.arena,
+            owned: &parsed.owned,
             budget: &mut budget,
             max_depth: self.max_depth,
         };
@@ -149,6 +150,7 @@ impl PickleDecoder {
         let parsed = machine::run(payload, self.lenient, &mut budget)?;
         let mut conv = Converter {
             arena: &parsed.arena,
+            owned: &parsed.owned,
             budget: &mut budget,
             max_depth: self.max_depth,
         };

@@ -6,9 +6,10 @@
 
 use super::PickleError;
 use super::convert::{Converter, MAX_DICT_KEYS};
-use super::item::{Item, Kind, type_name};
+use super::item::{Item, Kind, owned_str, type_name};
 use super::machine::Parsed;
 use crate::{Level, Record, Timestamp};
+use std::borrow::Cow;
 
 /// Where a LogRecord attribute goes.
 enum Slot {
@@ -37,27 +38,32 @@ enum Slot {
     Field,
 }
 
-fn slot(key: &str) -> Slot {
-    match key {
-        "name" => Slot::Logger,
-        "msg" => Slot::Msg,
-        "levelname" => Slot::LevelName,
-        "levelno" => Slot::LevelNo,
-        "pathname" => Slot::File,
-        "filename" => Slot::FileName,
-        "module" => Slot::Module,
-        "lineno" => Slot::Line,
-        "funcName" => Slot::Func,
-        "created" => Slot::Created,
-        "relativeCreated" => Slot::RelativeCreated,
-        "thread" => Slot::Tid,
-        "threadName" => Slot::Thread,
-        "processName" => Slot::Process,
-        "process" => Slot::Pid,
-        "exc_text" => Slot::Exc,
-        "stack_info" => Slot::Stack,
-        "taskName" => Slot::TaskName,
-        "args" | "exc_info" | "msecs" | "message" | "asctime" => Slot::Consumed,
+fn slot(key: &[u8]) -> Slot {
+    // Dispatch on length first: a plain string match compares the key with
+    // every arm in turn, and this runs for every key of every record.
+    match (key.len(), key) {
+        (3, b"msg") => Slot::Msg,
+        (4, b"name") => Slot::Logger,
+        (4, b"args") => Slot::Consumed,
+        (5, b"msecs") => Slot::Consumed,
+        (6, b"module") => Slot::Module,
+        (6, b"lineno") => Slot::Line,
+        (6, b"thread") => Slot::Tid,
+        (7, b"levelno") => Slot::LevelNo,
+        (7, b"created") => Slot::Created,
+        (7, b"process") => Slot::Pid,
+        (7, b"message" | b"asctime") => Slot::Consumed,
+        (8, b"pathname") => Slot::File,
+        (8, b"filename") => Slot::FileName,
+        (8, b"funcName") => Slot::Func,
+        (8, b"exc_text") => Slot::Exc,
+        (8, b"taskName") => Slot::TaskName,
+        (8, b"exc_info") => Slot::Consumed,
+        (9, b"levelname") => Slot::LevelName,
+        (10, b"threadName") => Slot::Thread,
+        (10, b"stack_info") => Slot::Stack,
+        (11, b"processName") => Slot::Process,
+        (15, b"relativeCreated") => Slot::RelativeCreated,
         _ => Slot::Field,
     }
 }
@@ -79,41 +85,49 @@ pub(crate) fn to_record<'a>(
             limit: MAX_DICT_KEYS,
         });
     }
-    let mut r = Record::new(Level::INFO, "root", "");
-    let mut level_name: Option<&str> = None;
+    // Stamped and named after the loop: `Timestamp::now()` and "root" are
+    // only needed when the dict lacks `created` or `name`.
+    let mut r = Record::new_at(
+        Timestamp::default(),
+        Level::INFO,
+        String::new(),
+        String::new(),
+    );
+    let mut ts = None;
+    let mut logger = None;
+    let owned = &parsed.owned[..];
+    let mut level_name: Option<Cow<'_, str>> = None;
     let mut level_no: Option<i32> = None;
     let mut filename: Option<&Item<'a>> = None;
     for pair in items.chunks_exact(2) {
         let (key, value) = (&pair[0], &pair[1]);
-        let Some(name) = key.as_str() else {
+        let Some(name) = key.text_bytes(owned) else {
             let key = conv.key(key, 1)?;
             let value = conv.value(value, 1)?;
             r.fields.insert(key, value);
             continue;
         };
         let kept = match slot(name) {
-            Slot::Logger => {
-                text(value).map(|s| r.logger = s.map_or_else(|| "root".to_owned(), str::to_owned))
-            }
+            Slot::Logger => text(value, owned).map(|s| logger = s.map(Cow::into_owned)),
             Slot::Msg => {
                 let mut msg = String::new();
                 conv.py_str(value, &mut msg, 1)?;
                 r.msg = msg;
                 Ok(())
             }
-            Slot::LevelName => text(value).map(|s| level_name = s),
+            Slot::LevelName => text(value, owned).map(|s| level_name = s),
             Slot::LevelNo => int(value).map(|n| level_no = Some(n)),
-            Slot::File => text(value).map(|s| r.file = s.map(str::to_owned)),
+            Slot::File => text(value, owned).map(|s| r.file = s.map(Cow::into_owned)),
             Slot::FileName => {
                 filename = Some(value);
                 Ok(())
             }
-            Slot::Module => text(value).map(|s| r.module = s.map(str::to_owned)),
+            Slot::Module => text(value, owned).map(|s| r.module = s.map(Cow::into_owned)),
             Slot::Line => opt_int(value).map(|n| r.line = n),
-            Slot::Func => text(value).map(|s| r.func = s.map(str::to_owned)),
+            Slot::Func => text(value, owned).map(|s| r.func = s.map(Cow::into_owned)),
             Slot::Created => match float(value).map(Timestamp::from_secs_f64) {
-                Some(Some(ts)) => {
-                    r.ts = ts;
+                Some(Some(stamp)) => {
+                    ts = Some(stamp);
                     Ok(())
                 }
                 _ => Err(()),
@@ -122,14 +136,17 @@ pub(crate) fn to_record<'a>(
                 .map(|ms| r.relative_created_ms = Some(ms))
                 .ok_or(()),
             Slot::Tid => match value {
-                Item::BigInt(digits) => digits.parse().map(|n| r.tid = Some(n)).map_err(|_| ()),
+                Item::BigInt(i) => owned_str(owned, *i)
+                    .parse()
+                    .map(|n| r.tid = Some(n))
+                    .map_err(|_| ()),
                 _ => opt_int(value).map(|n| r.tid = n),
             },
-            Slot::Thread => text(value).map(|s| r.thread = s.map(str::to_owned)),
-            Slot::Process => text(value).map(|s| r.process = s.map(str::to_owned)),
+            Slot::Thread => text(value, owned).map(|s| r.thread = s.map(Cow::into_owned)),
+            Slot::Process => text(value, owned).map(|s| r.process = s.map(Cow::into_owned)),
             Slot::Pid => opt_int(value).map(|n| r.pid = n),
-            Slot::Exc => text(value).map(|s| r.exc = s.map(str::to_owned)),
-            Slot::Stack => text(value).map(|s| r.stack = s.map(str::to_owned)),
+            Slot::Exc => text(value, owned).map(|s| r.exc = s.map(Cow::into_owned)),
+            Slot::Stack => text(value, owned).map(|s| r.stack = s.map(Cow::into_owned)),
             Slot::TaskName => match value {
                 Item::None => Ok(()),
                 _ => Err(()),
@@ -139,14 +156,18 @@ pub(crate) fn to_record<'a>(
         };
         if kept.is_err() {
             let value = conv.value(value, 1)?;
+            let name = match std::str::from_utf8(name) {
+                Ok(name) => Cow::Borrowed(name),
+                Err(_) => String::from_utf8_lossy(name),
+            };
             r.fields.insert(name, value);
         }
     }
     // `filename` is `os.path.basename(pathname)`: noise when it is just
     // that, a field when a sender set something else.
     if let Some(item) = filename {
-        let derived = match (item.as_str(), r.file.as_deref()) {
-            (Some(f), Some(path)) => path.rsplit(['/', '\\']).next() == Some(f),
+        let derived = match (item.text(owned), r.file.as_deref()) {
+            (Some(f), Some(path)) => path.rsplit(['/', '\\']).next() == Some(&*f),
             (None, _) => matches!(item, Item::None),
             _ => false,
         };
@@ -155,10 +176,12 @@ pub(crate) fn to_record<'a>(
             r.fields.insert("filename", value);
         }
     }
+    r.ts = ts.unwrap_or_else(Timestamp::now);
+    r.logger = logger.unwrap_or_else(|| "root".to_owned());
     r.level = match (level_name, level_no) {
-        (Some(name), Some(no)) => Level::from_parts(name, no),
-        (Some(name), None) => Level::from_name(name)
-            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.to_owned())),
+        (Some(name), Some(no)) => Level::from_parts(&name, no),
+        (Some(name), None) => Level::from_name(&name)
+            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
     };
@@ -173,10 +196,10 @@ fn not_a_dict(parsed: &Parsed<'_>) -> PickleError {
 
 /// A text attribute: `Some` text, `None` for Python's None, `Err` for any
 /// other type (kept as a field).
-fn text<'i>(item: &'i Item<'_>) -> Result<Option<&'i str>, ()> {
+fn text<'i>(item: &'i Item<'_>, owned: &'i [Box<str>]) -> Result<Option<Cow<'i, str>>, ()> {
     match item {
         Item::None => Ok(None),
-        _ => item.as_str().map(Some).ok_or(()),
+        _ => item.text(owned).map(Some).ok_or(()),
     }
 }
 

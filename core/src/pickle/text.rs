@@ -2,7 +2,6 @@
 //! integers: the places where pickle bytes need more than a slice.
 
 use std::borrow::Cow;
-use std::rc::Rc;
 
 /// Python refuses to convert integers with more decimal digits than this
 /// (`sys.get_int_max_str_digits()` since 3.11); so do we, which also bounds
@@ -13,7 +12,7 @@ pub(crate) const MAX_INT_DIGITS: usize = 4300;
 #[derive(Debug, PartialEq)]
 pub(crate) enum Int {
     Small(i64),
-    Big(Rc<str>),
+    Big(Box<str>),
 }
 
 /// Why an integer argument was refused.
