@@ -4,6 +4,7 @@
 //! process, datetime/bytes extras and a malicious `__reduce__`), and every
 //! decoded attribute is compared with what the sender saw.
 #![cfg(feature = "pickle")]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
