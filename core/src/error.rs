@@ -4,8 +4,13 @@
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// The payload is not a valid JSON object.
-    #[error("invalid JSON record: {0}")]
-    Json(#[source] serde_json::Error),
+    #[error("invalid JSON record at byte {offset}: {reason}")]
+    Json {
+        /// Byte offset in the payload where parsing stopped.
+        offset: usize,
+        /// What was wrong there.
+        reason: &'static str,
+    },
     /// The payload is not a valid or safe Python pickle.
     #[cfg(feature = "pickle")]
     #[error("invalid Python pickle: {0}")]

@@ -5,9 +5,8 @@
 //! an unexpected type is kept as a field instead of failing the record, and
 //! unknown top-level keys become fields.
 
+use super::parse::Reader;
 use crate::{DecodeError, Fields, Level, Record, Timestamp, Value};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
 /// Decodes one native JSON record (`{"ts":…,"level":…,"msg":…}`).
 ///
@@ -23,23 +22,49 @@ use std::fmt;
 /// assert_eq!(r.fields.get("user").and_then(|v| v.as_str()), Some("ann"));
 /// ```
 pub fn decode_json(payload: &[u8]) -> Result<Record, DecodeError> {
-    match decode_strict(payload) {
-        Ok(r) => Ok(r),
-        Err(e) => match std::str::from_utf8(payload) {
-            Ok(_) => Err(e),
-            // serde_json rejects invalid UTF-8 inside strings; repair and retry.
-            Err(_) => decode_strict(String::from_utf8_lossy(payload).as_bytes()),
-        },
+    match std::str::from_utf8(payload) {
+        Ok(text) => decode_text(text),
+        Err(_) => decode_text(&String::from_utf8_lossy(payload)),
     }
 }
 
-fn decode_strict(payload: &[u8]) -> Result<Record, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(payload);
-    let record = de
-        .deserialize_map(RecordVisitor)
-        .map_err(DecodeError::Json)?;
-    de.end().map_err(DecodeError::Json)?;
-    Ok(record)
+fn decode_text(text: &str) -> Result<Record, DecodeError> {
+    let syntax = |e: super::parse::SyntaxError| DecodeError::Json {
+        offset: e.offset,
+        reason: e.reason,
+    };
+    let mut reader = Reader::new(text);
+    reader.begin_object().map_err(syntax)?;
+    let mut r = Record::new_at(
+        Timestamp::from_unix_nanos(0),
+        Level::INFO,
+        String::new(),
+        String::new(),
+    );
+    let mut seen = [false; Key::Other as usize];
+    let mut parts = Parts::default();
+    let mut extra = Fields::new();
+    let mut first = true;
+    while let Some(key) = reader.next_key(first).map_err(syntax)? {
+        first = false;
+        let value = reader.value().map_err(syntax)?;
+        let slot = classify(&key);
+        // Unknown keys, and a second key for a slot already filled (an
+        // alias after the native key), stay as fields.
+        if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
+            extra.insert(key.into_owned(), value);
+            continue;
+        }
+        // A value of the wrong type is kept as a field, never dropped.
+        if let Err(value) = apply(&mut r, &mut parts, slot, value) {
+            extra.insert(key.into_owned(), value);
+        }
+    }
+    reader.end().map_err(syntax)?;
+    if r.logger.is_empty() {
+        r.logger.push_str("root");
+    }
+    Ok(finish(r, parts, extra))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -89,90 +114,7 @@ fn classify(k: &str) -> Key {
     }
 }
 
-struct RecordVisitor;
-
-/// A top-level key: its slot, and its text only when it has to be kept
-/// (standard keys are matched without allocating).
-struct ParsedKey {
-    slot: Key,
-    text: Option<String>,
-    alias: &'static str,
-}
-
-impl ParsedKey {
-    fn name(self) -> String {
-        self.text.unwrap_or_else(|| self.alias.to_owned())
-    }
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = ParsedKey;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ParsedKey, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl Visitor<'_> for KeyVisitor {
-    type Value = ParsedKey;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string key")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<ParsedKey, E> {
-        let slot = classify(v);
-        Ok(match slot {
-            Key::Other => ParsedKey {
-                slot,
-                text: Some(v.to_owned()),
-                alias: "",
-            },
-            // A standard key is re-created from its text only if it ends up a field.
-            _ => ParsedKey {
-                slot,
-                text: None,
-                alias: static_name(v),
-            },
-        })
-    }
-}
-
-/// The `&'static str` for a standard key or alias accepted by [`classify`].
-fn static_name(k: &str) -> &'static str {
-    const NAMES: &[&str] = &[
-        "ts",
-        "timestamp",
-        "time",
-        "@timestamp",
-        "level",
-        "levelname",
-        "severity",
-        "levelno",
-        "logger",
-        "name",
-        "target",
-        "msg",
-        "message",
-        "host",
-        "pid",
-        "process",
-        "tid",
-        "thread",
-        "file",
-        "line",
-        "func",
-        "module",
-        "seq",
-        "exc",
-        "stack",
-        "fields",
-    ];
-    NAMES.iter().copied().find(|n| *n == k).unwrap_or("")
-}
-
-/// What the visitor collects before the level and fields can be resolved.
+/// What is collected before the level and fields can be resolved.
 #[derive(Default)]
 struct Parts {
     ts: Option<Timestamp>,
@@ -181,43 +123,18 @@ struct Parts {
     nested: Option<Fields>,
 }
 
-impl<'de> Visitor<'de> for RecordVisitor {
-    type Value = Record;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object (one log record)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
-        let mut r = Record::new_at(Timestamp::from_unix_nanos(0), Level::INFO, "root", "");
-        let mut seen = [false; Key::Other as usize];
-        let mut parts = Parts::default();
-        let mut extra = Fields::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let value = map.next_value_seed(ValueSeed)?;
-            let slot = key.slot;
-            // Unknown keys, and a second key for a slot already filled (an
-            // alias after the native key), stay as fields.
-            if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
-                extra.insert(key.name(), value);
-                continue;
-            }
-            // A value of the wrong type is kept as a field, never dropped.
-            if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-                extra.insert(key.name(), value);
-            }
-        }
-        if parts.ts.is_none() {
-            parts.ts = Some(Timestamp::now());
-        }
-        Ok(finish(r, parts, extra))
-    }
-}
-
 fn int<T: TryFrom<i64>>(v: Value) -> Result<T, Value> {
     match v {
         Value::Int(i) => T::try_from(i).map_err(|_| Value::Int(i)),
         v => Err(v),
+    }
+}
+
+/// A u64 arrives as `Int` up to `i64::MAX` and as `BigInt` above it.
+fn uint64(v: Value) -> Result<u64, Value> {
+    match v {
+        Value::BigInt(s) => s.parse().map_err(|_| Value::BigInt(s)),
+        v => int(v),
     }
 }
 
@@ -239,7 +156,7 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
         }
         Key::Level => p.level_name = text(value)?,
         Key::LevelNo => p.level_no = Some(int(value)?),
-        Key::Logger => r.logger = text(value)?.unwrap_or_else(|| "root".to_owned()),
+        Key::Logger => r.logger = text(value)?.unwrap_or_default(),
         Key::Msg => {
             r.msg = match value {
                 Value::Str(s) => s,
@@ -253,18 +170,13 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
         Key::Host => r.host = text(value)?,
         Key::Pid => r.pid = Some(int(value)?),
         Key::Process => r.process = text(value)?,
-        Key::Tid => {
-            r.tid = Some(match value {
-                Value::BigInt(s) => s.parse().map_err(|_| Value::BigInt(s))?,
-                v => int(v)?,
-            })
-        }
+        Key::Tid => r.tid = Some(uint64(value)?),
         Key::Thread => r.thread = text(value)?,
         Key::File => r.file = text(value)?,
         Key::Line => r.line = Some(int(value)?),
         Key::Func => r.func = text(value)?,
         Key::Module => r.module = text(value)?,
-        Key::Seq => r.seq = Some(int(value)?),
+        Key::Seq => r.seq = Some(uint64(value)?),
         Key::Exc => r.exc = text(value)?,
         Key::Stack => r.stack = text(value)?,
         Key::Fields => match value {
@@ -277,9 +189,8 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
 }
 
 fn finish(mut r: Record, p: Parts, extra: Fields) -> Record {
-    if let Some(ts) = p.ts {
-        r.ts = ts;
-    }
+    // Producers that send no time get the time of receipt.
+    r.ts = p.ts.unwrap_or_else(Timestamp::now);
     r.level = match (p.level_name, p.level_no) {
         (Some(name), Some(no)) => Level::from_parts(&name, no),
         (Some(name), None) => {
@@ -288,72 +199,14 @@ fn finish(mut r: Record, p: Parts, extra: Fields) -> Record {
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
     };
-    r.fields = p.nested.unwrap_or_default();
-    r.fields.extend(extra);
+    r.fields = match p.nested {
+        Some(mut nested) => {
+            nested.extend(extra);
+            nested
+        }
+        None => extra,
+    };
     r
-}
-
-/// Deserializes any JSON value into a [`Value`], keeping integers exact up
-/// to `u64` (beyond `i64` they become [`Value::BigInt`]) and map order.
-/// Integers beyond `u64` arrive as floats: serde_json only keeps their
-/// digits with its global `arbitrary_precision` feature, which would slow
-/// every number in the workspace for a case native producers do not send.
-struct ValueSeed;
-
-impl<'de> DeserializeSeed<'de> for ValueSeed {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element_seed(ValueSeed)? {
-            items.push(item);
-        }
-        Ok(Value::List(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut fields = Fields::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(ValueSeed)?;
-            fields.insert(key, value);
-        }
-        Ok(Value::Map(fields))
-    }
 }
 
 #[cfg(test)]
@@ -379,7 +232,8 @@ mod tests {
             .exc("Traceback (most recent call last):\n  ...")
             .stack("Stack (most recent call last):\n  ...")
             .field("user", "ann")
-            .field("n", u64::MAX)
+            .field("n", Value::BigInt("123456789012345678901234567890".into()))
+            .field("u", u64::MAX)
             .field("ok", true)
             .field("ratio", 0.5)
             .field("tags", vec!["a", "b"])

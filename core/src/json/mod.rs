@@ -4,6 +4,7 @@
 mod decode;
 mod escape;
 mod formatter;
+mod parse;
 
 pub use decode::decode_json;
 pub use escape::{write_str, write_value};
