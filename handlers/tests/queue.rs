@@ -269,3 +269,39 @@ fn records_are_stamped_with_producer_identity() {
     assert!(r.tid.is_some_and(|t| t != u64::from(std::process::id())));
     assert!(r.host.is_some() && r.process.is_some() && r.seq.is_some());
 }
+
+#[cfg(feature = "rotation")]
+#[test]
+fn rotating_handler_behind_the_queue_keeps_every_line_whole() {
+    use tributary_handlers::RotatingFileHandler;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rot.log");
+    let file = tributary_rotation::RotatingFile::builder(&path)
+        .max_bytes(16 * 1024)
+        .backup_count(1000)
+        .open()
+        .unwrap();
+    let listener = QueueListener::builder()
+        .handler(RotatingFileHandler::rotating(file))
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    for i in 0..2000 {
+        q.log(record(0, i));
+    }
+    drop(listener);
+    let mut got = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines() {
+            assert!(line.starts_with('{') && line.ends_with("}}"), "{line}");
+            got.push(int_after(line, "i").unwrap());
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..2000).collect::<Vec<_>>());
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().count() > 5,
+        "rotated"
+    );
+}

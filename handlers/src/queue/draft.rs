@@ -56,13 +56,29 @@ impl Draft {
         scratch.seq = Some(self.seq);
         let extra: usize = self.context.iter().map(|c| c.len()).sum();
         let mut fields = Fields::with_capacity(self.fields.len() + extra);
+        // Reuse the previous record's key strings: no allocation per key.
+        let mut spare = std::mem::take(&mut scratch.fields)
+            .into_iter()
+            .map(|(k, _)| k);
+        let mut key = |k: &str| match spare.next() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(k);
+                s
+            }
+            None => k.to_owned(),
+        };
         for (k, v) in self.fields {
+            let k = match k {
+                Cow::Borrowed(k) => key(k),
+                Cow::Owned(k) => k,
+            };
             fields.insert(k, v);
         }
         for span in &self.context {
             for (k, v) in span.iter() {
                 if !fields.contains_key(k) {
-                    fields.insert(*k, v.clone());
+                    fields.insert(key(k), v.clone());
                 }
             }
         }

@@ -109,7 +109,7 @@ impl QueueBuilder {
             names,
             respect_level: self.respect_handler_level,
             retry_interval: self.retry_interval,
-            scratch,
+            scratch: Some(scratch),
             reporter: Reporter::default(),
         };
         let (done_tx, done_rx) = flume::bounded::<()>(0);
@@ -244,9 +244,16 @@ struct Dispatcher {
     names: Vec<String>,
     respect_level: bool,
     retry_interval: Duration,
-    scratch: Record,
+    scratch: Option<Record>,
     reporter: Reporter,
 }
+
+/// How long the queue must stay empty before handlers are flushed: a
+/// producer about as fast as the handlers would otherwise cause one
+/// `write(2)` per record.
+const IDLE_FLUSH: Duration = Duration::from_millis(1);
+/// The longest buffered output waits under a steady trickle of records.
+const MAX_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
 enum Step {
     Continue,
@@ -255,33 +262,44 @@ enum Step {
 
 impl Dispatcher {
     fn run(mut self) {
+        // When output was first buffered without a flush since.
+        let mut dirty_since: Option<Instant> = None;
         loop {
-            let first = if self.handlers.iter().any(|h| h.has_backlog()) {
-                match self.rx.recv_timeout(self.retry_interval) {
-                    Ok(m) => m,
-                    Err(flume::RecvTimeoutError::Timeout) => {
-                        self.flush_all();
-                        continue;
-                    }
-                    Err(flume::RecvTimeoutError::Disconnected) => break,
+            let wait = match dirty_since {
+                // Flush once the queue has been empty for a moment, or
+                // output has waited long enough.
+                Some(since) if since.elapsed() >= MAX_FLUSH_DELAY => Some(Duration::ZERO),
+                Some(_) => Some(IDLE_FLUSH),
+                None if self.handlers.iter().any(|h| h.has_backlog()) => Some(self.retry_interval),
+                None => None,
+            };
+            let next = match wait {
+                Some(Duration::ZERO) => Err(flume::RecvTimeoutError::Timeout),
+                Some(t) => self.rx.recv_timeout(t),
+                None => self
+                    .rx
+                    .recv()
+                    .map_err(|_| flume::RecvTimeoutError::Disconnected),
+            };
+            let first = match next {
+                Ok(m) => m,
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    self.flush_all();
+                    dirty_since = None;
+                    continue;
                 }
-            } else {
-                match self.rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => break,
-                }
+                Err(flume::RecvTimeoutError::Disconnected) => break,
             };
             if let Step::Stop = self.process(first) {
                 return self.finish();
             }
-            // Take what is already there without blocking, then flush once:
-            // output is batched under load and prompt when idle.
+            // Take what is already there without blocking.
             while let Ok(m) = self.rx.try_recv() {
                 if let Step::Stop = self.process(m) {
                     return self.finish();
                 }
             }
-            self.flush_all();
+            dirty_since.get_or_insert_with(Instant::now);
         }
         self.finish();
     }
@@ -290,10 +308,10 @@ impl Dispatcher {
         match msg {
             Message::Record(record) => self.dispatch_owned(&record),
             Message::Draft(draft) => {
-                let mut scratch = std::mem::take(&mut self.scratch);
+                let mut scratch = self.scratch.take().unwrap_or_default();
                 draft.fill(&mut scratch);
                 self.dispatch_owned(&scratch);
-                self.scratch = scratch;
+                self.scratch = Some(scratch);
             }
             Message::Flush(ack) => {
                 self.report_drops();
