@@ -1,0 +1,145 @@
+//! CPU time and peak memory of processes and threads, from the kernel's own
+//! accounting (`getrusage`, `wait4`, `/proc`), so every system in the bench
+//! is measured the same way whatever language it is written in.
+
+use anyhow::{Context, bail};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// CPU time (user + system) and peak resident memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User plus system CPU time, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Peak resident set size, in KiB.
+    pub maxrss_kib: u64,
+}
+
+fn timeval_ns(tv: libc::timeval) -> u64 {
+    (tv.tv_sec as u64).saturating_mul(1_000_000_000) + (tv.tv_usec as u64) * 1_000
+}
+
+fn usage_of(ru: &libc::rusage) -> Usage {
+    Usage {
+        cpu_ns: timeval_ns(ru.ru_utime) + timeval_ns(ru.ru_stime),
+        maxrss_kib: ru.ru_maxrss.max(0) as u64,
+    }
+}
+
+/// This process, all its threads included.
+pub fn self_usage() -> Usage {
+    // SAFETY: an all-zero rusage is valid, and getrusage only writes into it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer cannot fail.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    usage_of(&ru)
+}
+
+/// CPU time of the calling thread, in nanoseconds.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Wall-clock time as nanoseconds since the Unix epoch: the one clock all
+/// processes (Rust and Python) share, for the start barrier and for the
+/// first-emit and last-write times.
+pub fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Sleeps until the wall clock reaches `at_ns` (returns at once if it has).
+pub fn sleep_until(at_ns: u64) {
+    let now = wall_ns();
+    if at_ns > now {
+        std::thread::sleep(std::time::Duration::from_nanos(at_ns - now));
+    }
+}
+
+/// CPU time a running process has used so far, from `/proc/PID/stat`
+/// (clock-tick resolution, 10 ms here).
+pub fn proc_cpu_ns(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    // The command name (field 2) may hold spaces; fields after its ')' are plain.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("unexpected /proc stat format")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state (field 3).
+    let ticks: u64 = [11, 12]
+        .iter()
+        .map(|&i| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Ok(ticks * 1_000_000_000 / hz)
+}
+
+/// Waits for child `pid` and returns its exit code and its usage (the
+/// process and every descendant it waited for). Use instead of
+/// `Child::wait`, which would reap the child and lose its usage.
+pub fn wait_child(pid: u32) -> anyhow::Result<(i32, Usage)> {
+    let mut status = 0;
+    // SAFETY: as in self_usage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers; pid is our own child.
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+        if r == pid as libc::pid_t {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            bail!("cannot wait for process {pid}: {e}");
+        }
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        -1
+    };
+    Ok((code, usage_of(&ru)))
+}
+
+/// Sends `signal` to process `pid`.
+pub fn kill(pid: u32, signal: libc::c_int) {
+    // SAFETY: sending a signal has no memory-safety preconditions.
+    unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_childs_cpu_and_memory_are_accounted() {
+        // A child that burns some CPU and touches 32 MiB.
+        // Reaped by wait_child, not Child::wait.
+        let pid = std::process::Command::new("python3")
+            .args(["-c", "b = bytearray(32 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nsum(range(3_000_000))"])
+            .spawn()
+            .unwrap()
+            .id();
+        assert!(proc_cpu_ns(pid).is_ok());
+        let (code, usage) = wait_child(pid).unwrap();
+        assert_eq!(code, 0);
+        assert!(usage.cpu_ns > 0);
+        assert!(usage.maxrss_kib > 32 * 1024, "{usage:?}");
+        assert!(proc_cpu_ns(pid).is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! `xtask produce`: one Rust producer process. The bench starts N of them;
+//! each logs the bench's record shape to a receiver and prints its report.
+
+use crate::histogram::Histogram;
+use crate::procstat::{self, self_usage, wall_ns};
+use crate::report::{ProducerReport, Report};
+use crate::shape;
+use anyhow::{Context, bail};
+use std::io::{BufWriter, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How the producer talks to the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Client {
+    /// tributary-handlers: a `QueueHandler` in front of a `SocketHandler`,
+    /// as an application would set it up. The calling thread pays for
+    /// building the record and one channel send.
+    Handler,
+    /// Native frames (`tributary_core::frame::encode_record`) written to a
+    /// 64 KiB buffered socket on the calling thread: the wire format without
+    /// the handler machinery.
+    Raw,
+    /// RFC 5424 syslog lines, newline-framed, for rsyslog's `imtcp`.
+    Syslog,
+}
+
+/// Arguments of `xtask produce`.
+#[derive(Debug, clap::Args)]
+pub struct ProduceArgs {
+    /// Producer number: messages read `p<ID> #<seq>`.
+    #[arg(long)]
+    pub id: usize,
+    /// Records to log, e.g. 100k.
+    #[arg(long, value_parser = crate::units::parse_count)]
+    pub records: u64,
+    /// Receiver's TCP address.
+    #[arg(long, value_name = "ADDR")]
+    pub tcp: Option<String>,
+    /// Receiver's Unix stream socket.
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+    /// Wall-clock time (ns since the epoch) to start logging at, so all
+    /// producers start together.
+    #[arg(long, default_value_t = 0)]
+    pub start_at: u64,
+    /// Client to use.
+    #[arg(long, value_enum, default_value = "handler")]
+    pub client: Client,
+}
+
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ProduceArgs {
+    fn connect(&self) -> anyhow::Result<Conn> {
+        match (&self.tcp, &self.unix) {
+            (Some(addr), None) => Ok(Conn::Tcp(
+                TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?,
+            )),
+            (None, Some(path)) => Ok(Conn::Unix(
+                UnixStream::connect(path)
+                    .with_context(|| format!("cannot connect to {}", path.display()))?,
+            )),
+            _ => bail!("give exactly one of --tcp ADDR and --unix PATH"),
+        }
+    }
+}
+
+/// Runs one producer and prints its report.
+pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
+    let report = match args.client {
+        Client::Handler => with_handler(args)?,
+        Client::Raw => {
+            let json = tributary_core::JsonFormatter::native();
+            raw(args, move |id, seq, out| {
+                tributary_core::frame::encode_record(&stamped(id, seq), &json, out)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })?
+        }
+        Client::Syslog => {
+            let host = hostname();
+            let pid = std::process::id();
+            raw(args, move |id, seq, out| {
+                // <134> = facility local0, severity informational; NIL timestamp
+                // (rsyslog stamps the time of reception).
+                writeln!(
+                    out,
+                    "<134>1 - {host} {} {pid} - - {}",
+                    shape::logger(id),
+                    shape::message(id, seq)
+                )?;
+                Ok(())
+            })?
+        }
+    };
+    Report::Producer(report).print();
+    Ok(())
+}
+
+/// A record stamped as `QueueHandler::log` would: pid, sequence number.
+fn stamped(id: usize, seq: u64) -> tributary_core::Record {
+    let mut r = shape::record(id, seq);
+    r.pid = Some(std::process::id());
+    r.seq = Some(seq);
+    r
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "localhost".into(), |h| h.trim().to_string())
+}
+
+/// Encodes each record with `encode` into a buffer and writes it through a
+/// 64 KiB buffer on the calling thread.
+fn raw(
+    args: &ProduceArgs,
+    encode: impl Fn(usize, u64, &mut Vec<u8>) -> anyhow::Result<()>,
+) -> anyhow::Result<ProducerReport> {
+    let mut out = BufWriter::with_capacity(64 * 1024, args.connect()?);
+    let mut frame = Vec::with_capacity(1024);
+    let mut hist = Histogram::default();
+    procstat::sleep_until(args.start_at);
+    let cpu0 = self_usage().cpu_ns;
+    let first = wall_ns();
+    for seq in 0..args.records {
+        let t0 = Instant::now();
+        frame.clear();
+        encode(args.id, seq, &mut frame)?;
+        out.write_all(&frame)
+            .context("the receiver closed the connection")?;
+        hist.record(t0.elapsed().as_nanos() as u64);
+    }
+    let last = wall_ns();
+    out.flush().context("the receiver closed the connection")?;
+    drop(out);
+    Ok(finish(args, &hist, first, last, cpu0))
+}
+
+fn finish(
+    args: &ProduceArgs,
+    hist: &Histogram,
+    first: u64,
+    last: u64,
+    cpu0: u64,
+) -> ProducerReport {
+    let usage = self_usage();
+    ProducerReport {
+        id: args.id,
+        records: args.records,
+        first_emit_ns: first,
+        last_emit_ns: last,
+        cpu_ns: usage.cpu_ns - cpu0,
+        maxrss_kib: usage.maxrss_kib,
+        p50_ns: hist.quantile(0.5),
+        p99_ns: hist.quantile(0.99),
+    }
+}
+
+#[cfg(feature = "handlers")]
+fn with_handler(args: &ProduceArgs) -> anyhow::Result<ProducerReport> {
+    use tributary_handlers::QueueListener;
+    use tributary_handlers::net::SocketHandler;
+    let socket = match (&args.tcp, &args.unix) {
+        (Some(addr), None) => SocketHandler::tcp(addr.clone()),
+        (None, Some(path)) => SocketHandler::unix(path.clone()),
+        _ => bail!("give exactly one of --tcp ADDR and --unix PATH"),
+    };
+    let mut listener = QueueListener::builder()
+        .handler(socket)
+        .start()
+        .context("cannot start the queue")?;
+    let queue = listener.queue_handler();
+    let mut hist = Histogram::default();
+    procstat::sleep_until(args.start_at);
+    let cpu0 = self_usage().cpu_ns;
+    let first = wall_ns();
+    for seq in 0..args.records {
+        let t0 = Instant::now();
+        queue.log(shape::record(args.id, seq));
+        hist.record(t0.elapsed().as_nanos() as u64);
+    }
+    let last = wall_ns();
+    listener.stop(); // drains the queue, sends everything, closes
+    let stats = listener.stats();
+    if stats.dropped + stats.handler_errors + stats.lost_after_stop > 0 {
+        eprintln!("xtask produce {}: queue stats {stats:?}", args.id);
+    }
+    Ok(finish(args, &hist, first, last, cpu0))
+}
+
+#[cfg(not(feature = "handlers"))]
+fn with_handler(_: &ProduceArgs) -> anyhow::Result<ProducerReport> {
+    bail!("xtask was built without the `handlers` feature; use --client raw")
+}
