@@ -31,7 +31,7 @@ pub enum Command {
 #[derive(Debug, Default, Args)]
 #[command(next_line_help = false)]
 pub struct ListenArgs {
-    /// TOML config file with the same keys as these flags, plus [[output]] tables.
+    /// TOML config file with the same keys as these flags, plus `[[output]]` tables.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Listen on a TCP address (repeatable; port 0 picks a free port).

@@ -25,7 +25,9 @@ pub enum ListenerError {
         source: io::Error,
     },
     /// A text pattern could not be parsed.
-    #[error("invalid text pattern for output {path}: {source}")]
+    #[error(
+        "invalid text pattern for output {path}: {source} (the listener declares extra fields with --pattern-field NAME, or `pattern-fields` in the config)"
+    )]
     Pattern {
         /// The output using it.
         path: PathBuf,

@@ -65,7 +65,7 @@ fn logger_matches(prefix: &str, name: &str) -> bool {
 /// tasks, so the writer thread only formats and writes.
 pub(crate) type OutputMask = u64;
 
-/// The most outputs one listener writes (one bit each in [`OutputMask`]).
+/// The most outputs one listener writes (each gets one bit of a routing mask).
 pub const MAX_OUTPUTS: usize = 64;
 
 /// The filters of every output, in output order.

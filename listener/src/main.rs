@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tributary: error: {e:#}");
+            eprintln!("tributary: error: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -59,4 +59,21 @@ fn listen(args: &ListenArgs) -> anyhow::Result<()> {
         eprintln!("tributary: summary: {summary}");
         anyhow::Ok(())
     })
+}
+
+/// The error and its causes, `: `-separated, skipping a cause whose text the
+/// message before it already includes (library errors often do).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

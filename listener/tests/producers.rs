@@ -4,6 +4,8 @@
 //! its fields, exception text and logger name, and the text output matches
 //! what Python's own `logging.Formatter` makes of the same records.
 
+#![allow(clippy::unwrap_used)] // helpers of tests: a failure should fail the test
+
 mod common;
 
 use common::*;

@@ -15,6 +15,10 @@ use tributary_core::frame::{FrameError, StreamDecoder};
 /// this also bounds a batch (and a connection's buffer, with the frame).
 const READ_CHUNK: usize = 64 * 1024;
 
+/// On shutdown, a connection that stays silent this long has delivered
+/// everything it had sent.
+const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Bytes the kernel has received on `fd` and not yet handed to us.
 fn bytes_available(fd: RawFd) -> usize {
     let mut n: libc::c_int = 0;
@@ -39,8 +43,10 @@ enum End {
 }
 
 /// Serves one connection until EOF, a framing error, the idle timeout or
-/// shutdown. On shutdown it reads exactly what the kernel had already
-/// received from the peer (FIONREAD), queues those records, and closes.
+/// shutdown. On shutdown it reads what the kernel had already received
+/// from the peer (FIONREAD) and what is still in flight, until the peer
+/// closes, falls silent, or `drain_timeout` passes; queues those records
+/// and closes.
 pub(crate) async fn serve_stream<S>(
     mut stream: S,
     peer: String,
@@ -60,14 +66,25 @@ pub(crate) async fn serve_stream<S>(
         ));
     }
     let end = loop {
-        if let Some((0, _)) = drain {
+        // What had arrived when shutdown came is always read; after that, a
+        // peer that never stops sending must not hold shutdown forever (a
+        // timeout alone would not fire while reads keep succeeding).
+        if drain.is_some_and(|(left, deadline)| left == 0 && Instant::now() >= deadline) {
             break End::Drained;
         }
         let buf = decoder.buffer_mut();
         buf.reserve(READ_CHUNK);
         let read = match drain {
-            Some((_, deadline)) => {
-                match tokio::time::timeout_at(deadline, stream.read_buf(buf)).await {
+            Some((left, deadline)) => {
+                // Bytes known to be waiting are read whatever the wait;
+                // after them, data still in flight from the peer (its
+                // send queue) is read until a short silence.
+                let until = if left > 0 {
+                    deadline
+                } else {
+                    deadline.min(Instant::now() + DRAIN_QUIET)
+                };
+                match tokio::time::timeout_at(until, stream.read_buf(buf)).await {
                     Ok(r) => r,
                     Err(_) => break End::Drained,
                 }

@@ -237,9 +237,10 @@ pub fn read_json(path: &Path) -> Vec<serde_json::Value> {
 pub fn wait_for_lines(path: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let lines = read_json(path);
-        if lines.len() >= n || Instant::now() > deadline {
-            return lines;
+        let text = std::fs::read(path).unwrap_or_default();
+        let count = text.iter().filter(|&&b| b == b'\n').count();
+        if count >= n || Instant::now() > deadline {
+            return read_json(path);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
