@@ -2,6 +2,7 @@
 
 use crate::filter::{self, Filter};
 use std::io;
+use std::sync::{Arc, OnceLock};
 use tributary_core::{Formatter, JsonFormatter, Level, Record};
 
 /// Something that does I/O with records: writes them to a file, a stream or
@@ -40,6 +41,32 @@ pub trait Handler: Send {
     fn has_backlog(&self) -> bool {
         false
     }
+
+    /// The formatter whose output is all this handler needs, when no
+    /// filter or enrichment looks at the record first. A queue whose
+    /// handlers all return the same formatter (the same `Arc`) formats each
+    /// record once on the producing thread, so formatting runs in parallel
+    /// across producers instead of serially on the dispatcher, and calls
+    /// [`Handler::handle_formatted`] instead of [`Handler::handle`].
+    /// `None` (the default) means the handler needs the record itself.
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        None
+    }
+
+    /// Emits one record already formatted by [`Handler::line_formatter`]:
+    /// `line` is exactly what that formatter wrote, plus `\n`, so the
+    /// result must be what [`Handler::handle`] would have produced. Only
+    /// called on handlers whose `line_formatter` is `Some`.
+    fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
+        let _ = line;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "{} needs whole records: return None from line_formatter",
+                self.name()
+            ),
+        ))
+    }
 }
 
 impl<H: Handler + ?Sized> Handler for Box<H> {
@@ -60,6 +87,12 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
     }
     fn has_backlog(&self) -> bool {
         (**self).has_backlog()
+    }
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        (**self).line_formatter()
+    }
+    fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
+        (**self).handle_formatted(line)
     }
 }
 
@@ -98,8 +131,18 @@ pub struct FormatHandler<S> {
     sink: S,
     level: Level,
     filters: Vec<Box<dyn Filter>>,
-    formatter: Box<dyn Formatter>,
+    formatter: Arc<dyn Formatter>,
     buf: Vec<u8>,
+}
+
+/// The native JSON formatter every handler starts with: one shared
+/// instance, so a queue sees that its handlers format alike and can format
+/// on the producing thread (see [`Handler::line_formatter`]).
+fn default_formatter() -> Arc<dyn Formatter> {
+    static NATIVE: OnceLock<Arc<dyn Formatter>> = OnceLock::new();
+    NATIVE
+        .get_or_init(|| Arc::new(JsonFormatter::native()))
+        .clone()
 }
 
 impl<S: RecordSink> FormatHandler<S> {
@@ -109,7 +152,7 @@ impl<S: RecordSink> FormatHandler<S> {
             sink,
             level: Level::NOTSET,
             filters: Vec::new(),
-            formatter: Box::new(JsonFormatter::native()),
+            formatter: default_formatter(),
             buf: Vec::with_capacity(512),
         }
     }
@@ -131,7 +174,16 @@ impl<S: RecordSink> FormatHandler<S> {
     /// Replaces the formatter (default: [`JsonFormatter::native`]).
     #[must_use]
     pub fn with_formatter(mut self, formatter: impl Formatter + 'static) -> Self {
-        self.formatter = Box::new(formatter);
+        self.formatter = Arc::new(formatter);
+        self
+    }
+
+    /// Uses a formatter shared with other handlers. Handlers of one queue
+    /// that share their formatter (and have no filters) get records
+    /// formatted once, on the producing thread.
+    #[must_use]
+    pub fn with_shared_formatter(mut self, formatter: Arc<dyn Formatter>) -> Self {
+        self.formatter = formatter;
         self
     }
 
@@ -171,5 +223,14 @@ impl<S: RecordSink> Handler for FormatHandler<S> {
 
     fn close(&mut self) -> io::Result<()> {
         self.sink.close()
+    }
+
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        // A filter may reject or enrich the record: it needs the record.
+        self.filters.is_empty().then(|| self.formatter.clone())
+    }
+
+    fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
+        self.sink.write_record(line)
     }
 }

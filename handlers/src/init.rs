@@ -97,7 +97,7 @@ impl Builder {
                 what: format!("file {}", path.display()),
                 source,
             })?;
-            Ok(Box::new(h.with_formatter(fmt.clone())))
+            Ok(Box::new(h.with_shared_formatter(fmt.clone())))
         })
     }
 
@@ -113,7 +113,7 @@ impl Builder {
                         source,
                     }
                 })?;
-            Ok(Box::new(h.with_formatter(fmt.clone())))
+            Ok(Box::new(h.with_shared_formatter(fmt.clone())))
         })
     }
 
@@ -121,7 +121,7 @@ impl Builder {
     pub fn stdout(self) -> Self {
         self.add(|fmt| {
             Ok(Box::new(
-                StreamHandler::stdout().with_formatter(fmt.clone()),
+                StreamHandler::stdout().with_shared_formatter(fmt.clone()),
             ))
         })
     }
@@ -130,7 +130,7 @@ impl Builder {
     pub fn stderr(self) -> Self {
         self.add(|fmt| {
             Ok(Box::new(
-                StreamHandler::stderr().with_formatter(fmt.clone()),
+                StreamHandler::stderr().with_shared_formatter(fmt.clone()),
             ))
         })
     }

@@ -1,8 +1,9 @@
 //! A `tracing_subscriber::Layer` that turns events into records on a queue.
 
 use crate::process::{self, with_thread};
-use crate::queue::{Draft, QueueHandler, SpanFields};
+use crate::queue::{Draft, QueueHandler, Scratch, SpanFields, set_opt, set_str};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use tracing_core::field::{Field, Visit};
@@ -19,8 +20,12 @@ use tributary_core::{Level, Timestamp, Value};
 /// enclosing spans (the innermost span winning, event fields winning over
 /// span fields).
 ///
-/// The calling thread only collects the fields and makes one channel send;
-/// host, pid and formatting are the dispatcher's job.
+/// When every handler of the queue needs only the formatted line (no
+/// filters, one shared formatter: the usual file or stream setup), the
+/// calling thread formats the event into a reused record and sends the
+/// line, so producers format in parallel and the dispatcher only writes.
+/// Otherwise it collects the fields and sends them; the dispatcher builds
+/// the record.
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
@@ -135,6 +140,118 @@ impl Visit for EventVisitor {
     }
 }
 
+/// Collects an event's message and typed fields straight into the calling
+/// thread's reused record.
+struct ScratchVisitor<'a>(&'a mut Scratch);
+
+impl Visit for ScratchVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.push_field(field.name(), Value::Float(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.push_field(field.name(), Value::Int(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.push_field(field.name(), Value::from(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.0.push_field(field.name(), Value::from(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        let v = i64::try_from(value)
+            .map_or_else(|_| Value::BigInt(value.to_string().into()), Value::Int);
+        self.0.push_field(field.name(), v);
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.push_field(field.name(), Value::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.record.msg.push_str(value);
+        } else {
+            let v = self.0.string(value);
+            self.0.push_field(field.name(), v);
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let v = self.0.display(&value);
+        self.0.push_field(field.name(), v);
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0.record.msg, "{value:?}");
+        } else {
+            let v = self.0.debug(value);
+            self.0.push_field(field.name(), v);
+        }
+    }
+}
+
+thread_local! {
+    /// The record this thread formats its events in; `None` until the
+    /// thread's first event.
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+}
+
+impl TributaryLayer {
+    /// Builds the record in this thread's scratch, formats it here and
+    /// sends the line. `false` when that cannot be done (the queue's
+    /// handlers need records, the scratch is in use by an event logged
+    /// while formatting a field, or the thread is exiting): the caller
+    /// then sends a draft.
+    fn send_formatted<S>(&self, ts: Timestamp, event: &Event<'_>, ctx: &Context<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if !self.queue.formats_lines() {
+            return false;
+        }
+        SCRATCH
+            .try_with(|cell| {
+                let Ok(mut slot) = cell.try_borrow_mut() else {
+                    return false;
+                };
+                let scratch = slot.get_or_insert_with(|| {
+                    let mut s = Scratch::stamped();
+                    with_thread(|t| {
+                        s.record.tid = Some(t.tid);
+                        s.record.thread = t.name.as_deref().map(str::to_owned);
+                    });
+                    s
+                });
+                let meta = event.metadata();
+                scratch.clear_fields(meta.fields().len());
+                let r = &mut scratch.record;
+                r.ts = ts;
+                r.level = level_of(meta.level());
+                set_str(&mut r.logger, meta.target());
+                r.msg.clear();
+                set_opt(&mut r.file, meta.file());
+                r.line = meta.line();
+                set_opt(&mut r.module, meta.module_path());
+                event.record(&mut ScratchVisitor(scratch));
+                if let Some(scope) = ctx.event_scope(event) {
+                    for span in scope {
+                        if let Some(fields) = span.extensions().get::<Arc<SpanFields>>() {
+                            for (k, v) in fields.iter() {
+                                scratch.push_field_if_absent(k, v);
+                            }
+                        }
+                    }
+                }
+                scratch.record.seq = Some(process::next_seq());
+                match self.queue.format(&scratch.record) {
+                    Some(line) => self.queue.send_line(line),
+                    // The formatter panicked: the dispatcher runs the
+                    // handlers on the record, containing and reporting it.
+                    None => self.queue.send_record(scratch.record.clone()),
+                }
+                true
+            })
+            .unwrap_or(false)
+    }
+}
+
 /// Collects a span's fields (replacing a field recorded again).
 struct SpanVisitor<'a>(&'a mut SpanFields);
 
@@ -210,6 +327,9 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let ts = Timestamp::now();
+        if self.send_formatted(ts, event, &ctx) {
+            return;
+        }
         let meta = event.metadata();
         let mut visitor = EventVisitor {
             msg: String::new(),

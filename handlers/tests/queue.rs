@@ -6,7 +6,8 @@ mod common;
 use common::{Collect, int, int_after};
 use std::collections::HashSet;
 use std::io;
-use tributary_core::{Level, Record};
+use std::sync::{Arc, Mutex};
+use tributary_core::{Formatter, JsonFormatter, Level, Record};
 use tributary_handlers::{FileHandler, Handler, Overflow, QueueListener};
 
 fn record(t: i64, i: i64) -> Record {
@@ -304,4 +305,166 @@ fn rotating_handler_behind_the_queue_keeps_every_line_whole() {
         std::fs::read_dir(dir.path()).unwrap().count() > 5,
         "rotated"
     );
+}
+
+/// A handler that tells which way records reached it: as records (the
+/// dispatcher formats) or as lines (the producer formatted).
+#[derive(Clone)]
+struct Probe {
+    formatter: Option<Arc<dyn Formatter>>,
+    got: Arc<Mutex<Vec<String>>>,
+}
+
+impl Probe {
+    fn new(formatter: Option<Arc<dyn Formatter>>) -> Probe {
+        Probe {
+            formatter,
+            got: Arc::default(),
+        }
+    }
+    fn got(&self) -> Vec<String> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+impl Handler for Probe {
+    fn name(&self) -> String {
+        "probe".into()
+    }
+    fn handle(&mut self, record: &Record) -> io::Result<()> {
+        self.got
+            .lock()
+            .unwrap()
+            .push(format!("record {}", record.msg));
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        self.formatter.clone()
+    }
+    fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
+        let text = std::str::from_utf8(line).unwrap();
+        assert!(text.ends_with('\n'));
+        let msg = int_after(text, "levelno").unwrap();
+        self.got.lock().unwrap().push(format!("line {msg}"));
+        Ok(())
+    }
+}
+
+fn probe_paths(handlers: &[&Probe]) {
+    let mut builder = QueueListener::builder();
+    for h in handlers {
+        builder = builder.handler((*h).clone());
+    }
+    let listener = builder.start().unwrap();
+    listener
+        .queue_handler()
+        .log(Record::new(Level::INFO, "x", "m"));
+    drop(listener);
+}
+
+#[test]
+fn producers_format_only_when_every_handler_takes_the_same_formatter_output() {
+    let json: Arc<dyn Formatter> = Arc::new(JsonFormatter::native());
+    let other: Arc<dyn Formatter> = Arc::new(JsonFormatter::native());
+    let (a, b) = (
+        Probe::new(Some(json.clone())),
+        Probe::new(Some(json.clone())),
+    );
+    probe_paths(&[&a, &b]);
+    assert_eq!(
+        (a.got(), b.got()),
+        (vec!["line 20".to_owned()], vec!["line 20".to_owned()])
+    );
+
+    let (a, b) = (Probe::new(Some(json.clone())), Probe::new(Some(other)));
+    probe_paths(&[&a, &b]);
+    assert_eq!(
+        (a.got(), b.got()),
+        (vec!["record m".to_owned()], vec!["record m".to_owned()])
+    );
+
+    let (a, b) = (Probe::new(Some(json)), Probe::new(None));
+    probe_paths(&[&a, &b]);
+    assert_eq!(
+        (a.got(), b.got()),
+        (vec!["record m".to_owned()], vec!["record m".to_owned()])
+    );
+}
+
+#[test]
+fn handler_levels_apply_to_lines_formatted_by_producers() {
+    let dir = tempfile::tempdir().unwrap();
+    for respect in [true, false] {
+        let all = dir.path().join(format!("all-{respect}.log"));
+        let errors = dir.path().join(format!("errors-{respect}.log"));
+        let listener = QueueListener::builder()
+            .respect_handler_level(respect)
+            .handler(FileHandler::append(&all).unwrap())
+            .handler(
+                FileHandler::append(&errors)
+                    .unwrap()
+                    .with_level(Level::ERROR),
+            )
+            .start()
+            .unwrap();
+        let q = listener.queue_handler();
+        for level in [Level::DEBUG, Level::INFO, Level::ERROR, Level::CRITICAL] {
+            q.log(Record::new(level, "x", "m"));
+        }
+        drop(listener);
+        let levels = |p: &std::path::Path| -> Vec<i64> {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.lines()
+                .map(|l| int_after(l, "levelno").unwrap())
+                .collect()
+        };
+        assert_eq!(levels(&all), [10, 20, 40, 50]);
+        assert_eq!(
+            levels(&errors),
+            if respect {
+                vec![40, 50]
+            } else {
+                vec![10, 20, 40, 50]
+            }
+        );
+    }
+}
+
+/// Panics on records whose message is `boom`.
+struct Fragile;
+
+impl Formatter for Fragile {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        assert_ne!(record.msg, "boom", "formatter bug");
+        JsonFormatter::native().format(record, out);
+    }
+}
+
+#[test]
+fn a_formatter_panicking_on_the_producer_thread_is_contained_like_a_handler_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fragile.log");
+    let listener = QueueListener::builder()
+        .handler(FileHandler::append(&path).unwrap().with_formatter(Fragile))
+        .start()
+        .unwrap();
+    let q = listener.queue_handler();
+    for i in 0..10 {
+        let msg = if i == 4 {
+            "boom".to_owned()
+        } else {
+            format!("m{i}")
+        };
+        q.log(Record::new(Level::INFO, "x", msg));
+    }
+    assert!(listener.flush());
+    let stats = listener.stats();
+    drop(listener);
+    assert_eq!((stats.handler_panics, stats.processed), (1, 10));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 9);
+    assert!(!text.contains("boom"));
 }

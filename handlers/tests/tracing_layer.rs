@@ -125,3 +125,88 @@ fn levels_map_to_python_numbers() {
     .collect();
     assert_eq!(got, [5, 10, 20, 30, 40]);
 }
+
+/// Logs while its `Debug` text is taken, that is while the layer builds the
+/// outer event (`tracing` drops such nested events; nothing must break).
+struct LogsWhenFormatted;
+
+impl std::fmt::Debug for LogsWhenFormatted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::info!(depth = 2, "logged from a Debug impl");
+        f.write_str("LogsWhenFormatted")
+    }
+}
+
+fn emit_varied_events() {
+    let outer = tracing::info_span!(
+        "request",
+        request_id = 42u64,
+        user = "ann",
+        shared = "outer",
+        late = tracing::field::Empty
+    )
+    .entered();
+    outer.record("late", true);
+    for i in 0..3 {
+        let _inner = tracing::info_span!("db", shared = "inner", table = "users", i).entered();
+        let err = std::io::Error::other("disk \"full\"\n");
+        tracing::warn!(count = -3i64, ratio = 0.5, ok = false, name = "x", point = ?Point { x: i }, big = u64::MAX, huge = u128::MAX, neg = i128::MIN, table = "event wins", error = &err as &dyn std::error::Error, "slow {} query {i}", "select");
+    }
+    tracing::info!(nested = ?LogsWhenFormatted, "outer event");
+    drop(outer);
+    tracing::error!(target: "custom::target", "no spans, unicode é ✓ and \u{1}");
+}
+
+/// The lines a file handler got from `emit_varied_events`, without the
+/// fields that differ from run to run (time, sequence number).
+fn lines_through(
+    handler: tributary_handlers::FileHandler,
+    path: &std::path::Path,
+) -> Vec<serde_json::Value> {
+    let listener = QueueListener::builder().handler(handler).start().unwrap();
+    let subscriber =
+        tracing_subscriber::registry().with(TributaryLayer::new(listener.queue_handler()));
+    tracing::subscriber::with_default(subscriber, emit_varied_events);
+    drop(listener);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            assert!(
+                obj.remove("ts").is_some() && obj.remove("seq").is_some(),
+                "{l}"
+            );
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn lines_formatted_on_the_calling_thread_match_records_formatted_by_the_dispatcher() {
+    use tributary_handlers::{FileHandler, filter::when};
+    let dir = tempfile::tempdir().unwrap();
+    let (fast, slow) = (dir.path().join("fast.log"), dir.path().join("slow.log"));
+    // No filter: the layer formats on this thread. A filter (even one that
+    // passes everything) needs the record: the dispatcher formats.
+    let by_caller = lines_through(FileHandler::append(&fast).unwrap(), &fast);
+    let by_dispatcher = lines_through(
+        FileHandler::append(&slow)
+            .unwrap()
+            .with_filter(when(|_| true)),
+        &slow,
+    );
+    assert_eq!(by_caller.len(), 5);
+    assert_eq!(by_caller, by_dispatcher);
+    let warn = &by_caller[0]["fields"];
+    let raw = std::fs::read_to_string(&fast).unwrap();
+    assert!(
+        raw.contains(&format!(r#""huge":{},"neg":{}"#, u128::MAX, i128::MIN)),
+        "{raw}"
+    );
+    assert_eq!(warn["error"], "disk \"full\"\n");
+    assert_eq!(warn["i"], 0);
+    assert_eq!(by_caller[3]["fields"]["nested"], "LogsWhenFormatted");
+    assert_eq!(by_caller[4]["msg"], "no spans, unicode é ✓ and \u{1}");
+}

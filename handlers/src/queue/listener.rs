@@ -1,14 +1,14 @@
 //! The dispatcher thread and its handle.
 
 use super::report::Reporter;
-use super::{Message, Overflow, QueueHandler, QueueStats, Shared};
+use super::{Line, Message, Overflow, QueueHandler, QueueStats, Scratch, Shared};
 use crate::{Handler, process};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tributary_core::{Level, Record};
+use tributary_core::{Formatter, Level, Record};
 
 /// Configures and starts a [`QueueListener`].
 #[must_use = "call .start() to run the listener"]
@@ -88,6 +88,7 @@ impl QueueBuilder {
         let (tx, rx) = flume::bounded(self.capacity);
         let shared = Arc::new(Shared {
             overflow: self.overflow,
+            line_formatter: common_line_formatter(&self.handlers),
             dropped: AtomicU64::new(0),
             unreported: AtomicU64::new(0),
             lost_after_stop: AtomicU64::new(0),
@@ -99,8 +100,6 @@ impl QueueBuilder {
         });
         let levels = self.handlers.iter().map(|h| h.level().no()).collect();
         let names = self.handlers.iter().map(|h| h.name()).collect();
-        let mut scratch = Record::default();
-        process::stamp_process(&mut scratch);
         let dispatcher = Dispatcher {
             rx,
             shared: shared.clone(),
@@ -109,7 +108,7 @@ impl QueueBuilder {
             names,
             respect_level: self.respect_handler_level,
             retry_interval: self.retry_interval,
-            scratch: Some(scratch),
+            scratch: Some(Scratch::stamped()),
             reporter: Reporter::default(),
         };
         let (done_tx, done_rx) = flume::bounded::<()>(0);
@@ -126,6 +125,21 @@ impl QueueBuilder {
             timeout: self.shutdown_timeout,
         })
     }
+}
+
+/// The formatter every handler needs nothing but the output of, if they all
+/// share one: producers then format (see [`Handler::line_formatter`]).
+fn common_line_formatter(handlers: &[Box<dyn Handler>]) -> Option<Arc<dyn Formatter>> {
+    let mut common: Option<Arc<dyn Formatter>> = None;
+    for handler in handlers {
+        let formatter = handler.line_formatter()?;
+        match &common {
+            None => common = Some(formatter),
+            Some(c) if Arc::ptr_eq(c, &formatter) => {}
+            Some(_) => return None,
+        }
+    }
+    common
 }
 
 /// The running dispatcher: a guard whose drop drains everything already
@@ -244,16 +258,24 @@ struct Dispatcher {
     names: Vec<String>,
     respect_level: bool,
     retry_interval: Duration,
-    scratch: Option<Record>,
+    scratch: Option<Scratch>,
     reporter: Reporter,
 }
 
-/// How long the queue must stay empty before handlers are flushed: a
-/// producer about as fast as the handlers would otherwise cause one
-/// `write(2)` per record.
+/// How long the queue must stay empty before handlers are flushed and the
+/// dispatcher goes to sleep: a producer about as fast as the handlers would
+/// otherwise cause one `write(2)` per record.
 const IDLE_FLUSH: Duration = Duration::from_millis(1);
-/// The longest buffered output waits under a steady trickle of records.
+/// The longest buffered output waits under a steady stream of records.
 const MAX_FLUSH_DELAY: Duration = Duration::from_millis(50);
+/// The pause between looks at a queue that was busy a moment ago. Sleeping
+/// instead of blocking on the channel means a producer never finds the
+/// dispatcher waiting, so no log call pays for waking it (a futex system
+/// call), and records are taken in batches, one lock each.
+const POLL: Duration = Duration::from_micros(200);
+/// A batch this large means producers keep the queue full: look again at
+/// once.
+const BUSY_BATCH: usize = 256;
 
 enum Step {
     Continue,
@@ -262,55 +284,78 @@ enum Step {
 
 impl Dispatcher {
     fn run(mut self) {
+        // A handle of our own, so batches can be taken while `self` is
+        // borrowed mutably by the handlers.
+        let rx = self.rx.clone();
         // When output was first buffered without a flush since.
         let mut dirty_since: Option<Instant> = None;
+        // When the queue was first found empty since the last record.
+        let mut quiet_since: Option<Instant> = None;
         loop {
-            let wait = match dirty_since {
-                // Flush once the queue has been empty for a moment, or
-                // output has waited long enough.
-                Some(since) if since.elapsed() >= MAX_FLUSH_DELAY => Some(Duration::ZERO),
-                Some(_) => Some(IDLE_FLUSH),
-                None if self.handlers.iter().any(|h| h.has_backlog()) => Some(self.retry_interval),
-                None => None,
-            };
-            let next = match wait {
-                Some(Duration::ZERO) => Err(flume::RecvTimeoutError::Timeout),
-                Some(t) => self.rx.recv_timeout(t),
-                None => self
-                    .rx
-                    .recv()
-                    .map_err(|_| flume::RecvTimeoutError::Disconnected),
-            };
-            let first = match next {
-                Ok(m) => m,
-                Err(flume::RecvTimeoutError::Timeout) => {
+            let mut taken = 0usize;
+            let mut batch = rx.drain();
+            for msg in batch.by_ref() {
+                taken += 1;
+                if let Step::Stop = self.process(msg) {
+                    return self.finish(batch);
+                }
+            }
+            drop(batch);
+            let now = Instant::now();
+            if taken > 0 {
+                quiet_since = None;
+                let since = *dirty_since.get_or_insert(now);
+                if now.duration_since(since) >= MAX_FLUSH_DELAY {
                     self.flush_all();
                     dirty_since = None;
-                    continue;
                 }
-                Err(flume::RecvTimeoutError::Disconnected) => break,
+                if taken < BUSY_BATCH {
+                    std::thread::sleep(POLL);
+                }
+                continue;
+            }
+            let quiet = *quiet_since.get_or_insert(now);
+            if now.duration_since(quiet) < IDLE_FLUSH {
+                std::thread::sleep(POLL);
+                continue;
+            }
+            if dirty_since.take().is_some() {
+                self.flush_all();
+            }
+            // Quiet: block until the next message, waking periodically
+            // while a handler holds undelivered output.
+            let next = if self.handlers.iter().any(|h| h.has_backlog()) {
+                rx.recv_timeout(self.retry_interval)
+            } else {
+                rx.recv().map_err(|_| flume::RecvTimeoutError::Disconnected)
             };
-            if let Step::Stop = self.process(first) {
-                return self.finish();
-            }
-            // Take what is already there without blocking.
-            while let Ok(m) = self.rx.try_recv() {
-                if let Step::Stop = self.process(m) {
-                    return self.finish();
+            match next {
+                Ok(msg) => {
+                    quiet_since = None;
+                    dirty_since = Some(Instant::now());
+                    if let Step::Stop = self.process(msg) {
+                        return self.finish(std::iter::empty());
+                    }
                 }
+                Err(flume::RecvTimeoutError::Timeout) => self.flush_all(),
+                Err(flume::RecvTimeoutError::Disconnected) => break,
             }
-            dirty_since.get_or_insert_with(Instant::now);
         }
-        self.finish();
+        self.finish(std::iter::empty());
     }
 
     fn process(&mut self, msg: Message) -> Step {
         match msg {
+            Message::Line(line) => {
+                self.shared.processed.fetch_add(1, Ordering::Relaxed);
+                self.dispatch_line(&line);
+                self.report_drops();
+            }
             Message::Record(record) => self.dispatch_owned(&record),
             Message::Draft(draft) => {
-                let mut scratch = self.scratch.take().unwrap_or_default();
+                let mut scratch = self.scratch.take().unwrap_or_else(Scratch::stamped);
                 draft.fill(&mut scratch);
-                self.dispatch_owned(&scratch);
+                self.dispatch_owned(&scratch.record);
                 self.scratch = Some(scratch);
             }
             Message::Flush(ack) => {
@@ -360,25 +405,42 @@ impl Dispatcher {
                 continue;
             }
             let handler = &mut self.handlers[i];
-            match catch_unwind(AssertUnwindSafe(|| handler.handle(record))) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
-                    self.reporter.report(
-                        &self.names[i],
-                        &format!("{:?}", e.kind()),
-                        &format_args!("cannot write a record: {e}"),
-                    );
-                }
-                Err(panic) => {
-                    self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
-                    let what = panic_message(&panic);
-                    self.reporter.report(
-                        &self.names[i],
-                        "panic",
-                        &format_args!("handler panicked: {what}; it stays in service"),
-                    );
-                }
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(record)));
+            self.check(i, outcome);
+        }
+    }
+
+    fn dispatch_line(&mut self, line: &Line) {
+        for i in 0..self.handlers.len() {
+            if self.respect_level && line.level < self.levels[i] {
+                continue;
+            }
+            let handler = &mut self.handlers[i];
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle_formatted(&line.bytes)));
+            self.check(i, outcome);
+        }
+    }
+
+    /// Counts and reports what went wrong when handler `i` handled a record.
+    fn check(&mut self, i: usize, outcome: std::thread::Result<std::io::Result<()>>) {
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
+                self.reporter.report(
+                    &self.names[i],
+                    &format!("{:?}", e.kind()),
+                    &format_args!("cannot write a record: {e}"),
+                );
+            }
+            Err(panic) => {
+                self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
+                let what = panic_message(&panic);
+                self.reporter.report(
+                    &self.names[i],
+                    "panic",
+                    &format_args!("handler panicked: {what}; it stays in service"),
+                );
             }
         }
     }
@@ -409,15 +471,16 @@ impl Dispatcher {
         }
     }
 
-    /// After the stop marker: handle what producers queued meanwhile (at
-    /// most one queue's worth, so a busy producer cannot keep us here),
+    /// After the stop marker: handle what producers queued meanwhile (the
+    /// rest of the batch holding the marker, then at most one queue's worth, so a busy producer cannot keep us here),
     /// report drops, close every handler, and disconnect the channel so
     /// later producers fail fast instead of blocking.
-    fn finish(mut self) {
-        let mut budget = self.rx.capacity().unwrap_or(usize::MAX);
-        while budget > 0 {
-            let Ok(m) = self.rx.try_recv() else { break };
-            budget -= 1;
+    fn finish(mut self, rest_of_batch: impl Iterator<Item = Message>) {
+        // Records in the batch are off the channel already: all of them.
+        let budget = self.rx.capacity().unwrap_or(usize::MAX);
+        let rx = self.rx.clone();
+        let queued = std::iter::from_fn(|| rx.try_recv().ok()).take(budget);
+        for m in rest_of_batch.chain(queued) {
             if let Message::Flush(ack) = m {
                 let _ = ack.send(());
             } else {

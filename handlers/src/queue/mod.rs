@@ -2,18 +2,22 @@
 //! dispatcher thread ([`QueueListener`]) running the slow handlers.
 
 mod draft;
+mod line;
 mod listener;
 mod report;
+mod scratch;
 
 pub(crate) use draft::{Draft, SpanFields};
+pub(crate) use line::{Line, format_line};
 pub use listener::{QueueBuilder, QueueListener};
+pub(crate) use scratch::{Scratch, set_opt, set_str};
 
 use crate::Handler;
 use crate::process;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tributary_core::{Level, Record};
+use tributary_core::{Formatter, Level, Record};
 
 /// What a producer does when the queue is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,23 +58,32 @@ pub struct QueueStats {
     pub handler_panics: u64,
 }
 
-// A draft travels inline: boxing it would cost the caller an allocation.
-#[allow(clippy::large_enum_variant)]
+/// What travels through the queue. Kept small (records and drafts boxed)
+/// because the channel moves every message twice and the dispatcher takes
+/// them in batches.
 pub(crate) enum Message {
+    /// Formatted by the producer: every handler takes the same line.
+    Line(Line),
     Record(Box<Record>),
-    Draft(Draft),
+    Draft(Box<Draft>),
     Flush(flume::Sender<()>),
     Stop,
 }
 
 impl Message {
     fn is_record(&self) -> bool {
-        matches!(self, Message::Record(_) | Message::Draft(_))
+        matches!(
+            self,
+            Message::Line(_) | Message::Record(_) | Message::Draft(_)
+        )
     }
 }
 
 pub(crate) struct Shared {
     overflow: Overflow,
+    /// The formatter all handlers share when they need nothing but its
+    /// output: producers then send formatted lines.
+    line_formatter: Option<Arc<dyn Formatter>>,
     dropped: AtomicU64,
     unreported: AtomicU64,
     lost_after_stop: AtomicU64,
@@ -148,11 +161,33 @@ impl QueueHandler {
     /// identity (thread, sequence number, host, pid, process name).
     pub fn log(&self, mut record: Record) {
         process::stamp(&mut record);
+        if let Some(line) = self.format(&record) {
+            return self.send(Message::Line(line));
+        }
         self.send(Message::Record(Box::new(record)));
     }
 
+    /// The record as the line every handler would write, when the handlers
+    /// allow formatting on this thread (see [`Handler::line_formatter`]).
+    pub(crate) fn format(&self, record: &Record) -> Option<Line> {
+        format_line(self.shared.line_formatter.as_deref()?, record)
+    }
+
+    /// Whether producers format records themselves.
+    pub(crate) fn formats_lines(&self) -> bool {
+        self.shared.line_formatter.is_some()
+    }
+
     pub(crate) fn send_draft(&self, draft: Draft) {
-        self.send(Message::Draft(draft));
+        self.send(Message::Draft(Box::new(draft)));
+    }
+
+    pub(crate) fn send_line(&self, line: Line) {
+        self.send(Message::Line(line));
+    }
+
+    pub(crate) fn send_record(&self, record: Record) {
+        self.send(Message::Record(Box::new(record)));
     }
 
     fn send(&self, msg: Message) {
