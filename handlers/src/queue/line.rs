@@ -26,7 +26,7 @@ thread_local! {
 /// and reports the handler's panic as it does for any other.
 pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Option<Line> {
     let hint = SIZE_HINT.try_with(Cell::get).unwrap_or(512);
-    let mut bytes = Vec::with_capacity(hint);
+    let mut bytes = super::pool::take(hint);
     catch_unwind(AssertUnwindSafe(|| formatter.format(record, &mut bytes))).ok()?;
     bytes.push(b'\n');
     let next = (bytes.len() + 64).next_multiple_of(64).min(MAX_HINT);

@@ -1,5 +1,6 @@
 //! The dispatcher thread and its handle.
 
+use super::pool::Returns;
 use super::report::Reporter;
 use super::{Line, Message, Overflow, QueueHandler, QueueStats, Scratch, Shared};
 use crate::{Handler, process};
@@ -110,6 +111,7 @@ impl QueueBuilder {
             retry_interval: self.retry_interval,
             scratch: Some(Scratch::stamped()),
             reporter: Reporter::default(),
+            returns: Returns::default(),
         };
         let (done_tx, done_rx) = flume::bounded::<()>(0);
         let thread = std::thread::Builder::new()
@@ -260,6 +262,7 @@ struct Dispatcher {
     retry_interval: Duration,
     scratch: Option<Scratch>,
     reporter: Reporter,
+    returns: Returns,
 }
 
 /// How long the queue must stay empty before handlers are flushed and the
@@ -301,6 +304,7 @@ impl Dispatcher {
                 }
             }
             drop(batch);
+            self.returns.give_back();
             let now = Instant::now();
             if taken > 0 {
                 quiet_since = None;
@@ -336,6 +340,7 @@ impl Dispatcher {
                     if let Step::Stop = self.process(msg) {
                         return self.finish(std::iter::empty());
                     }
+                    self.returns.give_back();
                 }
                 Err(flume::RecvTimeoutError::Timeout) => self.flush_all(),
                 Err(flume::RecvTimeoutError::Disconnected) => break,
@@ -349,6 +354,7 @@ impl Dispatcher {
             Message::Line(line) => {
                 self.shared.processed.fetch_add(1, Ordering::Relaxed);
                 self.dispatch_line(&line);
+                self.returns.keep(line.bytes);
                 self.report_drops();
             }
             Message::Record(record) => self.dispatch_owned(&record),

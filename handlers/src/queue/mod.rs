@@ -4,6 +4,7 @@
 mod draft;
 mod line;
 mod listener;
+mod pool;
 mod report;
 mod scratch;
 
