@@ -158,18 +158,25 @@ struct JsonLine<'a> {
     fields: Option<JsonFields<'a>>,
 }
 
+/// `fields` is an object in most systems' lines; anything else is kept
+/// opaque (rsyslog writes structured data as a string).
 #[derive(Deserialize)]
-struct JsonFields<'a> {
-    #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+#[serde(untagged)]
+enum JsonFields<'a> {
+    Object {
+        #[serde(borrow, default)]
+        message: Option<Cow<'a, str>>,
+    },
+    Other(serde::de::IgnoredAny),
 }
 
 fn json_message(line: &[u8]) -> Option<Cow<'_, str>> {
     let parsed: JsonLine<'_> = serde_json::from_slice(line).ok()?;
-    parsed
-        .msg
-        .or(parsed.message)
-        .or(parsed.fields.and_then(|f| f.message))
+    let in_fields = || match parsed.fields {
+        Some(JsonFields::Object { message }) => message,
+        _ => None,
+    };
+    parsed.msg.or(parsed.message).or_else(in_fields)
 }
 
 /// The message part of a cookbook-format line, which must start with
@@ -282,7 +289,7 @@ mod tests {
         let lines = [
             r#"{"message":"p0 #0 a"}"#.to_string(),
             r#"{"fields":{"message":"p0 #1 a","x":2},"target":"t"}"#.to_string(),
-            r#"{"msg":"p0 #2"}"#.to_string(),
+            r#"{"msg":"p0 #2","fields":"[sd@1 a=\"b\"]"}"#.to_string(),
         ];
         let mut oracle = Oracle::new(LineFormat::Json, 1, 3);
         for l in &lines {

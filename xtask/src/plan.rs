@@ -155,9 +155,10 @@ impl Case {
 pub struct Sizes {
     /// Runs per case (the median is reported).
     pub runs: usize,
-    /// Also measure Rust producers that write raw native frames (no
-    /// handler), to tell the listener's limit from the client's.
-    pub raw_frames: bool,
+    /// Producer counts at which Rust producers writing raw native frames
+    /// (no handler) are measured too: they tell the listener's limit from
+    /// the client's, and write the way the rsyslog producers do.
+    pub raw_frames: Vec<usize>,
     /// Producer counts for the multi-process scenarios.
     pub ns: Vec<usize>,
     /// Thread counts for scenario 5.
@@ -175,7 +176,7 @@ impl Sizes {
     pub fn quick() -> Sizes {
         Sizes {
             runs: 1,
-            raw_frames: false,
+            raw_frames: vec![4],
             ns: vec![1, 4],
             threads: vec![1, 4],
             rust_records: 20_000,
@@ -188,7 +189,7 @@ impl Sizes {
     pub fn full() -> Sizes {
         Sizes {
             runs: 3,
-            raw_frames: true,
+            raw_frames: vec![1, 2, 4, 8],
             ns: vec![1, 2, 4, 8],
             threads: vec![1, 4],
             rust_records: 100_000,
@@ -248,8 +249,8 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
             });
         }
     }
-    if sizes.raw_frames && can.handlers {
-        for &n in &sizes.ns {
+    if can.handlers {
+        for &n in &sizes.raw_frames {
             cases.push(Case {
                 scenario: Scenario::S1,
                 system: "tributary tcp raw frames",

@@ -99,10 +99,11 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
             let pid = std::process::id();
             raw(args, move |id, seq, out| {
                 // <134> = facility local0, severity informational; NIL timestamp
-                // (rsyslog stamps the time of reception).
+                // (rsyslog stamps the time of reception); the three fields as
+                // RFC 5424 structured data.
                 writeln!(
                     out,
-                    "<134>1 - {host} {} {pid} - - {}",
+                    "<134>1 - {host} {} {pid} - [bench@32473 user=\"ann\" bytes=\"{seq}\" ok=\"true\"] {}",
                     shape::logger(id),
                     shape::message(id, seq)
                 )?;

@@ -84,9 +84,10 @@ fn parse_ready(line: &str) -> anyhow::Result<Address> {
 }
 
 /// rsyslogd in the foreground with its own config: `imtcp` on a free
-/// loopback port, `omfile` writing each message's text as one JSON line
-/// through a 64 KiB buffer, flushed at the end of each batch (the same
-/// durability as the listener).
+/// loopback port, `omfile` writing each message as one JSON line shaped like
+/// the listener's (time, level, logger, message, host, pid, the fields as
+/// structured data) through a 64 KiB buffer, flushed at the end of each
+/// batch (the same durability as the listener).
 fn start_rsyslog(dir: &Path, out: &Path) -> anyhow::Result<(Child, Address)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -96,8 +97,20 @@ fn start_rsyslog(dir: &Path, out: &Path) -> anyhow::Result<(Child, Address)> {
         r#"global(workDirectory="{dir}")
 module(load="imtcp")
 template(name="benchjson" type="list") {{
-  constant(value="{{\"msg\":\"")
+  constant(value="{{\"ts\":\"")
+  property(name="timereported" dateFormat="rfc3339")
+  constant(value="\",\"level\":\"")
+  property(name="syslogseverity-text" caseConversion="upper")
+  constant(value="\",\"levelno\":20,\"logger\":\"")
+  property(name="app-name" format="json")
+  constant(value="\",\"msg\":\"")
   property(name="msg" format="json" droplastlf="on")
+  constant(value="\",\"host\":\"")
+  property(name="hostname" format="json")
+  constant(value="\",\"pid\":")
+  property(name="procid")
+  constant(value=",\"fields\":\"")
+  property(name="structured-data" format="json")
   constant(value="\"}}\n")
 }}
 input(type="imtcp" address="127.0.0.1" port="{port}")
