@@ -294,10 +294,7 @@ impl JsonFormatter {
 
     fn format_native(&self, r: &Record, out: &mut Vec<u8>) {
         out.push(b'{');
-        self.key(out, 0);
-        out.push(b'"');
-        r.ts.write_rfc3339(out);
-        out.push(b'"');
+        self.ts_rfc3339(out, r);
         self.next_key(out, 1);
         write_str(out, r.level.name());
         self.next_key(out, 2);
@@ -306,33 +303,12 @@ impl JsonFormatter {
         write_str(out, &r.logger);
         self.next_key(out, 4);
         write_str(out, &r.msg);
-        self.opt_str(out, 5, r.host.as_deref());
-        self.opt_u64(out, 6, r.pid.map(u64::from));
-        self.opt_str(out, 7, r.process.as_deref());
-        self.opt_u64(out, 8, r.tid);
-        self.opt_str(out, 9, r.thread.as_deref());
-        self.opt_str(out, 10, r.file.as_deref());
-        self.opt_u64(out, 11, r.line.map(u64::from));
-        self.opt_str(out, 12, r.func.as_deref());
-        self.opt_str(out, 13, r.module.as_deref());
-        self.opt_u64(out, 14, r.seq);
-        self.opt_str(out, 15, r.exc.as_deref());
-        self.opt_str(out, 16, r.stack.as_deref());
-        if !r.fields.is_empty() {
-            self.next_key(out, 17);
-            out.push(b'{');
-            self.write_fields(out, r, &[], false);
-            out.push(b'}');
-        }
-        out.push(b'}');
+        self.flat_tail(r, out);
     }
 
     fn format_ecs(&self, r: &Record, out: &mut Vec<u8>) {
         out.push(b'{');
-        self.key(out, 0);
-        out.push(b'"');
-        r.ts.write_rfc3339(out);
-        out.push(b'"');
+        self.ts_rfc3339(out, r);
         self.next_key(out, 1);
         write_str(out, r.level.name());
         self.next_key(out, 2);
@@ -341,6 +317,21 @@ impl JsonFormatter {
         write_str(out, ECS_VERSION);
         self.next_key(out, 4);
         write_str(out, &r.logger);
+        self.flat_tail(r, out);
+    }
+
+    /// Key 0 with the RFC 3339 timestamp.
+    fn ts_rfc3339(&self, out: &mut Vec<u8>, r: &Record) {
+        self.key(out, 0);
+        out.push(b'"');
+        r.ts.write_rfc3339(out);
+        out.push(b'"');
+    }
+
+    /// Keys 5-17 and the closing brace: the native and ECS profiles share
+    /// this order (host … stack, then the extras as one nested object), so
+    /// only their key names differ.
+    fn flat_tail(&self, r: &Record, out: &mut Vec<u8>) {
         self.opt_str(out, 5, r.host.as_deref());
         self.opt_u64(out, 6, r.pid.map(u64::from));
         self.opt_str(out, 7, r.process.as_deref());
@@ -432,10 +423,7 @@ impl JsonFormatter {
 
     fn format_tracing(&self, r: &Record, out: &mut Vec<u8>) {
         out.push(b'{');
-        self.key(out, 0);
-        out.push(b'"');
-        r.ts.write_rfc3339(out);
-        out.push(b'"');
+        self.ts_rfc3339(out, r);
         self.next_key(out, 1);
         write_str(out, r.level.name());
         self.next_key(out, 2);
@@ -518,5 +506,196 @@ impl Formatter for JsonFormatter {
             JsonProfile::Otel => self.format_otel(record, out),
             JsonProfile::Tracing => self.format_tracing(record, out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse::Reader;
+    use crate::{Level, Timestamp, Value};
+
+    fn full() -> Record {
+        Record::builder(Level::ERROR, "boom")
+            .ts(Timestamp::from_unix_nanos(1_763_774_682_444_123_456))
+            .logger("app.db")
+            .host("h1")
+            .pid(42)
+            .process("MainProcess")
+            .tid(7)
+            .thread("worker-1")
+            .file("db.py")
+            .line(17)
+            .func("connect")
+            .module("db")
+            .seq(9)
+            .exc("Traceback")
+            .stack("Stack")
+            .field("user", "ann")
+            .build()
+    }
+
+    fn render(f: &JsonFormatter, r: &Record) -> String {
+        let mut out = Vec::new();
+        f.format(r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every object in `text` has unique keys; returns the top-level keys.
+    fn unique_keys(text: &str) -> Vec<String> {
+        fn walk(r: &mut Reader<'_>, keys: &mut Vec<String>) {
+            let mut first = true;
+            while let Some(k) = r.next_key(first).unwrap() {
+                first = false;
+                assert!(!keys.contains(&k.to_string()), "duplicate key {k}");
+                keys.push(k.into_owned());
+                let save = r.clone_pos();
+                if r.peek_byte() == Some(b'{') {
+                    r.begin_object().unwrap();
+                    walk(r, &mut Vec::new());
+                } else {
+                    r.restore(save);
+                    r.value().unwrap();
+                }
+            }
+        }
+        let mut r = Reader::new(text);
+        r.begin_object().unwrap();
+        let mut keys = Vec::new();
+        walk(&mut r, &mut keys);
+        r.end().unwrap();
+        keys
+    }
+
+    #[test]
+    fn native_profile_is_exactly_the_design_schema() {
+        assert_eq!(
+            render(&JsonFormatter::native(), &full()),
+            concat!(
+                r#"{"ts":"2025-11-22T01:24:42.444123Z","level":"ERROR","levelno":40,"logger":"app.db","msg":"boom","#,
+                r#""host":"h1","pid":42,"process":"MainProcess","tid":7,"thread":"worker-1","file":"db.py","line":17,"#,
+                r#""func":"connect","module":"db","seq":9,"exc":"Traceback","stack":"Stack","fields":{"user":"ann"}}"#
+            )
+        );
+        let minimal = Record::builder(Level::INFO, "m")
+            .ts(Timestamp::from_unix_nanos(0))
+            .build();
+        assert_eq!(
+            render(&JsonFormatter::native(), &minimal),
+            r#"{"ts":"1970-01-01T00:00:00.000000Z","level":"INFO","levelno":20,"logger":"root","msg":"m"}"#
+        );
+    }
+
+    #[test]
+    fn ecs_profile() {
+        let line = render(&JsonFormatter::new(JsonProfile::Ecs), &full());
+        assert!(line.starts_with(r#"{"@timestamp":"2025-11-22T01:24:42.444123Z","log.level":"ERROR","message":"boom","ecs.version":"8.11","log.logger":"app.db","#));
+        assert!(line.ends_with(r#""labels":{"user":"ann"}}"#));
+        assert!(
+            line.contains(r#""process.thread.id":7"#)
+                && line.contains(r#""error.stack_trace":"Traceback""#)
+        );
+        unique_keys(&line);
+    }
+
+    #[test]
+    fn otel_profile_and_severity() {
+        let mut r = full();
+        r.fields.insert("thread.id", "collides");
+        let line = render(&JsonFormatter::new(JsonProfile::Otel), &r);
+        assert!(line.starts_with(r#"{"Timestamp":"1763774682444123456","SeverityText":"ERROR","SeverityNumber":17,"Body":"boom","Resource":{"host.name":"h1","process.pid":42,"process.name":"MainProcess"},"InstrumentationScope":{"name":"app.db"},"Attributes":{"code.file.path":"db.py""#), "{line}");
+        assert!(
+            line.contains(r#""thread.id":7"#) && line.contains(r#""_thread.id":"collides""#),
+            "{line}"
+        );
+        unique_keys(&line);
+        assert_eq!(
+            [0, 5, 10, 13, 20, 25, 30, 40, 50, 60].map(otel_severity),
+            [0, 1, 5, 8, 9, 12, 13, 17, 21, 24]
+        );
+        let minimal = Record::builder(Level::INFO, "m")
+            .ts(Timestamp::from_unix_nanos(0))
+            .build();
+        let line = render(&JsonFormatter::new(JsonProfile::Otel), &minimal);
+        assert!(line.ends_with(r#""Attributes":{}}"#), "{line}");
+    }
+
+    #[test]
+    fn tracing_profile_matches_tracing_subscriber_layout() {
+        let mut r = full();
+        r.fields.insert("message", "user field named message");
+        let line = render(&JsonFormatter::new(JsonProfile::Tracing), &r);
+        assert!(line.starts_with(r#"{"timestamp":"2025-11-22T01:24:42.444123Z","level":"ERROR","fields":{"message":"boom","#), "{line}");
+        assert!(line.contains(r#""_message":"user field named message""#));
+        assert!(line.ends_with(r#""target":"app.db","filename":"db.py","line_number":17,"threadName":"worker-1","threadId":"ThreadId(7)"}"#), "{line}");
+        unique_keys(&line);
+    }
+
+    #[test]
+    fn custom_levels_keep_their_number() {
+        let r = Record::builder(Level::custom(25, "NOTICE"), "n").build();
+        let native = render(&JsonFormatter::native(), &r);
+        assert!(native.contains(r#""level":"NOTICE","levelno":25"#));
+        let tracing = render(&JsonFormatter::new(JsonProfile::Tracing), &r);
+        assert!(tracing.contains(r#""levelno":25"#), "{tracing}");
+    }
+
+    #[test]
+    fn renaming() {
+        let f = JsonFormatter::native()
+            .rename("ts", "time")
+            .unwrap()
+            .rename("msg", "message")
+            .unwrap();
+        let line = render(&f, &full());
+        assert!(line.starts_with(r#"{"time":"#) && line.contains(r#""message":"boom""#));
+        assert!(matches!(
+            JsonFormatter::native().rename("nope", "x"),
+            Err(RenameError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            JsonFormatter::native().rename("ts", "msg"),
+            Err(RenameError::Collision { .. })
+        ));
+        assert!(matches!(
+            JsonFormatter::native().rename("ts", ""),
+            Err(RenameError::Empty(_))
+        ));
+        let escaped = JsonFormatter::native().rename("msg", "m\"sg").unwrap();
+        assert!(render(&escaped, &full()).contains(r#""m\"sg":"boom""#));
+    }
+
+    #[test]
+    fn hostile_field_names_and_values_never_corrupt_a_record() {
+        let mut r = full();
+        for k in ["ts", "fields", "\"}", "a\nb", ""] {
+            r.fields.insert(k, Value::from("x\n\u{0}y"));
+        }
+        r.fields.insert("_thread.id", 1);
+        r.fields.insert("thread.id", 2);
+        for profile in [
+            JsonProfile::Native,
+            JsonProfile::Ecs,
+            JsonProfile::Otel,
+            JsonProfile::Tracing,
+        ] {
+            let line = render(&JsonFormatter::new(profile), &r);
+            assert!(!line.contains('\n'), "{profile:?}: {line}");
+            unique_keys(&line);
+        }
+    }
+
+    #[test]
+    fn profile_names() {
+        for p in [
+            JsonProfile::Native,
+            JsonProfile::Ecs,
+            JsonProfile::Otel,
+            JsonProfile::Tracing,
+        ] {
+            assert_eq!(JsonProfile::from_name(p.name()), Some(p));
+        }
+        assert_eq!(JsonProfile::from_name("OTEL"), Some(JsonProfile::Otel));
+        assert_eq!(JsonProfile::from_name("gelf"), None);
     }
 }

@@ -68,6 +68,24 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next non-whitespace byte, not consumed.
+    #[cfg(test)]
+    pub(crate) fn peek_byte(&mut self) -> Option<u8> {
+        self.peek()
+    }
+
+    /// The cursor, to come back to with [`Reader::restore`].
+    #[cfg(test)]
+    pub(crate) fn clone_pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Moves the cursor back to a saved position.
+    #[cfg(test)]
+    pub(crate) fn restore(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
     /// Call after the last value: only whitespace may follow.
     pub(crate) fn end(&mut self) -> Result<()> {
         match self.peek() {
