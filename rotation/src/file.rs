@@ -61,6 +61,8 @@ pub struct RotatingFile {
     errors: Arc<ErrorSink>,
     next_index: u64,
     last_stamp: Option<(String, u64)>,
+    /// Rotations done since open, for monitoring.
+    rotations: u64,
     /// One record being assembled by a `MakeWriter` guard.
     #[cfg(feature = "tracing")]
     pub(crate) staging: Vec<u8>,
@@ -191,6 +193,7 @@ impl RotatingFile {
             errors,
             next_index,
             last_stamp: None,
+            rotations: 0,
             #[cfg(feature = "tracing")]
             staging: Vec::new(),
         };
@@ -395,6 +398,7 @@ impl RotatingFile {
     }
 
     fn after_rotation(&mut self) {
+        self.rotations += 1;
         #[cfg(feature = "gzip")]
         if let Some(w) = &self.worker {
             w.notify();
@@ -403,6 +407,14 @@ impl RotatingFile {
         if let Err(e) = self.archives.apply_retention() {
             self.errors.report(e);
         }
+    }
+
+    /// How many times this file has rotated since it was opened (by
+    /// policy or [`rotate_now`](RotatingFile::rotate_now); not counting
+    /// skipped rotations of an empty file or [`reopen`](RotatingFile::reopen)).
+    /// Cheap: for stats lines and monitoring.
+    pub fn rotations(&self) -> u64 {
+        self.rotations
     }
 
     /// Closes and reopens the file by path: call it after an external tool
