@@ -1,5 +1,6 @@
 //! Typed field values and the ordered field map.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// A typed field value: what Python's `extra=`, a `tracing` field or a JSON
@@ -174,18 +175,46 @@ impl From<Fields> for Value {
 /// assert_eq!(fields.get("user"), Some(&Value::from("bob")));
 /// assert_eq!(fields.keys().collect::<Vec<_>>(), ["user", "attempt"]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Fields(Vec<(String, Value)>);
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    entries: Vec<(String, Value)>,
+    /// Key → position, built only once a map is large: log records carry a
+    /// handful of fields, where a scan beats hashing, but a hostile peer can
+    /// send thousands of keys, where a scan per insert would be quadratic.
+    index: Option<HashMap<String, usize>>,
+}
+
+/// Maps up to this many keys are searched linearly.
+const SCAN_LIMIT: usize = 32;
+
+impl PartialEq for Fields {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
 
 impl Fields {
     /// An empty map.
     pub const fn new() -> Fields {
-        Fields(Vec::new())
+        Fields {
+            entries: Vec::new(),
+            index: None,
+        }
     }
 
     /// An empty map with room for `n` fields.
     pub fn with_capacity(n: usize) -> Fields {
-        Fields(Vec::with_capacity(n))
+        Fields {
+            entries: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k == key),
+        }
     }
 
     /// Sets `key` to `value`: replaces the value of an existing key in its
@@ -193,21 +222,43 @@ impl Fields {
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
         let key = key.into();
         let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+        if let Some(at) = self.position(&key) {
+            self.entries[at].1 = value;
+            return;
         }
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), self.entries.len());
+        } else if self.entries.len() >= SCAN_LIMIT {
+            let mut index: HashMap<String, usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect();
+            index.insert(key.clone(), self.entries.len());
+            self.index = Some(index);
+        }
+        self.entries.push((key, value));
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|at| &self.entries[at].1)
     }
 
     /// Removes `key` and returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let at = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(at).1)
+        let at = self.position(key)?;
+        let (_, value) = self.entries.remove(at);
+        if let Some(index) = &mut self.index {
+            index.remove(key);
+            for slot in index.values_mut() {
+                if *slot > at {
+                    *slot -= 1;
+                }
+            }
+        }
+        Some(value)
     }
 
     /// Whether `key` is present.
@@ -217,27 +268,27 @@ impl Fields {
 
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     /// The fields in insertion order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The keys in insertion order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
     /// Adds every field of `other`, replacing values of keys present in both.
     pub fn extend(&mut self, other: Fields) {
-        for (k, v) in other.0 {
+        for (k, v) in other.entries {
             self.insert(k, v);
         }
     }
@@ -257,7 +308,7 @@ impl IntoIterator for Fields {
     type Item = (String, Value);
     type IntoIter = std::vec::IntoIter<(String, Value)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.entries.into_iter()
     }
 }
 
@@ -288,6 +339,32 @@ mod tests {
         assert_eq!(Value::Float(0.1).to_string(), "0.1");
         assert_eq!(Value::from("x").to_string(), "x");
         assert_eq!(format!("{:>4}", Value::from("x")), "   x");
+    }
+
+    #[test]
+    fn large_maps_stay_ordered_unique_and_indexed() {
+        let mut f = Fields::new();
+        for i in 0..10_000 {
+            f.insert(format!("k{i}"), i);
+        }
+        for i in (0..10_000).step_by(7) {
+            f.insert(format!("k{i}"), -1);
+        }
+        assert_eq!(f.len(), 10_000);
+        assert_eq!(f.get("k7"), Some(&Value::Int(-1)));
+        assert_eq!(f.get("k8"), Some(&Value::Int(8)));
+        assert_eq!(f.remove("k0"), Some(Value::Int(-1)));
+        assert_eq!(f.get("k1"), Some(&Value::Int(1)));
+        assert_eq!(f.get("k9999"), Some(&Value::Int(9999)));
+        assert_eq!(f.keys().next(), Some("k1"));
+        f.insert("k0", 0);
+        assert_eq!(f.keys().last(), Some("k0"));
+        let small: Fields = f
+            .iter()
+            .take(3)
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+        assert_eq!(small.keys().collect::<Vec<_>>(), ["k1", "k2", "k3"]);
     }
 
     #[test]
