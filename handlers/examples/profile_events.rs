@@ -64,6 +64,7 @@ fn main() {
         "baseline" => baseline(path),
         other => panic!("unknown side {other}"),
     };
+    let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let d = dispatch.clone();
@@ -77,8 +78,15 @@ fn main() {
             });
         }
     });
+    let logged = t0.elapsed();
     drop(dispatch);
     drop(guard);
+    let written = t0.elapsed();
+    eprintln!(
+        "{}: logged in {logged:.2?}, in the file after {written:.2?}: {:.0} events/s",
+        args[1],
+        events as f64 / written.as_secs_f64()
+    );
     let lines = std::fs::read_to_string(path).unwrap().lines().count();
     assert_eq!(
         lines as u64,

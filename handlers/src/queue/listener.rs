@@ -276,8 +276,8 @@ const MAX_FLUSH_DELAY: Duration = Duration::from_millis(50);
 /// dispatcher waiting, so no log call pays for waking it (a futex system
 /// call), and records are taken in batches, one lock each.
 const POLL: Duration = Duration::from_micros(200);
-/// A batch this large means producers keep the queue full: look again at
-/// once.
+/// A batch this large (or half the queue, if smaller) means producers keep
+/// the queue busy, maybe waiting for room: look again at once.
 const BUSY_BATCH: usize = 256;
 
 enum Step {
@@ -290,6 +290,9 @@ impl Dispatcher {
         // A handle of our own, so batches can be taken while `self` is
         // borrowed mutably by the handlers.
         let rx = self.rx.clone();
+        let busy = BUSY_BATCH
+            .min(rx.capacity().unwrap_or(BUSY_BATCH) / 2)
+            .max(1);
         // When output was first buffered without a flush since.
         let mut dirty_since: Option<Instant> = None;
         // When the queue was first found empty since the last record.
@@ -313,7 +316,7 @@ impl Dispatcher {
                     self.flush_all();
                     dirty_since = None;
                 }
-                if taken < BUSY_BATCH {
+                if taken < busy {
                     std::thread::sleep(POLL);
                 }
                 continue;
