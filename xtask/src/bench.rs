@@ -105,7 +105,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             .notes
             .push("criterion micro-benchmarks skipped (run without --quick and --no-micro)".into());
     } else {
-        eprintln!("xtask bench: criterion micro-benchmarks (cargo bench --workspace --benches)");
+        eprintln!("xtask bench: criterion micro-benchmarks (cargo bench --workspace --bench '*')");
         match micro::run(&cargo, &root, &target_dir, args.filter.as_deref()) {
             Ok(m) => results.micro = m,
             Err(e) => results

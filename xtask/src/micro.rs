@@ -21,8 +21,10 @@ pub fn run(
 ) -> anyhow::Result<Vec<MicroResult>> {
     let started = SystemTime::now();
     let mut cmd = Command::new(cargo);
+    // `--bench '*'` selects the bench targets only: `--benches` would also
+    // build every library's unit tests as a bench harness.
     cmd.current_dir(root)
-        .args(["bench", "--workspace", "--benches", "--"])
+        .args(["bench", "--workspace", "--bench", "*", "--"])
         .args(CRITERION_ARGS);
     if let Some(f) = filter {
         cmd.arg(f);
