@@ -84,8 +84,8 @@ impl Diag {
             && let Some(queue) = self.queue.get()
         {
             let record = Record::new(level.clone(), LOGGER, message.clone());
-            let mask = queue.router.route(&record);
-            logged = mask == 0 || queue.try_send(vec![(record, mask)]).is_ok();
+            let mask = queue.encoder.route(&record);
+            logged = mask == 0 || queue.try_send(queue.encoder.one(&record, mask)).is_ok();
         }
         if !logged || self.mode != DiagnosticsMode::Log {
             eprintln!(

@@ -36,12 +36,15 @@ pub struct RouteFilter {
 impl RouteFilter {
     /// Whether this output takes `record`.
     pub fn accepts(&self, record: &Record) -> bool {
-        let no = record.level.no();
+        self.accepts_parts(record.level.no(), &record.logger)
+    }
+
+    /// Whether this output takes a record of level number `no` from logger `name`.
+    pub(crate) fn accepts_parts(&self, no: i32, name: &str) -> bool {
         if self.min_level.is_some_and(|min| no < min) || self.max_level.is_some_and(|max| no > max)
         {
             return false;
         }
-        let name = record.logger.as_str();
         if !self.loggers.is_empty() && !self.loggers.iter().any(|p| logger_matches(p, name)) {
             return false;
         }
@@ -62,7 +65,7 @@ fn logger_matches(prefix: &str, name: &str) -> bool {
 }
 
 /// A bit per output: which outputs take a record. Computed on the input
-/// tasks, so the writer thread only formats and writes.
+/// tasks, which also format, so the writer thread only writes.
 pub(crate) type OutputMask = u64;
 
 /// The most outputs one listener writes (each gets one bit of a routing mask).
@@ -81,10 +84,15 @@ impl Router {
 
     /// The outputs that take `record`; 0 when none does.
     pub(crate) fn route(&self, record: &Record) -> OutputMask {
+        self.route_parts(record.level.no(), &record.logger)
+    }
+
+    /// The outputs that take a record of level number `no` from logger `name`.
+    pub(crate) fn route_parts(&self, no: i32, name: &str) -> OutputMask {
         self.filters
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.accepts(record))
+            .filter(|(_, f)| f.accepts_parts(no, name))
             .fold(0, |mask, (i, _)| mask | (1 << i))
     }
 

@@ -39,10 +39,14 @@
 //!
 //! The pipeline: inputs decode frames (length-prefixed native JSON or
 //! Python pickle, or newline-delimited JSON) on tokio tasks, route each
-//! record to the outputs whose filters take it, and queue it on a bounded
-//! queue; one writer thread formats and writes. When the writer falls
-//! behind, stream inputs stop reading (backpressure, nothing lost);
-//! datagram inputs drop, count, and write a record saying how many.
+//! record to the outputs whose filters take it, format it for each of them
+//! there (so formatting runs on every runtime thread, in parallel), and
+//! queue the lines on a bounded queue; one writer thread writes them. A
+//! native JSON frame that is already exactly the line the native JSON
+//! formatter would write is written as it came, unparsed into a record.
+//! When the writer falls behind, stream inputs stop reading (backpressure,
+//! nothing lost); datagram inputs drop, count, and write a record saying
+//! how many.
 
 pub mod cli;
 pub mod config;
@@ -52,6 +56,7 @@ mod filter;
 mod handle;
 mod input;
 mod listener;
+mod passthrough;
 mod pipeline;
 mod settings;
 mod stats;

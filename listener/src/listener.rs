@@ -1,9 +1,8 @@
 //! The listener: bind inputs and outputs, serve until told to stop, drain.
 
 use crate::diag::Diag;
-use crate::filter::Router;
 use crate::input::{self, BoundInput, InputCtx, Socket};
-use crate::pipeline::{Msg, Queue, open_outputs, spawn_writer};
+use crate::pipeline::{Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings};
 use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
 use crate::{ListenerError, ListenerHandle};
@@ -131,12 +130,12 @@ impl ListenerBuilder {
         let settings = self.settings;
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
+        let encoder = Encoder::new(&outputs_specs)?;
         let outputs = open_outputs(&outputs_specs, &diag)?;
-        let router = Router::new(outputs_specs.iter().map(|o| o.filter.clone()).collect());
 
         let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) =
-            Queue::new(settings.queue_capacity, router, writer_counters.clone());
+            Queue::new(settings.queue_capacity, encoder, writer_counters.clone());
         if settings.diagnostics != DiagnosticsMode::Stderr {
             diag.attach(queue.clone());
         }

@@ -25,6 +25,7 @@ pub(crate) struct WriterCounters {
     pub(crate) bytes: AtomicU64,
     pub(crate) write_errors: AtomicU64,
     pub(crate) queued: AtomicU64,
+    pub(crate) rotations: AtomicU64,
 }
 
 /// Live counters of a running listener; cheap to clone and to read.
@@ -59,6 +60,7 @@ impl Stats {
                 bytes: self.writer.bytes.load(Relaxed),
                 write_errors: self.writer.write_errors.load(Relaxed),
                 queue_depth: self.writer.queued.load(Relaxed),
+                rotations: self.writer.rotations.load(Relaxed),
             },
         }
     }
@@ -98,6 +100,8 @@ pub struct WriterSnapshot {
     pub write_errors: u64,
     /// Records queued for the writer now.
     pub queue_depth: u64,
+    /// Rotations of the output files, over all outputs.
+    pub rotations: u64,
 }
 
 /// Every counter at one moment.
@@ -143,8 +147,8 @@ impl fmt::Display for StatsSnapshot {
         let w = &self.writer;
         write!(
             f,
-            "writer: records={} bytes={} write_errors={} queue={}",
-            w.records, w.bytes, w.write_errors, w.queue_depth
+            "writer: records={} bytes={} write_errors={} queue={} rotations={}",
+            w.records, w.bytes, w.write_errors, w.queue_depth, w.rotations
         )
     }
 }

@@ -6,7 +6,7 @@
 //! records are dropped, counted, and a record saying how many is written
 //! as soon as there is room again.
 
-use super::InputCtx;
+use super::{InputCtx, PeerState};
 use crate::diag::LOGGER;
 use crate::listener::TaskGuard;
 use crate::pipeline::Batch;
@@ -87,6 +87,9 @@ fn buffer_len(max_frame: usize) -> usize {
 /// Datagrams taken per batch before queueing.
 const BATCH_DATAGRAMS: usize = 64;
 
+/// Bytes set aside for the lines of one batch of datagrams (more when needed).
+const DATAGRAM_BATCH_BYTES: usize = 8 * 1024;
+
 /// How often a pending "records dropped" notice is retried.
 const NOTICE_RETRY: Duration = Duration::from_millis(500);
 
@@ -96,16 +99,16 @@ struct Ingest {
     batch: Batch,
     /// Dropped since the last notice was written.
     unreported: u64,
-    reports: u32,
+    state: PeerState,
 }
 
 impl Ingest {
     fn new(input: Arc<InputCtx>) -> Ingest {
         Ingest {
+            batch: input.batch(DATAGRAM_BATCH_BYTES),
             input,
-            batch: Batch::new(),
             unreported: 0,
-            reports: 0,
+            state: PeerState::default(),
         }
     }
 
@@ -116,25 +119,29 @@ impl Ingest {
             .fetch_add(data.len() as u64, Relaxed);
         // Limit reports per peer is meaningless across many peers; the
         // diagnostics rate limit covers floods.
-        self.reports = 0;
+        self.state.reports = 0;
         if full {
             return self.input.malformed(
                 peer,
                 &DatagramError::Oversize(data.len()),
-                &mut self.reports,
+                &mut self.state.reports,
             );
         }
         let input = self.input.clone();
         split_datagram(data, input.max_frame, |payload| match payload {
-            Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.reports),
-            Err(e) => input.malformed(peer, &e, &mut self.reports),
+            Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.state),
+            Err(e) => input.malformed(peer, &e, &mut self.state.reports),
         });
     }
 
     /// Queues the batch if there is room, else drops it (counted).
+    fn take(&mut self) -> Batch {
+        std::mem::replace(&mut self.batch, self.input.batch(DATAGRAM_BATCH_BYTES))
+    }
+
     fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        let n = batch.len();
+        let batch = self.take();
+        let n = batch.records;
         match self.input.queue.try_send(batch) {
             Ok(()) => {
                 self.input.queued(n);
@@ -144,8 +151,8 @@ impl Ingest {
                 self.input
                     .counters
                     .dropped
-                    .fetch_add(dropped.len() as u64, Relaxed);
-                self.unreported += dropped.len() as u64;
+                    .fetch_add(dropped.records as u64, Relaxed);
+                self.unreported += dropped.records as u64;
             }
         }
     }
@@ -159,7 +166,8 @@ impl Ingest {
         );
         record.fields.insert("dropped", self.unreported);
         record.fields.insert("input", label.as_str());
-        vec![(record, self.input.queue.router.all())]
+        let encoder = &self.input.queue.encoder;
+        encoder.one(&record, encoder.all())
     }
 
     /// Writes the pending "N records dropped" record, if there is room.
@@ -181,8 +189,8 @@ impl Ingest {
 
     /// At shutdown: queue what is left, waiting for room, and the notice.
     async fn finish(mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        let n = batch.len();
+        let batch = self.take();
+        let n = batch.records;
         if self.input.queue.send(batch).await.is_ok() {
             self.input.queued(n);
         }
@@ -237,9 +245,9 @@ macro_rules! serve_datagrams {
             // Everything the kernel had received when shutdown came.
             while let Ok((n, from)) = socket.try_recv_from(&mut buf) {
                 ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from));
-                if ingest.batch.len() >= BATCH_DATAGRAMS {
-                    let batch = std::mem::take(&mut ingest.batch);
-                    let n = batch.len();
+                if ingest.batch.records >= BATCH_DATAGRAMS {
+                    let batch = ingest.take();
+                    let n = batch.records;
                     if input.queue.send(batch).await.is_ok() {
                         input.queued(n);
                     }

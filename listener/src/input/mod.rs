@@ -11,6 +11,7 @@ pub(crate) use datagram::{serve_udp, serve_unix_dgram};
 
 use crate::ListenerError;
 use crate::diag::Diag;
+use crate::passthrough::{self, TsCache};
 use crate::pipeline::{Batch, Queue};
 use crate::settings::InputSpec;
 use crate::stats::InputCounters;
@@ -180,26 +181,53 @@ pub(crate) struct InputCtx {
     pub(crate) decode: DecodeOptions,
 }
 
+/// What a connection (or a datagram socket) keeps between payloads.
+#[derive(Default)]
+pub(crate) struct PeerState {
+    /// Bad payloads so far (only the first few are described).
+    pub(crate) reports: u32,
+    ts: TsCache,
+}
+
 impl InputCtx {
-    /// Decodes one payload and routes it into `batch`; a bad payload is
-    /// counted and reported, and costs only itself.
+    /// A batch for the records of a read of about `bytes` bytes.
+    pub(crate) fn batch(&self, bytes: usize) -> Batch {
+        // Lines are about as long as the payloads they come from.
+        Batch::new(self.queue.encoder.outputs(), bytes + bytes / 8)
+    }
+
+    /// Decodes one payload, routes it and formats it into `batch`; a bad
+    /// payload is counted and reported, and costs only itself.
     pub(crate) fn accept(
         &self,
         payload: &[u8],
         peer: &dyn fmt::Display,
         batch: &mut Batch,
-        reports: &mut u32,
+        state: &mut PeerState,
     ) {
+        let encoder = &self.queue.encoder;
+        // A native frame already in the output's form is written as it is.
+        if let Some(c) = passthrough::check(payload, &mut state.ts) {
+            let mask = encoder.route_parts(c.level_no, c.logger);
+            if mask == 0 {
+                self.counters.filtered.fetch_add(1, Relaxed);
+                return;
+            }
+            if encoder.all_native(mask) {
+                encoder.push_native(payload, mask, batch);
+                return;
+            }
+        }
         match decode_payload(payload, self.decode) {
             Ok(record) => {
-                let mask = self.queue.router.route(&record);
+                let mask = encoder.route(&record);
                 if mask == 0 {
                     self.counters.filtered.fetch_add(1, Relaxed);
                 } else {
-                    batch.push((record, mask));
+                    encoder.push(&record, mask, batch);
                 }
             }
-            Err(e) => self.malformed(peer, &e, reports),
+            Err(e) => self.malformed(peer, &e, &mut state.reports),
         }
     }
 

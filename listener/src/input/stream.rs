@@ -1,7 +1,7 @@
 //! One stream connection (TCP or Unix): bytes → frames or lines → records
 //! → the queue, with backpressure, limits and a graceful drain.
 
-use super::{InputCtx, MALFORMED_REPORTS_PER_PEER};
+use super::{InputCtx, MALFORMED_REPORTS_PER_PEER, PeerState};
 use crate::pipeline::Batch;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub(crate) async fn serve_stream<S>(
     S: AsyncRead + AsRawFd + Unpin,
 {
     let mut decoder = StreamDecoder::new(input.max_frame);
-    let mut reports = 0u32;
+    let mut state = PeerState::default();
     // In drain mode: bytes still to read, and the deadline.
     let mut drain: Option<(usize, Instant)> = None;
     if *shutdown.borrow_and_update() {
@@ -108,11 +108,11 @@ pub(crate) async fn serve_stream<S>(
         };
         let n = match read {
             Ok(0) => {
-                let mut batch = Batch::new();
+                let mut batch = input.batch(0);
                 match decoder.finish() {
-                    Ok(Some(last)) => input.accept(last, &peer, &mut batch, &mut reports),
+                    Ok(Some(last)) => input.accept(last, &peer, &mut batch, &mut state),
                     Ok(None) => {}
-                    Err(e) => input.malformed(&peer, &e, &mut reports),
+                    Err(e) => input.malformed(&peer, &e, &mut state.reports),
                 }
                 if send(&input, batch).await.is_err() {
                     break End::WriterGone;
@@ -129,12 +129,14 @@ pub(crate) async fn serve_stream<S>(
         if let Some((left, _)) = &mut drain {
             *left = left.saturating_sub(n);
         }
-        let mut batch = Batch::new();
+        let mut batch = input.batch(n);
         let fatal = loop {
             match decoder.next_payload() {
-                Ok(Some(payload)) => input.accept(payload, &peer, &mut batch, &mut reports),
+                Ok(Some(payload)) => input.accept(payload, &peer, &mut batch, &mut state),
                 Ok(None) => break None,
-                Err(e @ FrameError::LineTooLong { .. }) => input.malformed(&peer, &e, &mut reports),
+                Err(e @ FrameError::LineTooLong { .. }) => {
+                    input.malformed(&peer, &e, &mut state.reports);
+                }
                 Err(e) => break Some(e),
             }
         };
@@ -168,6 +170,7 @@ pub(crate) async fn serve_stream<S>(
             format_args!("{label}: connection from {peer} failed: {e}"),
         ),
     }
+    let reports = state.reports;
     if reports > MALFORMED_REPORTS_PER_PEER {
         input.diag.report(
             Level::WARNING,
@@ -179,7 +182,7 @@ pub(crate) async fn serve_stream<S>(
 }
 
 async fn send(input: &InputCtx, batch: Batch) -> Result<(), crate::pipeline::Closed> {
-    let n = batch.len();
+    let n = batch.records;
     input.queue.send(batch).await?;
     input.queued(n);
     Ok(())

@@ -1,11 +1,15 @@
-//! From decoded records to files: a bounded queue, one writer thread,
-//! formatters and output sinks.
+//! From decoded records to files: formatting on the input tasks, a bounded
+//! queue of formatted lines, one writer thread and the output sinks.
 
+mod batch;
+mod encode;
 mod output;
 mod queue;
 mod sink;
 mod writer;
 
+pub(crate) use batch::Batch;
+pub(crate) use encode::Encoder;
 pub(crate) use output::{Output, open_outputs};
-pub(crate) use queue::{Batch, Closed, Msg, Queue};
+pub(crate) use queue::{Closed, Msg, Queue};
 pub(crate) use writer::spawn_writer;

@@ -1,31 +1,38 @@
-//! One output: a formatter and a sink, with a reusable line buffer.
+//! One output file, written by the writer thread only.
 
+use super::batch::Lines;
 use super::sink::open_sink;
 use crate::ListenerError;
 use crate::diag::Diag;
-use crate::settings::{OutputFormat, OutputSpec};
+use crate::settings::OutputSpec;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tributary_core::{Formatter, JsonFormatter, PatternFormatter, Record};
 use tributary_rotation::RotatingFile;
 
-/// A formatter writing into a sink.
+/// An output's file.
 pub(crate) struct Output {
     pub(crate) path: PathBuf,
-    formatter: Box<dyn Formatter>,
     sink: RotatingFile,
-    line: Vec<u8>,
 }
 
 impl Output {
-    /// Formats and appends one record; returns the bytes written.
-    pub(crate) fn write(&mut self, record: &Record) -> io::Result<usize> {
-        self.line.clear();
-        self.formatter.format(record, &mut self.line);
-        self.line.push(b'\n');
-        self.sink.write_record(&self.line)?;
-        Ok(self.line.len())
+    /// Appends lines, each a record (rotation happens between them).
+    /// Returns the bytes written and the error of each line that was not.
+    pub(crate) fn write(&mut self, lines: &Lines, mut failed: impl FnMut(&Path, io::Error)) -> u64 {
+        let mut bytes = 0;
+        for line in lines.iter() {
+            match self.sink.write_record(line) {
+                Ok(()) => bytes += line.len() as u64,
+                Err(e) => failed(&self.path, e),
+            }
+        }
+        bytes
+    }
+
+    /// Rotations of this file since it was opened.
+    pub(crate) fn rotations(&self) -> u64 {
+        self.sink.rotations()
     }
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
@@ -43,24 +50,7 @@ impl Output {
     }
 }
 
-/// Builds the formatter for an output format.
-pub(crate) fn formatter_for(spec: &OutputSpec) -> Result<Box<dyn Formatter>, ListenerError> {
-    Ok(match &spec.format {
-        OutputFormat::Json(profile) => Box::new(JsonFormatter::new(*profile)),
-        OutputFormat::Text(text) => Box::new(
-            PatternFormatter::new_with_fields(
-                &text.pattern,
-                text.fields.iter().map(String::as_str),
-            )
-            .map_err(|source| ListenerError::Pattern {
-                path: spec.path.clone(),
-                source,
-            })?,
-        ),
-    })
-}
-
-/// Opens every output, so that a bad path or pattern fails at start.
+/// Opens every output, so that a bad path fails at start.
 pub(crate) fn open_outputs(
     specs: &[OutputSpec],
     diag: &Arc<Diag>,
@@ -68,7 +58,6 @@ pub(crate) fn open_outputs(
     specs
         .iter()
         .map(|spec| {
-            let formatter = formatter_for(spec)?;
             let sink = open_sink(&spec.path, &spec.rotation, diag).map_err(|source| {
                 ListenerError::Output {
                     path: spec.path.clone(),
@@ -77,9 +66,7 @@ pub(crate) fn open_outputs(
             })?;
             Ok(Output {
                 path: spec.path.clone(),
-                formatter,
                 sink,
-                line: Vec::with_capacity(1024),
             })
         })
         .collect()

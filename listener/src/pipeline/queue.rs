@@ -1,20 +1,17 @@
 //! The bounded queue between the input tasks and the writer thread.
 //!
-//! Its capacity counts records, not messages: inputs send a batch per
-//! socket read (cheap under load) and take one permit per record from a
+//! Its capacity counts records, not messages: inputs send a batch of
+//! formatted lines per socket read (cheap under load) and take one permit
+//! per record from a
 //! semaphore, which the writer gives back once the batch is written. Stream
 //! inputs wait for permits (backpressure: their reads pause); datagram
 //! inputs take them only if available and otherwise drop, counted.
 
-use crate::filter::{OutputMask, Router};
+use super::{Batch, Encoder};
 use crate::stats::WriterCounters;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::Semaphore;
-use tributary_core::Record;
-
-/// Records with the outputs that take them.
-pub(crate) type Batch = Vec<(Record, OutputMask)>;
 
 /// What the writer thread receives.
 pub(crate) enum Msg {
@@ -36,7 +33,7 @@ pub(crate) struct Queue {
     tx: flume::Sender<Msg>,
     permits: Arc<Semaphore>,
     capacity: usize,
-    pub(crate) router: Arc<Router>,
+    pub(crate) encoder: Arc<Encoder>,
     counters: Arc<WriterCounters>,
 }
 
@@ -44,7 +41,7 @@ impl Queue {
     /// A queue of `capacity` records and the writer's receiving end.
     pub(crate) fn new(
         capacity: usize,
-        router: Router,
+        encoder: Encoder,
         counters: Arc<WriterCounters>,
     ) -> (Queue, flume::Receiver<Msg>, Arc<Semaphore>) {
         // The channel itself is unbounded: the semaphore bounds it.
@@ -54,7 +51,7 @@ impl Queue {
             tx,
             permits: permits.clone(),
             capacity,
-            router: Arc::new(router),
+            encoder: Arc::new(encoder),
             counters,
         };
         (queue, rx, permits)
@@ -62,11 +59,11 @@ impl Queue {
 
     fn permits_for(&self, batch: &Batch) -> u32 {
         // A batch larger than the whole queue takes the whole queue.
-        u32::try_from(batch.len().min(self.capacity)).unwrap_or(u32::MAX)
+        u32::try_from(batch.records.min(self.capacity)).unwrap_or(u32::MAX)
     }
 
     fn push(&self, records: Batch, permits: u32) -> Result<(), Closed> {
-        let len = records.len() as u64;
+        let len = records.records as u64;
         self.counters.queued.fetch_add(len, Relaxed);
         self.tx.send(Msg::Batch { records, permits }).map_err(|_| {
             self.counters.queued.fetch_sub(len, Relaxed);

@@ -1,5 +1,5 @@
-//! The one writer thread: formats every record for the outputs that take
-//! it, so each file has exactly one writer.
+//! The one writer thread: writes the lines the input tasks formatted, so
+//! each file has exactly one writer.
 
 use super::{Msg, Output};
 use crate::diag::Diag;
@@ -62,25 +62,19 @@ impl Writer {
         match msg {
             Msg::Batch { records, permits } => {
                 let mut bytes = 0u64;
-                for (record, mask) in &records {
-                    for (i, output) in self.outputs.iter_mut().enumerate() {
-                        if mask & (1 << i) == 0 {
-                            continue;
-                        }
-                        match output.write(record) {
-                            Ok(n) => bytes += n as u64,
-                            Err(e) => {
-                                self.counters.write_errors.fetch_add(1, Relaxed);
-                                self.diag.stderr(
-                                    Level::ERROR,
-                                    format_args!("cannot write to {}: {e}", output.path.display()),
-                                );
-                            }
-                        }
-                    }
+                for (output, lines) in self.outputs.iter_mut().zip(&records.outputs) {
+                    bytes += output.write(lines, |path, e| {
+                        self.counters.write_errors.fetch_add(1, Relaxed);
+                        self.diag.stderr(
+                            Level::ERROR,
+                            format_args!("cannot write to {}: {e}", path.display()),
+                        );
+                    });
                 }
-                let n = records.len() as u64;
+                let n = records.records as u64;
                 drop(records);
+                let rotations = self.outputs.iter().map(Output::rotations).sum();
+                self.counters.rotations.store(rotations, Relaxed);
                 self.counters.records.fetch_add(n, Relaxed);
                 self.counters.bytes.fetch_add(bytes, Relaxed);
                 self.counters.queued.fetch_sub(n, Relaxed);

@@ -1,0 +1,104 @@
+//! Routing and formatting, shared by every input task: which outputs take
+//! a record, and its line for each of them.
+
+use super::Batch;
+use crate::ListenerError;
+use crate::filter::{OutputMask, Router};
+use crate::settings::{OutputFormat, OutputSpec};
+use tributary_core::{Formatter, JsonFormatter, JsonProfile, PatternFormatter, Record};
+
+/// The router and every output's formatter.
+pub(crate) struct Encoder {
+    router: Router,
+    formatters: Vec<Box<dyn Formatter>>,
+    /// Outputs writing native JSON lines: for them a payload that
+    /// `passthrough::check` accepts is already the line.
+    native: OutputMask,
+}
+
+impl Encoder {
+    /// Builds every output's formatter, so a bad pattern fails at start.
+    pub(crate) fn new(specs: &[OutputSpec]) -> Result<Encoder, ListenerError> {
+        let formatters = specs.iter().map(formatter_for).collect::<Result<_, _>>()?;
+        let native = specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.format == OutputFormat::Json(JsonProfile::Native))
+            .fold(0, |mask, (i, _)| mask | (1 << i));
+        Ok(Encoder {
+            router: Router::new(specs.iter().map(|o| o.filter.clone()).collect()),
+            formatters,
+            native,
+        })
+    }
+
+    /// Number of outputs.
+    pub(crate) fn outputs(&self) -> usize {
+        self.formatters.len()
+    }
+
+    /// The outputs that take `record`.
+    pub(crate) fn route(&self, record: &Record) -> OutputMask {
+        self.router.route(record)
+    }
+
+    /// The outputs that take a record of this level and logger.
+    pub(crate) fn route_parts(&self, level_no: i32, logger: &str) -> OutputMask {
+        self.router.route_parts(level_no, logger)
+    }
+
+    /// Every output.
+    pub(crate) fn all(&self) -> OutputMask {
+        self.router.all()
+    }
+
+    /// Whether every output in `mask` writes native JSON lines.
+    pub(crate) fn all_native(&self, mask: OutputMask) -> bool {
+        mask & !self.native == 0
+    }
+
+    /// Adds `record`, formatted for each output in `mask`, to `batch`.
+    pub(crate) fn push(&self, record: &Record, mask: OutputMask, batch: &mut Batch) {
+        for (i, f) in self.formatters.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                batch.push_line(i, |out| f.format(record, out));
+            }
+        }
+        batch.records += 1;
+    }
+
+    /// Adds a native JSON line as it is to each output in `mask` (all of
+    /// which write native JSON; see [`Encoder::all_native`]).
+    pub(crate) fn push_native(&self, line: &[u8], mask: OutputMask, batch: &mut Batch) {
+        for i in 0..self.outputs() {
+            if mask & (1 << i) != 0 {
+                batch.push_line(i, |out| out.extend_from_slice(line));
+            }
+        }
+        batch.records += 1;
+    }
+
+    /// A batch of one record, for the listener's own notices.
+    pub(crate) fn one(&self, record: &Record, mask: OutputMask) -> Batch {
+        let mut batch = Batch::new(self.outputs(), 256);
+        self.push(record, mask, &mut batch);
+        batch
+    }
+}
+
+/// Builds the formatter for an output format.
+fn formatter_for(spec: &OutputSpec) -> Result<Box<dyn Formatter>, ListenerError> {
+    Ok(match &spec.format {
+        OutputFormat::Json(profile) => Box::new(JsonFormatter::new(*profile)),
+        OutputFormat::Text(text) => Box::new(
+            PatternFormatter::new_with_fields(
+                &text.pattern,
+                text.fields.iter().map(String::as_str),
+            )
+            .map_err(|source| ListenerError::Pattern {
+                path: spec.path.clone(),
+                source,
+            })?,
+        ),
+    })
+}
