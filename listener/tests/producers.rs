@@ -1,8 +1,9 @@
 //! Many producers at once, over every transport: Python's stdlib
 //! `SocketHandler` (TCP and Unix) and `DatagramHandler` (UDP), and Rust
-//! producers sending native frames. Every record lands exactly once, with
-//! its fields, exception text and logger name, and the text output matches
-//! what Python's own `logging.Formatter` makes of the same records.
+//! processes logging through tributary-handlers' `QueueHandler` and
+//! `SocketHandler`. Every record lands exactly once, with its fields,
+//! exception text and logger name, and the text output matches what
+//! Python's own `logging.Formatter` makes of the same records.
 
 #![allow(clippy::unwrap_used)] // helpers of tests: a failure should fail the test
 
@@ -10,6 +11,47 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+
+/// Names the producer a re-run of this test binary plays; see
+/// [`rust_producer_process`].
+const PRODUCER_ENV: &str = "TRIBUTARY_TEST_RUST_PRODUCER";
+
+/// Starts a Rust producer process: this test binary again, running only
+/// [`rust_producer_process`], with `tcp ADDR NAME COUNT` in the environment.
+fn rust_producer(tcp: &str, name: &str, count: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["rust_producer_process", "--exact", "--ignored", "--quiet"])
+        .env(PRODUCER_ENV, format!("tcp {tcp} {name} {count}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The body of a Rust producer process (see [`rust_producer`]): logs
+/// `rust_record`s as an application would, through a `QueueHandler` in
+/// front of tributary-handlers' `SocketHandler`.
+#[test]
+#[ignore = "run as a child process by every_record_from_every_producer_lands_exactly_once"]
+fn rust_producer_process() {
+    use tributary_handlers::QueueListener;
+    use tributary_handlers::net::SocketHandler;
+    let spec = std::env::var(PRODUCER_ENV).expect("started by rust_producer()");
+    let [transport, addr, name, count] = spec.split(' ').collect::<Vec<_>>()[..] else {
+        panic!("bad {PRODUCER_ENV}: {spec}");
+    };
+    assert_eq!(transport, "tcp");
+    let mut queue = QueueListener::builder()
+        .handler(SocketHandler::tcp(addr))
+        .start()
+        .unwrap();
+    let log = queue.queue_handler();
+    for n in 0..count.parse().unwrap() {
+        log.log(rust_record(name, n));
+    }
+    assert!(queue.stop(), "not every record was sent");
+}
 
 const PATTERN: &str =
     "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s [%(producer)s] %(message)s";
@@ -65,19 +107,13 @@ fn every_record_from_every_producer_lands_exactly_once() {
     py("udp0".into(), &["--udp", &udp], &["--pace", "0.002"]);
 
     let rust_count = 1000;
-    let addr = t.tcp(0);
-    let rust: Vec<_> = (0..4)
-        .map(|i| {
-            let name = format!("rust{i}");
-            producers.push((name.clone(), rust_count));
-            std::thread::spawn(move || send_native(addr, &name, rust_count))
-        })
-        .collect();
+    for i in 0..4 {
+        let name = format!("rust{i}");
+        children.push((name.clone(), rust_producer(&tcp, &name, rust_count)));
+        producers.push((name, rust_count));
+    }
     for (name, child) in children {
         wait_ok(child, &name);
-    }
-    for r in rust {
-        r.join().unwrap();
     }
 
     let total: u64 = producers.iter().map(|(_, c)| c).sum();
@@ -123,11 +159,21 @@ fn every_record_from_every_producer_lands_exactly_once() {
         assert_eq!(warning["process"], "MainProcess");
         assert!(warning.get("exc").is_none());
     }
+    // The Rust processes' records, with what their handler stamped.
     let r = find("rust3", 999);
     assert_eq!(
         (r["logger"].as_str(), r["seq"].as_u64()),
         (Some("rust.rust3"), Some(999))
     );
+    assert!(
+        r["pid"]
+            .as_u64()
+            .is_some_and(|pid| pid != u64::from(std::process::id()))
+    );
+    let pids: std::collections::BTreeSet<_> = (0..4)
+        .map(|i| find(&format!("rust{i}"), 0)["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 4, "four Rust processes");
 
     // Text output: the same lines Python's logging.Formatter wrote locally.
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
