@@ -17,6 +17,15 @@ def cpu_ns():
 
 
 def peak_rss_kib():
+    """VmHWM of this process: ru_maxrss would carry over the memory of the
+    process that started us (Linux keeps it across exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

@@ -64,14 +64,15 @@ pub fn inproc(args: &InprocArgs) -> anyhow::Result<()> {
     };
     let done = wall_ns();
     let usage = self_usage();
+    let peak = procstat::peak_rss_kib(None).unwrap_or(usage.maxrss_kib);
     let threads_cpu: u64 = reports.iter().map(|r| r.cpu_ns).sum();
     for mut r in reports {
-        r.maxrss_kib = usage.maxrss_kib;
+        r.maxrss_kib = peak;
         Report::Producer(r).print();
     }
     Report::Writer(WriterReport {
         cpu_ns: (usage.cpu_ns - cpu0).saturating_sub(threads_cpu),
-        maxrss_kib: usage.maxrss_kib,
+        maxrss_kib: peak,
         done_ns: done,
     })
     .print();

@@ -48,6 +48,7 @@ pub fn limit(args: &LimitArgs) -> anyhow::Result<()> {
     }
     let done = wall_ns();
     let usage = self_usage();
+    let peak = crate::procstat::peak_rss_kib(None).unwrap_or(usage.maxrss_kib);
     let cpu = usage.cpu_ns - cpu0;
     Report::Producer(ProducerReport {
         id: 0,
@@ -56,14 +57,14 @@ pub fn limit(args: &LimitArgs) -> anyhow::Result<()> {
         last_emit_ns: done,
         cpu_ns: 0, // one process: its CPU is the writer's
 
-        maxrss_kib: usage.maxrss_kib,
+        maxrss_kib: peak,
         p50_ns: 0,
         p99_ns: 0,
     })
     .print();
     Report::Writer(WriterReport {
         cpu_ns: cpu,
-        maxrss_kib: usage.maxrss_kib,
+        maxrss_kib: peak,
         done_ns: done,
     })
     .print();

@@ -34,6 +34,35 @@ pub fn self_usage() -> Usage {
     usage_of(&ru)
 }
 
+/// Peak resident memory (`VmHWM`, KiB) of process `pid`, or of this
+/// process with `None`; `None` once the process is gone.
+///
+/// Used instead of `ru_maxrss`, which Linux carries over from the parent's
+/// memory at `exec`: every child of a large bench process would otherwise
+/// report at least the bench's own size.
+pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let status = std::fs::read_to_string(path).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Follows the peak resident memory of `pid` until it exits (`VmHWM`
+/// only grows, so the last reading is the peak).
+pub fn watch_peak_rss(pid: u32) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(kib) = peak_rss_kib(Some(pid)) {
+            peak = peak.max(kib);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        peak
+    })
+}
+
 /// CPU time of the calling thread, in nanoseconds.
 pub fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -140,6 +169,7 @@ mod tests {
         assert_eq!(code, 0);
         assert!(usage.cpu_ns > 0);
         assert!(usage.maxrss_kib > 32 * 1024, "{usage:?}");
+        assert!(peak_rss_kib(None).is_some_and(|kib| kib > 0));
         assert!(proc_cpu_ns(pid).is_err());
     }
 }

@@ -114,6 +114,7 @@ fn network(
     let (rx, address) = receivers::start(&ctx.programs, receiver, transport, dir, out)?;
     watchdog.watch(rx.pid);
     let rx_pid = rx.pid;
+    let rx_peak = procstat::watch_peak_rss(rx_pid);
     let result = (|| -> anyhow::Result<(Vec<ProducerReport>, u64)> {
         let cpu_before = procstat::proc_cpu_ns(rx.pid)?;
         let delay_ms = match producers {
@@ -155,7 +156,7 @@ fn network(
     let rx_exit = rx_exit?;
     let writer = WriterReport {
         cpu_ns: rx_exit.usage.cpu_ns.saturating_sub(cpu_before),
-        maxrss_kib: rx_exit.usage.maxrss_kib,
+        maxrss_kib: rx_peak.join().unwrap_or(0),
         done_ns: wall_ns(),
     };
     Ok((reports, writer))
@@ -266,17 +267,33 @@ fn producer_reports(exit: &Exit) -> Vec<ProducerReport> {
 }
 
 /// Waits until `out` holds `lines` lines, or stops growing for `quiet`.
+/// Reads only what was appended since the last look.
 fn wait_for_lines(out: &Path, lines: u64, quiet: Duration) {
-    let mut last = (0u64, std::time::Instant::now());
+    use std::io::Read;
+    let mut seen = 0u64;
+    let mut last_growth = std::time::Instant::now();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut file = None;
     loop {
-        let text = std::fs::read(out).unwrap_or_default();
-        let n = text.iter().filter(|&&b| b == b'\n').count() as u64;
-        if n >= lines {
+        if file.is_none() {
+            file = std::fs::File::open(out).ok();
+        }
+        let mut grew = false;
+        if let Some(f) = file.as_mut() {
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                grew = true;
+                seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
+        if seen >= lines {
             return;
         }
-        if n != last.0 {
-            last = (n, std::time::Instant::now());
-        } else if last.1.elapsed() > quiet {
+        if grew {
+            last_growth = std::time::Instant::now();
+        } else if last_growth.elapsed() > quiet {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
