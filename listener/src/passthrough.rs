@@ -50,7 +50,7 @@ enum Kind {
 }
 
 /// The types of the optional keys of the native profile, in the
-/// formatter's order (see [`optional_key`]).
+/// formatter's order (see [`Cursor::optional_key`]).
 const OPTIONAL: [Kind; 13] = [
     Kind::Str,    // host
     Kind::U32,    // pid
@@ -66,26 +66,6 @@ const OPTIONAL: [Kind; 13] = [
     Kind::Str,    // stack
     Kind::Fields, // fields
 ];
-
-/// The index in [`OPTIONAL`] of an optional key of the native profile.
-fn optional_key(name: &[u8]) -> Option<usize> {
-    Some(match name {
-        b"host" => 0,
-        b"pid" => 1,
-        b"process" => 2,
-        b"tid" => 3,
-        b"thread" => 4,
-        b"file" => 5,
-        b"line" => 6,
-        b"func" => 7,
-        b"module" => 8,
-        b"seq" => 9,
-        b"exc" => 10,
-        b"stack" => 11,
-        b"fields" => 12,
-        _ => return None,
-    })
-}
 
 /// `Some` when `payload` is exactly what `JsonFormatter::native()` writes
 /// for the record `decode_json(payload)` returns.
@@ -113,14 +93,10 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
     let mut next = 0;
     while c.peek()? == b',' {
         c.literal(b",\"")?;
-        let start = c.pos;
-        let end = start + payload[start..].iter().position(|&b| b == b'"')?;
-        let at = optional_key(&payload[start..end])?;
+        let at = c.optional_key()?;
         if at < next {
             return None;
         }
-        c.pos = end;
-        c.literal(b"\":")?;
         next = at + 1;
         match OPTIONAL[at] {
             Kind::Str => {
@@ -188,6 +164,27 @@ impl Cursor<'_> {
             Some(())
         } else {
             None
+        }
+    }
+
+    /// After `,"`: an optional key of the native profile and its `":`, as
+    /// an index into [`OPTIONAL`].
+    fn optional_key(&mut self) -> Option<usize> {
+        match self.peek()? {
+            b'h' => self.literal(b"host\":").map(|()| 0),
+            b'p' => (self.literal(b"pid\":").map(|()| 1))
+                .or_else(|| self.literal(b"process\":").map(|()| 2)),
+            b't' => (self.literal(b"tid\":").map(|()| 3))
+                .or_else(|| self.literal(b"thread\":").map(|()| 4)),
+            b'f' => (self.literal(b"file\":").map(|()| 5))
+                .or_else(|| self.literal(b"func\":").map(|()| 7))
+                .or_else(|| self.literal(b"fields\":").map(|()| 12)),
+            b'l' => self.literal(b"line\":").map(|()| 6),
+            b'm' => self.literal(b"module\":").map(|()| 8),
+            b's' => (self.literal(b"seq\":").map(|()| 9))
+                .or_else(|| self.literal(b"stack\":").map(|()| 11)),
+            b'e' => self.literal(b"exc\":").map(|()| 10),
+            _ => None,
         }
     }
 
@@ -266,23 +263,37 @@ impl Cursor<'_> {
 
     /// A canonical integer that fits in an `i64`.
     fn integer(&mut self) -> Option<i64> {
-        let (negative, start, end) = self.digits()?;
-        let magnitude = i64::try_from(to_u64(&self.b[start..end])?).ok();
-        match (negative, magnitude) {
-            (false, m) => m,
-            (true, Some(m)) => Some(-m),
-            // i64::MIN has no positive counterpart.
-            (true, None) => (&self.b[start..end] == b"9223372036854775808").then_some(i64::MIN),
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        let magnitude = self.unsigned()?;
+        if !negative {
+            return i64::try_from(magnitude).ok();
+        }
+        match magnitude {
+            0 => None, // `-0` is written `0`
+            m => 0i64.checked_sub_unsigned(m),
         }
     }
 
-    /// A canonical non-negative integer that fits in a `u64`.
+    /// A canonical non-negative integer that fits in a `u64`, in one pass.
     fn unsigned(&mut self) -> Option<u64> {
-        let (negative, start, end) = self.digits()?;
-        if negative {
+        let start = self.pos;
+        let mut n = 0u64;
+        while let Some(&d) = self.b.get(self.pos) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            self.pos += 1;
+        }
+        let len = self.pos - start;
+        let leading_zero = len > 1 && self.b[start] == b'0';
+        if len == 0 || leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        to_u64(&self.b[start..end])
+        Some(n)
     }
 
     /// An object at the cursor with canonical keys and values and no
@@ -360,13 +371,6 @@ impl Cursor<'_> {
             _ => None,
         }
     }
-}
-
-/// ASCII digits as a `u64`, `None` on overflow.
-fn to_u64(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
 }
 
 fn hex_digit(b: u8) -> Option<u8> {
