@@ -9,8 +9,9 @@
 //! use tributary_core::Level;
 //! use tributary_handlers::{filter::LevelRange, FileHandler, QueueListener, StreamHandler};
 //!
-//! // One dispatcher thread runs the slow handlers; producers only build a
-//! // record and make one channel send.
+//! // One dispatcher thread does the I/O; producers build the record, format
+//! // it when the handlers allow (shared formatter, no filters) and make one
+//! // channel send.
 //! let listener = QueueListener::builder()
 //!     .handler(FileHandler::append(&path)?) // everything to the file
 //!     .handler(StreamHandler::stderr().with_level(Level::ERROR)) // errors to stderr
@@ -36,6 +37,9 @@
 //!   [`Overflow`] policy; every drop is counted ([`QueueStats`]) and written
 //!   in-band as a record saying how many were dropped. Dropping the listener
 //!   drains and flushes; a handler that errors or panics does not stop it.
+//!   When every handler needs only the output of one shared formatter (see
+//!   [`Handler::line_formatter`]), producers format in parallel and the
+//!   dispatcher only writes lines.
 //! - Every record carries host, pid, process name, thread id and name and a
 //!   per-process `seq` ([`process`]), so a consumer can check for loss and
 //!   duplicates.

@@ -92,9 +92,8 @@ fn tail_ints(line: &str) -> (u64, u64, u64) {
     (t, i, seq)
 }
 
-fn drop_policy_accounts_for_every_record(policy: Overflow) {
+fn drop_policy_accounts_for_every_record(policy: Overflow, collect: Collect) {
     const SENT: i64 = 5_000;
-    let collect = Collect::gated();
     let listener = QueueListener::builder()
         .capacity(64)
         .overflow(policy)
@@ -137,12 +136,14 @@ fn drop_policy_accounts_for_every_record(policy: Overflow) {
 
 #[test]
 fn drop_newest_reports_every_drop_in_band() {
-    drop_policy_accounts_for_every_record(Overflow::DropNewest);
+    drop_policy_accounts_for_every_record(Overflow::DropNewest, Collect::gated());
+    drop_policy_accounts_for_every_record(Overflow::DropNewest, Collect::gated().taking_lines());
 }
 
 #[test]
 fn drop_oldest_reports_every_drop_in_band() {
-    drop_policy_accounts_for_every_record(Overflow::DropOldest);
+    drop_policy_accounts_for_every_record(Overflow::DropOldest, Collect::gated());
+    drop_policy_accounts_for_every_record(Overflow::DropOldest, Collect::gated().taking_lines());
 }
 
 #[test]
@@ -266,7 +267,11 @@ fn stopping_twice_is_safe_and_late_records_never_block() {
 
 #[test]
 fn records_are_stamped_with_producer_identity() {
-    let collect = Collect::default();
+    producer_identity(Collect::default());
+    producer_identity(Collect::default().taking_lines());
+}
+
+fn producer_identity(collect: Collect) {
     let listener = QueueListener::builder()
         .handler(collect.clone())
         .start()

@@ -17,7 +17,13 @@ struct Point {
 
 #[test]
 fn events_in_nested_spans_keep_field_types_and_context() {
-    let collect = Collect::default();
+    // As records (the dispatcher builds them) and as lines formatted on
+    // this thread, decoded back.
+    events_in_nested_spans(Collect::default());
+    events_in_nested_spans(Collect::default().taking_lines());
+}
+
+fn events_in_nested_spans(collect: Collect) {
     let listener = QueueListener::builder()
         .handler(collect.clone())
         .start()

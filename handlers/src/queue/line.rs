@@ -2,6 +2,7 @@
 //! queue only needs the formatter's output, producers format in parallel
 //! and the dispatcher just writes bytes.
 
+use super::pool::Pool;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use tributary_core::{Formatter, Record};
@@ -21,12 +22,12 @@ thread_local! {
     static SIZE_HINT: Cell<usize> = const { Cell::new(512) };
 }
 
-/// Formats `record` as one line, or `None` when the formatter panicked:
+/// Formats `record` as one line in a buffer from `pool`, or `None` when the formatter panicked:
 /// the caller then sends the record itself, and the dispatcher contains
 /// and reports the handler's panic as it does for any other.
-pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Option<Line> {
+pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record, pool: &Pool) -> Option<Line> {
     let hint = SIZE_HINT.try_with(Cell::get).unwrap_or(512);
-    let mut bytes = super::pool::take(hint);
+    let mut bytes = pool.take(hint);
     catch_unwind(AssertUnwindSafe(|| formatter.format(record, &mut bytes))).ok()?;
     bytes.push(b'\n');
     let next = (bytes.len() + 64).next_multiple_of(64).min(MAX_HINT);

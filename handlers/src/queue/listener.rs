@@ -1,6 +1,6 @@
 //! The dispatcher thread and its handle.
 
-use super::pool::Returns;
+use super::pool::{Pool, Returns};
 use super::report::Reporter;
 use super::{Line, Message, Overflow, QueueHandler, QueueStats, Scratch, Shared};
 use crate::{Handler, process};
@@ -90,6 +90,7 @@ impl QueueBuilder {
         let shared = Arc::new(Shared {
             overflow: self.overflow,
             line_formatter: common_line_formatter(&self.handlers),
+            pool: Pool::new(self.capacity),
             dropped: AtomicU64::new(0),
             unreported: AtomicU64::new(0),
             lost_after_stop: AtomicU64::new(0),
@@ -307,7 +308,7 @@ impl Dispatcher {
                 }
             }
             drop(batch);
-            self.returns.give_back();
+            self.returns.give_back(&self.shared.pool);
             let now = Instant::now();
             if taken > 0 {
                 quiet_since = None;
@@ -343,7 +344,7 @@ impl Dispatcher {
                     if let Step::Stop = self.process(msg) {
                         return self.finish(std::iter::empty());
                     }
-                    self.returns.give_back();
+                    self.returns.give_back(&self.shared.pool);
                 }
                 Err(flume::RecvTimeoutError::Timeout) => self.flush_all(),
                 Err(flume::RecvTimeoutError::Disconnected) => break,

@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     /// The formatter all handlers share when they need nothing but its
     /// output: producers then send formatted lines.
     line_formatter: Option<Arc<dyn Formatter>>,
+    /// Written line buffers on their way back to producers.
+    pool: pool::Pool,
     dropped: AtomicU64,
     unreported: AtomicU64,
     lost_after_stop: AtomicU64,
@@ -124,8 +126,9 @@ impl Shared {
 }
 
 /// The producer side of a queue: clone it freely; logging costs building
-/// the record and one channel send. Records reach the handlers in the order
-/// each thread sent them.
+/// the record, formatting it when every handler takes the same formatter's
+/// output (see [`Handler::line_formatter`]), and one channel send. Records
+/// reach the handlers in the order each thread sent them.
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
@@ -171,7 +174,11 @@ impl QueueHandler {
     /// The record as the line every handler would write, when the handlers
     /// allow formatting on this thread (see [`Handler::line_formatter`]).
     pub(crate) fn format(&self, record: &Record) -> Option<Line> {
-        format_line(self.shared.line_formatter.as_deref()?, record)
+        format_line(
+            self.shared.line_formatter.as_deref()?,
+            record,
+            &self.shared.pool,
+        )
     }
 
     /// Whether producers format records themselves.
