@@ -36,11 +36,11 @@ pub struct RouteFilter {
 impl RouteFilter {
     /// Whether this output takes `record`.
     pub fn accepts(&self, record: &Record) -> bool {
-        self.accepts_parts(record.level.no(), &record.logger)
+        self.accepts_parts(record.level.no(), record.logger.as_bytes())
     }
 
     /// Whether this output takes a record of level number `no` from logger `name`.
-    pub(crate) fn accepts_parts(&self, no: i32, name: &str) -> bool {
+    pub(crate) fn accepts_parts(&self, no: i32, name: &[u8]) -> bool {
         if self.min_level.is_some_and(|min| no < min) || self.max_level.is_some_and(|max| no > max)
         {
             return false;
@@ -54,12 +54,12 @@ impl RouteFilter {
 
 /// Python's `logging.Filter` rule: `prefix` itself or a dotted descendant.
 /// `root` and the empty name match every logger.
-fn logger_matches(prefix: &str, name: &str) -> bool {
+fn logger_matches(prefix: &str, name: &[u8]) -> bool {
     if prefix.is_empty() || prefix == "root" {
         return true;
     }
-    match name.strip_prefix(prefix) {
-        Some(rest) => rest.is_empty() || rest.starts_with('.'),
+    match name.strip_prefix(prefix.as_bytes()) {
+        Some(rest) => rest.first().is_none_or(|&b| b == b'.'),
         None => false,
     }
 }
@@ -84,11 +84,11 @@ impl Router {
 
     /// The outputs that take `record`; 0 when none does.
     pub(crate) fn route(&self, record: &Record) -> OutputMask {
-        self.route_parts(record.level.no(), &record.logger)
+        self.route_parts(record.level.no(), record.logger.as_bytes())
     }
 
     /// The outputs that take a record of level number `no` from logger `name`.
-    pub(crate) fn route_parts(&self, no: i32, name: &str) -> OutputMask {
+    pub(crate) fn route_parts(&self, no: i32, name: &[u8]) -> OutputMask {
         self.filters
             .iter()
             .enumerate()
@@ -131,11 +131,11 @@ mod tests {
 
     #[test]
     fn loggers_match_hierarchically() {
-        assert!(logger_matches("a.b", "a.b"));
-        assert!(logger_matches("a.b", "a.b.c"));
-        assert!(!logger_matches("a.b", "a.bc"));
-        assert!(!logger_matches("a.b", "a"));
-        assert!(logger_matches("root", "anything"));
+        assert!(logger_matches("a.b", b"a.b"));
+        assert!(logger_matches("a.b", b"a.b.c"));
+        assert!(!logger_matches("a.b", b"a.bc"));
+        assert!(!logger_matches("a.b", b"a"));
+        assert!(logger_matches("root", b"anything"));
         let f = RouteFilter {
             loggers: vec!["app".into()],
             exclude_loggers: vec!["app.noisy".into()],

@@ -21,8 +21,8 @@ use tributary_core::Timestamp;
 pub(crate) struct Canonical<'a> {
     /// The record's level number.
     pub(crate) level_no: i32,
-    /// The record's logger name.
-    pub(crate) logger: &'a str,
+    /// The record's logger name (ASCII).
+    pub(crate) logger: &'a [u8],
 }
 
 /// The last second whose timestamp text was checked by a full parse and
@@ -81,13 +81,15 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
     c.literal(b",\"levelno\":")?;
     let level_no = i32::try_from(c.integer()?).ok()?;
     c.literal(b",\"logger\":\"")?;
+    // Routing needs the name itself: one with escapes (or not ASCII) takes
+    // the long way.
     let start = c.pos;
-    let end = c.string_body()? - 1;
-    // Routing needs the name itself: one with escapes takes the long way.
-    if end == start || payload[start..end].contains(&b'\\') {
+    let end = special(payload, start);
+    if end == start || payload.get(end) != Some(&b'"') {
         return None;
     }
-    let logger = std::str::from_utf8(&payload[start..end]).ok()?;
+    c.pos = end + 1;
+    let logger = &payload[start..end];
     c.literal(b",\"msg\":\"")?;
     c.string_body()?;
     let mut next = 0;

@@ -43,7 +43,7 @@ impl Encoder {
     }
 
     /// The outputs that take a record of this level and logger.
-    pub(crate) fn route_parts(&self, level_no: i32, logger: &str) -> OutputMask {
+    pub(crate) fn route_parts(&self, level_no: i32, logger: &[u8]) -> OutputMask {
         self.router.route_parts(level_no, logger)
     }
 
