@@ -115,10 +115,16 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let ctx = RunContext {
         programs,
-        work: target_dir.join("xtask-bench"),
+        // One directory per bench process: two benches at once (two
+        // engineers on one machine) must not share output files.
+        work: target_dir
+            .join("xtask-bench")
+            .join(std::process::id().to_string()),
         timeout: Duration::from_secs(if args.quick { 90 } else { 300 }),
     };
     results.cases = run_cases(&ctx, &cases, sizes.runs);
+    // Outputs of failed cases stay for inspection; otherwise nothing is left.
+    let _ = std::fs::remove_dir(&ctx.work);
     results.ratios = results::ratios(&results.cases);
     results.meta.load_end = load_average();
 
