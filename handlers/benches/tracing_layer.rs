@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench -p tributary-handlers --bench tracing_layer`
 //! (`-- --quick` for a short run). Besides criterion's figures it prints
-//! per-event p50/p99 on the calling thread.
+//! per-event p50/p99 on the calling thread; `-- percentiles_only` (a name
+//! no criterion benchmark has) prints just those.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -128,44 +129,80 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
-/// p50/p99 of single events on the calling thread, timed one by one.
+/// Times `per_thread` single events on each of `threads` threads, one by
+/// one; returns (p50, p99) in nanoseconds.
+fn one_round(path: &Path, setup: Setup, threads: usize, per_thread: u64) -> (u64, u64) {
+    let (dispatch, guard) = setup(path);
+    let mut all: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let d = dispatch.clone();
+                s.spawn(move || {
+                    tracing::dispatcher::with_default(&d, || {
+                        (0..per_thread)
+                            .map(|i| {
+                                let t0 = Instant::now();
+                                event(black_box(i));
+                                t0.elapsed().as_nanos() as u64
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    drop(dispatch);
+    drop(guard);
+    let _ = std::fs::remove_file(path);
+    all.sort_unstable();
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    (p(0.50), p(0.99))
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// p50/p99 of single events on the calling thread. The two sides take
+/// turns, round after round, so a change in the machine's load hits both
+/// alike; the medians over the rounds are printed, with the ratio.
 fn percentiles(_: &mut Criterion) {
+    const ROUNDS: usize = 11;
+    const EVENTS: u64 = 50_000;
     let dir = tempfile::tempdir().unwrap();
     for threads in [1usize, 4] {
-        for (name, setup) in SETUPS {
-            let path = dir.path().join(format!("{name}-pct.log"));
-            let (dispatch, guard) = setup(&path);
-            let mut all: Vec<u64> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|_| {
-                        let d = dispatch.clone();
-                        s.spawn(move || {
-                            tracing::dispatcher::with_default(&d, || {
-                                (0..100_000u64)
-                                    .map(|i| {
-                                        let t0 = Instant::now();
-                                        event(black_box(i));
-                                        t0.elapsed().as_nanos() as u64
-                                    })
-                                    .collect::<Vec<_>>()
-                            })
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap())
-                    .collect()
-            });
-            drop(guard);
-            all.sort_unstable();
-            let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+        let mut rounds: Vec<Vec<(u64, u64)>> = vec![Vec::new(); SETUPS.len()];
+        for _ in 0..ROUNDS {
+            for (at, (name, setup)) in SETUPS.iter().enumerate() {
+                let path = dir.path().join(format!("{name}-pct.log"));
+                rounds[at].push(one_round(&path, *setup, threads, EVENTS / threads as u64));
+            }
+        }
+        let summary: Vec<(u64, u64)> = rounds
+            .iter()
+            .map(|r| {
+                (
+                    median(r.iter().map(|x| x.0).collect()),
+                    median(r.iter().map(|x| x.1).collect()),
+                )
+            })
+            .collect();
+        for ((name, _), (p50, p99)) in SETUPS.iter().zip(&summary) {
             println!(
-                "percentiles {threads} thread(s) {name}: p50 {} ns, p99 {} ns",
-                p(0.50),
-                p(0.99)
+                "percentiles {threads} thread(s) {name}: p50 {p50} ns, p99 {p99} ns (median of {ROUNDS} rounds)"
             );
         }
+        let (t, b) = (summary[0], summary[1]);
+        println!(
+            "percentiles {threads} thread(s) tributary/baseline: p50 {:.0}%, p99 {:.0}%",
+            100.0 * t.0 as f64 / b.0 as f64,
+            100.0 * t.1 as f64 / b.1 as f64
+        );
     }
 }
 

@@ -275,7 +275,7 @@ const MAX_FLUSH_DELAY: Duration = Duration::from_millis(50);
 /// The pause between looks at a queue that was busy a moment ago. Sleeping
 /// instead of blocking on the channel means a producer never finds the
 /// dispatcher waiting, so no log call pays for waking it (a futex system
-/// call), and records are taken in batches, one lock each.
+/// call).
 const POLL: Duration = Duration::from_micros(200);
 /// A batch this large (or half the queue, if smaller) means producers keep
 /// the queue busy, maybe waiting for room: look again at once.
@@ -294,13 +294,18 @@ impl Dispatcher {
         let busy = BUSY_BATCH
             .min(rx.capacity().unwrap_or(BUSY_BATCH) / 2)
             .max(1);
+        // One queue's worth at most, so a flood cannot starve flushing.
+        let batch_limit = rx.capacity().unwrap_or(usize::MAX);
         // When output was first buffered without a flush since.
         let mut dirty_since: Option<Instant> = None;
         // When the queue was first found empty since the last record.
         let mut quiet_since: Option<Instant> = None;
         loop {
             let mut taken = 0usize;
-            let mut batch = rx.drain();
+            // One message per lock (`try_iter`), not `drain`: that takes the
+            // channel's whole buffer, which producers then grow again
+            // under the channel's lock, in the middle of log calls.
+            let mut batch = rx.try_iter().take(batch_limit);
             for msg in batch.by_ref() {
                 taken += 1;
                 if let Step::Stop = self.process(msg) {
