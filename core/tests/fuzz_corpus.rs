@@ -12,7 +12,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
+        .map(|e| e.expect("corpus entry").path())
         .collect();
     files.sort();
     assert!(
@@ -24,7 +24,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     files
         .into_iter()
         .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
+            let bytes = std::fs::read(&p).expect("corpus file");
             (p, bytes)
         })
         .collect()
