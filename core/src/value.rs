@@ -276,6 +276,15 @@ impl Fields {
         self.entries.is_empty()
     }
 
+    /// Removes every field but keeps the allocated room, so a map reused
+    /// per record (one per thread, say) stops allocating once it has grown
+    /// to the usual size. The key index of a large map is dropped: the next
+    /// record is most likely small, where scanning is faster.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index = None;
+    }
+
     /// The fields in insertion order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
@@ -365,6 +374,24 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.clone()))
             .collect();
         assert_eq!(small.keys().collect::<Vec<_>>(), ["k1", "k2", "k3"]);
+    }
+
+    #[test]
+    fn clear_empties_and_keeps_capacity() {
+        let mut f = Fields::with_capacity(8);
+        for i in 0..40 {
+            f.insert(format!("k{i}"), i);
+        }
+        let room = f.entries.capacity();
+        f.clear();
+        assert!(f.is_empty());
+        assert_eq!(f.get("k1"), None);
+        assert_eq!(f.entries.capacity(), room);
+        f.insert("a", 1);
+        f.insert("b", 2);
+        f.insert("a", 3);
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(f.get("a"), Some(&Value::Int(3)));
     }
 
     #[test]

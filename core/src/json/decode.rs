@@ -6,6 +6,8 @@
 //! unknown top-level keys become fields.
 
 use super::parse::Reader;
+use std::borrow::Cow;
+
 use crate::{DecodeError, Fields, Level, Record, Timestamp, Value};
 
 /// Decodes one native JSON record (`{"ts":…,"level":…,"msg":…}`).
@@ -47,17 +49,46 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
     let mut first = true;
     while let Some(key) = reader.next_key(first).map_err(syntax)? {
         first = false;
-        let value = reader.value().map_err(syntax)?;
         let slot = classify(&key);
         // Unknown keys, and a second key for a slot already filled (an
         // alias after the native key), stay as fields.
         if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
+            let value = reader.value().map_err(syntax)?;
             extra.insert(key.into_owned(), value);
             continue;
         }
-        // A value of the wrong type is kept as a field, never dropped.
-        if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-            extra.insert(key.into_owned(), value);
+        match (slot, reader.peek_byte()) {
+            // Read straight from the borrowed text: the level name and the
+            // time are only looked at, never kept, so copying them into a
+            // `String` first was a wasted allocation per record.
+            (Key::Ts, Some(b'"')) => {
+                let text = reader.string().map_err(syntax)?;
+                match Timestamp::parse_rfc3339(&text) {
+                    Some(ts) => parts.ts = Some(ts),
+                    None => extra.insert(key.into_owned(), Value::Str(text.into_owned())),
+                }
+            }
+            (Key::Level, Some(b'"')) => parts.level_name = Some(reader.string().map_err(syntax)?),
+            // Text slots take the string as is, skipping the `Value` round trip.
+            (_, Some(b'"')) if is_text(slot) => {
+                let text = reader.string().map_err(syntax)?.into_owned();
+                if let Some(dest) = text_slot(&mut r, slot) {
+                    *dest = text;
+                }
+            }
+            // Members of `fields` go first in the record's map; while no
+            // top-level extra has been seen they can go straight into it,
+            // saving a map and its moves.
+            (Key::Fields, Some(b'{')) if extra.is_empty() => {
+                reader.object_into(&mut extra).map_err(syntax)?;
+            }
+            _ => {
+                let value = reader.value().map_err(syntax)?;
+                // A value of the wrong type is kept as a field, never dropped.
+                if let Err(value) = apply(&mut r, &mut parts, slot, value) {
+                    extra.insert(key.into_owned(), value);
+                }
+            }
         }
     }
     reader.end().map_err(syntax)?;
@@ -114,11 +145,39 @@ fn classify(k: &str) -> Key {
     }
 }
 
+/// The slots that keep a string value as text (see [`text_slot`]).
+fn is_text(slot: Key) -> bool {
+    use Key::*;
+    matches!(
+        slot,
+        Logger | Msg | Host | Process | Thread | File | Func | Module | Exc | Stack
+    )
+}
+
+/// Where a string value of `slot` goes, for the slots that keep text.
+fn text_slot(r: &mut Record, slot: Key) -> Option<&mut String> {
+    let optional = match slot {
+        Key::Logger => return Some(&mut r.logger),
+        Key::Msg => return Some(&mut r.msg),
+        Key::Host => &mut r.host,
+        Key::Process => &mut r.process,
+        Key::Thread => &mut r.thread,
+        Key::File => &mut r.file,
+        Key::Func => &mut r.func,
+        Key::Module => &mut r.module,
+        Key::Exc => &mut r.exc,
+        Key::Stack => &mut r.stack,
+        _ => return None,
+    };
+    Some(optional.insert(String::new()))
+}
+
 /// What is collected before the level and fields can be resolved.
 #[derive(Default)]
-struct Parts {
+struct Parts<'a> {
     ts: Option<Timestamp>,
-    level_name: Option<String>,
+    /// Borrowed from the payload when it had no escapes.
+    level_name: Option<Cow<'a, str>>,
     level_no: Option<i32>,
     nested: Option<Fields>,
 }
@@ -138,7 +197,7 @@ fn uint64(v: Value) -> Result<u64, Value> {
     }
 }
 
-fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), Value> {
+fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(), Value> {
     let text = |v: Value| match v {
         Value::Str(s) => Ok(Some(s)),
         // Python sends None for absent attributes; absent it is.
@@ -154,7 +213,7 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
                 v => return Err(v),
             }
         }
-        Key::Level => p.level_name = text(value)?,
+        Key::Level => p.level_name = text(value)?.map(Cow::Owned),
         Key::LevelNo => p.level_no = Some(int(value)?),
         Key::Logger => r.logger = text(value)?.unwrap_or_default(),
         Key::Msg => {
@@ -188,14 +247,13 @@ fn apply(r: &mut Record, p: &mut Parts, slot: Key, value: Value) -> Result<(), V
     Ok(())
 }
 
-fn finish(mut r: Record, p: Parts, extra: Fields) -> Record {
+fn finish(mut r: Record, p: Parts<'_>, extra: Fields) -> Record {
     // Producers that send no time get the time of receipt.
     r.ts = p.ts.unwrap_or_else(Timestamp::now);
     r.level = match (p.level_name, p.level_no) {
         (Some(name), Some(no)) => Level::from_parts(&name, no),
-        (Some(name), None) => {
-            Level::from_name(&name).unwrap_or_else(|| Level::custom(Level::INFO.no(), name))
-        }
+        (Some(name), None) => Level::from_name(&name)
+            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
     };
@@ -268,6 +326,38 @@ mod tests {
             Level::custom(25, "NOTICE")
         );
         assert_eq!(lvl(r#"{}"#), Level::INFO);
+    }
+
+    #[test]
+    fn nested_fields_come_first_whatever_the_key_order() {
+        let keys = |j: &str| {
+            let r = decode_json(j.as_bytes()).unwrap();
+            let keys: Vec<String> = r.fields.keys().map(str::to_owned).collect();
+            (keys, r.fields.get("a").cloned())
+        };
+        let expected = (
+            vec!["a".to_owned(), "b".to_owned(), "x".to_owned()],
+            Some(Value::Int(9)),
+        );
+        assert_eq!(keys(r#"{"fields":{"a":1,"b":2},"x":3,"a":9}"#), expected);
+        assert_eq!(keys(r#"{"x":3,"a":9,"fields":{"a":1,"b":2}}"#), expected);
+        let r = decode_json(br#"{"fields":[1],"x":3}"#).unwrap();
+        assert_eq!(r.fields.get("fields"), Some(&Value::from(vec![1])));
+    }
+
+    #[test]
+    fn borrowed_and_escaped_standard_strings() {
+        let r = decode_json(
+            br#"{"level":"NOT\u0049CE","levelno":25,"ts":"yesterday","logger":"a\"b","host":null,"thread":7}"#,
+        )
+        .unwrap();
+        assert_eq!(r.level, Level::custom(25, "NOTICE"));
+        assert_eq!(r.fields.get("ts"), Some(&Value::from("yesterday")));
+        assert_eq!(r.logger, "a\"b");
+        assert_eq!(r.host, None);
+        assert_eq!(r.fields.get("thread"), Some(&Value::Int(7)));
+        let r = decode_json(br#"{"level":"w\u0061rn"}"#).unwrap();
+        assert_eq!(r.level, Level::WARNING);
     }
 
     #[test]

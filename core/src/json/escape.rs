@@ -97,6 +97,9 @@ fn clean_prefix(bytes: &[u8], mut from: usize) -> usize {
 /// Appends a float: shortest round-trip digits; NaN and infinities, which
 /// JSON cannot express, as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
 pub fn write_f64(out: &mut Vec<u8>, x: f64) {
+    if write_short_decimal(out, x) {
+        return;
+    }
     if x.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
     } else if x.is_nan() {
@@ -106,6 +109,59 @@ pub fn write_f64(out: &mut Vec<u8>, x: f64) {
     } else {
         out.extend_from_slice(b"\"-Infinity\"");
     }
+}
+
+/// Writes `x` exactly as ryu would when it has at most four decimals and
+/// magnitude below 2^50 (`12.5`, `0.25`, `3.0`): the usual shape of a
+/// measured field, which ryu's general algorithm takes several times
+/// longer to print. Returns `false`, writing nothing, for any other value.
+///
+/// Why the output is ryu's: with |x|·10^k < 2^50 the round-trip interval of
+/// `x` scaled by 10^k is narrower than 1/4, so it holds at most one integer
+/// `m`, and rounding the scaled value finds it. `m / 10^k == x` (one
+/// correctly rounded division) proves the decimal parses back to `x`. The
+/// first `k` that passes gives the fewest digits, which is ryu's choice,
+/// and in this range ryu writes plain decimal notation with `.0` for whole
+/// numbers.
+fn write_short_decimal(out: &mut Vec<u8>, x: f64) -> bool {
+    const LIMIT: f64 = (1u64 << 50) as f64;
+    // Zero keeps its sign in ryu (`-0.0`); ryu handles it, NaN and infinities.
+    if x == 0.0 || !x.is_finite() || x.abs() >= LIMIT {
+        return false;
+    }
+    let mut scale = 1.0_f64;
+    let mut pow10 = 1u64;
+    for digits in 0..=4 {
+        let scaled = x * scale;
+        if scaled.abs() >= LIMIT {
+            return false;
+        }
+        let m = scaled.round();
+        if m / scale == x {
+            if x < 0.0 {
+                out.push(b'-');
+            }
+            // `m` is a whole number below 2^50, so the cast is exact.
+            let m = m.abs() as u64;
+            write_u64(out, m / pow10);
+            out.push(b'.');
+            if digits == 0 {
+                out.push(b'0');
+            } else {
+                let mut frac = [b'0'; 4];
+                let mut rest = m % pow10;
+                for at in (0..digits).rev() {
+                    frac[at] = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+                out.extend_from_slice(&frac[..digits]);
+            }
+            return true;
+        }
+        scale *= 10.0;
+        pow10 *= 10;
+    }
+    false
 }
 
 /// Appends an integer.
@@ -186,6 +242,57 @@ mod tests {
             proptest::prop_assert!(!out.contains(&b'\n'));
             let back: String = serde_json::from_slice(&out).unwrap();
             proptest::prop_assert_eq!(back, s);
+        }
+    }
+
+    fn ryu_text(x: f64) -> String {
+        ryu::Buffer::new().format_finite(x).to_owned()
+    }
+
+    fn ours(x: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(&mut out, x);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn short_decimals_are_written_as_ryu_writes_them() {
+        for x in [
+            12.5,
+            -12.5,
+            3.0,
+            -3.0,
+            0.1,
+            0.25,
+            0.0001,
+            1e-5,
+            0.3,
+            2.675,
+            1e15,
+            1125899906842623.0,
+            1125899906842624.0,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            123456.7891,
+            5e-324,
+            0.0,
+            -0.0,
+        ] {
+            assert_eq!(ours(x), ryu_text(x), "{x:e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_match_ryu(bits in proptest::prelude::any::<u64>(), m in -10_000_000i64..10_000_000, k in 0u32..7) {
+            let x = f64::from_bits(bits);
+            if x.is_finite() {
+                proptest::prop_assert_eq!(ours(x), ryu_text(x));
+            }
+            let short = m as f64 / 10f64.powi(k as i32);
+            proptest::prop_assert_eq!(ours(short), ryu_text(short));
+            let next = f64::from_bits(short.to_bits() + 1);
+            proptest::prop_assert_eq!(ours(next), ryu_text(next));
         }
     }
 

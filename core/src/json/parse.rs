@@ -47,8 +47,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     pub(crate) fn skip_ws(&mut self) {
         let b = self.bytes();
+        // Compact JSON (what producers send) has no whitespace: one test.
+        if b.get(self.pos).is_some_and(|&c| c > b' ') {
+            return;
+        }
         while self.pos < b.len() && matches!(b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
             self.pos += 1;
         }
@@ -69,7 +74,6 @@ impl<'a> Reader<'a> {
     }
 
     /// The next non-whitespace byte, not consumed.
-    #[cfg(test)]
     pub(crate) fn peek_byte(&mut self) -> Option<u8> {
         self.peek()
     }
@@ -102,6 +106,19 @@ impl<'a> Reader<'a> {
     /// The next key of an object, or `None` at its closing `}`.
     /// `first` tells whether a comma is expected before it.
     pub(crate) fn next_key(&mut self, first: bool) -> Result<Option<Cow<'a, str>>> {
+        // Compact JSON has `,"` before every key but the first: take that
+        // without the general path's whitespace skips and re-checks.
+        let b = self.bytes();
+        if !first && b.get(self.pos..self.pos + 2) == Some(b",\"") {
+            self.pos += 1;
+            let key = self.string()?;
+            if b.get(self.pos) == Some(&b':') {
+                self.pos += 1;
+            } else {
+                self.expect(b':', "expected `:` after key")?;
+            }
+            return Ok(Some(key));
+        }
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
@@ -124,16 +141,8 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'"') => Ok(Value::Str(self.string()?.into_owned())),
             Some(b'{') => {
-                self.nest()?;
-                self.pos += 1;
                 let mut fields = Fields::new();
-                let mut first = true;
-                while let Some(k) = self.next_key(first)? {
-                    first = false;
-                    let v = self.value()?;
-                    fields.insert(k.into_owned(), v);
-                }
-                self.depth -= 1;
+                self.object_into(&mut fields)?;
                 Ok(Value::Map(fields))
             }
             Some(b'[') => {
@@ -167,6 +176,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An object at the cursor (on its `{`), its members added to `fields`:
+    /// lets a caller collect into a map it already has.
+    pub(crate) fn object_into(&mut self, fields: &mut Fields) -> Result<()> {
+        self.nest()?;
+        self.pos += 1;
+        let mut first = true;
+        while let Some(k) = self.next_key(first)? {
+            first = false;
+            let v = self.value()?;
+            fields.insert(k.into_owned(), v);
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
     fn nest(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -192,7 +216,13 @@ impl<'a> Reader<'a> {
             i += 1;
         }
         let int_start = i;
+        // Accumulated while scanning, so the common short integer needs no
+        // second pass; 18 digits cannot overflow a u64.
+        let mut magnitude = 0u64;
         while i < b.len() && b[i].is_ascii_digit() {
+            magnitude = magnitude
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(b[i] - b'0'));
             i += 1;
         }
         let int_digits = i - int_start;
@@ -235,6 +265,11 @@ impl<'a> Reader<'a> {
                 Err(_) => self.fail("invalid number"),
             };
         }
+        if int_digits <= 18 {
+            // Below 10^18, so the cast is exact and negation cannot overflow.
+            let n = magnitude as i64;
+            return Ok(Value::Int(if b[start] == b'-' { -n } else { n }));
+        }
         // Integers stay exact at any size; `big_int` only fails on non-digits.
         match text.parse::<i64>() {
             Ok(n) => Ok(Value::Int(n)),
@@ -244,20 +279,29 @@ impl<'a> Reader<'a> {
 
     /// A string at the cursor (which is on its opening quote): borrowed when
     /// it has no escapes.
-    fn string(&mut self) -> Result<Cow<'a, str>> {
+    #[inline]
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>> {
         let b = self.bytes();
         self.pos += 1;
         let start = self.pos;
-        let Some(at) = memchr::memchr2(b'"', b'\\', &b[start..]) else {
+        let Some(at) = quote_or_backslash(&b[start..]) else {
             return self.fail("unterminated string");
         };
         if b[start + at] == b'"' {
             self.pos = start + at + 1;
             return Ok(Cow::Borrowed(&self.text[start..start + at]));
         }
-        let mut out = String::with_capacity(at + 16);
-        out.push_str(&self.text[start..start + at]);
-        self.pos = start + at;
+        self.escaped_string(start, start + at)
+    }
+
+    /// The rest of [`Reader::string`] once a backslash turned up at `at`:
+    /// kept apart so the common escape-free case stays small enough to inline.
+    #[cold]
+    fn escaped_string(&mut self, start: usize, at: usize) -> Result<Cow<'a, str>> {
+        let b = self.bytes();
+        let mut out = String::with_capacity(at - start + 16);
+        out.push_str(&self.text[start..at]);
+        self.pos = at;
         loop {
             // The cursor is on a backslash.
             let esc = *b.get(self.pos + 1).ok_or(SyntaxError {
@@ -328,6 +372,36 @@ impl<'a> Reader<'a> {
         }
         Ok(char::from_u32(hi).unwrap_or('\u{fffd}'))
     }
+}
+
+/// The index of the first `"` or `\\` in `b`. Log strings are short, where
+/// memchr's vector setup cost more than it saved (callgrind), so this tests
+/// eight bytes at a time and leaves long strings to memchr.
+#[inline]
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut at = 0;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let hits = zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            // Borrow propagation only flags bytes after a real hit, so the
+            // lowest flag is the first match.
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+        if at >= 64 {
+            return memchr::memchr2(b'"', b'\\', &b[at..]).map(|i| at + i);
+        }
+    }
+    b[at..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|i| at + i)
 }
 
 /// Parses a whole payload as one JSON value (used by tests and tools).
