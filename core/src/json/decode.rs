@@ -76,6 +76,17 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                     *dest = text;
                 }
             }
+            // Integer slots skip the general number reader for plain digits.
+            (Key::LevelNo | Key::Pid | Key::Tid | Key::Line | Key::Seq, Some(b'0'..=b'9')) => {
+                let value = match reader.small_uint() {
+                    // Below 10^18, so it fits an i64.
+                    Some(n) => Value::Int(n as i64),
+                    None => reader.value().map_err(syntax)?,
+                };
+                if let Err(value) = apply(&mut r, &mut parts, slot, value) {
+                    extra.insert(key.into_owned(), value);
+                }
+            }
             // Members of `fields` go first in the record's map; while no
             // top-level extra has been seen they can go straight into it,
             // saving a map and its moves.
@@ -95,7 +106,9 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
     if r.logger.is_empty() {
         r.logger.push_str("root");
     }
-    Ok(finish(r, parts, extra))
+    // In place: a `Record` is a few hundred bytes, and each move is a copy.
+    finish(&mut r, parts, extra);
+    Ok(r)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -247,7 +260,7 @@ fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(
     Ok(())
 }
 
-fn finish(mut r: Record, p: Parts<'_>, extra: Fields) -> Record {
+fn finish(r: &mut Record, p: Parts<'_>, extra: Fields) {
     // Producers that send no time get the time of receipt.
     r.ts = p.ts.unwrap_or_else(Timestamp::now);
     r.level = match (p.level_name, p.level_no) {
@@ -264,7 +277,6 @@ fn finish(mut r: Record, p: Parts<'_>, extra: Fields) -> Record {
         }
         None => extra,
     };
-    r
 }
 
 #[cfg(test)]
@@ -358,6 +370,24 @@ mod tests {
         assert_eq!(r.fields.get("thread"), Some(&Value::Int(7)));
         let r = decode_json(br#"{"level":"w\u0061rn"}"#).unwrap();
         assert_eq!(r.level, Level::WARNING);
+    }
+
+    #[test]
+    fn integer_slots_take_only_integers_that_fit() {
+        let r = decode_json(
+            br#"{"pid":12.0,"line":0,"seq":123456789012345678901,"tid":18446744073709551615,"levelno":1e1}"#,
+        )
+        .unwrap();
+        assert_eq!(r.fields.get("pid"), Some(&Value::Float(12.0)));
+        assert_eq!(r.line, Some(0));
+        assert_eq!(
+            r.fields.get("seq"),
+            Some(&Value::BigInt("123456789012345678901".into()))
+        );
+        assert_eq!(r.tid, Some(u64::MAX));
+        assert_eq!(r.fields.get("levelno"), Some(&Value::Float(10.0)));
+        assert!(decode_json(br#"{"pid":007}"#).is_err());
+        assert!(decode_json(br#"{"pid":-1}"#).unwrap().fields.get("pid") == Some(&Value::Int(-1)));
     }
 
     #[test]

@@ -191,6 +191,31 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// A plain non-negative integer below 10^18 at the cursor (the shape of
+    /// pid, line, tid and seq), consumed; `None`, consuming nothing, for
+    /// anything else, which [`Reader::value`] then reads in full.
+    pub(crate) fn small_uint(&mut self) -> Option<u64> {
+        self.skip_ws();
+        let b = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut n = 0u64;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 18 {
+            n = n * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        let leading_zero = digits > 1 && b[start] == b'0';
+        let more = b
+            .get(i)
+            .is_some_and(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E'));
+        if digits == 0 || leading_zero || more {
+            return None;
+        }
+        self.pos = i;
+        Some(n)
+    }
+
     fn nest(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
