@@ -403,7 +403,8 @@ impl<'a> Reader<'a> {
 /// The index of the first `"` or `\\` in `b`. Log strings are short, where
 /// memchr's vector setup cost more than it saved (callgrind), so this tests
 /// eight bytes at a time and leaves long strings to memchr.
-#[inline]
+/// Forced inline for the same reason as [`Reader::string`], its only caller.
+#[inline(always)]
 fn quote_or_backslash(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
