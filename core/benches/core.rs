@@ -5,30 +5,10 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tributary_core::frame::{StreamDecoder, encode_record};
-use tributary_core::{
-    Formatter, JsonFormatter, JsonProfile, Level, Record, Timestamp, decode_json,
-};
+use tributary_core::{Formatter, JsonFormatter, JsonProfile, decode_json};
 
-/// The "typical record": 12 standard fields and 3 extra fields,
-/// about 200 bytes of JSON... plus the source location a real producer sends.
-fn typical() -> Record {
-    Record::builder(Level::INFO, "request handled in 12 ms")
-        .ts(Timestamp::from_unix_nanos(1_763_774_682_444_123_000))
-        .logger("app.http")
-        .host("web-1")
-        .pid(4242)
-        .process("MainProcess")
-        .tid(140_245_112_653_632)
-        .thread("worker-3")
-        .file("src/http/server.rs")
-        .line(218)
-        .module("app::http")
-        .seq(1_000_001)
-        .field("method", "GET")
-        .field("status", 200)
-        .field("elapsed_ms", 12.5)
-        .build()
-}
+mod common;
+use common::typical;
 
 fn json(c: &mut Criterion) {
     let record = typical();

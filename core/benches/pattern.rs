@@ -5,30 +5,16 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use tributary_core::Formatter;
 use tributary_core::pattern::{PatternFormatter, Style};
-use tributary_core::{Formatter, Level, Record, Timestamp};
 
-fn typical() -> Record {
-    Record::builder(Level::INFO, "request handled in 12 ms")
-        .ts(Timestamp::from_unix_nanos(1_763_774_682_444_123_000))
-        .logger("app.http")
-        .host("web-1")
-        .pid(4242)
-        .process("Worker-3")
-        .tid(140_245_112_653_632)
-        .thread("worker-3")
-        .file("src/http/server.rs")
-        .line(218)
-        .module("app::http")
-        .seq(1_000_001)
-        .field("method", "GET")
-        .field("status", 200)
-        .field("elapsed_ms", 12.5)
-        .build()
-}
+mod common;
+use common::typical;
 
 fn bench(c: &mut Criterion) {
-    let record = typical();
+    // A pool worker's process name, as in the cookbook's output.
+    let mut record = typical();
+    record.process = Some("Worker-3".into());
     let mut out = Vec::with_capacity(256);
     let cases = [
         (
