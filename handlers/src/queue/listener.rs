@@ -438,24 +438,36 @@ impl Dispatcher {
 
     /// Counts and reports what went wrong when handler `i` handled a record.
     fn check(&mut self, i: usize, outcome: std::thread::Result<std::io::Result<()>>) {
+        self.report_outcome(i, Op::Handle, outcome);
+    }
+
+    /// Counts an error or a panic of handler `i` and reports it (rate-limited).
+    fn report_outcome(
+        &mut self,
+        i: usize,
+        op: Op,
+        outcome: std::thread::Result<std::io::Result<()>>,
+    ) {
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
-                self.reporter.report(
-                    &self.names[i],
-                    &format!("{:?}", e.kind()),
-                    &format_args!("cannot write a record: {e}"),
-                );
+                let (kind, what) = match op {
+                    Op::Handle => (format!("{:?}", e.kind()), "cannot write a record"),
+                    Op::Flush => (format!("flush {:?}", e.kind()), "cannot flush"),
+                };
+                self.reporter
+                    .report(&self.names[i], &kind, &format_args!("{what}: {e}"));
             }
             Err(panic) => {
                 self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
                 let what = panic_message(&panic);
-                self.reporter.report(
-                    &self.names[i],
-                    "panic",
-                    &format_args!("handler panicked: {what}; it stays in service"),
-                );
+                let message = match op {
+                    Op::Handle => format!("handler panicked: {what}; it stays in service"),
+                    Op::Flush => format!("handler panicked in flush: {what}"),
+                };
+                self.reporter
+                    .report(&self.names[i], "panic", &format_args!("{message}"));
             }
         }
     }
@@ -463,26 +475,8 @@ impl Dispatcher {
     fn flush_all(&mut self) {
         for i in 0..self.handlers.len() {
             let handler = &mut self.handlers[i];
-            match catch_unwind(AssertUnwindSafe(|| handler.flush())) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    self.shared.handler_errors.fetch_add(1, Ordering::Relaxed);
-                    self.reporter.report(
-                        &self.names[i],
-                        &format!("flush {:?}", e.kind()),
-                        &format_args!("cannot flush: {e}"),
-                    );
-                }
-                Err(panic) => {
-                    self.shared.handler_panics.fetch_add(1, Ordering::Relaxed);
-                    let what = panic_message(&panic);
-                    self.reporter.report(
-                        &self.names[i],
-                        "panic",
-                        &format_args!("handler panicked in flush: {what}"),
-                    );
-                }
-            }
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler.flush()));
+            self.report_outcome(i, Op::Flush, outcome);
         }
     }
 
@@ -534,4 +528,11 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     } else {
         "non-string panic payload".to_owned()
     }
+}
+
+/// What a handler was doing when it failed, for the report.
+#[derive(Clone, Copy)]
+enum Op {
+    Handle,
+    Flush,
 }
