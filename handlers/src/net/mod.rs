@@ -11,6 +11,7 @@
 
 mod backlog;
 mod backoff;
+mod conn;
 mod datagram;
 mod socket;
 mod truncate;

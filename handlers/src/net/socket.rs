@@ -1,11 +1,9 @@
 //! `SocketHandler`: native frames over TCP or a Unix stream socket.
 
+use super::conn::{Conn, Target, connect};
 use super::{Common, common_builders};
 use crate::Handler;
-use std::io::{self, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::os::unix::io::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 use tributary_core::frame::encode_record;
@@ -13,60 +11,6 @@ use tributary_core::{Level, Record};
 
 /// Bytes gathered before a write while records keep coming.
 const BATCH: usize = 64 * 1024;
-
-#[derive(Clone, Debug)]
-enum Target {
-    Tcp(String),
-    Unix(PathBuf),
-}
-
-enum Conn {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Conn {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn fd(&self) -> RawFd {
-        match self {
-            Conn::Tcp(s) => s.as_raw_fd(),
-            Conn::Unix(s) => s.as_raw_fd(),
-        }
-    }
-
-    /// Whether the peer has closed (or reset) the connection, checked
-    /// without blocking: Python's `SocketHandler` only learns this by
-    /// losing the next record.
-    fn peer_closed(&self) -> bool {
-        let mut byte = 0u8;
-        // SAFETY: valid descriptor and a 1-byte buffer we own.
-        let n = unsafe {
-            libc::recv(
-                self.fd(),
-                (&raw mut byte).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        match n {
-            0 => true,
-            n if n > 0 => false,
-            _ => {
-                let e = io::Error::last_os_error();
-                !matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                )
-            }
-        }
-    }
-}
 
 /// Sends each record as a native frame (4-byte big-endian length + JSON)
 /// over TCP or a Unix stream socket, reconnecting with backoff and
@@ -124,34 +68,6 @@ impl SocketHandler {
         self.conn.is_some()
     }
 
-    fn connect(&self) -> io::Result<Conn> {
-        let timeout = Some(self.common.write_timeout);
-        match &self.target {
-            Target::Tcp(addr) => {
-                let mut last = io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{addr} resolves to no address"),
-                );
-                for sa in addr.to_socket_addrs()? {
-                    match TcpStream::connect_timeout(&sa, self.common.connect_timeout) {
-                        Ok(s) => {
-                            s.set_nodelay(true)?;
-                            s.set_write_timeout(timeout)?;
-                            return Ok(Conn::Tcp(s));
-                        }
-                        Err(e) => last = e,
-                    }
-                }
-                Err(last)
-            }
-            Target::Unix(path) => {
-                let s = UnixStream::connect(path)?;
-                s.set_write_timeout(timeout)?;
-                Ok(Conn::Unix(s))
-            }
-        }
-    }
-
     /// Sends what is buffered, connecting first when the schedule allows
     /// (or always, with `force`). Undeliverable frames stay buffered.
     fn pump(&mut self, force: bool) {
@@ -164,7 +80,11 @@ impl SocketHandler {
                 if !force && !self.common.retry.due(Instant::now()) {
                     return;
                 }
-                match self.connect() {
+                match connect(
+                    &self.target,
+                    self.common.connect_timeout,
+                    self.common.write_timeout,
+                ) {
                     Ok(c) => {
                         self.conn = Some(c);
                         self.common.retry.succeeded();

@@ -1,0 +1,97 @@
+//! The stream connection a `SocketHandler` writes to: TCP or Unix.
+
+use std::io::{self, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a stream handler connects.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    Tcp(String),
+    Unix(PathBuf),
+}
+
+/// An open stream connection.
+pub(crate) enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Whether the peer has closed (or reset) the connection, checked
+    /// without blocking: Python's `SocketHandler` only learns this by
+    /// losing the next record.
+    pub(crate) fn peer_closed(&self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: valid descriptor and a 1-byte buffer we own.
+        let n = unsafe {
+            libc::recv(
+                self.fd(),
+                (&raw mut byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        match n {
+            0 => true,
+            n if n > 0 => false,
+            _ => {
+                let e = io::Error::last_os_error();
+                !matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                )
+            }
+        }
+    }
+}
+
+/// Opens a connection to `target`.
+pub(crate) fn connect(
+    target: &Target,
+    connect_timeout: Duration,
+    write_timeout: Duration,
+) -> io::Result<Conn> {
+    let timeout = Some(write_timeout);
+    match target {
+        Target::Tcp(addr) => {
+            let mut last = io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{addr} resolves to no address"),
+            );
+            for sa in addr.to_socket_addrs()? {
+                match TcpStream::connect_timeout(&sa, connect_timeout) {
+                    Ok(s) => {
+                        s.set_nodelay(true)?;
+                        s.set_write_timeout(timeout)?;
+                        return Ok(Conn::Tcp(s));
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            Err(last)
+        }
+        Target::Unix(path) => {
+            let s = UnixStream::connect(path)?;
+            s.set_write_timeout(timeout)?;
+            Ok(Conn::Unix(s))
+        }
+    }
+}
