@@ -1,6 +1,6 @@
 //! The stream connection a `SocketHandler` writes to: TCP or Unix.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -25,6 +25,25 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+        }
+    }
+
+    /// Reads what the peer sent (acknowledgements), waiting at most the
+    /// read timeout set with [`Conn::set_read_timeout`].
+    #[allow(dead_code)] // acknowledged mode reads these; it lands next
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+
+    /// Bounds how long [`Conn::read`] waits (`None`: forever).
+    #[allow(dead_code)]
+    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.set_read_timeout(timeout),
+            Conn::Unix(s) => s.set_read_timeout(timeout),
         }
     }
 

@@ -53,7 +53,7 @@ impl SocketHandler {
         SocketHandler::new(format!("unix {}", path.display()), Target::Unix(path))
     }
 
-    fn new(name: String, target: Target) -> SocketHandler {
+    pub(super) fn new(name: String, target: Target) -> SocketHandler {
         SocketHandler {
             target,
             name,
