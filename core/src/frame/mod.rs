@@ -2,6 +2,7 @@
 //! JSON, and the per-stream detection between them (design.md, "Wire frames").
 
 mod decoder;
+pub mod handshake;
 mod lines;
 mod stream;
 

@@ -2,9 +2,9 @@
 //! escaping, and decoding of native JSON records.
 
 mod decode;
-mod escape;
+pub(crate) mod escape;
 mod formatter;
-mod parse;
+pub(crate) mod parse;
 
 pub use decode::decode_json;
 pub use escape::{write_str, write_value};

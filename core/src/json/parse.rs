@@ -431,8 +431,7 @@ fn quote_or_backslash(b: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// Parses a whole payload as one JSON value (used by tests and tools).
-#[cfg(test)]
+/// Parses a whole payload as one JSON value (control frames, tests).
 pub(crate) fn parse_value(text: &str) -> Result<Value> {
     let mut r = Reader::new(text);
     let v = r.value()?;
