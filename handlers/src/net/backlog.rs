@@ -29,6 +29,9 @@ pub(crate) struct Backlog {
     pub unreported: u64,
     /// Dropped in total.
     pub dropped: u64,
+    /// Sequence number of the front frame (acknowledged delivery numbers
+    /// frames from the hello's `next`, one per frame, across drops).
+    pub first_seq: u64,
     spare: Vec<Vec<u8>>,
 }
 
@@ -47,6 +50,7 @@ impl Backlog {
         {
             if let Some(old) = self.frames.pop_front() {
                 self.bytes -= old.len();
+                self.first_seq += 1;
                 self.unreported += 1;
                 self.dropped += 1;
                 self.recycle(old);
@@ -58,7 +62,20 @@ impl Backlog {
     /// before the oldest kept frame).
     pub fn push_front(&mut self, frame: Vec<u8>) {
         self.bytes += frame.len();
+        self.first_seq = self.first_seq.wrapping_sub(1);
         self.frames.push_front(frame);
+    }
+
+    /// Appends a frame whatever the bounds (the drop report in
+    /// acknowledged mode, where the front's sequence numbers are fixed).
+    pub fn push_back_unbounded(&mut self, frame: Vec<u8>) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+    }
+
+    /// The `i`th frame from the front.
+    pub fn get(&self, i: usize) -> Option<&Vec<u8>> {
+        self.frames.get(i)
     }
 
     pub fn front(&self) -> Option<&Vec<u8>> {
@@ -68,6 +85,7 @@ impl Backlog {
     pub fn pop_front(&mut self) {
         if let Some(f) = self.frames.pop_front() {
             self.bytes -= f.len();
+            self.first_seq += 1;
             self.recycle(f);
         }
     }
@@ -124,6 +142,7 @@ mod tests {
             "byte bound drops from the front"
         );
         assert_eq!(b.dropped, 4);
+        assert_eq!(b.first_seq, 4, "the front's sequence number follows drops");
         b.push(vec![7; 10], limits);
         assert_eq!(b.len(), 1, "a frame larger than the bound is still kept");
     }

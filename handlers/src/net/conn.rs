@@ -30,7 +30,6 @@ impl Conn {
 
     /// Reads what the peer sent (acknowledgements), waiting at most the
     /// read timeout set with [`Conn::set_read_timeout`].
-    #[allow(dead_code)] // acknowledged mode reads these; it lands next
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.read(buf),
@@ -39,11 +38,32 @@ impl Conn {
     }
 
     /// Bounds how long [`Conn::read`] waits (`None`: forever).
-    #[allow(dead_code)]
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.set_read_timeout(timeout),
             Conn::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// Waits up to `wait` for bytes from the peer (or its EOF) to be
+    /// readable; zero only looks.
+    pub(crate) fn wait_readable(&self, wait: Duration) -> io::Result<bool> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+        loop {
+            // SAFETY: one valid pollfd for the duration of the call.
+            let rc = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+            if rc >= 0 {
+                return Ok(rc > 0);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 //! buffer is dropped, and the first thing sent after reconnecting is a
 //! record saying how many were dropped.
 
+mod ack;
 mod backlog;
 mod backoff;
 mod conn;
