@@ -89,6 +89,19 @@ impl Level {
     /// The level for a name and a number as they arrive from a peer: the
     /// standard level when both agree, otherwise a custom level keeping both.
     pub fn from_parts(name: &str, no: i32) -> Level {
+        // What Python and Tributary send: the exact standard pair, matched
+        // without the case-insensitive lookup below.
+        let exact = match (no, name) {
+            (20, "INFO") => Some(Level::INFO),
+            (10, "DEBUG") => Some(Level::DEBUG),
+            (30, "WARNING") => Some(Level::WARNING),
+            (40, "ERROR") => Some(Level::ERROR),
+            (50, "CRITICAL") => Some(Level::CRITICAL),
+            _ => None,
+        };
+        if let Some(level) = exact {
+            return level;
+        }
         match Level::from_name(name) {
             Some(level) if level.no == no && level.name == name => level,
             _ => Level::custom(no, name.to_owned()),
@@ -163,5 +176,7 @@ mod tests {
         // A standard name with a non-standard number stays as sent.
         let odd = Level::from_parts("INFO", 21);
         assert_eq!((odd.no(), odd.name()), (21, "INFO"));
+        assert_eq!(Level::from_parts("info", 20).name(), "info");
+        assert_eq!(Level::from_parts("WARNING", 30), Level::WARNING);
     }
 }

@@ -47,14 +47,25 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
     let mut parts = Parts::default();
     let mut extra = Fields::new();
     let mut first = true;
-    while let Some(key) = reader.next_key(first).map_err(syntax)? {
+    loop {
+        // Native keys are short: recognised from one word of the payload
+        // (`short_key`); anything else is read as a string and matched.
+        let (slot, key) = match reader.short_key(first) {
+            Some((word, next)) if classify_word(word) != Key::Other => {
+                reader.skip_to(next);
+                (classify_word(word), KeyText::Before(next))
+            }
+            _ => match reader.next_key(first).map_err(syntax)? {
+                Some(key) => (classify(&key), KeyText::Read(key)),
+                None => break,
+            },
+        };
         first = false;
-        let slot = classify(&key);
         // Unknown keys, and a second key for a slot already filled (an
         // alias after the native key), stay as fields.
         if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
             let value = reader.value().map_err(syntax)?;
-            extra.insert(key.into_owned(), value);
+            extra.insert(key.into_string(text), value);
             continue;
         }
         match (slot, reader.peek_byte()) {
@@ -62,29 +73,32 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
             // time are only looked at, never kept, so copying them into a
             // `String` first was a wasted allocation per record.
             (Key::Ts, Some(b'"')) => {
-                let text = reader.string().map_err(syntax)?;
-                match Timestamp::parse_rfc3339(&text) {
+                let ts = reader.string().map_err(syntax)?;
+                match Timestamp::parse_rfc3339(&ts) {
                     Some(ts) => parts.ts = Some(ts),
-                    None => extra.insert(key.into_owned(), Value::Str(text.into_owned())),
+                    None => extra.insert(key.into_string(text), Value::Str(ts.into_owned())),
                 }
             }
             (Key::Level, Some(b'"')) => parts.level_name = Some(reader.string().map_err(syntax)?),
             // Text slots take the string as is, skipping the `Value` round trip.
             (_, Some(b'"')) if is_text(slot) => {
-                let text = reader.string().map_err(syntax)?.into_owned();
+                let value = reader.string().map_err(syntax)?.into_owned();
                 if let Some(dest) = text_slot(&mut r, slot) {
-                    *dest = text;
+                    *dest = value;
                 }
             }
-            // Integer slots skip the general number reader for plain digits.
+            // Integer slots take plain digits straight into the record,
+            // skipping the general number reader and the `Value`.
             (Key::LevelNo | Key::Pid | Key::Tid | Key::Line | Key::Seq, Some(b'0'..=b'9')) => {
-                let value = match reader.small_uint() {
-                    // Below 10^18, so it fits an i64.
-                    Some(n) => Value::Int(n as i64),
-                    None => reader.value().map_err(syntax)?,
+                let stored = match reader.small_uint() {
+                    Some(n) => set_uint(&mut r, &mut parts, slot, n),
+                    None => {
+                        let value = reader.value().map_err(syntax)?;
+                        apply(&mut r, &mut parts, slot, value)
+                    }
                 };
-                if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-                    extra.insert(key.into_owned(), value);
+                if let Err(value) = stored {
+                    extra.insert(key.into_string(text), value);
                 }
             }
             // Members of `fields` go first in the record's map; while no
@@ -97,7 +111,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                 let value = reader.value().map_err(syntax)?;
                 // A value of the wrong type is kept as a field, never dropped.
                 if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-                    extra.insert(key.into_owned(), value);
+                    extra.insert(key.into_string(text), value);
                 }
             }
         }
@@ -132,6 +146,92 @@ enum Key {
     Stack,
     Fields,
     Other,
+}
+
+/// A key as the reader found it: only turned into a `String` when the value
+/// has to be kept as a field under it.
+enum KeyText<'a> {
+    /// A short key recognised in place; its text ends two bytes (`":`)
+    /// before this offset and starts after the previous quote.
+    Before(usize),
+    /// A key read as a string.
+    Read(Cow<'a, str>),
+}
+
+impl KeyText<'_> {
+    fn into_string(self, text: &str) -> String {
+        match self {
+            KeyText::Read(key) => key.into_owned(),
+            KeyText::Before(next) => {
+                let end = next - 2;
+                let start = text.as_bytes()[..end]
+                    .iter()
+                    .rposition(|&c| c == b'"')
+                    .map_or(end, |quote| quote + 1);
+                text.get(start..end).unwrap_or_default().to_owned()
+            }
+        }
+    }
+}
+
+/// The little-endian word of a key of at most eight bytes, as
+/// [`Reader::short_key`] returns it.
+const fn word(key: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < key.len() {
+        w |= (key[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// [`classify`] for keys of one to seven bytes, from their word: every
+/// native key and most aliases; the longer aliases go through `classify`.
+fn classify_word(w: u64) -> Key {
+    const TS: u64 = word(b"ts");
+    const TIME: u64 = word(b"time");
+    const LEVEL: u64 = word(b"level");
+    const LEVELNO: u64 = word(b"levelno");
+    const LOGGER: u64 = word(b"logger");
+    const NAME: u64 = word(b"name");
+    const TARGET: u64 = word(b"target");
+    const MSG: u64 = word(b"msg");
+    const MESSAGE: u64 = word(b"message");
+    const HOST: u64 = word(b"host");
+    const PID: u64 = word(b"pid");
+    const PROCESS: u64 = word(b"process");
+    const TID: u64 = word(b"tid");
+    const THREAD: u64 = word(b"thread");
+    const FILE: u64 = word(b"file");
+    const LINE: u64 = word(b"line");
+    const FUNC: u64 = word(b"func");
+    const MODULE: u64 = word(b"module");
+    const SEQ: u64 = word(b"seq");
+    const EXC: u64 = word(b"exc");
+    const STACK: u64 = word(b"stack");
+    const FIELDS: u64 = word(b"fields");
+    match w {
+        TS | TIME => Key::Ts,
+        LEVEL => Key::Level,
+        LEVELNO => Key::LevelNo,
+        LOGGER | NAME | TARGET => Key::Logger,
+        MSG | MESSAGE => Key::Msg,
+        HOST => Key::Host,
+        PID => Key::Pid,
+        PROCESS => Key::Process,
+        TID => Key::Tid,
+        THREAD => Key::Thread,
+        FILE => Key::File,
+        LINE => Key::Line,
+        FUNC => Key::Func,
+        MODULE => Key::Module,
+        SEQ => Key::Seq,
+        EXC => Key::Exc,
+        STACK => Key::Stack,
+        FIELDS => Key::Fields,
+        _ => Key::Other,
+    }
 }
 
 fn classify(k: &str) -> Key {
@@ -193,6 +293,30 @@ struct Parts<'a> {
     level_name: Option<Cow<'a, str>>,
     level_no: Option<i32>,
     nested: Option<Fields>,
+}
+
+/// Stores plain digits read for an integer slot; a number too large for
+/// the slot comes back as a `Value` to keep as a field. `n` is below 10^18.
+fn set_uint(r: &mut Record, p: &mut Parts<'_>, slot: Key, n: u64) -> Result<(), Value> {
+    let stored = match slot {
+        Key::LevelNo => i32::try_from(n).map(|no| p.level_no = Some(no)).is_ok(),
+        Key::Pid => u32::try_from(n).map(|pid| r.pid = Some(pid)).is_ok(),
+        Key::Line => u32::try_from(n).map(|line| r.line = Some(line)).is_ok(),
+        Key::Tid => {
+            r.tid = Some(n);
+            true
+        }
+        Key::Seq => {
+            r.seq = Some(n);
+            true
+        }
+        _ => false,
+    };
+    if stored {
+        Ok(())
+    } else {
+        Err(Value::Int(n as i64))
+    }
 }
 
 fn int<T: TryFrom<i64>>(v: Value) -> Result<T, Value> {
@@ -283,6 +407,146 @@ fn finish(r: &mut Record, p: Parts<'_>, extra: Fields) {
 mod tests {
     use super::*;
     use crate::{Formatter, JsonFormatter};
+    use proptest::prelude::*;
+
+    fn arb_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z._:/ -]{0,30}",
+            "(?s).{0,12}",
+            "[\"\\\\\u{0}-\u{1f}é😀]{0,6}"
+        ]
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<u64>().prop_map(Value::from),
+            (-1e300f64..1e300).prop_map(Value::Float),
+            (0u32..100_000, 0u32..4)
+                .prop_map(|(m, k)| Value::Float(f64::from(m) / 10f64.powi(k as i32))),
+            arb_text().prop_map(Value::Str),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                prop::collection::vec((arb_key(), inner), 0..4)
+                    .prop_map(|kv| Value::Map(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Field names, with the native keys and their aliases over-represented.
+    fn arb_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "ts",
+                "time",
+                "timestamp",
+                "level",
+                "levelno",
+                "logger",
+                "name",
+                "msg",
+                "message",
+                "pid",
+                "tid",
+                "seq",
+                "line",
+                "fields",
+                "exc",
+                "method",
+                "status",
+            ])
+            .prop_map(str::to_owned),
+            arb_text(),
+        ]
+    }
+
+    prop_compose! {
+        fn arb_record()(
+            nanos in any::<i64>(),
+            level in prop_oneof![
+                Just(Level::INFO), Just(Level::ERROR), Just(Level::custom(25, "NOTICE")),
+                (any::<i32>(), "[A-Za-z]{1,8}").prop_map(|(no, name)| Level::custom(no, name)),
+            ],
+            logger in "[a-z.]{1,20}",
+            msg in arb_text(),
+            texts in prop::collection::vec(prop::option::of(arb_text()), 8),
+            nums in (prop::option::of(any::<u32>()), prop::option::of(any::<u64>()),
+                     prop::option::of(any::<u32>()), prop::option::of(any::<u64>())),
+            fields in prop::collection::vec((arb_key(), arb_value()), 0..6),
+        ) -> Record {
+            let mut r = Record::new_at(Timestamp::from_unix_nanos(nanos).truncate_to_micros(), level, logger, msg);
+            let mut texts = texts.into_iter();
+            for slot in [&mut r.host, &mut r.process, &mut r.thread, &mut r.file,
+                         &mut r.func, &mut r.module, &mut r.exc, &mut r.stack] {
+                *slot = texts.next().flatten();
+            }
+            (r.pid, r.tid, r.line, r.seq) = nums;
+            r.fields = fields.into_iter().collect();
+            r
+        }
+    }
+
+    /// The record's JSON with a space after every `:` and `,` outside
+    /// strings: the same document, read by the general path.
+    fn spaced(line: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(line.len() * 2);
+        let (mut in_str, mut escaped) = (false, false);
+        for &c in line {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' if in_str => escaped = true,
+                b'"' => in_str = !in_str,
+                b':' | b',' if !in_str => out.push(b' '),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn decode_inverts_native_format(record in arb_record()) {
+            let mut line = Vec::new();
+            JsonFormatter::native().format(&record, &mut line);
+            prop_assert_eq!(&decode_json(&line).unwrap(), &record);
+            prop_assert_eq!(decode_json(&spaced(&line)).unwrap(), record);
+        }
+
+        #[test]
+        fn fast_and_general_key_paths_agree(
+            members in prop::collection::vec((arb_key(), arb_value()), 0..10),
+        ) {
+            // Any object, duplicates and aliases included: compact JSON goes
+            // through the short-key path, spaced JSON through the general one.
+            let mut line = b"{".to_vec();
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                crate::json::escape::write_str(&mut line, k);
+                line.push(b':');
+                crate::json::write_value(&mut line, v);
+            }
+            line.push(b'}');
+            let before = Timestamp::now();
+            let compact = decode_json(&line);
+            let general = decode_json(&spaced(&line));
+            prop_assert_eq!(compact.is_ok(), general.is_ok());
+            if let (Ok(a), Ok(mut b)) = (compact, general) {
+                // A record without a usable time is stamped on receipt.
+                if a.ts != b.ts {
+                    prop_assert!(a.ts >= before && b.ts >= before);
+                    b.ts = a.ts;
+                }
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
 
     #[test]
     fn native_output_decodes_to_the_same_record() {
@@ -394,6 +658,35 @@ mod tests {
     fn invalid_utf8_is_repaired_not_rejected() {
         let r = decode_json(b"{\"msg\":\"caf\xe9\"}").unwrap();
         assert_eq!(r.msg, "caf\u{fffd}");
+    }
+
+    #[test]
+    fn short_keys_that_only_look_native_are_fields() {
+        // A NUL after a native key, an escape spelling one, a key cut off
+        // by the end of the payload, and whitespace before the colon.
+        let r = decode_json(br#"{"ts\u0000":1,"m\u0073g":"hi","pid" :7,"a\"":2,"b":3}"#).unwrap();
+        assert_eq!(r.fields.get("ts\u{0}"), Some(&Value::Int(1)));
+        assert_eq!(r.msg, "hi");
+        assert_eq!(r.pid, Some(7));
+        assert_eq!(r.fields.get("a\""), Some(&Value::Int(2)));
+        assert_eq!(r.fields.get("b"), Some(&Value::Int(3)));
+        // Raw NUL bytes (not valid JSON, but accepted like other raw bytes)
+        // must not make `ts\0` look like `ts`.
+        let r = decode_json(b"{\"ts\0\":5,\"msg\":\"m\"}").unwrap();
+        assert_eq!(r.fields.get("ts\u{0}"), Some(&Value::Int(5)));
+        // A short key duplicated or of the wrong type keeps its own name.
+        let r = decode_json(br#"{"pid":1,"pid":2,"line":"x","time":"2026-01-01T00:00:00Z","ts":"late","tid":99999999999999999}"#).unwrap();
+        assert_eq!(r.pid, Some(1));
+        assert_eq!(r.fields.get("pid"), Some(&Value::Int(2)));
+        assert_eq!(r.fields.get("line"), Some(&Value::from("x")));
+        assert_eq!(r.fields.get("ts"), Some(&Value::from("late")));
+        assert_eq!(r.tid, Some(99_999_999_999_999_999));
+        let r =
+            decode_json(br#"{"pid":4294967296,"levelno":2147483648,"line":4294967295}"#).unwrap();
+        assert_eq!(r.pid, None);
+        assert_eq!(r.fields.get("pid"), Some(&Value::Int(4_294_967_296)));
+        assert_eq!(r.fields.get("levelno"), Some(&Value::Int(2_147_483_648)));
+        assert_eq!(r.line, Some(u32::MAX));
     }
 
     #[test]

@@ -1,0 +1,60 @@
+//! Runs one of core's hot paths on the benches' typical record, N times, so
+//! a profiler can count its cost without criterion's machinery around it.
+//!
+//! ```sh
+//! cargo build --release -p tributary-core --example hot_paths
+//! for n in 1 10001; do valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/hot_paths decode $n 2>&1 | grep refs; done
+//! ```
+//!
+//! (instructions at 10001 − instructions at 1) ÷ 10000 = instructions per
+//! record. Paths: `decode` (native JSON → `Record`), `format` (native JSON
+//! line), `pattern` (the cookbook's `%` template).
+
+use std::hint::black_box;
+use tributary_core::{Formatter, JsonFormatter, PatternFormatter, decode_json};
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().unwrap_or_else(|| "decode".to_owned());
+    let n: u64 = args.next().as_deref().unwrap_or("1").parse()?;
+    let record = common::typical();
+    let mut line = Vec::with_capacity(512);
+    JsonFormatter::native().format(&record, &mut line);
+    match path.as_str() {
+        "decode" => {
+            let mut total = 0;
+            for _ in 0..n {
+                let r = decode_json(black_box(&line))?;
+                total += r.msg.len();
+                black_box(&r);
+            }
+            black_box(total);
+        }
+        "format" => {
+            let f = JsonFormatter::native();
+            let mut out = Vec::with_capacity(512);
+            for _ in 0..n {
+                out.clear();
+                f.format(black_box(&record), &mut out);
+                black_box(&out);
+            }
+        }
+        "pattern" => {
+            let f = PatternFormatter::new(
+                "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s",
+            )?;
+            let mut out = Vec::with_capacity(256);
+            for _ in 0..n {
+                out.clear();
+                f.format(black_box(&record), &mut out);
+                black_box(&out);
+            }
+        }
+        other => return Err(format!("unknown path {other:?}: decode, format or pattern").into()),
+    }
+    Ok(())
+}
