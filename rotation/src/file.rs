@@ -22,6 +22,11 @@ use crate::sync::SyncPolicy;
 #[cfg(feature = "gzip")]
 use crate::compress::Worker;
 
+mod batch;
+mod position;
+
+pub use position::{FilePosition, Truncation};
+
 /// After a failed rotation, writing goes on in the current file and rotation
 /// is tried again this many seconds later (not on every record).
 const ROTATION_RETRY_SECS: i64 = 1;
@@ -42,6 +47,8 @@ pub struct RotatingFile {
     /// A failed write left bytes past `len` that must go before the next one.
     needs_truncate: bool,
     buf: Vec<u8>,
+    /// Records in `buf`, for [`RotatingFile::discard_buffered`].
+    buf_records: usize,
     buf_cap: usize,
     size: Option<SizePolicy>,
     time: Option<TimePolicy>,
@@ -172,6 +179,7 @@ impl RotatingFile {
             len: existing.as_ref().map_or(0, |m| m.len()),
             needs_truncate: false,
             buf: Vec::with_capacity(b.buffer),
+            buf_records: 0,
             buf_cap: b.buffer,
             size: (b.max_bytes > 0).then_some(SizePolicy {
                 max_bytes: b.max_bytes,
@@ -227,31 +235,57 @@ impl RotatingFile {
         if record.is_empty() {
             return Ok(());
         }
+        self.rotate_before(record.len() as u64)?;
+        self.accept(record, 1)
+    }
+
+    /// Opens the file if needed and rotates it if a policy says so before
+    /// `upcoming` more bytes; true if it rotated.
+    ///
+    /// A failed rotation is reported (and retried a little later) but is no
+    /// error: the bytes go to the current file. An error means the file
+    /// itself cannot be opened.
+    #[inline]
+    fn rotate_before(&mut self, upcoming: u64) -> io::Result<bool> {
         if self.file.is_none() {
             self.open_file()?;
         }
-        if let Some(time_due) = self.rotation_due(record.len()) {
-            // A record is never refused because rotation failed: it goes to
-            // the current file and rotation is retried later.
-            if let Err(e) = self.rotate(time_due) {
-                self.retry_rotation_at = Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
-                self.errors.report(e);
-            }
-            if self.file.is_none() {
-                self.open_file()?;
-            }
+        match self.rotation_due(upcoming) {
+            Some(time_due) => self.rotate_or_report(time_due),
+            None => Ok(false),
         }
-        if self.buf.len() + record.len() > self.buf_cap {
+    }
+
+    #[cold]
+    fn rotate_or_report(&mut self, time_due: bool) -> io::Result<bool> {
+        let before = self.rotations;
+        if let Err(e) = self.rotate(time_due) {
+            self.retry_rotation_at = Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
+            self.errors.report(e);
+        }
+        if self.file.is_none() {
+            self.open_file()?;
+        }
+        Ok(self.rotations != before)
+    }
+
+    /// Takes `bytes`, which hold `records` whole records, into the buffer
+    /// (or straight to the file when larger than it): all of them or, on
+    /// error, none.
+    fn accept(&mut self, bytes: &[u8], records: u64) -> io::Result<()> {
+        if self.buf.len() + bytes.len() > self.buf_cap {
             self.flush_buf()?;
         }
-        let sync_now = self.count_for_sync();
-        if record.len() > self.buf_cap {
-            self.append(record)?;
+        let sync_now = self.count_for_sync(records);
+        if bytes.len() > self.buf_cap {
+            self.append(bytes)?;
         } else {
             let start = self.buf.len();
-            self.buf.extend_from_slice(record);
+            self.buf.extend_from_slice(bytes);
+            self.buf_records += records as usize;
             if sync_now && let Err(e) = self.flush_buf() {
                 self.buf.truncate(start);
+                self.buf_records -= records as usize;
                 return Err(e);
             }
         }
@@ -264,7 +298,7 @@ impl RotatingFile {
     /// `Some(time_due)` when a rotation should happen before a record of
     /// `n` bytes.
     #[inline]
-    fn rotation_due(&mut self, n: usize) -> Option<bool> {
+    fn rotation_due(&mut self, n: u64) -> Option<bool> {
         if !self.regular {
             return None;
         }
@@ -431,6 +465,15 @@ impl RotatingFile {
         self.flush_buf()
     }
 
+    /// Drops the records accepted but not yet written, and returns how many
+    /// there were: for a writer that gives up on a file it cannot write
+    /// (a disk that stays full past a shutdown deadline) and must count
+    /// what it lost rather than keep it, or have `Drop` try once more.
+    pub fn discard_buffered(&mut self) -> usize {
+        self.buf.clear();
+        std::mem::take(&mut self.buf_records)
+    }
+
     /// Writes the buffer and `fdatasync`s the file.
     pub fn sync_all(&mut self) -> io::Result<()> {
         self.flush_buf()?;
@@ -488,15 +531,15 @@ impl RotatingFile {
         self.errors.report(e);
     }
 
-    fn count_for_sync(&mut self) -> bool {
+    fn count_for_sync(&mut self, records: u64) -> bool {
         match self.sync {
             SyncPolicy::Never => false,
             SyncPolicy::EveryRecords(n) => {
-                self.unsynced += 1;
+                self.unsynced += records;
                 self.unsynced >= n.max(1)
             }
             SyncPolicy::Interval(d) => {
-                self.unsynced += 1;
+                self.unsynced += records;
                 self.last_sync.elapsed() >= d
             }
         }
@@ -582,6 +625,7 @@ impl RotatingFile {
         self.buf = buf;
         if result.is_ok() {
             self.buf.clear();
+            self.buf_records = 0;
         }
         result
     }

@@ -45,6 +45,12 @@
 //! - **Retention** by count, age and total size, on open and after each
 //!   rotation; files that do not parse as this file's archives are never
 //!   touched.
+//! - **Batches and positions**, for a caller that journals what it wrote:
+//!   [`RotatingFile::rotate_if_due`] and
+//!   [`RotatingFile::write_batch_unrotated`] keep a batch of lines in one
+//!   file, [`RotatingFile::position`] says where the written bytes end (file
+//!   identity and length), and [`RotatingFile::truncate_to`] cuts an
+//!   unrecorded tail after a crash, only in the file the position names.
 //! - [`RotatingFile::reopen`] for external logrotate, [`SyncPolicy`] for
 //!   fsync, and (feature `tracing`) a `MakeWriter` that replaces
 //!   `tracing_appender::rolling` in one line.
@@ -73,7 +79,7 @@ mod sync;
 pub use builder::{Builder, Compression};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCallback};
-pub use file::RotatingFile;
+pub use file::{FilePosition, RotatingFile, Truncation};
 #[cfg(feature = "tracing")]
 pub use make_writer::{EventWriter, SharedRotatingFile};
 pub use naming::{Namer, Naming, Rotator};

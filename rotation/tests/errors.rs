@@ -153,3 +153,92 @@ fn full_disk_child() {
     }
     println!("CHILD OK");
 }
+
+#[cfg(unix)]
+#[test]
+fn full_disk_cuts_a_batch_back_whole() {
+    let out = run_child("full_disk_batch_child", "ROTATION_FULL_DISK_BATCH_CHILD");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD OK"),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The child half: batches of three 100-byte lines under a 1,050-byte file
+/// size limit. The fourth batch crosses the limit: the kernel takes 150 of
+/// its bytes (a short write) and refuses the rest with EFBIG; the file is
+/// cut back to the end of the third batch, and the batch comes back whole
+/// once the limit is raised.
+#[cfg(unix)]
+#[test]
+fn full_disk_batch_child() {
+    if std::env::var_os("ROTATION_FULL_DISK_BATCH_CHILD").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    let set_limit = |bytes: libc::rlim_t| {
+        let lim = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: plain syscalls on this process, no memory handed over.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+        }
+    };
+    let batch = |b: usize| -> Vec<u8> {
+        (0..3)
+            .flat_map(|i| format!("{:0>99}\n", b * 3 + i).into_bytes())
+            .collect()
+    };
+    // 0: every batch is its own write(2); 256: batches are larger than the
+    // buffer and bypass it; 4096: they are buffered and the flush fails.
+    for buffer in [0, 256, 4096] {
+        fs::remove_file(&p).ok();
+        set_limit(1_050);
+        let mut f = RotatingFile::builder(&p)
+            .buffer_size(buffer)
+            .open()
+            .unwrap();
+        let mut accepted = Vec::new();
+        let mut refused = None;
+        for b in 0..6 {
+            match f.write_batch_unrotated(&batch(b)) {
+                Ok(()) => accepted.push(b),
+                Err(e) => {
+                    assert_eq!(e.raw_os_error(), Some(libc::EFBIG), "{e}");
+                    refused = Some(b);
+                    break;
+                }
+            }
+        }
+        if buffer == 4096 {
+            assert_eq!(refused, None, "all six batches fit in the buffer");
+            let e = f.flush().unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EFBIG), "{e}");
+            // The buffer is written in one piece: cut back to the start.
+            assert_eq!(fs::metadata(&p).unwrap().len(), 0);
+        } else {
+            assert_eq!(refused, Some(3), "buffer {buffer}");
+            assert_eq!(fs::metadata(&p).unwrap().len(), 900, "buffer {buffer}");
+            // Nothing of the refused batch is held: the position is the
+            // end of the third.
+            assert_eq!(f.position().unwrap().len, 900);
+        }
+        set_limit(libc::RLIM_INFINITY);
+        for b in refused.unwrap_or(6)..8 {
+            f.write_batch_unrotated(&batch(b)).unwrap();
+            accepted.push(b);
+        }
+        let pos = f.position().unwrap();
+        let expected: Vec<u8> = accepted.iter().flat_map(|b| batch(*b)).collect();
+        assert_eq!(pos.len, expected.len() as u64, "buffer {buffer}");
+        assert_eq!(fs::read(&p).unwrap(), expected, "buffer {buffer}");
+    }
+    set_limit(libc::RLIM_INFINITY);
+    println!("CHILD OK");
+}

@@ -13,8 +13,8 @@ pub(crate) struct SizePolicy {
 }
 
 impl SizePolicy {
-    pub(crate) fn should_rotate(&self, current_len: u64, record_len: usize) -> bool {
-        current_len > 0 && current_len.saturating_add(record_len as u64) > self.max_bytes
+    pub(crate) fn should_rotate(&self, current_len: u64, record_len: u64) -> bool {
+        current_len > 0 && current_len.saturating_add(record_len) > self.max_bytes
     }
 }
 
