@@ -15,12 +15,14 @@ mod backoff;
 mod conn;
 mod datagram;
 mod socket;
+mod spool;
 mod truncate;
 
 pub use backlog::BufferLimits;
 pub use backoff::Backoff;
 pub use datagram::DatagramHandler;
 pub use socket::SocketHandler;
+pub use spool::{SpoolConfig, SpoolSync};
 
 use crate::filter::{self, Filter};
 use crate::process;

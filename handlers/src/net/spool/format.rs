@@ -1,0 +1,225 @@
+//! The bytes of a spool file: a fixed 512-byte header, then entries.
+//!
+//! ```text
+//! header (512 bytes, little-endian):
+//!   0..8     magic "TRBSPOOL"
+//!   8..12    format version (1)
+//!   12..16   producer id length (at most 256)
+//!   16..20   CRC-32 of bytes 0..16 and the producer id
+//!   64..96   head record A  } head offset u64, floor u64, generation u64,
+//!   96..128  head record B  } CRC-32 of those 24 bytes u32, zero u32
+//!   128..384 producer id (UTF-8)
+//! entry (20 bytes + payload):
+//!   0..4     payload length u32
+//!   4..12    sequence number u64
+//!   12..16   CRC-32 of the payload
+//!   16..20   CRC-32 of bytes 0..16 (so length, sequence number and the
+//!            payload's checksum are all covered)
+//! ```
+//!
+//! The two head records alternate: each update writes the older one with a
+//! higher generation, so a write torn by a power cut leaves the other
+//! intact. The header checksum on every entry lets a reader reject a
+//! damaged length before trusting it and find the next entry after damage
+//! by testing each byte offset (a false match needs two CRC-32 collisions).
+
+pub(super) const MAGIC: &[u8; 8] = b"TRBSPOOL";
+pub(super) const VERSION: u32 = 1;
+/// Where the first entry starts.
+pub(super) const HEADER_LEN: u64 = 512;
+/// Longest producer id, in bytes.
+pub(super) const MAX_PRODUCER_ID: usize = 256;
+pub(super) const ENTRY_HEADER_LEN: u64 = 20;
+
+const SLOT_AT: [usize; 2] = [64, 96];
+const SLOT_LEN: usize = 32;
+const ID_AT: usize = 128;
+
+/// Where reading resumes: the first unconsumed entry, and the lowest
+/// sequence number not yet consumed (`floor`), which lets a reader
+/// recognise consumed entries even when the offset is stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Head {
+    pub offset: u64,
+    pub floor: u64,
+    pub generation: u64,
+}
+
+impl Head {
+    /// The file offset of the record this head is written to.
+    pub fn slot_offset(&self) -> u64 {
+        SLOT_AT[(self.generation % 2) as usize] as u64
+    }
+
+    pub fn encode(&self) -> [u8; SLOT_LEN] {
+        let mut out = [0u8; SLOT_LEN];
+        out[0..8].copy_from_slice(&self.offset.to_le_bytes());
+        out[8..16].copy_from_slice(&self.floor.to_le_bytes());
+        out[16..24].copy_from_slice(&self.generation.to_le_bytes());
+        let crc = crc32fast::hash(&out[0..24]);
+        out[24..28].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Head> {
+        if crc32fast::hash(&b[0..24]) != le32(&b[24..28]) {
+            return None;
+        }
+        Some(Head {
+            offset: le64(&b[0..8]),
+            floor: le64(&b[8..16]),
+            generation: le64(&b[16..24]),
+        })
+    }
+}
+
+/// A header as read back: what could be trusted of it.
+#[derive(Debug)]
+pub(super) struct ParsedHeader {
+    pub version: u32,
+    /// `None` when the header checksum (or the id's UTF-8) is bad.
+    pub producer_id: Option<String>,
+    /// The newest intact head record.
+    pub head: Option<Head>,
+}
+
+pub(super) fn encode_header(producer_id: &str, head: Head) -> [u8; HEADER_LEN as usize] {
+    let mut out = [0u8; HEADER_LEN as usize];
+    out[0..8].copy_from_slice(MAGIC);
+    out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    let id = producer_id.as_bytes();
+    out[12..16].copy_from_slice(&(id.len() as u32).to_le_bytes());
+    out[ID_AT..ID_AT + id.len()].copy_from_slice(id);
+    let crc = header_crc(&out[0..16], id);
+    out[16..20].copy_from_slice(&crc.to_le_bytes());
+    let at = head.slot_offset() as usize;
+    out[at..at + SLOT_LEN].copy_from_slice(&head.encode());
+    out
+}
+
+/// Parses a full header whose magic has been checked.
+pub(super) fn parse_header(b: &[u8; HEADER_LEN as usize]) -> ParsedHeader {
+    let version = le32(&b[8..12]);
+    let id_len = le32(&b[12..16]) as usize;
+    let producer_id = (id_len <= MAX_PRODUCER_ID)
+        .then(|| &b[ID_AT..ID_AT + id_len])
+        .filter(|id| header_crc(&b[0..16], id) == le32(&b[16..20]))
+        .and_then(|id| String::from_utf8(id.to_vec()).ok());
+    let head = SLOT_AT
+        .iter()
+        .filter_map(|&at| Head::decode(&b[at..at + SLOT_LEN]))
+        .max_by_key(|h| h.generation);
+    ParsedHeader {
+        version,
+        producer_id,
+        head,
+    }
+}
+
+fn header_crc(fixed: &[u8], id: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(fixed);
+    h.update(id);
+    h.finalize()
+}
+
+/// The fixed part of an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct EntryHeader {
+    pub len: u32,
+    pub seq: u64,
+    pub payload_crc: u32,
+}
+
+impl EntryHeader {
+    pub fn for_payload(seq: u64, payload: &[u8]) -> Option<EntryHeader> {
+        Some(EntryHeader {
+            len: u32::try_from(payload.len()).ok()?,
+            seq,
+            payload_crc: crc32fast::hash(payload),
+        })
+    }
+
+    pub fn encode(&self) -> [u8; ENTRY_HEADER_LEN as usize] {
+        let mut out = [0u8; ENTRY_HEADER_LEN as usize];
+        out[0..4].copy_from_slice(&self.len.to_le_bytes());
+        out[4..12].copy_from_slice(&self.seq.to_le_bytes());
+        out[12..16].copy_from_slice(&self.payload_crc.to_le_bytes());
+        let crc = crc32fast::hash(&out[0..16]);
+        out[16..20].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// `None` when the header checksum does not match: nothing in it,
+    /// least of all the length, can be trusted.
+    pub fn decode(b: &[u8]) -> Option<EntryHeader> {
+        if crc32fast::hash(&b[0..16]) != le32(&b[16..20]) {
+            return None;
+        }
+        Some(EntryHeader {
+            len: le32(&b[0..4]),
+            seq: le64(&b[4..12]),
+            payload_crc: le32(&b[12..16]),
+        })
+    }
+
+    /// Entry header and payload.
+    pub fn entry_len(&self) -> u64 {
+        ENTRY_HEADER_LEN + u64::from(self.len)
+    }
+}
+
+fn le32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(a)
+}
+
+fn le64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip_and_newest_head_wins() {
+        let a = Head {
+            offset: 512,
+            floor: 0,
+            generation: 1,
+        };
+        let mut h = encode_header("host:42:abc", a);
+        let b = Head {
+            offset: 700,
+            floor: 9,
+            generation: 2,
+        };
+        let at = b.slot_offset() as usize;
+        h[at..at + SLOT_LEN].copy_from_slice(&b.encode());
+        let p = parse_header(&h);
+        assert_eq!(p.version, VERSION);
+        assert_eq!(p.producer_id.as_deref(), Some("host:42:abc"));
+        assert_eq!(p.head, Some(b));
+        // A torn newest record leaves the older one.
+        h[at + 3] ^= 1;
+        assert_eq!(parse_header(&h).head, Some(a));
+        h[ID_AT] ^= 1;
+        assert_eq!(parse_header(&h).producer_id, None);
+    }
+
+    #[test]
+    fn entry_header_rejects_any_flipped_bit() {
+        let e = EntryHeader::for_payload(77, b"payload").unwrap();
+        let bytes = e.encode();
+        assert_eq!(EntryHeader::decode(&bytes), Some(e));
+        for bit in 0..ENTRY_HEADER_LEN as usize * 8 {
+            let mut b = bytes;
+            b[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(EntryHeader::decode(&b), None, "bit {bit}");
+        }
+    }
+}
