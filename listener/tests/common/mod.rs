@@ -306,3 +306,88 @@ pub fn wait_ok(child: Child, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A `Vm*` line of /proc/PID/status in KiB: `VmHWM` is the peak resident
+/// set, `VmRSS` the current one.
+pub fn proc_status_kib(pid: i32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+/// Raises this process's soft limit on open files to at least `want` (up
+/// to the hard limit), so a test can hold hundreds of sockets; children
+/// started afterwards (the listener) inherit it. Returns the soft limit.
+pub fn raise_open_files(want: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) },
+        0
+    );
+    if lim.rlim_cur >= want {
+        return lim.rlim_cur;
+    }
+    lim.rlim_cur = want.min(lim.rlim_max);
+    // SAFETY: setrlimit reads one rlimit through a valid pointer.
+    assert_eq!(
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) },
+        0
+    );
+    lim.rlim_cur
+}
+
+/// Whether the peer of a connected socket has closed or reset it, asked
+/// without reading or waiting (a listener never writes to its producers, so
+/// anything readable is an end of stream or an error).
+pub fn closed_by_peer(fd: std::os::fd::RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: recv writes at most one byte into `byte`; fd is an open socket.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&raw mut byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    !(n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Creates a FIFO (named pipe) at `path`, mode 0600.
+pub fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+}
+
+/// `producer` and `n` of a line the listener wrote for a [`rust_record`],
+/// read without a JSON parser (the native profile's key order puts
+/// `fields` last, and a `rust_record` holds `producer` then `n`); `None`
+/// for any other line.
+pub fn producer_and_n(line: &[u8]) -> Option<(&str, u64)> {
+    let tail_at = line
+        .windows(21)
+        .rposition(|w| w == b"\"fields\":{\"producer\":")?;
+    let rest = line.get(tail_at + 22..)?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    let producer = std::str::from_utf8(&rest[..end]).ok()?;
+    let n = rest[end..].strip_prefix(b"\",\"n\":")?;
+    let digits = n.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = std::str::from_utf8(&n[..digits]).ok()?.parse().ok()?;
+    Some((producer, n))
+}
+
+/// The `ts` of a native JSON line (its first key), in seconds since the epoch.
+pub fn line_ts(line: &[u8]) -> Option<f64> {
+    let rest = line.strip_prefix(b"{\"ts\":\"")?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    let ts = std::str::from_utf8(&rest[..end]).ok()?;
+    Some(tributary_core::Timestamp::parse_rfc3339(ts)?.as_secs_f64())
+}
