@@ -44,6 +44,17 @@ pub enum ListenerError {
     /// The writer thread panicked; records queued after the panic were lost.
     #[error("the writer thread panicked; records queued after the panic were not written")]
     WriterPanicked,
+    /// An output still could not be written when the drain timeout of the
+    /// shutdown ran out (full disk, ...): these records are lost.
+    #[error(
+        "{records} records could not be written: an output still failed when the drain timeout ran out (the errors above say which and why; a longer --drain-timeout gives an operator more time to fix it); {summary}"
+    )]
+    Unwritten {
+        /// Records not written, counted once per output that lost them.
+        records: u64,
+        /// The final counters.
+        summary: Box<crate::listener::Summary>,
+    },
     /// The listener's own thread panicked.
     #[error("the listener thread panicked")]
     ThreadPanicked,

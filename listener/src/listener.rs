@@ -162,9 +162,17 @@ impl ListenerBuilder {
             sockets.push((socket, ctx));
         }
         // The writer starts last, so a failed bind leaves no thread behind.
-        let writer = spawn_writer(outputs, rx, permits, writer_counters.clone(), diag.clone())
-            .map_err(ListenerError::Runtime)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let writer = spawn_writer(
+            outputs,
+            rx,
+            permits,
+            writer_counters.clone(),
+            diag.clone(),
+            shutdown_rx.clone(),
+            settings.drain_timeout,
+        )
+        .map_err(ListenerError::Runtime)?;
         Ok(Listener {
             bound,
             sockets,
@@ -293,7 +301,9 @@ impl Listener {
     }
 
     /// Serves until [`Controller::shutdown`], then drains and returns the
-    /// final counters.
+    /// final counters. While an output cannot be written the drain waits
+    /// for it, up to the drain timeout; records still unwritten then make
+    /// this return [`ListenerError::Unwritten`].
     pub async fn run(mut self) -> Result<Summary, ListenerError> {
         let started = Instant::now();
         let (guard, mut finished) = mpsc::channel::<()>(1);
@@ -347,10 +357,19 @@ impl Listener {
         if let Some(Err(_)) = joined {
             return Err(ListenerError::WriterPanicked);
         }
-        Ok(Summary {
+        let summary = Summary {
             stats: self.stats.snapshot(),
             elapsed: started.elapsed(),
-        })
+        };
+        // An output that still failed after the drain timeout: never a
+        // success.
+        if summary.stats.writer.unwritten > 0 {
+            return Err(ListenerError::Unwritten {
+                records: summary.stats.writer.unwritten,
+                summary: Box::new(summary),
+            });
+        }
+        Ok(summary)
     }
 }
 

@@ -26,6 +26,12 @@ pub(crate) struct WriterCounters {
     pub(crate) write_errors: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) rotations: AtomicU64,
+    /// Outputs the writer is retrying now (a gauge).
+    pub(crate) stalled: AtomicU64,
+    /// Outages: times an output began failing.
+    pub(crate) stalls: AtomicU64,
+    /// Lines given up on at shutdown.
+    pub(crate) unwritten: AtomicU64,
 }
 
 /// Live counters of a running listener; cheap to clone and to read.
@@ -61,6 +67,9 @@ impl Stats {
                 write_errors: self.writer.write_errors.load(Relaxed),
                 queue_depth: self.writer.queued.load(Relaxed),
                 rotations: self.writer.rotations.load(Relaxed),
+                stalled: self.writer.stalled.load(Relaxed),
+                stalls: self.writer.stalls.load(Relaxed),
+                unwritten: self.writer.unwritten.load(Relaxed),
             },
         }
     }
@@ -96,12 +105,24 @@ pub struct WriterSnapshot {
     pub records: u64,
     /// Bytes written over all outputs.
     pub bytes: u64,
-    /// Failed writes (disk full, ...), each also reported as a diagnostic.
+    /// Failed write attempts (disk full, ...), retries included: it keeps
+    /// growing while an output cannot be written. Only the first of an
+    /// outage is reported on stderr.
     pub write_errors: u64,
     /// Records queued for the writer now.
     pub queue_depth: u64,
     /// Rotations of the output files, over all outputs.
     pub rotations: u64,
+    /// Outputs that cannot be written now: the writer is holding their
+    /// records and retrying (and inputs are paused once the queue fills).
+    /// 0 when all is well.
+    pub stalled: u64,
+    /// Outages since start: times an output began failing.
+    pub stalls: u64,
+    /// Records given up on because an output still failed when the drain
+    /// timeout of a shutdown ran out, counted once per output that lost
+    /// them. Anything but 0 makes the listener finish with an error.
+    pub unwritten: u64,
 }
 
 /// Every counter at one moment.
@@ -147,8 +168,15 @@ impl fmt::Display for StatsSnapshot {
         let w = &self.writer;
         write!(
             f,
-            "writer: records={} bytes={} write_errors={} queue={} rotations={}",
-            w.records, w.bytes, w.write_errors, w.queue_depth, w.rotations
+            "writer: records={} bytes={} write_errors={} queue={} rotations={} stalled={} stalls={} unwritten={}",
+            w.records,
+            w.bytes,
+            w.write_errors,
+            w.queue_depth,
+            w.rotations,
+            w.stalled,
+            w.stalls,
+            w.unwritten
         )
     }
 }

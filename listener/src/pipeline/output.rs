@@ -6,7 +6,7 @@ use crate::ListenerError;
 use crate::diag::Diag;
 use crate::settings::OutputSpec;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tributary_rotation::RotatingFile;
 
@@ -16,18 +16,42 @@ pub(crate) struct Output {
     sink: RotatingFile,
 }
 
+/// Where writing a batch's lines stopped, and why.
+#[derive(Debug)]
+pub(crate) struct Stopped {
+    /// Index of the first line not written: the next try starts there.
+    pub(crate) next: usize,
+    /// Bytes of the lines before it.
+    pub(crate) bytes: u64,
+    /// The error of line `next`.
+    pub(crate) error: io::Error,
+}
+
 impl Output {
-    /// Appends lines, each a record (rotation happens between them).
-    /// Returns the bytes written and the error of each line that was not.
-    pub(crate) fn write(&mut self, lines: &Lines, mut failed: impl FnMut(&Path, io::Error)) -> u64 {
+    /// Appends `lines[from..]`, each a record (rotation happens between
+    /// them); returns their bytes. Stops at the first line that fails:
+    /// nothing of it is in the file (the sink cuts a failed write back to
+    /// the record boundary), and the lines before it are kept, in order, so
+    /// a retry from [`Stopped::next`] neither loses nor repeats one.
+    pub(crate) fn write_from(&mut self, lines: &Lines, from: usize) -> Result<u64, Stopped> {
         let mut bytes = 0;
-        for line in lines.iter() {
-            match self.sink.write_record(line) {
-                Ok(()) => bytes += line.len() as u64,
-                Err(e) => failed(&self.path, e),
+        for (i, line) in lines.iter().enumerate().skip(from) {
+            if let Err(error) = self.sink.write_record(line) {
+                return Err(Stopped {
+                    next: i,
+                    bytes,
+                    error,
+                });
             }
+            bytes += line.len() as u64;
         }
-        bytes
+        Ok(bytes)
+    }
+
+    /// Drops the records accepted but still buffered (giving up on a file
+    /// that cannot be written); returns how many.
+    pub(crate) fn discard_buffered(&mut self) -> usize {
+        self.sink.discard_buffered()
     }
 
     /// Rotations of this file since it was opened.

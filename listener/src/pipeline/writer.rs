@@ -1,38 +1,98 @@
 //! The one writer thread: writes the lines the input tasks formatted, so
 //! each file has exactly one writer.
+//!
+//! When an output cannot be written (full disk, size limit, I/O error, its
+//! directory gone or read-only), writing stops at a record boundary and
+//! the writer retries that record with backoff, holding the batch and its
+//! queue permits: the queue fills, stream inputs stop reading (their
+//! senders wait), datagram inputs drop, counted. When the write works
+//! again, writing resumes where it stopped: nothing lost, nothing twice.
+//! Only a shutdown ends the wait: once the drain timeout has passed, a
+//! failing output is given up and its records are counted as unwritten,
+//! which makes the listener finish with an error.
 
+mod outage;
+
+use super::batch::Lines;
 use super::{Msg, Output};
 use crate::diag::Diag;
 use crate::stats::WriterCounters;
+use outage::{Outage, advice};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
-use tokio::sync::Semaphore;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, watch};
 use tributary_core::Level;
+
+/// A retry wait is slept in slices this long, so a shutdown is noticed
+/// soon even during a 2 s wait.
+const NAP: Duration = Duration::from_millis(50);
+
+/// How one output is doing.
+enum Health {
+    Writing,
+    /// Failing; its records are held and retried.
+    Stalled(Outage),
+    /// Still failing when a shutdown's drain timeout ran out: its lines
+    /// are counted, not written.
+    GivenUp {
+        unwritten: u64,
+    },
+}
+
+/// When the writer stops retrying a failing output: only during a
+/// shutdown, once the drain timeout has passed.
+struct StopRule {
+    /// Becomes true when the listener shuts down (a dropped sender counts
+    /// as true).
+    shutdown: watch::Receiver<bool>,
+    /// How long a failing output is retried once the shutdown is seen.
+    drain_timeout: Duration,
+}
 
 struct Writer {
     outputs: Vec<Output>,
+    /// One per output.
+    health: Vec<Health>,
     rx: flume::Receiver<Msg>,
     permits: Arc<Semaphore>,
     counters: Arc<WriterCounters>,
     diag: Arc<Diag>,
+    stop: StopRule,
+    /// `Stop` has arrived: every input has finished.
+    stopping: bool,
+    /// Set when shutdown is first seen while an output fails.
+    give_up_at: Option<Instant>,
 }
 
 /// Starts the writer thread; it exits after [`Msg::Stop`], having written
-/// and flushed everything queued before it.
+/// and flushed everything queued before it (or, if an output still failed
+/// `drain_timeout` after it saw `shutdown`, counted what it could not
+/// write).
 pub(crate) fn spawn_writer(
     outputs: Vec<Output>,
     rx: flume::Receiver<Msg>,
     permits: Arc<Semaphore>,
     counters: Arc<WriterCounters>,
     diag: Arc<Diag>,
+    shutdown: watch::Receiver<bool>,
+    drain_timeout: Duration,
 ) -> std::io::Result<JoinHandle<()>> {
     let writer = Writer {
+        health: outputs.iter().map(|_| Health::Writing).collect(),
         outputs,
         rx,
         permits,
         counters,
         diag,
+        stop: StopRule {
+            shutdown,
+            drain_timeout,
+        },
+        stopping: false,
+        give_up_at: None,
     };
     std::thread::Builder::new()
         .name("tributary-writer".into())
@@ -62,22 +122,23 @@ impl Writer {
         match msg {
             Msg::Batch { records, permits } => {
                 let mut bytes = 0u64;
-                for (output, lines) in self.outputs.iter_mut().zip(&records.outputs) {
-                    bytes += output.write(lines, |path, e| {
-                        self.counters.write_errors.fetch_add(1, Relaxed);
-                        self.diag.stderr(
-                            Level::ERROR,
-                            format_args!("cannot write to {}: {e}", path.display()),
-                        );
-                    });
+                let mut lost = 0u64;
+                for (i, lines) in records.outputs.iter().enumerate() {
+                    let (written, unwritten) = self.write_lines(i, lines);
+                    bytes += written;
+                    lost += unwritten;
                 }
                 let n = records.records as u64;
                 drop(records);
                 let rotations = self.outputs.iter().map(Output::rotations).sum();
                 self.counters.rotations.store(rotations, Relaxed);
-                self.counters.records.fetch_add(n, Relaxed);
+                if lost == 0 {
+                    self.counters.records.fetch_add(n, Relaxed);
+                }
                 self.counters.bytes.fetch_add(bytes, Relaxed);
                 self.counters.queued.fetch_sub(n, Relaxed);
+                // Only now, written (or given up on): while an output
+                // fails, the queue stays full and inputs wait.
                 self.permits.add_permits(permits as usize);
                 true
             }
@@ -88,7 +149,7 @@ impl Writer {
                         self.diag.stderr(
                             Level::ERROR,
                             format_args!(
-                                "cannot reopen {}: {e}; still writing to the old file",
+                                "cannot reopen {}: {e}; the next write tries again",
                                 output.path.display()
                             ),
                         );
@@ -96,27 +157,182 @@ impl Writer {
                 }
                 true
             }
-            Msg::Stop => false,
-        }
-    }
-
-    fn flush(&mut self) {
-        for output in &mut self.outputs {
-            if let Err(e) = output.flush() {
-                self.counters.write_errors.fetch_add(1, Relaxed);
-                self.diag.stderr(
-                    Level::ERROR,
-                    format_args!("cannot flush {}: {e}", output.path.display()),
-                );
+            Msg::Stop => {
+                self.stopping = true;
+                false
             }
         }
     }
 
-    /// Flushes every output and waits for background compression, so the
-    /// archives are complete when the listener exits.
+    /// Writes output `i`'s lines, retrying from the failed line until they
+    /// are all written or the output is given up. Returns the bytes
+    /// written and the lines given up on.
+    fn write_lines(&mut self, i: usize, lines: &Lines) -> (u64, u64) {
+        let mut from = 0;
+        let mut bytes = 0;
+        loop {
+            if let Health::GivenUp { unwritten } = &mut self.health[i] {
+                let left = lines.iter().skip(from).count() as u64;
+                *unwritten += left;
+                self.counters.unwritten.fetch_add(left, Relaxed);
+                return (bytes, left);
+            }
+            match self.outputs[i].write_from(lines, from) {
+                Ok(written) => {
+                    self.recovered(i);
+                    return (bytes + written, 0);
+                }
+                Err(stopped) => {
+                    bytes += stopped.bytes;
+                    from = stopped.next;
+                    self.failed(i, stopped.error);
+                }
+            }
+        }
+    }
+
+    /// Flushes every output, each retried until it works or is given up.
+    fn flush(&mut self) {
+        for i in 0..self.outputs.len() {
+            self.flush_output(i);
+        }
+    }
+
+    fn flush_output(&mut self, i: usize) {
+        while !matches!(self.health[i], Health::GivenUp { .. }) {
+            match self.outputs[i].flush() {
+                Ok(()) => {
+                    self.recovered(i);
+                    return;
+                }
+                Err(e) => self.failed(i, e),
+            }
+        }
+    }
+
+    /// A write to output `i` failed: reports it (once per outage, and again
+    /// if the cause changes), then waits before the retry, or gives the
+    /// output up if a shutdown's drain timeout has run out.
+    fn failed(&mut self, i: usize, error: io::Error) {
+        self.counters.write_errors.fetch_add(1, Relaxed);
+        let path = self.outputs[i].path.display().to_string();
+        match &mut self.health[i] {
+            Health::Stalled(outage) => {
+                if outage.again(&error) {
+                    self.diag.stderr(
+                        Level::ERROR,
+                        format_args!(
+                            "still cannot write to {path}, now: {error}; {}",
+                            advice(&error)
+                        ),
+                    );
+                }
+            }
+            health => {
+                *health = Health::Stalled(Outage::new(&error));
+                self.counters.stalls.fetch_add(1, Relaxed);
+                self.counters.stalled.fetch_add(1, Relaxed);
+                self.diag.stderr(
+                    Level::ERROR,
+                    format_args!(
+                        "cannot write to {path}: {error}; {}. Writing stopped at a record boundary: the records are held and retried until they can be written (inputs pause while the queue is full; datagrams beyond it are dropped, counted)",
+                        advice(&error)
+                    ),
+                );
+            }
+        }
+        if self.give_up_due() {
+            self.give_up(i, &error);
+        } else {
+            self.pause(i);
+        }
+    }
+
+    /// Output `i` was written: ends its outage, if any.
+    fn recovered(&mut self, i: usize) {
+        if let Health::Stalled(outage) = &self.health[i] {
+            self.diag.stderr(
+                Level::INFO,
+                format_args!(
+                    "writing to {} again after {:.1}s and {} failed attempts; no record was lost",
+                    self.outputs[i].path.display(),
+                    outage.since.elapsed().as_secs_f64(),
+                    outage.attempts
+                ),
+            );
+            self.counters.stalled.fetch_sub(1, Relaxed);
+            self.health[i] = Health::Writing;
+        }
+    }
+
+    /// Stops retrying output `i`: its buffered records and every line still
+    /// to come for it are counted as unwritten.
+    fn give_up(&mut self, i: usize, error: &io::Error) {
+        let buffered = self.outputs[i].discard_buffered() as u64;
+        self.counters.unwritten.fetch_add(buffered, Relaxed);
+        self.counters.stalled.fetch_sub(1, Relaxed);
+        self.health[i] = Health::GivenUp {
+            unwritten: buffered,
+        };
+        self.diag.stderr(
+            Level::ERROR,
+            format_args!(
+                "giving up on {}: it still fails ({error}) after the drain timeout ({:?}) of the shutdown; the records for it that are left will not be written",
+                self.outputs[i].path.display(),
+                self.stop.drain_timeout
+            ),
+        );
+    }
+
+    /// Whether a failing output should be given up now: only when the
+    /// listener is shutting down and the drain timeout, counted from when
+    /// the writer first saw that, has passed.
+    fn give_up_due(&mut self) -> bool {
+        if self.give_up_at.is_none() && self.shutting_down() {
+            self.give_up_at = Some(Instant::now() + self.stop.drain_timeout);
+        }
+        self.give_up_at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.stopping || self.stop.shutdown.has_changed().is_err() || *self.stop.shutdown.borrow()
+    }
+
+    /// Waits before retrying output `i`: its backoff delay, cut short when
+    /// the give-up time comes first (so one last try happens then).
+    fn pause(&mut self, i: usize) {
+        let Health::Stalled(outage) = &mut self.health[i] else {
+            return;
+        };
+        let until = Instant::now() + outage.next_delay();
+        loop {
+            self.give_up_due();
+            let now = Instant::now();
+            let end = self.give_up_at.map_or(until, |at| at.min(until));
+            if now >= end {
+                return;
+            }
+            std::thread::sleep((end - now).min(NAP));
+        }
+    }
+
+    /// Flushes every output (retrying, as anywhere) and waits for
+    /// background compression, so the archives are complete when the
+    /// listener exits; reports what could not be written.
     fn close(&mut self) {
-        for output in self.outputs.drain(..) {
+        self.stopping = true;
+        self.flush();
+        for (output, health) in self.outputs.drain(..).zip(self.health.drain(..)) {
             let path = output.path.clone();
+            if let Health::GivenUp { unwritten } = health {
+                self.diag.stderr(
+                    Level::ERROR,
+                    format_args!(
+                        "{unwritten} records could not be written to {} and are lost",
+                        path.display()
+                    ),
+                );
+            }
             match output.close() {
                 Ok(errors) => {
                     for e in errors {
