@@ -43,6 +43,9 @@ mod record;
 mod time;
 mod value;
 
+/// The text type of [`Record`]'s fields and of [`Fields`]' keys, re-exported so
+/// users need no dependency of their own to name it.
+pub use compact_str::CompactString;
 pub use decode::{DecodeOptions, decode_payload};
 pub use error::DecodeError;
 pub use formatter::Formatter;

@@ -1,11 +1,21 @@
 //! The log record: one event with its source, context and typed fields.
 
 use crate::{Fields, Level, Timestamp, Value};
+use compact_str::CompactString;
 
 /// One log event, with every field of the native JSON profile.
 ///
 /// Optional fields are `None` when the producer did not send them; the JSON
-/// formatter then omits the key. Build one from code with [`Record::builder`]:
+/// formatter then omits the key.
+///
+/// Text fields are [`CompactString`]s: they read like `&str` (`Deref`),
+/// compare with `&str` and `String`, and are built from either with
+/// `.into()`. Logger, host, thread, file and module names are short, and up
+/// to 24 bytes are kept inline, so decoding a typical record allocates for
+/// its fields map and little else (most of a decode's cost was malloc and
+/// free of a dozen small `String`s).
+///
+/// Build one from code with [`Record::builder`]:
 ///
 /// ```
 /// use tributary_core::{Level, Record};
@@ -24,33 +34,33 @@ pub struct Record {
     /// Severity.
     pub level: Level,
     /// Logger name (`name` in Python, `target` in `tracing`); `root` when unnamed.
-    pub logger: String,
+    pub logger: CompactString,
     /// The message, already merged with its arguments.
-    pub msg: String,
+    pub msg: CompactString,
     /// Host name of the producer.
-    pub host: Option<String>,
+    pub host: Option<CompactString>,
     /// Process id of the producer.
     pub pid: Option<u32>,
     /// Process name (Python's `processName`).
-    pub process: Option<String>,
+    pub process: Option<CompactString>,
     /// Thread id (Python's `thread`).
     pub tid: Option<u64>,
     /// Thread name (Python's `threadName`).
-    pub thread: Option<String>,
+    pub thread: Option<CompactString>,
     /// Source file path (Python's `pathname`).
-    pub file: Option<String>,
+    pub file: Option<CompactString>,
     /// Source line number.
     pub line: Option<u32>,
     /// Function name.
-    pub func: Option<String>,
+    pub func: Option<CompactString>,
     /// Module name (Python's `module`, Rust's module path).
-    pub module: Option<String>,
+    pub module: Option<CompactString>,
     /// Per-producer sequence number, for loss and duplicate detection.
     pub seq: Option<u64>,
     /// Formatted exception (Python's `exc_text`).
-    pub exc: Option<String>,
+    pub exc: Option<CompactString>,
     /// Formatted stack (Python's `stack_info`).
-    pub stack: Option<String>,
+    pub stack: Option<CompactString>,
     /// Structured fields: Python `extra=` attributes, `tracing` event fields,
     /// span and adapter context.
     pub fields: Fields,
@@ -62,7 +72,11 @@ pub struct Record {
 
 impl Record {
     /// A record stamped now, with the given level, logger and message.
-    pub fn new(level: Level, logger: impl Into<String>, msg: impl Into<String>) -> Record {
+    pub fn new(
+        level: Level,
+        logger: impl Into<CompactString>,
+        msg: impl Into<CompactString>,
+    ) -> Record {
         Record::new_at(Timestamp::now(), level, logger, msg)
     }
 
@@ -70,8 +84,8 @@ impl Record {
     pub fn new_at(
         ts: Timestamp,
         level: Level,
-        logger: impl Into<String>,
-        msg: impl Into<String>,
+        logger: impl Into<CompactString>,
+        msg: impl Into<CompactString>,
     ) -> Record {
         Record {
             ts,
@@ -96,7 +110,7 @@ impl Record {
     }
 
     /// Starts building a record stamped now, on the `root` logger.
-    pub fn builder(level: Level, msg: impl Into<String>) -> RecordBuilder {
+    pub fn builder(level: Level, msg: impl Into<CompactString>) -> RecordBuilder {
         RecordBuilder(Record::new(level, "root", msg))
     }
 }
@@ -140,28 +154,28 @@ impl RecordBuilder {
     }
 
     /// Sets the logger name (default `root`).
-    pub fn logger(mut self, logger: impl Into<String>) -> Self {
+    pub fn logger(mut self, logger: impl Into<CompactString>) -> Self {
         self.0.logger = logger.into();
         self
     }
 
     opt_setters! {
         /// Sets the host name.
-        host: String,
+        host: CompactString,
         /// Sets the process name.
-        process: String,
+        process: CompactString,
         /// Sets the thread name.
-        thread: String,
+        thread: CompactString,
         /// Sets the source file.
-        file: String,
+        file: CompactString,
         /// Sets the function name.
-        func: String,
+        func: CompactString,
         /// Sets the module name.
-        module: String,
+        module: CompactString,
         /// Sets the formatted exception.
-        exc: String,
+        exc: CompactString,
         /// Sets the formatted stack.
-        stack: String,
+        stack: CompactString,
     }
 
     num_setters! {
@@ -176,7 +190,7 @@ impl RecordBuilder {
     }
 
     /// Adds (or replaces) a structured field.
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn field(mut self, key: impl Into<CompactString>, value: impl Into<Value>) -> Self {
         self.0.fields.insert(key, value);
         self
     }

@@ -1,5 +1,6 @@
 //! Typed field values and the ordered field map.
 
+use compact_str::CompactString;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -175,13 +176,16 @@ impl From<Fields> for Value {
 /// assert_eq!(fields.get("user"), Some(&Value::from("bob")));
 /// assert_eq!(fields.keys().collect::<Vec<_>>(), ["user", "attempt"]);
 /// ```
+///
+/// Keys are [`CompactString`]s: field names are short, so they are kept
+/// inline and a decoded field costs no allocation for its name.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(CompactString, Value)>,
     /// Key → position, built only once a map is large: log records carry a
     /// handful of fields, where a scan beats hashing, but a hostile peer can
     /// send thousands of keys, where a scan per insert would be quadratic.
-    index: Option<HashMap<String, usize>>,
+    index: Option<HashMap<CompactString, usize>>,
 }
 
 /// Maps up to this many keys are searched linearly.
@@ -219,9 +223,12 @@ impl Fields {
 
     /// Sets `key` to `value`: replaces the value of an existing key in its
     /// place, or appends a new key.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        let key = key.into();
-        let value = value.into();
+    pub fn insert(&mut self, key: impl Into<CompactString>, value: impl Into<Value>) {
+        self.insert_key(key.into(), value.into());
+    }
+
+    /// [`Fields::insert`] without the conversions, for the decoders.
+    pub(crate) fn insert_key(&mut self, key: CompactString, value: Value) {
         if let Some(at) = self.position(&key) {
             self.entries[at].1 = value;
             return;
@@ -229,7 +236,7 @@ impl Fields {
         if let Some(index) = &mut self.index {
             index.insert(key.clone(), self.entries.len());
         } else if self.entries.len() >= SCAN_LIMIT {
-            let mut index: HashMap<String, usize> = self
+            let mut index: HashMap<CompactString, usize> = self
                 .entries
                 .iter()
                 .enumerate()
@@ -303,7 +310,7 @@ impl Fields {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Fields {
+impl<K: Into<CompactString>, V: Into<Value>> FromIterator<(K, V)> for Fields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut fields = Fields::new();
         for (k, v) in iter {
@@ -314,8 +321,8 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Fields {
 }
 
 impl IntoIterator for Fields {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (CompactString, Value);
+    type IntoIter = std::vec::IntoIter<(CompactString, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }

@@ -337,7 +337,9 @@ fn json_value(v: &Value) -> String {
 
 /// The `LogRecord` attribute dict Python builds the record from.
 fn python_record(r: &Record) -> String {
-    let s = |o: &Option<String>| o.as_ref().map_or(Value::Null, |s| Value::from(s.as_str()));
+    let s = |o: &Option<tributary_core::CompactString>| {
+        o.as_ref().map_or(Value::Null, |s| Value::from(s.as_str()))
+    };
     let n = |o: Option<u64>| o.map_or(Value::Null, Value::from);
     let mut d = Fields::new();
     d.insert("name", r.logger.as_str());

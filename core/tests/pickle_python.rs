@@ -84,7 +84,7 @@ impl Golden {
     /// Asserts every standard attribute against what the sender saw.
     fn check_std(&self, case: &str, r: &Record) {
         let e = &self.expect[case];
-        let s = |k: &str| e[k].as_str().map(str::to_owned);
+        let s = |k: &str| e[k].as_str().map(tributary_core::CompactString::from);
         assert_eq!(Some(r.logger.clone()), s("name"), "{case}: name");
         assert_eq!(Some(r.msg.clone()), s("msg"), "{case}: msg");
         let level_no = e["levelno"].as_i64().unwrap() as i32;

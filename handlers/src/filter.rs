@@ -209,6 +209,7 @@ impl Context {
     /// Adds a context field.
     #[must_use]
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Context {
+        let key: String = key.into();
         self.fields.insert(key, value);
         self
     }

@@ -113,7 +113,7 @@ pub fn stamp(record: &mut Record) {
         with_thread(|t| {
             record.tid.get_or_insert(t.tid);
             if record.thread.is_none() {
-                record.thread = t.name.as_deref().map(str::to_owned);
+                record.thread = t.name.as_deref().map(Into::into);
             }
         });
     }
@@ -127,11 +127,11 @@ pub fn stamp(record: &mut Record) {
 pub(crate) fn stamp_process(record: &mut Record) {
     let p = process_info();
     if record.host.is_none() {
-        record.host = Some(p.host.clone());
+        record.host = Some(p.host.as_str().into());
     }
     record.pid.get_or_insert(p.pid);
     if record.process.is_none() {
-        record.process = Some(p.name.clone());
+        record.process = Some(p.name.as_str().into());
     }
 }
 

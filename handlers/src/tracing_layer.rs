@@ -215,7 +215,7 @@ impl TributaryLayer {
                     let mut s = Scratch::stamped();
                     with_thread(|t| {
                         s.record.tid = Some(t.tid);
-                        s.record.thread = t.name.as_deref().map(str::to_owned);
+                        s.record.thread = t.name.as_deref().map(Into::into);
                     });
                     s
                 });

@@ -143,7 +143,7 @@ fn outage(limits: BufferLimits, down: i64, expect_after_restart: usize) -> Vec<R
 }
 
 fn messages(records: &[Record]) -> Vec<String> {
-    records.iter().map(|r| r.msg.clone()).collect()
+    records.iter().map(|r| r.msg.to_string()).collect()
 }
 
 #[test]

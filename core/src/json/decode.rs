@@ -6,6 +6,7 @@
 //! unknown top-level keys become fields.
 
 use super::parse::Reader;
+use compact_str::CompactString;
 use std::borrow::Cow;
 
 use crate::{DecodeError, Fields, Level, Record, Timestamp, Value};
@@ -40,8 +41,8 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
     let mut r = Record::new_at(
         Timestamp::from_unix_nanos(0),
         Level::INFO,
-        String::new(),
-        String::new(),
+        CompactString::default(),
+        CompactString::default(),
     );
     let mut seen = [false; Key::Other as usize];
     let mut parts = Parts::default();
@@ -65,7 +66,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
         // alias after the native key), stay as fields.
         if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
             let value = reader.value().map_err(syntax)?;
-            extra.insert(key.into_string(text), value);
+            extra.insert_key(key.into_key(text), value);
             continue;
         }
         match (slot, reader.peek_byte()) {
@@ -76,15 +77,15 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                 let ts = reader.string().map_err(syntax)?;
                 match Timestamp::parse_rfc3339(&ts) {
                     Some(ts) => parts.ts = Some(ts),
-                    None => extra.insert(key.into_string(text), Value::Str(ts.into_owned())),
+                    None => extra.insert_key(key.into_key(text), Value::Str(ts.into_owned())),
                 }
             }
             (Key::Level, Some(b'"')) => parts.level_name = Some(reader.string().map_err(syntax)?),
             // Text slots take the string as is, skipping the `Value` round trip.
             (_, Some(b'"')) if is_text(slot) => {
-                let value = reader.string().map_err(syntax)?.into_owned();
+                let value = reader.string().map_err(syntax)?;
                 if let Some(dest) = text_slot(&mut r, slot) {
-                    *dest = value;
+                    *dest = value.into();
                 }
             }
             // Integer slots take plain digits straight into the record,
@@ -98,7 +99,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                     }
                 };
                 if let Err(value) = stored {
-                    extra.insert(key.into_string(text), value);
+                    extra.insert_key(key.into_key(text), value);
                 }
             }
             // Members of `fields` go first in the record's map; while no
@@ -111,7 +112,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                 let value = reader.value().map_err(syntax)?;
                 // A value of the wrong type is kept as a field, never dropped.
                 if let Err(value) = apply(&mut r, &mut parts, slot, value) {
-                    extra.insert(key.into_string(text), value);
+                    extra.insert_key(key.into_key(text), value);
                 }
             }
         }
@@ -148,7 +149,7 @@ enum Key {
     Other,
 }
 
-/// A key as the reader found it: only turned into a `String` when the value
+/// A key as the reader found it: only turned into text when the value
 /// has to be kept as a field under it.
 enum KeyText<'a> {
     /// A short key recognised in place; its text ends two bytes (`":`)
@@ -159,16 +160,16 @@ enum KeyText<'a> {
 }
 
 impl KeyText<'_> {
-    fn into_string(self, text: &str) -> String {
+    fn into_key(self, text: &str) -> CompactString {
         match self {
-            KeyText::Read(key) => key.into_owned(),
+            KeyText::Read(key) => key.into(),
             KeyText::Before(next) => {
                 let end = next - 2;
                 let start = text.as_bytes()[..end]
                     .iter()
                     .rposition(|&c| c == b'"')
                     .map_or(end, |quote| quote + 1);
-                text.get(start..end).unwrap_or_default().to_owned()
+                text.get(start..end).unwrap_or_default().into()
             }
         }
     }
@@ -268,7 +269,7 @@ fn is_text(slot: Key) -> bool {
 }
 
 /// Where a string value of `slot` goes, for the slots that keep text.
-fn text_slot(r: &mut Record, slot: Key) -> Option<&mut String> {
+fn text_slot(r: &mut Record, slot: Key) -> Option<&mut CompactString> {
     let optional = match slot {
         Key::Logger => return Some(&mut r.logger),
         Key::Msg => return Some(&mut r.msg),
@@ -282,7 +283,7 @@ fn text_slot(r: &mut Record, slot: Key) -> Option<&mut String> {
         Key::Stack => &mut r.stack,
         _ => return None,
     };
-    Some(optional.insert(String::new()))
+    Some(optional.insert(CompactString::default()))
 }
 
 /// What is collected before the level and fields can be resolved.
@@ -336,7 +337,7 @@ fn uint64(v: Value) -> Result<u64, Value> {
 
 fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(), Value> {
     let text = |v: Value| match v {
-        Value::Str(s) => Ok(Some(s)),
+        Value::Str(s) => Ok(Some(CompactString::from(s))),
         // Python sends None for absent attributes; absent it is.
         Value::Null => Ok(None),
         v => Err(v),
@@ -350,15 +351,15 @@ fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(
                 v => return Err(v),
             }
         }
-        Key::Level => p.level_name = text(value)?.map(Cow::Owned),
+        Key::Level => p.level_name = text(value)?.map(|s| Cow::Owned(s.into_string())),
         Key::LevelNo => p.level_no = Some(int(value)?),
         Key::Logger => r.logger = text(value)?.unwrap_or_default(),
         Key::Msg => {
             r.msg = match value {
-                Value::Str(s) => s,
-                Value::Null => String::new(),
+                Value::Str(s) => s.into(),
+                Value::Null => CompactString::default(),
                 v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::BigInt(_)) => {
-                    v.to_string()
+                    v.to_string().into()
                 }
                 v => return Err(v),
             }
@@ -482,7 +483,7 @@ mod tests {
             let mut texts = texts.into_iter();
             for slot in [&mut r.host, &mut r.process, &mut r.thread, &mut r.file,
                          &mut r.func, &mut r.module, &mut r.exc, &mut r.stack] {
-                *slot = texts.next().flatten();
+                *slot = texts.next().flatten().map(CompactString::from);
             }
             (r.pid, r.tid, r.line, r.seq) = nums;
             r.fields = fields.into_iter().collect();

@@ -228,7 +228,7 @@ impl<'a> Reader<'a> {
         while let Some(k) = self.next_key(first)? {
             first = false;
             let v = self.value()?;
-            fields.insert(k.into_owned(), v);
+            fields.insert_key(k.into(), v);
         }
         self.depth -= 1;
         Ok(())

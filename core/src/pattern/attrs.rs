@@ -128,7 +128,7 @@ impl<'a> Py<'a> {
         }
     }
 
-    fn opt_str(s: &'a Option<String>) -> Py<'a> {
+    fn opt_str(s: &'a Option<crate::CompactString>) -> Py<'a> {
         s.as_deref().map_or(Py::None, Py::Str)
     }
 

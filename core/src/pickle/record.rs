@@ -8,7 +8,7 @@ use super::PickleError;
 use super::convert::{Converter, MAX_DICT_KEYS};
 use super::item::{Item, Kind, owned_str, type_name};
 use super::machine::Parsed;
-use crate::{Level, Record, Timestamp};
+use crate::{CompactString, Level, Record, Timestamp};
 use std::borrow::Cow;
 
 /// Where a LogRecord attribute goes.
@@ -111,23 +111,23 @@ pub(crate) fn to_record<'a>(
             continue;
         };
         let kept = match slot(name) {
-            Slot::Logger => text(value, owned).map(|s| logger = s.map(Cow::into_owned)),
+            Slot::Logger => text(value, owned).map(|s| logger = s.map(CompactString::from)),
             Slot::Msg => {
                 let mut msg = String::new();
                 conv.py_str(value, &mut msg, 1)?;
-                r.msg = msg;
+                r.msg = msg.into();
                 Ok(())
             }
             Slot::LevelName => text(value, owned).map(|s| level_name = s),
             Slot::LevelNo => int(value).map(|n| level_no = Some(n)),
-            Slot::File => text(value, owned).map(|s| r.file = s.map(Cow::into_owned)),
+            Slot::File => text(value, owned).map(|s| r.file = s.map(CompactString::from)),
             Slot::FileName => {
                 filename = Some(value);
                 Ok(())
             }
-            Slot::Module => text(value, owned).map(|s| r.module = s.map(Cow::into_owned)),
+            Slot::Module => text(value, owned).map(|s| r.module = s.map(CompactString::from)),
             Slot::Line => opt_int(value).map(|n| r.line = n),
-            Slot::Func => text(value, owned).map(|s| r.func = s.map(Cow::into_owned)),
+            Slot::Func => text(value, owned).map(|s| r.func = s.map(CompactString::from)),
             Slot::Created => match float(value).map(Timestamp::from_secs_f64) {
                 Some(Some(stamp)) => {
                     ts = Some(stamp);
@@ -146,11 +146,11 @@ pub(crate) fn to_record<'a>(
                     .map_err(|_| ()),
                 _ => opt_int(value).map(|n| r.tid = n),
             },
-            Slot::Thread => text(value, owned).map(|s| r.thread = s.map(Cow::into_owned)),
-            Slot::Process => text(value, owned).map(|s| r.process = s.map(Cow::into_owned)),
+            Slot::Thread => text(value, owned).map(|s| r.thread = s.map(CompactString::from)),
+            Slot::Process => text(value, owned).map(|s| r.process = s.map(CompactString::from)),
             Slot::Pid => opt_int(value).map(|n| r.pid = n),
-            Slot::Exc => text(value, owned).map(|s| r.exc = s.map(Cow::into_owned)),
-            Slot::Stack => text(value, owned).map(|s| r.stack = s.map(Cow::into_owned)),
+            Slot::Exc => text(value, owned).map(|s| r.exc = s.map(CompactString::from)),
+            Slot::Stack => text(value, owned).map(|s| r.stack = s.map(CompactString::from)),
             Slot::TaskName => match value {
                 Item::None => Ok(()),
                 _ => Err(()),
@@ -184,7 +184,7 @@ pub(crate) fn to_record<'a>(
         (Some(ts), Some(ms)) => within_millisecond(ts, ms),
         (ts, _) => ts.unwrap_or_else(Timestamp::now),
     };
-    r.logger = logger.unwrap_or_else(|| "root".to_owned());
+    r.logger = logger.unwrap_or_else(|| "root".into());
     r.level = match (level_name, level_no) {
         (Some(name), Some(no)) => Level::from_parts(&name, no),
         (Some(name), None) => Level::from_name(&name)

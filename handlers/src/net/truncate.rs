@@ -18,7 +18,7 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn cap(slot: &mut Option<String>) {
+fn cap(slot: &mut Option<tributary_core::CompactString>) {
     if let Some(s) = slot {
         let keep = cut(s, NAME_CAP).len();
         s.truncate(keep);
@@ -123,7 +123,7 @@ mod tests {
             .and_then(Value::as_i64)
             .unwrap();
         assert!(original > 100_000);
-        assert!(record.msg.starts_with(&back.msg) && !back.msg.is_empty());
+        assert!(record.msg.starts_with(back.msg.as_str()) && !back.msg.is_empty());
 
         let small = Record::new(Level::INFO, "app", "short");
         assert_eq!(

@@ -38,7 +38,7 @@ impl Draft {
         r.ts = self.ts;
         r.level = self.level;
         set_str(&mut r.logger, &self.logger);
-        r.msg = self.msg;
+        r.msg = self.msg.into();
         set_opt(&mut r.file, self.file.as_deref());
         r.line = self.line;
         set_opt(&mut r.module, self.module.as_deref());

@@ -3,7 +3,7 @@
 //! copies, not `malloc`/`free` pairs.
 
 use std::fmt::{self, Write as _};
-use tributary_core::{Fields, Record, Value};
+use tributary_core::{CompactString, Fields, Record, Value};
 
 /// At most this many spare strings are kept (a record with more fields
 /// than this allocates for the rest, as it would without reuse).
@@ -13,7 +13,7 @@ const SPARE: usize = 64;
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub record: Record,
-    keys: Vec<String>,
+    keys: Vec<CompactString>,
     strs: Vec<String>,
 }
 
@@ -57,14 +57,14 @@ impl Scratch {
         }
     }
 
-    fn key(&mut self, key: &str) -> String {
+    fn key(&mut self, key: &str) -> CompactString {
         match self.keys.pop() {
             Some(mut s) => {
                 s.clear();
                 s.push_str(key);
                 s
             }
-            None => key.to_owned(),
+            None => key.into(),
         }
     }
 
@@ -105,16 +105,16 @@ impl Scratch {
 }
 
 /// Sets `slot` to `value`, reusing its buffer.
-pub(crate) fn set_str(slot: &mut String, value: &str) {
+pub(crate) fn set_str(slot: &mut CompactString, value: &str) {
     slot.clear();
     slot.push_str(value);
 }
 
 /// Sets `slot` to `value`, reusing its buffer.
-pub(crate) fn set_opt(slot: &mut Option<String>, value: Option<&str>) {
+pub(crate) fn set_opt(slot: &mut Option<CompactString>, value: Option<&str>) {
     match (slot.as_mut(), value) {
         (Some(s), Some(v)) => set_str(s, v),
-        (None, Some(v)) => *slot = Some(v.to_owned()),
+        (None, Some(v)) => *slot = Some(v.into()),
         (_, None) => *slot = None,
     }
 }

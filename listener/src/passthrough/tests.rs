@@ -250,7 +250,8 @@ fn record(floats: bool) -> impl Strategy<Value = Record> {
                     logger,
                     msg,
                 );
-                (r.host, r.pid, r.tid, r.exc, r.seq) = (host, pid, tid, exc, seq);
+                (r.pid, r.tid, r.seq) = (pid, tid, seq);
+                (r.host, r.exc) = (host.map(Into::into), exc.map(Into::into));
                 r.fields = Fields::from_iter(fields);
                 r
             },
