@@ -1,4 +1,5 @@
-//! The stream connection a `SocketHandler` writes to: TCP or Unix.
+//! The stream connection a `SocketHandler` writes to: TCP, TLS over TCP
+//! (feature `tls`) or Unix.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -11,12 +12,16 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
     Tcp(String),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsTarget>),
     Unix(PathBuf),
 }
 
 /// An open stream connection.
 pub(crate) enum Conn {
     Tcp(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls_stream::TlsStream>),
     Unix(UnixStream),
 }
 
@@ -24,6 +29,8 @@ impl Conn {
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Conn::Tls(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
         }
     }
@@ -33,6 +40,8 @@ impl Conn {
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Conn::Tls(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
         }
     }
@@ -41,6 +50,8 @@ impl Conn {
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             Conn::Tcp(s) => s.set_read_timeout(timeout),
+            #[cfg(feature = "tls")]
+            Conn::Tls(s) => s.set_read_timeout(timeout),
             Conn::Unix(s) => s.set_read_timeout(timeout),
         }
     }
@@ -48,6 +59,12 @@ impl Conn {
     /// Waits up to `wait` for bytes from the peer (or its EOF) to be
     /// readable; zero only looks.
     pub(crate) fn wait_readable(&self, wait: Duration) -> io::Result<bool> {
+        #[cfg(feature = "tls")]
+        if let Conn::Tls(s) = self
+            && s.has_buffered()
+        {
+            return Ok(true);
+        }
         let mut pfd = libc::pollfd {
             fd: self.fd(),
             events: libc::POLLIN,
@@ -70,13 +87,17 @@ impl Conn {
     pub(crate) fn fd(&self) -> RawFd {
         match self {
             Conn::Tcp(s) => s.as_raw_fd(),
+            #[cfg(feature = "tls")]
+            Conn::Tls(s) => s.fd(),
             Conn::Unix(s) => s.as_raw_fd(),
         }
     }
 
     /// Whether the peer has closed (or reset) the connection, checked
     /// without blocking: Python's `SocketHandler` only learns this by
-    /// losing the next record.
+    /// losing the next record. Over TLS this peeks at ciphertext: EOF is
+    /// seen when nothing precedes it, and a TLS write first reads what
+    /// arrived (an alert, a `close_notify`), so a close is never missed.
     pub(crate) fn peer_closed(&self) -> bool {
         let mut byte = 0u8;
         // SAFETY: valid descriptor and a 1-byte buffer we own.
@@ -110,22 +131,16 @@ pub(crate) fn connect(
 ) -> io::Result<Conn> {
     let timeout = Some(write_timeout);
     match target {
-        Target::Tcp(addr) => {
-            let mut last = io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{addr} resolves to no address"),
-            );
-            for sa in addr.to_socket_addrs()? {
-                match TcpStream::connect_timeout(&sa, connect_timeout) {
-                    Ok(s) => {
-                        s.set_nodelay(true)?;
-                        s.set_write_timeout(timeout)?;
-                        return Ok(Conn::Tcp(s));
-                    }
-                    Err(e) => last = e,
-                }
-            }
-            Err(last)
+        Target::Tcp(addr) => Ok(Conn::Tcp(connect_tcp(
+            addr,
+            connect_timeout,
+            write_timeout,
+        )?)),
+        #[cfg(feature = "tls")]
+        Target::Tls(t) => {
+            let sock = connect_tcp(&t.addr, connect_timeout, write_timeout)?;
+            let stream = super::tls_stream::TlsStream::handshake(t, sock, write_timeout)?;
+            Ok(Conn::Tls(Box::new(stream)))
         }
         Target::Unix(path) => {
             let s = UnixStream::connect(path)?;
@@ -133,4 +148,27 @@ pub(crate) fn connect(
             Ok(Conn::Unix(s))
         }
     }
+}
+
+/// Connects to the first address `addr` resolves to that accepts.
+fn connect_tcp(
+    addr: &str,
+    connect_timeout: Duration,
+    write_timeout: Duration,
+) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{addr} resolves to no address"),
+    );
+    for sa in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&sa, connect_timeout) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                s.set_write_timeout(Some(write_timeout))?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }

@@ -16,6 +16,10 @@ mod conn;
 mod datagram;
 mod socket;
 mod spool;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+mod tls_stream;
 mod truncate;
 
 pub use backlog::BufferLimits;
@@ -23,6 +27,8 @@ pub use backoff::Backoff;
 pub use datagram::DatagramHandler;
 pub use socket::SocketHandler;
 pub use spool::{SpoolConfig, SpoolSync};
+#[cfg(feature = "tls")]
+pub use tls::{TlsClientConfig, TlsError};
 
 use crate::filter::{self, Filter};
 use crate::process;
