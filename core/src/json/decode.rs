@@ -189,6 +189,7 @@ const fn word(key: &[u8]) -> u64 {
 
 /// [`classify`] for keys of one to seven bytes, from their word: every
 /// native key and most aliases; the longer aliases go through `classify`.
+#[inline(always)]
 fn classify_word(w: u64) -> Key {
     const TS: u64 = word(b"ts");
     const TIME: u64 = word(b"time");
