@@ -105,6 +105,25 @@ pub struct ListenArgs {
     /// On shutdown, how long to wait for connections to deliver [default: 5s].
     #[arg(long, value_name = "DURATION")]
     pub drain_timeout: Option<Span>,
+    /// Serve TLS on every TCP input with this certificate chain (PEM, the
+    /// listener's own certificate first; needs --tls-key).
+    #[arg(long, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// Require TLS clients to present a certificate signed by a CA in this
+    /// PEM bundle (mutual TLS); others are refused.
+    #[arg(long, value_name = "PATH")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Disconnect a client that has not finished its TLS handshake in this
+    /// long [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub tls_handshake_timeout: Option<Span>,
+    /// Allow TCP without TLS, and UDP, on addresses other hosts can reach
+    /// (refused otherwise); prints a warning per such input.
+    #[arg(long)]
+    pub allow_insecure_remote: bool,
 }
 
 impl ListenArgs {
@@ -167,6 +186,13 @@ impl ListenArgs {
             c.lenient_pickle = Some(true);
         }
         set(&mut c.drain_timeout, &self.drain_timeout);
+        set(&mut c.tls_cert, &self.tls_cert);
+        set(&mut c.tls_key, &self.tls_key);
+        set(&mut c.tls_client_ca, &self.tls_client_ca);
+        set(&mut c.tls_handshake_timeout, &self.tls_handshake_timeout);
+        if self.allow_insecure_remote {
+            c.allow_insecure_remote = Some(true);
+        }
     }
 }
 

@@ -35,6 +35,15 @@ pub enum ListenerError {
         #[source]
         source: tributary_core::PatternError,
     },
+    /// A TCP input without TLS, or a UDP input, on an address other hosts
+    /// can reach, and `allow-insecure-remote` was not given.
+    #[error(
+        "refusing to listen on {input} without TLS: other hosts could read records in transit and write any record into the log. Give --tls-cert and --tls-key (TCP inputs; UDP has no TLS), bind a loopback address such as 127.0.0.1, or, on a network you trust, pass --allow-insecure-remote (config: allow-insecure-remote = true)"
+    )]
+    InsecureRemote {
+        /// The input as bound, e.g. `tcp 0.0.0.0:9020`.
+        input: String,
+    },
     /// The settings are inconsistent.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

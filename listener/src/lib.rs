@@ -60,6 +60,7 @@ mod passthrough;
 mod pipeline;
 mod settings;
 mod stats;
+mod tls;
 pub mod units;
 
 pub use diag::LOGGER;
@@ -70,7 +71,7 @@ pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
 pub use settings::{
     Compression, DEFAULT_MAX_CONNECTIONS, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_TCP, DEFAULT_UDP, DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec,
-    Settings, TextFormat,
+    DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP, DiagnosticsMode, InputSpec,
+    OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat, TlsSettings,
 };
 pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};

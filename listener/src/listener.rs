@@ -3,8 +3,9 @@
 use crate::diag::Diag;
 use crate::input::{self, BoundInput, InputCtx, Socket};
 use crate::pipeline::{Encoder, Msg, Queue, open_outputs, spawn_writer};
-use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings};
+use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
 use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::tls::ServerTls;
 use crate::{ListenerError, ListenerHandle};
 use std::fmt;
 use std::path::PathBuf;
@@ -117,6 +118,22 @@ impl ListenerBuilder {
         self
     }
 
+    /// TLS on every TCP input, with client certificates required when
+    /// `tls` names a client CA. The PEM files are read by
+    /// [`bind`](ListenerBuilder::bind).
+    pub fn tls(mut self, tls: TlsSettings) -> Self {
+        self.settings.tls = Some(tls);
+        self
+    }
+
+    /// Allows plaintext inputs (TCP without TLS, UDP) on addresses other
+    /// hosts can reach; a warning is printed on stderr for each. Without
+    /// this, [`bind`](ListenerBuilder::bind) refuses them.
+    pub fn allow_insecure_remote(mut self, allow: bool) -> Self {
+        self.settings.allow_insecure_remote = allow;
+        self
+    }
+
     /// Runtime threads for [`spawn`](ListenerBuilder::spawn) (default: 2,
     /// or 1 on a single core).
     pub fn worker_threads(mut self, n: usize) -> Self {
@@ -130,6 +147,7 @@ impl ListenerBuilder {
         let settings = self.settings;
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
+        let tls = settings.tls.as_ref().map(ServerTls::load).transpose()?;
         let encoder = Encoder::new(&outputs_specs)?;
         let outputs = open_outputs(&outputs_specs, &diag)?;
 
@@ -145,6 +163,7 @@ impl ListenerBuilder {
         let mut counters = Vec::new();
         for spec in settings.effective_inputs() {
             let (b, socket) = input::bind(&spec).await?;
+            check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
             let ctx = Arc::new(InputCtx {
                 label: b.to_string(),
                 counters: Arc::new(InputCounters::default()),
@@ -188,6 +207,7 @@ impl ListenerBuilder {
             },
             max_connections: settings.max_connections,
             stats_interval: settings.stats_interval,
+            tls,
         })
     }
 
@@ -268,6 +288,29 @@ pub struct Listener {
     stats: Stats,
     max_connections: usize,
     stats_interval: Option<Duration>,
+    tls: Option<ServerTls>,
+}
+
+/// Refuses a plaintext input that other hosts can reach, unless allowed;
+/// when allowed, says so on stderr (whatever the diagnostics setting: it is
+/// about the listener's exposure, not about a record).
+fn check_exposure(bound: &BoundInput, tls: bool, allowed: bool) -> Result<(), ListenerError> {
+    let Some(addr) = bound.socket_addr() else {
+        return Ok(()); // Unix sockets: file permissions guard them
+    };
+    let encrypted = bound.kind() == input::InputKind::Tcp && tls;
+    if encrypted || addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if !allowed {
+        return Err(ListenerError::InsecureRemote {
+            input: bound.to_string(),
+        });
+    }
+    eprintln!(
+        "tributary: warning: {bound} is reachable from other hosts without TLS (--allow-insecure-remote): records cross the network in clear text and anyone who can reach it can write to the log"
+    );
+    Ok(())
 }
 
 impl fmt::Debug for Listener {
@@ -313,7 +356,14 @@ impl Listener {
             let guard = guard.clone();
             match socket {
                 Socket::Tcp(l) => {
-                    tokio::spawn(input::accept_tcp(l, ctx, limit.clone(), shutdown, guard));
+                    tokio::spawn(input::accept_tcp(
+                        l,
+                        self.tls.clone(),
+                        ctx,
+                        limit.clone(),
+                        shutdown,
+                        guard,
+                    ));
                 }
                 Socket::Unix(l, file) => {
                     let limit = limit.clone();

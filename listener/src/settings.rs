@@ -24,6 +24,51 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+/// How long a TLS client may take to complete its handshake, by default.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS for the TCP inputs: the listener's certificate and, for mutual TLS,
+/// the CA whose certificates clients must present. The files are PEM and
+/// are read when the listener binds, so a missing or bad file stops it
+/// there, naming the setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The listener's certificate chain (its own certificate first).
+    pub cert: PathBuf,
+    /// The private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// CA certificates; when set, a client must present a certificate
+    /// signed by one of them (mutual TLS), or it is refused.
+    pub client_ca: Option<PathBuf>,
+    /// A client that has not completed its handshake by then is
+    /// disconnected, so silent clients cannot hold connection slots.
+    pub handshake_timeout: Duration,
+}
+
+impl TlsSettings {
+    /// Server-only TLS with this certificate chain and key.
+    pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> TlsSettings {
+        TlsSettings {
+            cert: cert.into(),
+            key: key.into(),
+            client_ca: None,
+            handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Requires client certificates signed by a CA in this PEM bundle.
+    pub fn client_ca(mut self, bundle: impl Into<PathBuf>) -> TlsSettings {
+        self.client_ca = Some(bundle.into());
+        self
+    }
+
+    /// Sets how long a handshake may take.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> TlsSettings {
+        self.handshake_timeout = timeout;
+        self
+    }
+}
+
 /// One socket to listen on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputSpec {
@@ -207,6 +252,12 @@ pub struct Settings {
     /// On shutdown, how long connections may keep delivering data they
     /// have already sent before they are closed.
     pub drain_timeout: Duration,
+    /// TLS on every TCP input; UDP and Unix inputs are unaffected.
+    pub tls: Option<TlsSettings>,
+    /// Allow TCP inputs without TLS, and UDP inputs, on addresses other
+    /// hosts can reach. Refused by default: records would cross the network
+    /// in clear text and anyone who can reach the port could write to the log.
+    pub allow_insecure_remote: bool,
 }
 
 impl Default for Settings {
@@ -222,6 +273,8 @@ impl Default for Settings {
             diagnostics: DiagnosticsMode::Stderr,
             lenient_pickle: false,
             drain_timeout: Duration::from_secs(5),
+            tls: None,
+            allow_insecure_remote: false,
         }
     }
 }

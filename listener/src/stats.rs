@@ -80,11 +80,13 @@ impl Stats {
 pub struct InputSnapshot {
     /// The input, as in its readiness line (`tcp 127.0.0.1:9020`).
     pub input: String,
-    /// Connections accepted (stream inputs).
+    /// Connections served (stream inputs; over TLS, those whose handshake
+    /// succeeded).
     pub connections: u64,
     /// Connections open now.
     pub active: u64,
-    /// Connections refused because `max-connections` were open.
+    /// Connections refused: `max-connections` were open, or the TLS
+    /// handshake failed or timed out.
     pub rejected: u64,
     /// Records decoded and queued.
     pub records: u64,

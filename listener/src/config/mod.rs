@@ -34,7 +34,7 @@ use crate::RouteFilter;
 use crate::filter::MAX_OUTPUTS;
 use crate::settings::{
     Compression, DEFAULT_OUT, DEFAULT_PATTERN, DiagnosticsMode, InputSpec, OutputFormat,
-    OutputSpec, RotationSpec, Settings, TextFormat,
+    OutputSpec, RotationSpec, Settings, TextFormat, TlsSettings,
 };
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -113,6 +113,11 @@ pub struct FileConfig {
     pub diagnostics: Option<DiagnosticsName>,
     pub lenient_pickle: Option<bool>,
     pub drain_timeout: Option<Span>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    pub tls_handshake_timeout: Option<Span>,
+    pub allow_insecure_remote: Option<bool>,
     #[serde(default)]
     pub output: Vec<OutputTable>,
 }
@@ -206,6 +211,8 @@ impl FileConfig {
         if let Some(Span(d)) = self.drain_timeout {
             s.drain_timeout = d;
         }
+        s.tls = self.tls()?;
+        s.allow_insecure_remote = self.allow_insecure_remote.unwrap_or(false);
         s.lenient_pickle = self.lenient_pickle.unwrap_or(false);
         s.diagnostics = match self.diagnostics {
             None | Some(DiagnosticsName::Stderr) => DiagnosticsMode::Stderr,
@@ -259,6 +266,52 @@ impl FileConfig {
         }
         s.outputs = outputs;
         Ok(s)
+    }
+}
+
+impl FileConfig {
+    /// The TLS keys, checked for completeness; the files are read when the
+    /// listener binds.
+    fn tls(&self) -> Result<Option<TlsSettings>, ConfigError> {
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => (cert, key),
+            (None, None) => {
+                if self.tls_client_ca.is_some() {
+                    return Err(invalid(
+                        "tls-client-ca",
+                        "client certificates are checked only on TLS inputs: set tls-cert and tls-key too",
+                    ));
+                }
+                if self.tls_handshake_timeout.is_some() {
+                    return Err(invalid(
+                        "tls-handshake-timeout",
+                        "applies only to TLS inputs: set tls-cert and tls-key too",
+                    ));
+                }
+                return Ok(None);
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "tls-key",
+                    "missing: tls-cert needs the certificate's private key (a PEM file)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "tls-cert",
+                    "missing: tls-key needs the certificate chain it belongs to (a PEM file)",
+                ));
+            }
+        };
+        let mut tls = TlsSettings::new(cert, key);
+        tls.client_ca.clone_from(&self.tls_client_ca);
+        if let Some(Span(d)) = self.tls_handshake_timeout {
+            if d.is_zero() {
+                return Err(invalid("tls-handshake-timeout", "must be longer than zero"));
+            }
+            tls.handshake_timeout = d;
+        }
+        Ok(Some(tls))
     }
 }
 
@@ -450,6 +503,44 @@ mod tests {
             parse("out = \"all.log\"\n[[output]]\nfile = \"errors.log\"\nlevel = 40\n").unwrap();
         assert_eq!(s.outputs.len(), 2);
         assert_eq!(s.outputs[0].path, PathBuf::from("all.log"));
+    }
+
+    #[test]
+    fn tls_keys_parse_and_must_come_together() {
+        let s = parse(
+            r#"
+            tcp = ["0.0.0.0:9020"]
+            tls-cert = "server.pem"
+            tls-key = "server.key"
+            tls-client-ca = "clients-ca.pem"
+            tls-handshake-timeout = "3s"
+            allow-insecure-remote = true
+            "#,
+        )
+        .unwrap();
+        let tls = s.tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("server.pem"));
+        assert_eq!(tls.key, PathBuf::from("server.key"));
+        assert_eq!(tls.client_ca, Some(PathBuf::from("clients-ca.pem")));
+        assert_eq!(tls.handshake_timeout, Duration::from_secs(3));
+        assert!(s.allow_insecure_remote);
+        let s = parse("").unwrap();
+        assert_eq!(s.tls, None);
+        assert!(!s.allow_insecure_remote);
+
+        let e = err("tls-cert = \"a.pem\"\n");
+        assert!(e.contains("`tls-key`") && e.contains("missing"), "{e}");
+        let e = err("tls-key = \"a.key\"\n");
+        assert!(e.contains("`tls-cert`") && e.contains("missing"), "{e}");
+        let e = err("tls-client-ca = \"ca.pem\"\n");
+        assert!(
+            e.contains("`tls-client-ca`") && e.contains("tls-cert"),
+            "{e}"
+        );
+        let e = err("tls-cert = \"a\"\ntls-key = \"b\"\ntls-handshake-timeout = 0\n");
+        assert!(e.contains("`tls-handshake-timeout`"), "{e}");
+        let e = err("tls_cert = \"a\"\n");
+        assert!(e.contains("tls_cert"), "{e}");
     }
 
     fn err(text: &str) -> String {

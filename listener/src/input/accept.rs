@@ -4,27 +4,36 @@
 use super::InputCtx;
 use super::stream::serve_stream;
 use crate::listener::TaskGuard;
+use crate::tls::ServerTls;
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tributary_core::Level;
 
+// The module sits beside this one (input/tls.rs) but is declared here, the
+// only place that uses it.
+#[cfg(feature = "tls")]
+#[path = "tls.rs"]
+mod tls;
+
 /// After an accept error (typically out of file descriptors), wait this
 /// long rather than spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Starts serving an accepted connection, or refuses it at the limit.
-fn start<S>(
-    stream: S,
+/// Opening it (the TLS handshake) holds a connection slot and runs on the
+/// connection's task, so a slow client never delays the accept loop.
+fn start<A: Acceptor>(
+    acceptor: &A,
+    accepted: A::Accepted,
     peer: String,
     input: &Arc<InputCtx>,
     limit: &Arc<Semaphore>,
     shutdown: &watch::Receiver<bool>,
     guard: &TaskGuard,
-) where
-    S: tokio::io::AsyncRead + std::os::fd::AsRawFd + Unpin + Send + 'static,
-{
+) {
     let Ok(permit) = limit.clone().try_acquire_owned() else {
         input.counters.rejected.fetch_add(1, Relaxed);
         input.diag.report(
@@ -36,42 +45,108 @@ fn start<S>(
         );
         return;
     };
-    input.counters.connections.fetch_add(1, Relaxed);
     input.counters.active.fetch_add(1, Relaxed);
-    let (input, shutdown, guard) = (input.clone(), shutdown.clone(), guard.clone());
+    let opening = acceptor.open(accepted);
+    let (input, mut shutdown, guard) = (input.clone(), shutdown.clone(), guard.clone());
     tokio::spawn(async move {
-        serve_stream(stream, peer, input.clone(), shutdown).await;
+        match open_or_drain(opening, &mut shutdown, &input).await {
+            Ok(stream) => {
+                input.counters.connections.fetch_add(1, Relaxed);
+                serve_stream(stream, peer, input.clone(), shutdown).await;
+            }
+            Err(e) => {
+                input.counters.rejected.fetch_add(1, Relaxed);
+                input.diag.report(
+                    Level::WARNING,
+                    format_args!(
+                        "{}: refusing connection from {peer}: TLS handshake failed: {e}",
+                        input.label
+                    ),
+                );
+            }
+        }
         input.counters.active.fetch_sub(1, Relaxed);
         drop(permit);
         drop(guard);
     });
 }
 
+/// Opens a connection; once shutdown has begun, only for as long as the
+/// drain may take (nothing was delivered before it is open).
+async fn open_or_drain<S>(
+    opening: impl Future<Output = io::Result<S>>,
+    shutdown: &mut watch::Receiver<bool>,
+    input: &InputCtx,
+) -> io::Result<S> {
+    let mut opening = std::pin::pin!(opening);
+    if !*shutdown.borrow_and_update() {
+        tokio::select! {
+            biased;
+            r = &mut opening => return r,
+            _ = shutdown.changed() => {}
+        }
+    }
+    match tokio::time::timeout(input.drain_timeout, opening).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "not finished within drain-timeout of the shutdown",
+        )),
+    }
+}
+
 /// A listening stream socket.
-trait Acceptor: Send + Sync {
-    type Stream: tokio::io::AsyncRead + std::os::fd::AsRawFd + Unpin + Send + 'static;
+pub(super) trait Acceptor: Send + Sync {
+    /// What accepting yields.
+    type Accepted: Send + 'static;
+    /// What is served: the accepted socket, or a TLS session over it.
+    type Stream: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + std::os::fd::AsRawFd
+        + Unpin
+        + Send
+        + 'static;
     /// The next connection and a name for its peer.
-    fn next(&self) -> impl Future<Output = std::io::Result<(Self::Stream, String)>> + Send;
+    fn next(&self) -> impl Future<Output = io::Result<(Self::Accepted, String)>> + Send;
+    /// Makes an accepted connection ready to serve; runs on its own task.
+    fn open(
+        &self,
+        accepted: Self::Accepted,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static;
 }
 
 impl Acceptor for tokio::net::TcpListener {
+    type Accepted = tokio::net::TcpStream;
     type Stream = tokio::net::TcpStream;
-    async fn next(&self) -> std::io::Result<(Self::Stream, String)> {
+    async fn next(&self) -> io::Result<(Self::Accepted, String)> {
         let (stream, peer) = self.accept().await?;
         Ok((stream, peer.to_string()))
+    }
+    fn open(
+        &self,
+        accepted: Self::Accepted,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static {
+        std::future::ready(Ok(accepted))
     }
 }
 
 impl Acceptor for tokio::net::UnixListener {
+    type Accepted = tokio::net::UnixStream;
     type Stream = tokio::net::UnixStream;
     /// Unix clients are usually unnamed: the peer is named by its pid.
-    async fn next(&self) -> std::io::Result<(Self::Stream, String)> {
+    async fn next(&self) -> io::Result<(Self::Accepted, String)> {
         let (stream, _) = self.accept().await?;
         let peer = match stream.peer_cred().ok().and_then(|c| c.pid()) {
             Some(pid) => format!("pid {pid}"),
             None => "an unnamed peer".to_owned(),
         };
         Ok((stream, peer))
+    }
+    fn open(
+        &self,
+        accepted: Self::Accepted,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static {
+        std::future::ready(Ok(accepted))
     }
 }
 
@@ -89,7 +164,7 @@ async fn accept_loop<A: Acceptor>(
     while !stopping {
         tokio::select! {
             r = listener.next() => match r {
-                Ok((stream, peer)) => start(stream, peer, &input, &limit, &shutdown, &guard),
+                Ok((stream, peer)) => start(&listener, stream, peer, &input, &limit, &shutdown, &guard),
                 Err(e) => {
                     input.diag.report(
                         Level::ERROR,
@@ -102,19 +177,28 @@ async fn accept_loop<A: Acceptor>(
         }
     }
     while let Ok(Ok((stream, peer))) = tokio::time::timeout(Duration::ZERO, listener.next()).await {
-        start(stream, peer, &input, &limit, &shutdown, &guard);
+        start(&listener, stream, peer, &input, &limit, &shutdown, &guard);
     }
 }
 
-/// Accepts TCP connections until shutdown.
+/// Accepts TCP connections until shutdown; with `tls`, each must complete
+/// a TLS handshake before it is served.
 pub(crate) async fn accept_tcp(
     listener: tokio::net::TcpListener,
+    tls: Option<ServerTls>,
     input: Arc<InputCtx>,
     limit: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
     guard: TaskGuard,
 ) {
-    accept_loop(listener, input, limit, shutdown, guard).await;
+    match tls {
+        #[cfg(feature = "tls")]
+        Some(tls) => {
+            let listener = tls::TlsListener::new(listener, tls);
+            accept_loop(listener, input, limit, shutdown, guard).await;
+        }
+        _ => accept_loop(listener, input, limit, shutdown, guard).await,
+    }
 }
 
 /// Accepts Unix stream connections until shutdown.
