@@ -5,7 +5,7 @@
 //! an unexpected type is kept as a field instead of failing the record, and
 //! unknown top-level keys become fields.
 
-use super::parse::Reader;
+use super::parse::{Reader, compact};
 use compact_str::CompactString;
 use std::borrow::Cow;
 
@@ -85,7 +85,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
             (_, Some(b'"')) if is_text(slot) => {
                 let value = reader.string().map_err(syntax)?;
                 if let Some(dest) = text_slot(&mut r, slot) {
-                    *dest = value.into();
+                    *dest = compact(value);
                 }
             }
             // Integer slots take plain digits straight into the record,
@@ -162,14 +162,14 @@ enum KeyText<'a> {
 impl KeyText<'_> {
     fn into_key(self, text: &str) -> CompactString {
         match self {
-            KeyText::Read(key) => key.into(),
+            KeyText::Read(key) => compact(key),
             KeyText::Before(next) => {
                 let end = next - 2;
                 let start = text.as_bytes()[..end]
                     .iter()
                     .rposition(|&c| c == b'"')
                     .map_or(end, |quote| quote + 1);
-                text.get(start..end).unwrap_or_default().into()
+                CompactString::new(text.get(start..end).unwrap_or_default())
             }
         }
     }
