@@ -118,15 +118,28 @@ impl TlsStream {
 }
 
 impl Drop for TlsStream {
-    /// Ends the session the way TLS expects, when that cannot block: a
-    /// connection dropped because writes stalled is not waited on again.
+    /// Ends the session the way TLS expects, then waits (at most the write
+    /// timeout) for the listener to close its side: bytes it sends after
+    /// this end has closed (a session ticket, an acknowledgement) would make
+    /// the kernel reset the connection, and a reset discards what the
+    /// listener has not read yet. A connection dropped because its writes
+    /// stalled is not waited on again.
     fn drop(&mut self) {
+        let _ = self.take_incoming();
         let s = &mut self.0;
         if s.conn.wants_write() {
             return;
         }
         s.conn.send_close_notify();
-        let _ = s.conn.write_tls(&mut DontWait(&s.sock));
+        if flush(s).is_err() || s.sock.shutdown(std::net::Shutdown::Write).is_err() {
+            return;
+        }
+        let wait = s.sock.write_timeout().ok().flatten();
+        if s.sock.set_read_timeout(wait).is_err() {
+            return;
+        }
+        let mut unread = [0u8; 4096];
+        while matches!(s.sock.read(&mut unread), Ok(n) if n > 0) {}
     }
 }
 
@@ -140,7 +153,7 @@ fn flush(s: &mut StreamOwned<ClientConnection, TcpStream>) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads from and writes to a blocking socket without blocking.
+/// Reads from a blocking socket without blocking.
 struct DontWait<'a>(&'a TcpStream);
 
 fn sys_len(n: isize) -> io::Result<usize> {
@@ -160,25 +173,5 @@ impl Read for DontWait<'_> {
             )
         };
         sys_len(n)
-    }
-}
-
-impl Write for DontWait<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: buf is valid for reads of buf.len() bytes and the
-        // descriptor is an open socket borrowed for the call.
-        let n = unsafe {
-            libc::send(
-                self.0.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        sys_len(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
