@@ -176,3 +176,28 @@ fn stream_detects_frames_and_lines() {
     assert_eq!(d.next_payload().unwrap(), None);
     assert_eq!(d.finish().unwrap(), Some(&b"{\"msg\":\"line\"}"[..]));
 }
+
+/// A connection that once sent a large frame does not keep its memory:
+/// the buffer shrinks once the frame is consumed.
+#[test]
+fn a_large_frame_does_not_pin_its_buffer() {
+    use tributary_core::frame::{StreamDecoder, encode};
+    let mut d = StreamDecoder::new(2 << 20);
+    let mut big = Vec::new();
+    encode(&vec![b'x'; 1 << 20], &mut big).unwrap();
+    d.push(&big[..big.len() - 1]);
+    assert_eq!(d.next_payload().unwrap(), None);
+    assert_eq!(d.pending(), big.len() - 1, "a frame in progress is pending");
+    d.push(&big[big.len() - 1..]);
+    assert_eq!(d.next_payload().unwrap().map(<[u8]>::len), Some(1 << 20));
+    assert_eq!(d.pending(), 0);
+    let mut small = Vec::new();
+    encode(b"{}", &mut small).unwrap();
+    d.push(&small);
+    assert!(
+        d.buffer_mut().capacity() <= 256 * 1024,
+        "capacity {} kept after the large frame",
+        d.buffer_mut().capacity()
+    );
+    assert_eq!(d.next_payload().unwrap(), Some(&b"{}"[..]));
+}

@@ -66,6 +66,7 @@ impl FrameDecoder {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        super::shrink(&mut self.buf);
     }
 
     /// The next complete frame's payload, `Ok(None)` when more input is

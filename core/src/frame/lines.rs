@@ -63,6 +63,12 @@ impl LineSplitter {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        super::shrink(&mut self.buf);
+    }
+
+    /// Bytes received but not yet returned as lines.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.pos
     }
 
     /// The next complete line, `Ok(None)` when more input is needed, or

@@ -12,6 +12,17 @@ pub use stream::{StreamDecoder, StreamFormat};
 
 use crate::{Formatter, JsonFormatter, Record};
 
+/// A buffer that grew for one large frame gives the memory back once the
+/// frame is consumed: with many connections, each keeping the capacity of
+/// its largest frame would add up.
+const KEEP_CAPACITY: usize = 256 * 1024;
+
+fn shrink(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_CAPACITY && buf.len() <= KEEP_CAPACITY / 4 {
+        buf.shrink_to(KEEP_CAPACITY / 4);
+    }
+}
+
 /// The default maximum frame (and line) size: 1 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 

@@ -96,6 +96,16 @@ impl StreamDecoder {
         }
     }
 
+    /// Bytes received but not yet returned as payloads: a frame or line in
+    /// progress (or being skipped).
+    pub fn pending(&self) -> usize {
+        match &self.state {
+            State::Undecided(buf) => buf.len(),
+            State::Frames(d) => d.pending(),
+            State::Lines(s) => s.pending(),
+        }
+    }
+
     /// Call at end of input: a final unterminated line, or an error for a
     /// truncated frame.
     pub fn finish(&mut self) -> Result<Option<&[u8]>, FrameError> {
