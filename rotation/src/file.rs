@@ -322,6 +322,19 @@ impl RotatingFile {
         Some(time_due)
     }
 
+    /// [`rotation_due`](Self::rotation_due) without its side effect.
+    fn rotation_would_happen(&self, n: u64) -> bool {
+        if !self.regular || self.file.is_none() {
+            return false;
+        }
+        let size_due = self
+            .size
+            .is_some_and(|s| s.should_rotate(self.len + self.buf.len() as u64, n));
+        let now = self.clock.now().as_second();
+        let time_due = self.time.is_some() && now >= self.rollover_at;
+        (size_due || time_due) && self.retry_rotation_at.is_none_or(|at| now >= at)
+    }
+
     /// Rotates now, whatever the policies say (an empty file is left alone).
     /// The time schedule is not changed.
     pub fn rotate_now(&mut self) -> io::Result<()> {

@@ -24,6 +24,13 @@ impl RotatingFile {
         self.rotate_before(upcoming_bytes)
     }
 
+    /// Whether [`rotate_if_due`](Self::rotate_if_due) would rotate before
+    /// `upcoming_bytes` more bytes, without rotating: a journaling caller
+    /// records where the current file ends before it is archived.
+    pub fn rotation_pending(&self, upcoming_bytes: u64) -> bool {
+        self.rotation_would_happen(upcoming_bytes)
+    }
+
     /// Writes a batch of whole lines (each line one record, each ending in
     /// `\n`) without checking the rotation policies between them: call
     /// [`rotate_if_due`](Self::rotate_if_due) first, so the batch lands in
@@ -70,6 +77,19 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn rotation_pending_says_what_rotate_if_due_will_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.log");
+        let mut f = RotatingFile::builder(&p).max_bytes(10).open().unwrap();
+        f.write_batch_unrotated(b"12345678\n").unwrap();
+        assert!(!f.rotation_pending(1));
+        assert!(f.rotation_pending(5));
+        assert_eq!(f.rotations(), 0, "asking does not rotate");
+        assert!(f.rotate_if_due(5).unwrap());
+        assert!(!f.rotation_pending(5), "a fresh file takes the batch");
     }
 
     #[test]
