@@ -2,6 +2,7 @@
 
 use super::ack::Acks;
 use super::conn::{Conn, Target, connect};
+use super::spool::{Spool, SpoolConfig, SpoolError};
 use super::{Common, common_builders};
 use crate::Handler;
 use std::io;
@@ -42,6 +43,12 @@ pub struct SocketHandler {
     common: Common,
     batch: Vec<u8>,
     acks: Option<Acks>,
+    close_timeout: Duration,
+    /// Frames beyond the in-memory buffer, on disk (newer than every
+    /// buffered frame).
+    spool: Option<Spool>,
+    /// Whether the current spool failure was reported.
+    spool_failing: bool,
 }
 
 common_builders!(SocketHandler);
@@ -68,7 +75,211 @@ impl SocketHandler {
             common: Common::new(),
             batch: Vec::with_capacity(BATCH),
             acks: None,
+            close_timeout: Duration::from_secs(10),
+            spool: None,
+            spool_failing: false,
         }
+    }
+
+    /// Adds a disk spool: when the in-memory buffer is full (a long
+    /// outage), records go to a bounded, checksummed file and are sent, in
+    /// order, once the listener is back; only beyond the spool's bound are
+    /// records dropped (counted, reported in-band). Frames left by an
+    /// earlier run of the program are sent first; damage found in the file
+    /// is reported on stderr and in-band, never skipped silently.
+    ///
+    /// In acknowledged mode the spool remembers the producer id, so a
+    /// restarted program resumes as the same producer (call
+    /// [`acknowledged`](SocketHandler::acknowledged) or
+    /// [`with_producer_id`](SocketHandler::with_producer_id) first).
+    ///
+    /// # Errors
+    /// The spool file cannot be created or opened (permissions, another
+    /// process owns it, not a spool file).
+    pub fn with_spool(mut self, config: SpoolConfig) -> io::Result<Self> {
+        let id = self
+            .acks
+            .as_ref()
+            .map_or_else(|| self.name.clone(), |a| a.producer.clone());
+        let (spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
+        if let Some(acks) = &mut self.acks {
+            acks.producer = spool.producer_id().to_owned();
+        }
+        if let Some(first) = spool.first_seq() {
+            self.common.backlog.first_seq = first;
+        } else if let Some(last) = spool.max_seq() {
+            self.common.backlog.first_seq = last + 1;
+        }
+        if !recovered.is_clean() || !spool.is_empty() {
+            let level = if recovered.is_clean() {
+                Level::INFO
+            } else {
+                Level::WARNING
+            };
+            let msg = format!("spool {}: recovered {recovered}", config.path().display());
+            eprintln!("tributary: {}: {msg}", self.name);
+            let mut record = Record::builder(level, msg)
+                .logger("tributary.network")
+                .field("spooled", recovered.frames as u64)
+                .field("corrupt_bytes", recovered.bytes_cut())
+                .build();
+            crate::process::stamp(&mut record);
+            let mut frame = Vec::new();
+            if encode_record(&record, &self.common.formatter, &mut frame).is_ok() {
+                // Ahead of the recovered frames: numbered just below them.
+                self.common.backlog.first_seq = self.common.backlog.first_seq.saturating_sub(1);
+                self.common.backlog.push_back_unbounded(frame);
+            }
+        }
+        self.spool = Some(spool);
+        Ok(self)
+    }
+
+    /// Records waiting in the disk spool.
+    pub fn spooled(&self) -> usize {
+        self.spool.as_ref().map_or(0, Spool::len)
+    }
+
+    /// The number the next new record gets.
+    fn next_seq(&self) -> u64 {
+        let memory = self.common.backlog.first_seq + self.common.backlog.len() as u64;
+        match self.spool.as_ref().and_then(Spool::max_seq) {
+            Some(last) => memory.max(last + 1),
+            None => memory,
+        }
+    }
+
+    /// Puts a new frame in the spool when the memory buffer is full (or
+    /// the spool already holds older frames: order). Gives the frame back
+    /// when it belongs in memory.
+    fn spool_frame(&mut self, frame: Vec<u8>) -> Option<Vec<u8>> {
+        let seq = self.next_seq();
+        let full = self.full();
+        let Some(spool) = self.spool.as_mut() else {
+            return Some(frame);
+        };
+        if spool.is_empty() && !full {
+            return Some(frame);
+        }
+        let pushed = spool.push(seq, &frame).and_then(|()| spool.commit());
+        match pushed {
+            Ok(()) => {
+                self.spool_failing = false;
+                self.common.backlog.recycle(frame);
+                None
+            }
+            Err(SpoolError::Full { .. }) => {
+                // The newest is dropped: numbers stay contiguous.
+                self.common.backlog.unreported += 1;
+                self.common.backlog.dropped += 1;
+                self.common.backlog.recycle(frame);
+                None
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.spool_failing, true) {
+                    eprintln!(
+                        "tributary: {}: cannot spool to {}: {e}; keeping records in memory only",
+                        self.name,
+                        spool.path().display()
+                    );
+                }
+                if spool.is_empty() {
+                    Some(frame)
+                } else {
+                    self.common.backlog.unreported += 1;
+                    self.common.backlog.dropped += 1;
+                    None
+                }
+            }
+        }
+    }
+
+    /// At close: frames still in memory go to the spool when it holds
+    /// nothing newer (order), so the next run sends them. Returns how many
+    /// records the spool keeps.
+    fn spool_leftovers(&mut self) -> usize {
+        let Some(spool) = self.spool.as_mut() else {
+            return 0;
+        };
+        if spool.is_empty() {
+            while let Some(front) = self.common.backlog.front() {
+                let seq = self.common.backlog.first_seq;
+                if spool.push(seq, front).is_err() {
+                    break;
+                }
+                self.common.backlog.pop_front();
+            }
+            if let Err(e) = spool.commit() {
+                eprintln!(
+                    "tributary: {}: spool {}: {e}",
+                    self.name,
+                    spool.path().display()
+                );
+            }
+        }
+        spool.len()
+    }
+
+    /// Moves spooled frames into the memory buffer while it has room.
+    fn refill(&mut self) {
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        while !spool.is_empty() {
+            let limits = self.common.limits;
+            let backlog = &mut self.common.backlog;
+            let room = limits.records.max(1).saturating_sub(backlog.len());
+            let bytes = limits.bytes.saturating_sub(backlog.bytes());
+            if room == 0 || bytes == 0 {
+                return;
+            }
+            let frames = match spool.peek(bytes.min(BATCH)) {
+                Ok(frames) => frames,
+                Err(e) => {
+                    // Damage is cut out and reported; the next peek goes on.
+                    eprintln!(
+                        "tributary: {}: spool {}: {e}",
+                        self.name,
+                        spool.path().display()
+                    );
+                    continue;
+                }
+            };
+            let mut taken = 0;
+            for f in frames.into_iter().take(room) {
+                let expected = backlog.first_seq + backlog.len() as u64;
+                if f.seq != expected {
+                    if !backlog.is_empty() {
+                        // A gap (damage cut out): wait until the buffer
+                        // drains, then continue from the spool's number.
+                        break;
+                    }
+                    backlog.first_seq = f.seq;
+                }
+                backlog.push_back_unbounded(f.frame);
+                taken += 1;
+            }
+            if taken == 0 {
+                return;
+            }
+            if let Err(e) = spool.consume(taken) {
+                eprintln!(
+                    "tributary: {}: spool {}: {e}",
+                    self.name,
+                    spool.path().display()
+                );
+            }
+        }
+    }
+
+    /// In acknowledged mode, how long closing keeps reconnecting and
+    /// waiting for acknowledgements before reporting what was not
+    /// delivered (default 10 s): logs are not lost at exit just because
+    /// the listener was restarting at that moment.
+    #[must_use]
+    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
     }
 
     /// Turns on acknowledged delivery (docs/protocol.md): each connection
@@ -239,6 +450,7 @@ impl SocketHandler {
     fn pump_acked(&mut self, force: bool) {
         let mut broken_once = false;
         loop {
+            self.refill();
             if let Err(e) = self.absorb_acks(None) {
                 self.disconnect();
                 self.common.outage(&self.name, &e);
@@ -310,11 +522,13 @@ impl SocketHandler {
     /// Sends what is buffered, connecting first when the schedule allows
     /// (or always, with `force`). Undeliverable frames stay buffered.
     fn pump(&mut self, force: bool) {
+        self.refill();
         if self.acks.is_some() {
             return self.pump_acked(force);
         }
         let mut broken_once = false;
         loop {
+            self.refill();
             if self.common.backlog.is_empty() && self.common.backlog.unreported == 0 {
                 return;
             }
@@ -408,6 +622,10 @@ impl Handler for SocketHandler {
         if self.acks.is_some() && self.full() {
             self.make_room();
         }
+        self.refill();
+        let Some(frame) = self.spool_frame(frame) else {
+            return Ok(());
+        };
         let front = self.common.backlog.first_seq;
         self.common.backlog.push(frame, self.common.limits);
         let dropped = self.common.backlog.first_seq - front;
@@ -439,36 +657,49 @@ impl Handler for SocketHandler {
         self.pump(true);
         if self.acks.is_some() {
             // Records are delivered only once acknowledged: wait for that,
-            // as long as the listener keeps acknowledging.
-            let mut quiet_since = Instant::now();
-            while !self.common.backlog.is_empty() && self.conn.is_some() {
-                let left = self
-                    .common
-                    .write_timeout
-                    .saturating_sub(quiet_since.elapsed());
+            // reconnecting if the listener is away, up to the close timeout.
+            let deadline = Instant::now() + self.close_timeout;
+            while self.has_backlog() {
+                let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
                 }
-                match self.absorb_acks(Some(left)) {
-                    Ok(0) => {}
-                    Ok(_) => quiet_since = Instant::now(),
-                    Err(_) => self.disconnect(),
+                let step = left.min(Duration::from_millis(50));
+                if self.conn.is_none() {
+                    std::thread::sleep(step);
+                } else if let Err(e) = self.absorb_acks(Some(step)) {
+                    self.disconnect();
+                    self.common.outage(&self.name, &e);
                 }
-                self.pump(true);
+                self.pump(false);
             }
         }
-        let left = self.common.backlog.len();
         self.disconnect();
+        let kept = self.spool_leftovers();
+        let left = self.common.backlog.len();
         if left > 0 || self.common.backlog.unreported > 0 {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
-                format!("{left} records could not be delivered before closing"),
+                format!(
+                    "{left} records could not be delivered before closing{}",
+                    if kept > 0 {
+                        format!(" ({kept} more wait in the spool for the next run)")
+                    } else {
+                        String::new()
+                    }
+                ),
             ));
+        }
+        if kept > 0 {
+            eprintln!(
+                "tributary: {}: {kept} records wait in the spool; the next run sends them",
+                self.name
+            );
         }
         Ok(())
     }
 
     fn has_backlog(&self) -> bool {
-        !self.common.backlog.is_empty() || self.common.backlog.unreported > 0
+        !self.common.backlog.is_empty() || self.common.backlog.unreported > 0 || self.spooled() > 0
     }
 }
