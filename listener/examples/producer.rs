@@ -11,6 +11,10 @@
 //! cargo run --release -p tributary-listener --example producer -- --unix /run/app/log.sock
 //! ```
 //!
+//! `--ack` turns on acknowledged delivery (the producer name is the
+//! producer id): records are kept until the listener has written them and
+//! sent again after a listener restart, without duplicates.
+//!
 //! Each record carries the fields `producer` (`--name`, default `rust-PID`)
 //! and `n` (0, 1, ...), and `seq` = n, so a reader can check that every
 //! record landed exactly once.
@@ -29,6 +33,7 @@ fn parse() -> Result<Args, String> {
     let mut handler = None;
     let mut name = format!("rust-{}", std::process::id());
     let mut count = 1000u64;
+    let mut ack = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -37,10 +42,14 @@ fn parse() -> Result<Args, String> {
             "--unix" => handler = Some(SocketHandler::unix(value()?)),
             "--name" => name = value()?,
             "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
+            "--ack" => ack = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let handler = handler.ok_or("give --tcp ADDR or --unix PATH")?;
+    let mut handler = handler.ok_or("give --tcp ADDR or --unix PATH")?;
+    if ack {
+        handler = handler.with_producer_id(name.as_str());
+    }
     Ok(Args {
         handler,
         name,
@@ -50,7 +59,7 @@ fn parse() -> Result<Args, String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse().map_err(|e| {
-        format!("{e}\nusage: producer (--tcp ADDR | --unix PATH) [--name NAME] [--count N]")
+        format!("{e}\nusage: producer (--tcp ADDR | --unix PATH) [--name NAME] [--count N] [--ack]")
     })?;
     let mut queue = QueueListener::builder().handler(args.handler).start()?;
     let log = queue.queue_handler();

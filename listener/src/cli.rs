@@ -95,6 +95,13 @@ pub struct ListenArgs {
     /// Records in flight between inputs and the writer [default: 16384].
     #[arg(long, value_name = "N")]
     pub queue_capacity: Option<usize>,
+    /// Bytes of records in flight between inputs and the writer [default: 64MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub queue_bytes: Option<Size>,
+    /// Close a connection whose started frame or line does not complete
+    /// within this time, e.g. 30s; 0 turns it off [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub frame_timeout: Option<Span>,
     /// Where the listener's own diagnostics go [default: stderr].
     #[arg(long, value_enum)]
     pub diagnostics: Option<DiagnosticsName>,
@@ -124,6 +131,14 @@ pub struct ListenArgs {
     /// (refused otherwise); prints a warning per such input.
     #[arg(long)]
     pub allow_insecure_remote: bool,
+    /// Acknowledge records to acknowledged producers only once fsynced
+    /// (group commit), not merely written.
+    #[arg(long)]
+    pub durable: bool,
+    /// The acknowledgement journal [default: a hidden file beside the
+    /// first output, e.g. logs/.tributary.log.acks].
+    #[arg(long, value_name = "PATH")]
+    pub ack_journal: Option<PathBuf>,
 }
 
 impl ListenArgs {
@@ -181,6 +196,8 @@ impl ListenArgs {
         set(&mut c.idle_timeout, &self.idle_timeout);
         set(&mut c.stats_interval, &self.stats_interval);
         set(&mut c.queue_capacity, &self.queue_capacity);
+        set(&mut c.queue_bytes, &self.queue_bytes);
+        set(&mut c.frame_timeout, &self.frame_timeout);
         set(&mut c.diagnostics, &self.diagnostics);
         if self.lenient_pickle {
             c.lenient_pickle = Some(true);
@@ -193,6 +210,10 @@ impl ListenArgs {
         if self.allow_insecure_remote {
             c.allow_insecure_remote = Some(true);
         }
+        if self.durable {
+            c.durable = Some(true);
+        }
+        set(&mut c.ack_journal, &self.ack_journal);
     }
 }
 

@@ -44,6 +44,18 @@ pub enum ListenerError {
         /// The input as bound, e.g. `tcp 0.0.0.0:9020`.
         input: String,
     },
+    /// The acknowledgement journal could not be read, or an output could
+    /// not be repaired from it.
+    #[error(
+        "cannot recover from the acknowledgement journal {path}: {source} (fix its permissions, or move it away to start without it: acknowledged producers may then see duplicates)"
+    )]
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The settings are inconsistent.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

@@ -48,6 +48,7 @@
 //! nothing lost); datagram inputs drop, count, and write a record saying
 //! how many.
 
+mod acks;
 pub mod cli;
 pub mod config;
 mod diag;

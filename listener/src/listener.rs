@@ -1,8 +1,9 @@
 //! The listener: bind inputs and outputs, serve until told to stop, drain.
 
+use crate::acks::{self, Journal, Producers};
 use crate::diag::Diag;
 use crate::input::{self, BoundInput, InputCtx, Socket};
-use crate::pipeline::{Encoder, Msg, Queue, open_outputs, spawn_writer};
+use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
 use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
 use crate::tls::ServerTls;
@@ -149,11 +150,36 @@ impl ListenerBuilder {
         let diag = Arc::new(Diag::new(settings.diagnostics));
         let tls = settings.tls.as_ref().map(ServerTls::load).transpose()?;
         let encoder = Encoder::new(&outputs_specs)?;
+        let journal_path = settings.ack_journal.clone().unwrap_or_else(|| {
+            let first = outputs_specs
+                .first()
+                .map(|o| o.path.clone())
+                .unwrap_or_default();
+            acks::default_journal_path(&first)
+        });
+        let output_paths: Vec<PathBuf> = outputs_specs.iter().map(|o| o.path.clone()).collect();
+        // Before the outputs open: recovery may cut what was never acknowledged.
+        let (journal, recovery) = Journal::recover(&journal_path, &output_paths, settings.durable)
+            .map_err(|source| ListenerError::Journal {
+                path: journal_path.clone(),
+                source,
+            })?;
+        for note in &recovery.notes {
+            diag.stderr(
+                tributary_core::Level::WARNING,
+                format_args!("recovery: {note}"),
+            );
+        }
+        let producers = Arc::new(Producers::recovered(recovery.producers));
         let outputs = open_outputs(&outputs_specs, &diag)?;
 
         let writer_counters = Arc::new(WriterCounters::default());
-        let (queue, rx, permits) =
-            Queue::new(settings.queue_capacity, encoder, writer_counters.clone());
+        let (queue, rx, permits) = Queue::new(
+            settings.queue_capacity,
+            settings.queue_bytes,
+            encoder,
+            writer_counters.clone(),
+        );
         if settings.diagnostics != DiagnosticsMode::Stderr {
             diag.attach(queue.clone());
         }
@@ -175,6 +201,9 @@ impl ListenerBuilder {
                 decode: DecodeOptions {
                     lenient_pickle: settings.lenient_pickle,
                 },
+                producers: producers.clone(),
+                durable: settings.durable,
+                frame_timeout: settings.frame_timeout,
             });
             counters.push((ctx.label.clone(), ctx.counters.clone()));
             bound.push(b);
@@ -190,6 +219,7 @@ impl ListenerBuilder {
             diag.clone(),
             shutdown_rx.clone(),
             settings.drain_timeout,
+            Commits::new(journal, settings.durable),
         )
         .map_err(ListenerError::Runtime)?;
         Ok(Listener {

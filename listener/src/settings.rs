@@ -21,6 +21,13 @@ pub const DEFAULT_PATTERN: &str =
 /// Records in flight between the inputs and the writer, by default. At a
 /// few hundred bytes each this bounds the queue to a few MiB.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+
+/// Default bound of the queue in bytes of formatted records: with large
+/// records, the record count alone would let memory grow far.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
+
+/// Default time a started frame or line may take to complete.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -244,6 +251,12 @@ pub struct Settings {
     pub stats_interval: Option<Duration>,
     /// Records in flight between inputs and the writer.
     pub queue_capacity: usize,
+    /// Bytes of formatted records in flight between inputs and the writer.
+    pub queue_bytes: usize,
+    /// A connection that started a frame or line and completes none for
+    /// this long is closed (slow-loris): it would hold a connection slot
+    /// and a buffer forever. `None`: never.
+    pub frame_timeout: Option<Duration>,
     /// Where diagnostics go.
     pub diagnostics: DiagnosticsMode,
     /// Render pickled objects that would need code to rebuild (a `datetime`
@@ -252,6 +265,14 @@ pub struct Settings {
     /// On shutdown, how long connections may keep delivering data they
     /// have already sent before they are closed.
     pub drain_timeout: Duration,
+    /// Acknowledge records only once fsynced (outputs and journal), in
+    /// groups so throughput stays high; otherwise once written to the
+    /// operating system, which survives the listener crashing but not the
+    /// machine.
+    pub durable: bool,
+    /// Where the acknowledgement journal lives; `None`: a hidden file
+    /// beside the first output (`logs/.tributary.log.acks`).
+    pub ack_journal: Option<PathBuf>,
     /// TLS on every TCP input; UDP and Unix inputs are unaffected.
     pub tls: Option<TlsSettings>,
     /// Allow TCP inputs without TLS, and UDP inputs, on addresses other
@@ -270,9 +291,13 @@ impl Default for Settings {
             idle_timeout: None,
             stats_interval: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+            frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),
             diagnostics: DiagnosticsMode::Stderr,
             lenient_pickle: false,
             drain_timeout: Duration::from_secs(5),
+            durable: false,
+            ack_journal: None,
             tls: None,
             allow_insecure_remote: false,
         }

@@ -16,6 +16,11 @@ pub(crate) struct InputCounters {
     pub(crate) malformed: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) filtered: AtomicU64,
+    /// Records dropped because their producer had sent them before
+    /// (acknowledged delivery, after a reconnect).
+    pub(crate) duplicates: AtomicU64,
+    /// Connections that opened with a hello (acknowledged delivery).
+    pub(crate) acknowledged: AtomicU64,
 }
 
 /// Counters of the writer thread.
@@ -59,6 +64,8 @@ impl Stats {
                     malformed: c.malformed.load(Relaxed),
                     dropped: c.dropped.load(Relaxed),
                     filtered: c.filtered.load(Relaxed),
+                    duplicates: c.duplicates.load(Relaxed),
+                    acknowledged: c.acknowledged.load(Relaxed),
                 })
                 .collect(),
             writer: WriterSnapshot {
@@ -98,6 +105,11 @@ pub struct InputSnapshot {
     pub dropped: u64,
     /// Records no output's filter took.
     pub filtered: u64,
+    /// Records dropped as already received from their producer
+    /// (acknowledged delivery resends after a reconnect).
+    pub duplicates: u64,
+    /// Connections that asked for acknowledged delivery.
+    pub acknowledged: u64,
 }
 
 /// Counters of the writer.
@@ -157,7 +169,15 @@ impl fmt::Display for InputSnapshot {
             self.malformed,
             self.dropped,
             self.filtered
-        )
+        )?;
+        if self.acknowledged > 0 {
+            write!(
+                f,
+                " acknowledged={} duplicates={}",
+                self.acknowledged, self.duplicates
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -180,3 +180,46 @@ fn connection_limit_and_idle_timeout() {
     let seen = tally(&read_json(&dir.path().join("all.log")));
     assert_exactly_once(&seen, &[("a".into(), 1), ("b".into(), 1), ("d".into(), 1)]);
 }
+
+/// A slow-loris client that starts a frame and never finishes it is closed
+/// after the frame timeout, freeing its slot; a client that is merely slow
+/// (whole frames, far apart) is served, however long it takes.
+#[test]
+fn an_unfinished_frame_is_closed_after_the_frame_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--out",
+            "out.log",
+            "--frame-timeout",
+            "1s",
+        ],
+    );
+    let addr = t.tcp(0);
+    let mut loris = TcpStream::connect(addr).unwrap();
+    let half = native("loris", 0);
+    loris.write_all(&half[..half.len() / 2]).unwrap();
+    let mut slow = TcpStream::connect(addr).unwrap();
+    // Whole frames 400 ms apart, for longer than the frame timeout.
+    for n in 0..6 {
+        slow.write_all(&native("slow", n)).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    loris.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        loris.read(&mut byte).unwrap(),
+        0,
+        "the listener closes the loris"
+    );
+    drop(slow);
+    let (status, err) = t.stop();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("unfinished frame"), "{err}");
+    assert_eq!(summary_counter(&err, "malformed"), 1, "{err}");
+    let seen = tally(&read_json(&dir.path().join("out.log")));
+    assert_exactly_once(&seen, &[("slow".to_owned(), 6)]);
+}

@@ -344,7 +344,21 @@ fn five_hundred_twelve_connections_and_sixteen_slow_loris_are_served_fairly_in_b
     let dir = tempfile::tempdir().unwrap();
     // The default max-connections (1024) and idle timeout (none) are what
     // is tested: neither is given.
-    let t = Tributary::start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "load.log"]);
+    // The slow-loris connections must outlive the run to show they starve
+    // no one; closing them (the frame timeout, 30 s by default) is tested
+    // in bad_input.rs.
+    let frame_timeout = format!("{}s", secs * 4 + 60);
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--out",
+            "load.log",
+            "--frame-timeout",
+            &frame_timeout,
+        ],
+    );
     let addr = t.tcp(0);
     let tail = Arc::new(std::sync::Mutex::new(Tail {
         lag: vec![0.0; GOOD],
@@ -731,5 +745,133 @@ fn a_stalled_output_holds_back_sixty_four_connections_in_bounded_memory_and_lose
     assert!(
         rss_peak < STALLED_RSS_BOUND_KIB,
         "listener peak RSS {rss_peak} KiB (bound {STALLED_RSS_BOUND_KIB} KiB)"
+    );
+}
+
+/// Large records do not multiply the queue's memory: the queue is bounded
+/// in bytes (`--queue-bytes`) as well as records, so 16 connections
+/// pushing 64 KiB records at a stalled output are held back at a few MiB
+/// instead of the 100 MiB they offer. Then every record lands, in order.
+#[test]
+fn large_records_are_held_back_by_the_queue_byte_bound() {
+    const CONNECTIONS: usize = 16;
+    const RECORDS: u64 = 100;
+    // Measured 19 MiB (debug build): the process, the 4 MiB queue, a read
+    // buffer and a batch per connection. With `--queue-bytes 1GiB` the
+    // same run holds all 1,600 records: 121 MiB.
+    const RSS_BOUND_KIB: u64 = 56 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    mkfifo(&fifo);
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--out",
+            "out.fifo",
+            "--queue-bytes",
+            "4MiB",
+        ],
+    );
+    // SAFETY: clearing O_NONBLOCK on our own open descriptor.
+    assert_eq!(
+        unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_SETFL, 0) },
+        0
+    );
+    let addr = t.tcp(0);
+    let json = JsonFormatter::native();
+    let big = "y".repeat(64 * 1024);
+    let mut total_bytes = 0;
+    let wires: Vec<Vec<u8>> = (0..CONNECTIONS)
+        .map(|c| {
+            let mut wire = Vec::new();
+            for n in 0..RECORDS {
+                let producer = format!("big{c}");
+                let record = Record::builder(Level::INFO, format!("record {n} {big}"))
+                    .logger(format!("rust.{producer}"))
+                    .field("producer", producer.as_str())
+                    .field("n", n)
+                    .build();
+                frame::encode_record(&record, &json, &mut wire).unwrap();
+            }
+            total_bytes += wire.len() as u64;
+            wire
+        })
+        .collect();
+    let written = Arc::new(AtomicU64::new(0));
+    let producers: Vec<_> = wires
+        .into_iter()
+        .map(|wire| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            small_send_buffer(&s);
+            let written = written.clone();
+            std::thread::spawn(move || {
+                for chunk in wire.chunks(16 * 1024) {
+                    s.write_all(chunk).unwrap();
+                    written.fetch_add(chunk.len() as u64, Relaxed);
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    loop {
+        let now = written.load(Relaxed);
+        assert!(
+            now < total_bytes,
+            "everything taken while the output is stalled"
+        );
+        if now != last {
+            (last, since) = (now, Instant::now());
+        } else if since.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "producers never held back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rss_stalled = proc_status_kib(t.pid(), "VmHWM");
+    let seen = Arc::new(AtomicU64::new(0));
+    let checker = {
+        let seen = seen.clone();
+        std::thread::spawn(move || check_lines(reader, &seen))
+    };
+    for p in producers {
+        p.join().unwrap();
+    }
+    let total = CONNECTIONS as u64 * RECORDS;
+    let deadline = Instant::now() + PATIENCE;
+    while seen.load(Relaxed) < total {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {total} written",
+            seen.load(Relaxed)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let tail = checker.join().unwrap();
+    assert!(tail.disorder.is_empty(), "{:?}", tail.disorder);
+    for c in 0..CONNECTIONS {
+        assert_eq!(
+            tail.next.get(&format!("big{c}")),
+            Some(&RECORDS),
+            "connection big{c}"
+        );
+    }
+    println!(
+        "\nlarge records, stalled output: peak RSS {:.1} MiB while {:.0} MiB were offered",
+        rss_stalled as f64 / 1024.0,
+        total_bytes as f64 / 1048576.0
+    );
+    assert!(
+        rss_stalled < RSS_BOUND_KIB,
+        "listener RSS {rss_stalled} KiB while stalled (bound {RSS_BOUND_KIB} KiB)"
     );
 }

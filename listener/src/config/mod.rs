@@ -110,6 +110,8 @@ pub struct FileConfig {
     pub idle_timeout: Option<Span>,
     pub stats_interval: Option<Span>,
     pub queue_capacity: Option<usize>,
+    pub queue_bytes: Option<Size>,
+    pub frame_timeout: Option<Span>,
     pub diagnostics: Option<DiagnosticsName>,
     pub lenient_pickle: Option<bool>,
     pub drain_timeout: Option<Span>,
@@ -118,6 +120,8 @@ pub struct FileConfig {
     pub tls_client_ca: Option<PathBuf>,
     pub tls_handshake_timeout: Option<Span>,
     pub allow_insecure_remote: Option<bool>,
+    pub durable: Option<bool>,
+    pub ack_journal: Option<PathBuf>,
     #[serde(default)]
     pub output: Vec<OutputTable>,
 }
@@ -203,6 +207,19 @@ impl FileConfig {
             }
             s.queue_capacity = n;
         }
+        if let Some(Size(n)) = self.queue_bytes {
+            if !(64 * 1024..=(1u64 << 40)).contains(&n) {
+                return Err(invalid(
+                    "queue-bytes",
+                    format!("{n} bytes is outside 64 KiB..1 TiB"),
+                ));
+            }
+            s.queue_bytes = usize::try_from(n)
+                .map_err(|_| invalid("queue-bytes", "too large for this platform"))?;
+        }
+        if let Some(Span(d)) = self.frame_timeout {
+            s.frame_timeout = Some(d).filter(|d| !d.is_zero());
+        }
         s.idle_timeout = self.idle_timeout.map(|Span(d)| d).filter(|d| !d.is_zero());
         s.stats_interval = self
             .stats_interval
@@ -213,6 +230,8 @@ impl FileConfig {
         }
         s.tls = self.tls()?;
         s.allow_insecure_remote = self.allow_insecure_remote.unwrap_or(false);
+        s.durable = self.durable.unwrap_or(false);
+        s.ack_journal.clone_from(&self.ack_journal);
         s.lenient_pickle = self.lenient_pickle.unwrap_or(false);
         s.diagnostics = match self.diagnostics {
             None | Some(DiagnosticsName::Stderr) => DiagnosticsMode::Stderr,

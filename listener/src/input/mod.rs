@@ -111,6 +111,43 @@ fn enlarge_receive_buffer(fd: std::os::fd::RawFd) {
     }
 }
 
+/// Pending connections the kernel queues before `accept` (capped by
+/// `net.core.somaxconn`): a fleet reconnecting at once after a listener
+/// restart must not see SYNs dropped and retried a second later, as with
+/// the usual 128.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a TCP listener on the first address `addr` resolves to that
+/// works, with [`LISTEN_BACKLOG`].
+async fn bind_tcp(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{addr} resolves to no address"),
+    );
+    for sa in tokio::net::lookup_host(addr).await? {
+        let socket = if sa.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(sa).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Raises a listening socket's backlog to [`LISTEN_BACKLOG`] (listen may be
+/// called again on Linux to change it; failure keeps the old one).
+fn widen_backlog(fd: std::os::fd::RawFd) {
+    // SAFETY: fd is a listening socket owned by the caller.
+    unsafe {
+        libc::listen(fd, LISTEN_BACKLOG as libc::c_int);
+    }
+}
+
 /// Binds one input. Must run inside a tokio runtime.
 pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), ListenerError> {
     use std::os::fd::AsRawFd;
@@ -120,9 +157,7 @@ pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), Liste
     };
     Ok(match spec {
         InputSpec::Tcp(addr) => {
-            let l = tokio::net::TcpListener::bind(addr.as_str())
-                .await
-                .map_err(fail)?;
+            let l = bind_tcp(addr).await.map_err(fail)?;
             let bound = BoundInput {
                 kind: InputKind::Tcp,
                 addr: Some(l.local_addr().map_err(fail)?),
@@ -144,6 +179,7 @@ pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), Liste
         }
         InputSpec::Unix(path) => {
             let (l, file) = unix_path::bind_stream(path).map_err(fail)?;
+            widen_backlog(l.as_raw_fd());
             l.set_nonblocking(true).map_err(fail)?;
             let l = tokio::net::UnixListener::from_std(l).map_err(fail)?;
             let bound = BoundInput {
@@ -179,6 +215,12 @@ pub(crate) struct InputCtx {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) drain_timeout: Duration,
     pub(crate) decode: DecodeOptions,
+    /// Producers using acknowledged delivery, shared by every input.
+    pub(crate) producers: Arc<crate::acks::Producers>,
+    /// Whether acknowledgements follow an fsync (`--durable`).
+    pub(crate) durable: bool,
+    /// How long a started frame or line may take (slow-loris bound).
+    pub(crate) frame_timeout: Option<Duration>,
 }
 
 /// What a connection (or a datagram socket) keeps between payloads.

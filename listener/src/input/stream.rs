@@ -2,14 +2,21 @@
 //! → the queue, with backpressure, limits and a graceful drain.
 
 use super::{InputCtx, MALFORMED_REPORTS_PER_PEER, PeerState};
+use crate::acks::{AckMark, Producer};
 use crate::pipeline::Batch;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tributary_core::Level;
+use tributary_core::frame::handshake::{Hello, Reply, is_control};
 use tributary_core::frame::{FrameError, StreamDecoder};
+
+/// How long sending a control frame (welcome, acknowledgement) may take
+/// before the producer is considered gone.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How much one read asks for: one read is one batch for the queue, so
 /// this also bounds a batch (and a connection's buffer, with the frame).
@@ -40,6 +47,60 @@ enum End {
     Frame(FrameError),
     Io(std::io::Error),
     WriterGone,
+    /// The hello was refused (and the producer told why).
+    Refused(String),
+    /// The same producer connected again; this older connection stops.
+    Superseded,
+    /// A frame or line was started and nothing completed for the frame
+    /// timeout (slow-loris).
+    SlowFrame(usize),
+}
+
+/// An acknowledged connection's numbering (docs/protocol.md).
+struct Acked {
+    producer: Arc<Producer>,
+    generation: u64,
+    /// Number of the next record frame.
+    next: u64,
+    /// Numbers below this went to the queue with an acknowledgement mark.
+    marked: u64,
+    /// Numbers below this were acknowledged to the producer.
+    told: u64,
+}
+
+/// What the first frame of a connection asked for.
+enum Opening {
+    Hello(Hello),
+    Refused(String),
+}
+
+/// Writes one control frame, within [`REPLY_TIMEOUT`].
+async fn reply<S: AsyncWrite + Unpin>(stream: &mut S, reply: &Reply) -> std::io::Result<()> {
+    let mut frame = Vec::with_capacity(64);
+    reply.encode(&mut frame);
+    match tokio::time::timeout(REPLY_TIMEOUT, stream.write_all(&frame)).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the producer does not read its acknowledgements",
+        )),
+    }
+}
+
+/// Resolves when the producer has records written that it was not told
+/// about yet (never, on an unacknowledged connection).
+async fn ack_due(producer: Option<Arc<Producer>>, told: u64) {
+    let Some(p) = producer else {
+        return std::future::pending().await;
+    };
+    let notified = p.notify.notified();
+    tokio::pin!(notified);
+    // Registered before looking, so a write in between is not missed.
+    notified.as_mut().enable();
+    if p.written.load(Acquire) > told {
+        return;
+    }
+    notified.await;
 }
 
 /// Serves one connection until EOF, a framing error, the idle timeout or
@@ -53,10 +114,15 @@ pub(crate) async fn serve_stream<S>(
     input: Arc<InputCtx>,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    S: AsyncRead + AsRawFd + Unpin,
+    S: AsyncRead + AsyncWrite + AsRawFd + Unpin,
 {
     let mut decoder = StreamDecoder::new(input.max_frame);
     let mut state = PeerState::default();
+    let mut first = true;
+    let mut acked: Option<Acked> = None;
+    // Since when bytes of an unfinished frame have waited with no payload
+    // completing.
+    let mut partial_since: Option<Instant> = None;
     // In drain mode: bytes still to read, and the deadline.
     let mut drain: Option<(usize, Instant)> = None;
     if *shutdown.borrow_and_update() {
@@ -96,9 +162,30 @@ pub(crate) async fn serve_stream<S>(
                         None => std::future::pending().await,
                     }
                 };
+                let slow = async {
+                    match (partial_since, input.frame_timeout) {
+                        (Some(since), Some(d)) => tokio::time::sleep_until(since + d).await,
+                        _ => std::future::pending().await,
+                    }
+                };
+                let due = ack_due(
+                    acked.as_ref().map(|a| a.producer.clone()),
+                    acked.as_ref().map_or(0, |a| a.told),
+                );
                 tokio::select! {
                     r = stream.read_buf(buf) => r,
+                    () = due => {
+                        if let Some(a) = &mut acked {
+                            let next = a.producer.written.load(Acquire);
+                            if let Err(e) = reply(&mut stream, &Reply::Ack { next }).await {
+                                break End::Io(e);
+                            }
+                            a.told = next;
+                        }
+                        continue;
+                    }
                     () = idle => break End::Idle,
+                    () = slow => break End::SlowFrame(decoder.pending()),
                     _ = shutdown.changed() => {
                         drain = Some((bytes_available(stream.as_raw_fd()), Instant::now() + input.drain_timeout));
                         continue;
@@ -129,10 +216,46 @@ pub(crate) async fn serve_stream<S>(
         if let Some((left, _)) = &mut drain {
             *left = left.saturating_sub(n);
         }
+        if acked
+            .as_ref()
+            .is_some_and(|a| !a.producer.is_current(a.generation))
+        {
+            break End::Superseded;
+        }
         let mut batch = input.batch(n);
+        let mut opening = None;
+        let mut completed = false;
         let fatal = loop {
             match decoder.next_payload() {
-                Ok(Some(payload)) => input.accept(payload, &peer, &mut batch, &mut state),
+                Ok(Some(payload)) => {
+                    completed = true;
+                    if std::mem::take(&mut first) && is_control(payload) {
+                        opening = Some(match Hello::parse(payload) {
+                            Ok(Some(hello)) => Opening::Hello(hello),
+                            Ok(None) => Opening::Refused("not a hello".into()),
+                            Err(e) => Opening::Refused(e.to_string()),
+                        });
+                        break None;
+                    }
+                    match &mut acked {
+                        Some(a) => {
+                            let seq = a.next;
+                            a.next += 1;
+                            if is_control(payload) {
+                                input.malformed(
+                                    &peer,
+                                    &"a control frame where a record was expected",
+                                    &mut state.reports,
+                                );
+                            } else if a.producer.accept(seq) {
+                                input.accept(payload, &peer, &mut batch, &mut state);
+                            } else {
+                                input.counters.duplicates.fetch_add(1, Relaxed);
+                            }
+                        }
+                        None => input.accept(payload, &peer, &mut batch, &mut state),
+                    }
+                }
                 Ok(None) => break None,
                 Err(e @ FrameError::LineTooLong { .. }) => {
                     input.malformed(&peer, &e, &mut state.reports);
@@ -140,6 +263,51 @@ pub(crate) async fn serve_stream<S>(
                 Err(e) => break Some(e),
             }
         };
+        match opening {
+            Some(Opening::Hello(hello)) => {
+                let (producer, generation, start) =
+                    input.producers.hello(&hello.producer, hello.next);
+                let welcome = Reply::Welcome {
+                    next: start,
+                    durable: input.durable,
+                };
+                if let Err(e) = reply(&mut stream, &welcome).await {
+                    break End::Io(e);
+                }
+                input.counters.acknowledged.fetch_add(1, Relaxed);
+                acked = Some(Acked {
+                    producer,
+                    generation,
+                    next: start,
+                    marked: start,
+                    told: start,
+                });
+            }
+            Some(Opening::Refused(reason)) => {
+                // Best effort: the connection closes either way.
+                let _ = reply(
+                    &mut stream,
+                    &Reply::Refused {
+                        reason: reason.clone(),
+                    },
+                )
+                .await;
+                break End::Refused(reason);
+            }
+            None => {}
+        }
+        if decoder.pending() == 0 {
+            partial_since = None;
+        } else if completed || partial_since.is_none() {
+            partial_since = Some(Instant::now());
+        }
+        if let Some(a) = acked.as_mut().filter(|a| a.next > a.marked) {
+            batch.ack = Some(AckMark {
+                producer: a.producer.clone(),
+                next: a.next,
+            });
+            a.marked = a.next;
+        }
         // Awaiting here is the backpressure: no more reads until there is room.
         if send(&input, batch).await.is_err() {
             break End::WriterGone;
@@ -168,6 +336,28 @@ pub(crate) async fn serve_stream<S>(
         End::Io(e) => input.diag.report(
             Level::WARNING,
             format_args!("{label}: connection from {peer} failed: {e}"),
+        ),
+        End::Refused(reason) => {
+            input.counters.malformed.fetch_add(1, Relaxed);
+            input.diag.report(
+                Level::ERROR,
+                format_args!("{label}: refused the hello from {peer}: {reason}"),
+            );
+        }
+        End::SlowFrame(pending) => {
+            input.counters.malformed.fetch_add(1, Relaxed);
+            input.diag.report(
+                Level::WARNING,
+                format_args!(
+                    "{label}: closing connection from {peer}: {pending} bytes of an unfinished frame or line and nothing complete for the frame timeout (a stalled or slow-loris client; raise --frame-timeout if legitimate)"
+                ),
+            );
+        }
+        End::Superseded => input.diag.report(
+            Level::INFO,
+            format_args!(
+                "{label}: closing an older connection from {peer}: the producer connected again"
+            ),
         ),
     }
     let reports = state.reports;

@@ -2,6 +2,8 @@
 //! that takes them. The input tasks format (in parallel, one task per
 //! connection), so the single writer thread only writes.
 
+use crate::acks::AckMark;
+
 /// Lines for one output: their bytes back to back (each with its `\n`),
 /// and where each ends, so the file can rotate between any two of them.
 #[derive(Debug, Default)]
@@ -19,6 +21,16 @@ impl Lines {
         write(&mut self.bytes);
         self.bytes.push(b'\n');
         self.ends.push(self.bytes.len());
+    }
+
+    /// Bytes of all the lines.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The lines back to back, each with its newline.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// The lines, each with its newline.
@@ -44,6 +56,10 @@ pub(crate) struct Batch {
     /// Bytes to reserve for an output's lines on its first line: about
     /// what the read that produced them held.
     reserve: usize,
+    /// From an acknowledged connection: what to acknowledge once written
+    /// (sent through the queue even with no record, so acknowledgements
+    /// keep the order of the writes).
+    pub(crate) ack: Option<AckMark>,
 }
 
 impl Batch {
@@ -54,6 +70,7 @@ impl Batch {
             records: 0,
             outputs: (0..outputs).map(|_| Lines::default()).collect(),
             reserve,
+            ack: None,
         }
     }
 
@@ -63,9 +80,14 @@ impl Batch {
         self.outputs[i].push_with(self.reserve, write);
     }
 
-    /// Whether it holds no record.
+    /// Bytes of formatted lines over all outputs: the queue's byte bound.
+    pub(crate) fn bytes(&self) -> usize {
+        self.outputs.iter().map(Lines::len).sum()
+    }
+
+    /// Whether it holds nothing to write or acknowledge.
     pub(crate) fn is_empty(&self) -> bool {
-        self.records == 0
+        self.records == 0 && self.ack.is_none()
     }
 }
 

@@ -2,6 +2,7 @@
 //! queue of formatted lines, one writer thread and the output sinks.
 
 mod batch;
+mod commit;
 mod encode;
 mod output;
 mod queue;
@@ -9,6 +10,7 @@ mod sink;
 mod writer;
 
 pub(crate) use batch::Batch;
+pub(crate) use commit::Commits;
 pub(crate) use encode::Encoder;
 pub(crate) use output::{Output, open_outputs};
 pub(crate) use queue::{Closed, Msg, Queue};

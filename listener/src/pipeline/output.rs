@@ -63,6 +63,31 @@ impl Output {
         self.sink.flush()
     }
 
+    /// Whether writing `bytes` more would rotate the file first.
+    pub(crate) fn rotation_pending(&self, bytes: u64) -> bool {
+        self.sink.rotation_pending(bytes)
+    }
+
+    /// Rotates now if writing `bytes` more would rotate first.
+    pub(crate) fn rotate_if_due(&mut self, bytes: u64) -> io::Result<bool> {
+        self.sink.rotate_if_due(bytes)
+    }
+
+    /// Writes `lines` whole into one file, rotating first if due (rotation
+    /// held to batch boundaries, for the acknowledgement journal). All or
+    /// nothing: on error none of the lines is in the file.
+    pub(crate) fn write_whole(&mut self, lines: &Lines) -> io::Result<u64> {
+        let bytes = lines.as_bytes();
+        self.sink.rotate_if_due(bytes.len() as u64)?;
+        self.sink.write_batch_unrotated(bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Flushes and fsyncs the file (durable acknowledgements).
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.sink.sync_all()
+    }
+
     pub(crate) fn reopen(&mut self) -> io::Result<()> {
         self.sink.reopen()
     }

@@ -1,9 +1,10 @@
 //! The bounded queue between the input tasks and the writer thread.
 //!
-//! Its capacity counts records, not messages: inputs send a batch of
-//! formatted lines per socket read (cheap under load) and take one permit
-//! per record from a
-//! semaphore, which the writer gives back once the batch is written. Stream
+//! Its capacity counts records and bytes, not messages: inputs send a
+//! batch of formatted lines per socket read (cheap under load) and take one
+//! permit per record and one per KiB of lines from two semaphores, which
+//! the writer gives back once the batch is written. Both bounds matter:
+//! 16,384 records of 1 MiB each would otherwise be 16 GiB in flight. Stream
 //! inputs wait for permits (backpressure: their reads pause); datagram
 //! inputs take them only if available and otherwise drop, counted.
 
@@ -15,8 +16,13 @@ use tokio::sync::Semaphore;
 
 /// What the writer thread receives.
 pub(crate) enum Msg {
-    /// Records to write; `permits` go back to the queue afterwards.
-    Batch { records: Batch, permits: u32 },
+    /// Records to write; `permits` (records) and `kib` go back to the
+    /// queue afterwards.
+    Batch {
+        records: Batch,
+        permits: u32,
+        kib: u32,
+    },
     /// Reopen every output file (SIGHUP, after logrotate renamed them).
     Reopen,
     /// Flush and exit: every input has finished.
@@ -27,49 +33,84 @@ pub(crate) enum Msg {
 #[derive(Debug)]
 pub(crate) struct Closed;
 
+/// The queue's two bounds, shared by the inputs (which take) and the
+/// writer (which gives back).
+pub(crate) struct Budget {
+    records: Semaphore,
+    kib: Semaphore,
+    capacity: usize,
+    capacity_kib: usize,
+}
+
+impl Budget {
+    /// Returns what a written batch held.
+    pub(crate) fn give_back(&self, records: u32, kib: u32) {
+        self.records.add_permits(records as usize);
+        self.kib.add_permits(kib as usize);
+    }
+}
+
 /// The sending side, cloned into every input task.
 #[derive(Clone)]
 pub(crate) struct Queue {
     tx: flume::Sender<Msg>,
-    permits: Arc<Semaphore>,
-    capacity: usize,
+    budget: Arc<Budget>,
     pub(crate) encoder: Arc<Encoder>,
     counters: Arc<WriterCounters>,
 }
 
 impl Queue {
-    /// A queue of `capacity` records and the writer's receiving end.
+    /// A queue of `capacity` records and `bytes` bytes, and the writer's
+    /// receiving end.
     pub(crate) fn new(
         capacity: usize,
+        bytes: usize,
         encoder: Encoder,
         counters: Arc<WriterCounters>,
-    ) -> (Queue, flume::Receiver<Msg>, Arc<Semaphore>) {
-        // The channel itself is unbounded: the semaphore bounds it.
+    ) -> (Queue, flume::Receiver<Msg>, Arc<Budget>) {
+        // The channel itself is unbounded: the semaphores bound it.
         let (tx, rx) = flume::unbounded();
-        let permits = Arc::new(Semaphore::new(capacity));
+        let capacity_kib = (bytes / 1024).clamp(1, Semaphore::MAX_PERMITS);
+        let budget = Arc::new(Budget {
+            records: Semaphore::new(capacity.min(Semaphore::MAX_PERMITS)),
+            kib: Semaphore::new(capacity_kib),
+            capacity,
+            capacity_kib,
+        });
         let queue = Queue {
             tx,
-            permits: permits.clone(),
-            capacity,
+            budget: budget.clone(),
             encoder: Arc::new(encoder),
             counters,
         };
-        (queue, rx, permits)
+        (queue, rx, budget)
     }
 
-    fn permits_for(&self, batch: &Batch) -> u32 {
-        // A batch larger than the whole queue takes the whole queue.
-        u32::try_from(batch.records.min(self.capacity)).unwrap_or(u32::MAX)
+    /// The permits a batch takes: a batch larger than the whole queue takes
+    /// the whole queue (and so waits until it is empty).
+    fn permits_for(&self, batch: &Batch) -> (u32, u32) {
+        let records = batch.records.min(self.budget.capacity);
+        let kib = batch.bytes().div_ceil(1024).min(self.budget.capacity_kib);
+        (
+            u32::try_from(records).unwrap_or(u32::MAX),
+            u32::try_from(kib).unwrap_or(u32::MAX),
+        )
     }
 
-    fn push(&self, records: Batch, permits: u32) -> Result<(), Closed> {
+    fn push(&self, records: Batch, (permits, kib): (u32, u32)) -> Result<(), Closed> {
         let len = records.records as u64;
         self.counters.queued.fetch_add(len, Relaxed);
-        self.tx.send(Msg::Batch { records, permits }).map_err(|_| {
-            self.counters.queued.fetch_sub(len, Relaxed);
-            self.permits.add_permits(permits as usize);
-            Closed
-        })
+        self.tx
+            .send(Msg::Batch {
+                records,
+                permits,
+                kib,
+            })
+            .map_err(|_| {
+                self.counters.queued.fetch_sub(len, Relaxed);
+                self.budget.give_back(permits, kib);
+                Closed
+            })
     }
 
     /// Queues a batch, waiting while the queue is full.
@@ -77,13 +118,21 @@ impl Queue {
         if records.is_empty() {
             return Ok(());
         }
-        let n = self.permits_for(&records);
-        self.permits
+        let (n, kib) = self.permits_for(&records);
+        let taken = self
+            .budget
+            .records
             .acquire_many(n)
+            .await
+            .map_err(|_| Closed)?;
+        self.budget
+            .kib
+            .acquire_many(kib)
             .await
             .map_err(|_| Closed)?
             .forget();
-        self.push(records, n)
+        taken.forget();
+        self.push(records, (n, kib))
     }
 
     /// Queues a batch only if there is room now; gives it back otherwise.
@@ -91,13 +140,18 @@ impl Queue {
         if records.is_empty() {
             return Ok(());
         }
-        let n = self.permits_for(&records);
-        match self.permits.try_acquire_many(n) {
+        let (n, kib) = self.permits_for(&records);
+        let Ok(taken) = self.budget.records.try_acquire_many(n) else {
+            return Err(records);
+        };
+        match self.budget.kib.try_acquire_many(kib) {
             Ok(p) => p.forget(),
+            // Dropping `taken` returns the record permits.
             Err(_) => return Err(records),
         }
+        taken.forget();
         // Closed means the writer is gone: nothing can be done with them.
-        let _ = self.push(records, n);
+        let _ = self.push(records, (n, kib));
         Ok(())
     }
 

@@ -14,7 +14,8 @@
 mod outage;
 
 use super::batch::Lines;
-use super::{Msg, Output};
+use super::queue::Budget;
+use super::{Commits, Msg, Output};
 use crate::diag::Diag;
 use crate::stats::WriterCounters;
 use outage::{Outage, advice};
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tributary_core::Level;
 
 /// A retry wait is slept in slices this long, so a shutdown is noticed
@@ -57,7 +58,7 @@ struct Writer {
     /// One per output.
     health: Vec<Health>,
     rx: flume::Receiver<Msg>,
-    permits: Arc<Semaphore>,
+    permits: Arc<Budget>,
     counters: Arc<WriterCounters>,
     diag: Arc<Diag>,
     stop: StopRule,
@@ -65,20 +66,24 @@ struct Writer {
     stopping: bool,
     /// Set when shutdown is first seen while an output fails.
     give_up_at: Option<Instant>,
+    /// Acknowledged delivery: journal and acknowledge what was written.
+    commits: Commits,
 }
 
 /// Starts the writer thread; it exits after [`Msg::Stop`], having written
 /// and flushed everything queued before it (or, if an output still failed
 /// `drain_timeout` after it saw `shutdown`, counted what it could not
 /// write).
+#[allow(clippy::too_many_arguments)] // the pieces the listener wires together, each distinct
 pub(crate) fn spawn_writer(
     outputs: Vec<Output>,
     rx: flume::Receiver<Msg>,
-    permits: Arc<Semaphore>,
+    permits: Arc<Budget>,
     counters: Arc<WriterCounters>,
     diag: Arc<Diag>,
     shutdown: watch::Receiver<bool>,
     drain_timeout: Duration,
+    commits: Commits,
 ) -> std::io::Result<JoinHandle<()>> {
     let writer = Writer {
         health: outputs.iter().map(|_| Health::Writing).collect(),
@@ -93,6 +98,7 @@ pub(crate) fn spawn_writer(
         },
         stopping: false,
         give_up_at: None,
+        commits,
     };
     std::thread::Builder::new()
         .name("tributary-writer".into())
@@ -110,9 +116,14 @@ impl Writer {
                     self.close();
                     return;
                 }
+                if self.commits.due() {
+                    self.flush();
+                    self.commit();
+                }
                 next = self.rx.try_recv().ok();
             }
             self.flush();
+            self.commit();
         }
         self.close();
     }
@@ -120,7 +131,12 @@ impl Writer {
     /// Handles one message; false on `Stop`.
     fn handle(&mut self, msg: Msg) -> bool {
         match msg {
-            Msg::Batch { records, permits } => {
+            Msg::Batch {
+                mut records,
+                permits,
+                kib,
+            } => {
+                let mark = records.ack.take();
                 let mut bytes = 0u64;
                 let mut lost = 0u64;
                 for (i, lines) in records.outputs.iter().enumerate() {
@@ -134,12 +150,17 @@ impl Writer {
                 self.counters.rotations.store(rotations, Relaxed);
                 if lost == 0 {
                     self.counters.records.fetch_add(n, Relaxed);
+                    self.commits.written(mark, bytes);
+                } else {
+                    // Acknowledgements are cumulative: after a record that
+                    // was given up on, none may be sent.
+                    self.commits.poison();
                 }
                 self.counters.bytes.fetch_add(bytes, Relaxed);
                 self.counters.queued.fetch_sub(n, Relaxed);
                 // Only now, written (or given up on): while an output
                 // fails, the queue stays full and inputs wait.
-                self.permits.add_permits(permits as usize);
+                self.permits.give_back(permits, kib);
                 true
             }
             Msg::Reopen => {
@@ -177,6 +198,33 @@ impl Writer {
                 self.counters.unwritten.fetch_add(left, Relaxed);
                 return (bytes, left);
             }
+            if self.commits.journaling() && from == 0 {
+                // The journal records where each file ends, so a batch must
+                // land whole in one file, and what precedes a rotation must
+                // be journaled before the file is archived.
+                // Journaled again right after, so the new file's inode is on
+                // record before anything is written to it.
+                if self.outputs[i].rotation_pending(lines.len() as u64) {
+                    self.flush();
+                    self.commit();
+                    if let Err(error) = self.outputs[i].rotate_if_due(lines.len() as u64) {
+                        self.failed(i, error);
+                        continue;
+                    }
+                    self.flush();
+                    self.commit();
+                }
+                match self.outputs[i].write_whole(lines) {
+                    Ok(written) => {
+                        self.recovered(i);
+                        return (written, 0);
+                    }
+                    Err(error) => {
+                        self.failed(i, error);
+                        continue;
+                    }
+                }
+            }
             match self.outputs[i].write_from(lines, from) {
                 Ok(written) => {
                     self.recovered(i);
@@ -188,6 +236,24 @@ impl Writer {
                     self.failed(i, stopped.error);
                 }
             }
+        }
+    }
+
+    /// After a flush: journals and acknowledges what was written, if every
+    /// output is healthy (an acknowledged record must be in every file).
+    fn commit(&mut self) {
+        if !self.health.iter().all(|h| matches!(h, Health::Writing)) {
+            return;
+        }
+        if let Err(e) = self.commits.commit(&mut self.outputs) {
+            self.counters.write_errors.fetch_add(1, Relaxed);
+            self.diag.stderr(
+                Level::ERROR,
+                format_args!(
+                    "cannot record acknowledgements in {}: {e}; acknowledging later",
+                    self.commits.journal_path().display()
+                ),
+            );
         }
     }
 
@@ -322,6 +388,7 @@ impl Writer {
     fn close(&mut self) {
         self.stopping = true;
         self.flush();
+        self.commit();
         for (output, health) in self.outputs.drain(..).zip(self.health.drain(..)) {
             let path = output.path.clone();
             if let Health::GivenUp { unwritten } = health {

@@ -1,0 +1,14 @@
+//! Acknowledged delivery, the listener's side (docs/protocol.md).
+//!
+//! A producer that opens its connection with a hello gets its records
+//! numbered; the input task drops numbers already accepted (a resend after
+//! a reconnect), the writer acknowledges numbers once their records are in
+//! every output (and in the [`Journal`]), and the journal lets a restarted
+//! listener know what it wrote before, so a producer resending after a
+//! crash gets neither loss nor duplicates.
+
+mod journal;
+mod registry;
+
+pub(crate) use journal::{Journal, OutputPos, default_path as default_journal_path};
+pub(crate) use registry::{AckMark, Producer, Producers};

@@ -1,0 +1,103 @@
+//! Group commit for acknowledged delivery: after a group of writes, flush
+//! (and fsync, when durable) every output, journal where they stand, and
+//! only then acknowledge the producers whose records the group held.
+
+use super::Output;
+use crate::acks::{AckMark, Journal, OutputPos};
+use std::collections::HashMap;
+use std::io;
+
+/// Bytes written with acknowledgements pending after which the writer
+/// commits even though more batches are queued: bounds how long a
+/// producer under sustained load waits for its acknowledgements.
+const COMMIT_EVERY: u64 = 1 << 20;
+
+/// The writer's acknowledgement state.
+pub(crate) struct Commits {
+    journal: Journal,
+    durable: bool,
+    pending: Vec<AckMark>,
+    bytes_pending: u64,
+    /// A record was given up on: nothing more is acknowledged.
+    poisoned: bool,
+}
+
+impl Commits {
+    /// Commits recorded in `journal`, fsynced first when `durable`.
+    pub(crate) fn new(journal: Journal, durable: bool) -> Commits {
+        Commits {
+            journal,
+            durable,
+            pending: Vec::new(),
+            bytes_pending: 0,
+            poisoned: false,
+        }
+    }
+
+    /// Stops acknowledging: a record was given up on, and acknowledgements
+    /// are cumulative.
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
+        self.pending.clear();
+    }
+
+    /// A batch was written: acknowledge its mark at the next commit.
+    pub(crate) fn written(&mut self, mark: Option<AckMark>, bytes: u64) {
+        if let Some(mark) = mark.filter(|_| !self.poisoned) {
+            self.pending.push(mark);
+        }
+        if !self.pending.is_empty() || self.journal.active() {
+            self.bytes_pending += bytes;
+        }
+    }
+
+    /// Whether commits are journaled (some producer used acknowledged
+    /// delivery): batches must then land whole in one file.
+    pub(crate) fn journaling(&self) -> bool {
+        !self.poisoned && (self.journal.active() || !self.pending.is_empty())
+    }
+
+    /// Whether enough was written under pending acknowledgements to commit
+    /// before the queue runs dry.
+    pub(crate) fn due(&self) -> bool {
+        !self.pending.is_empty() && self.bytes_pending >= COMMIT_EVERY
+    }
+
+    /// Makes what was written durable as configured, journals it and
+    /// acknowledges it. `outputs` must be flushed already. On error nothing
+    /// is acknowledged; the next commit tries again.
+    pub(crate) fn commit(&mut self, outputs: &mut [Output]) -> io::Result<()> {
+        if self.poisoned || (self.pending.is_empty() && !self.journal.active()) {
+            return Ok(());
+        }
+        if self.durable && (self.bytes_pending > 0 || !self.pending.is_empty()) {
+            for output in outputs.iter_mut() {
+                output.sync()?;
+            }
+        }
+        let positions = outputs
+            .iter()
+            .map(|o| OutputPos::of(&o.path))
+            .collect::<io::Result<Vec<_>>>()?;
+        let mut advanced: HashMap<&str, u64> = HashMap::new();
+        for mark in &self.pending {
+            let next = advanced.entry(mark.producer.id.as_str()).or_insert(0);
+            *next = (*next).max(mark.next);
+        }
+        let advanced: Vec<(String, u64)> = advanced
+            .into_iter()
+            .map(|(id, next)| (id.to_owned(), next))
+            .collect();
+        self.journal.commit(positions, &advanced)?;
+        for mark in self.pending.drain(..) {
+            mark.producer.written_through(mark.next);
+        }
+        self.bytes_pending = 0;
+        Ok(())
+    }
+
+    /// The journal's path, for messages.
+    pub(crate) fn journal_path(&self) -> &std::path::Path {
+        self.journal.path()
+    }
+}
