@@ -9,13 +9,16 @@
 //!
 //! (instructions at 10001 − instructions at 1) ÷ 10000 = instructions per
 //! record. Paths: `decode` (native JSON → `Record`), `format` (native JSON
-//! line), `pattern` (the cookbook's `%` template).
+//! line), `pattern` (the cookbook's `%` template), `pickle` (the pickle
+//! bench's LogRecord → `Record`).
 
 use std::hint::black_box;
 use tributary_core::{Formatter, JsonFormatter, PatternFormatter, decode_json};
 
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[path = "../benches/common/pickled.rs"]
+mod pickled;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -54,7 +57,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 black_box(&out);
             }
         }
-        other => return Err(format!("unknown path {other:?}: decode, format or pattern").into()),
+        "pickle" => {
+            for _ in 0..n {
+                let r = tributary_core::pickle::decode_record(black_box(pickled::RECORD), false)?;
+                black_box(&r);
+            }
+        }
+        other => {
+            return Err(
+                format!("unknown path {other:?}: decode, format, pattern or pickle").into(),
+            );
+        }
     }
     Ok(())
 }
