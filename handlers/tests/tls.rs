@@ -12,7 +12,7 @@ mod pki;
 use pki::{Ca, Identity};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -288,6 +288,90 @@ fn a_listener_that_ends_the_session_is_noticed_before_records_are_written_into_i
         msgs(50..80),
         "records sent after the close were lost"
     );
+}
+
+/// A TLS server speaking acknowledged delivery (docs/protocol.md): a
+/// welcome for the hello, then cumulative acks after every read. Returns
+/// the `msg` of every record, in order.
+fn serve_acked(config: Arc<rustls::ServerConfig>) -> (String, JoinHandle<Vec<String>>) {
+    use tributary_core::frame::handshake::{Hello, Reply};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let thread = std::thread::spawn(move || {
+        let sock = accept_within(&listener, PATIENCE).unwrap();
+        sock.set_read_timeout(Some(PATIENCE)).unwrap();
+        let conn = rustls::ServerConnection::new(config).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        let mut decoder = FrameDecoder::new(1 << 20);
+        let (mut next, mut msgs, mut buf) = (None, Vec::new(), [0u8; 8192]);
+        let mut acked = 0;
+        loop {
+            let n = tls.read(&mut buf).unwrap();
+            if n == 0 {
+                return msgs;
+            }
+            decoder.push(&buf[..n]);
+            let mut reply = Vec::new();
+            while let Some(payload) = decoder.next_frame().unwrap() {
+                match next {
+                    None => {
+                        let hello = Hello::parse(payload).unwrap().unwrap();
+                        next = Some(hello.next);
+                        Reply::Welcome {
+                            next: hello.next,
+                            durable: false,
+                        }
+                        .encode(&mut reply);
+                    }
+                    Some(ref mut n) => {
+                        let record =
+                            tributary_core::decode_payload(payload, Default::default()).unwrap();
+                        msgs.push(record.msg.to_string());
+                        *n += 1;
+                    }
+                }
+            }
+            if let Some(next) = next.filter(|_| !msgs.is_empty()) {
+                // More acknowledgements than one read of the handler takes
+                // (4 KiB), the news last: the rest waits decrypted in
+                // rustls, where polling the socket cannot see it.
+                for _ in 0..199 {
+                    Reply::Ack { next: acked }.encode(&mut reply);
+                }
+                Reply::Ack { next }.encode(&mut reply);
+                acked = next;
+            }
+            tls.write_all(&reply).unwrap();
+            tls.flush().unwrap();
+        }
+    });
+    (addr, thread)
+}
+
+#[test]
+fn acknowledged_delivery_runs_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "main");
+    let (addr, server) = serve_acked(server_config(&ca.server(), None));
+    // A small buffer makes the handler wait for acknowledgements while
+    // connected, again and again.
+    let mut h = SocketHandler::tls(&addr, trusting(&ca))
+        .unwrap()
+        .with_buffer(tributary_handlers::net::BufferLimits {
+            records: 64,
+            bytes: 1 << 20,
+        })
+        .acknowledged();
+    h.handle(&record(0)).unwrap();
+    h.flush().unwrap(); // connected: a full buffer now waits for acknowledgements
+    for n in 1..3000 {
+        h.handle(&record(n)).unwrap();
+    }
+    h.close().unwrap();
+    assert_eq!(h.unacknowledged(), 0);
+    assert_eq!(h.buffered(), 0);
+    drop(h);
+    assert_eq!(server.join().unwrap(), msgs(0..3000));
 }
 
 #[cfg(feature = "tls-webpki-roots")]
