@@ -1,8 +1,8 @@
 //! TLS on TCP inputs, end to end with the real `tributary` binary: the
-//! crate's `SocketHandler` over TLS, mutual TLS with good and bad clients,
-//! plaintext on a TLS port, a silent client and the handshake timeout,
-//! Python's stdlib over `ssl`, bad PEM files at start, and the refusal of
-//! plaintext inputs other hosts can reach.
+//! crate's `SocketHandler` over TLS (plain and acknowledged), mutual TLS
+//! with good and bad clients, plaintext on a TLS port, a silent client and
+//! the handshake timeout, Python's stdlib over `ssl`, bad PEM files at
+//! start, and the refusal of plaintext inputs other hosts can reach.
 
 #![cfg(feature = "tls")]
 #![allow(clippy::unwrap_used)] // a test: a failure should fail it
@@ -105,6 +105,41 @@ fn records_over_tls_land_exactly_once() {
     assert_eq!(summary_counter(&stderr, "rejected"), 0, "{stderr}");
     assert_eq!(summary_counter(&stderr, "connections"), 3, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn acknowledged_delivery_runs_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "main");
+    let server = ca.server();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--tls-cert",
+            arg(&server.cert),
+            "--tls-key",
+            arg(&server.key),
+            "--out",
+            "out.log",
+        ],
+    );
+    let cfg = TlsClientConfig::from_ca_file(&ca.cert).unwrap();
+    let mut h = SocketHandler::tls(t.tcp(0).to_string(), cfg)
+        .unwrap()
+        .acknowledged();
+    for n in 0..5000 {
+        h.handle(&rust_record("acked", n)).unwrap();
+    }
+    h.close().unwrap();
+    assert_eq!(h.unacknowledged(), 0);
+    drop(h);
+    let lines = wait_for_lines(&dir.path().join("out.log"), 5000);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    assert_exactly_once(&tally(&lines), &[("acked".to_owned(), 5000)]);
+    assert_eq!(summary_counter(&stderr, "acknowledged"), 1, "{stderr}");
 }
 
 #[test]
