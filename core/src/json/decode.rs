@@ -48,20 +48,34 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
     let mut parts = Parts::default();
     let mut extra = Fields::new();
     let mut first = true;
+    // The slot the native formatter writes next, in `Key` order.
+    let mut expected = 0;
     loop {
-        // Native keys are short: recognised from one word of the payload
-        // (`short_key`); anything else is read as a string and matched.
-        let (slot, key) = match reader.short_key(first) {
-            Some((word, next)) if classify_word(word) != Key::Other => {
+        // What the native formatter wrote is predicted: the next key in its
+        // order (or one or two later, for absent optional keys) is tested
+        // with one comparison each. Other short keys are recognised from one
+        // word of the payload (`short_key`); anything else is read as a
+        // string and matched.
+        let (slot, key) = match predict(&reader, first, expected) {
+            Some((slot, next)) => {
                 reader.skip_to(next);
-                (classify_word(word), KeyText::Before(next))
+                (slot, KeyText::Before(next))
             }
-            _ => match reader.next_key(first).map_err(syntax)? {
-                Some(key) => (classify(&key), KeyText::Read(key)),
-                None => break,
+            None => match reader.short_key(first) {
+                Some((word, next)) if classify_word(word) != Key::Other => {
+                    reader.skip_to(next);
+                    (classify_word(word), KeyText::Before(next))
+                }
+                _ => match reader.next_key(first).map_err(syntax)? {
+                    Some(key) => (classify(&key), KeyText::Read(key)),
+                    None => break,
+                },
             },
         };
         first = false;
+        if slot != Key::Other {
+            expected = slot as usize + 1;
+        }
         // Unknown keys, and a second key for a slot already filled (an
         // alias after the native key), stay as fields.
         if slot == Key::Other || std::mem::replace(&mut seen[slot as usize], true) {
@@ -174,6 +188,70 @@ impl KeyText<'_> {
         }
     }
 }
+
+/// `,"key":` of each native key in `Key` order (the native formatter's
+/// order), as little-endian bytes, the mask of its length, and its length.
+const MEMBERS: [(u128, u128, usize); Key::Other as usize] = {
+    const NAMES: [&[u8]; Key::Other as usize] = [
+        b"ts", b"level", b"levelno", b"logger", b"msg", b"host", b"pid", b"process", b"tid",
+        b"thread", b"file", b"line", b"func", b"module", b"seq", b"exc", b"stack", b"fields",
+    ];
+    let mut out = [(0u128, 0u128, 0usize); Key::Other as usize];
+    let mut k = 0;
+    while k < NAMES.len() {
+        let name = NAMES[k];
+        let len = name.len() + 4;
+        let mut bytes = [0u8; 16];
+        bytes[0] = b',';
+        bytes[1] = b'"';
+        let mut i = 0;
+        while i < name.len() {
+            bytes[2 + i] = name[i];
+            i += 1;
+        }
+        bytes[2 + name.len()] = b'"';
+        bytes[3 + name.len()] = b':';
+        out[k] = (u128::from_le_bytes(bytes), (1u128 << (8 * len)) - 1, len);
+        k += 1;
+    }
+    out
+};
+
+/// The native key at the cursor if it is `expected` or one of the two
+/// after it (optional keys the producer left out), with the position
+/// after its `:`. Compact native JSON only; anything else is `None`.
+#[inline(always)]
+fn predict(reader: &Reader<'_>, first: bool, expected: usize) -> Option<(Key, usize)> {
+    if first {
+        return None;
+    }
+    let window = reader.window()?;
+    let end = (expected + 3).min(MEMBERS.len());
+    let at = (expected..end).find(|&k| window & MEMBERS[k].1 == MEMBERS[k].0)?;
+    Some((KEYS[at], reader.pos() + MEMBERS[at].2))
+}
+
+/// `Key`s by discriminant.
+const KEYS: [Key; Key::Other as usize] = [
+    Key::Ts,
+    Key::Level,
+    Key::LevelNo,
+    Key::Logger,
+    Key::Msg,
+    Key::Host,
+    Key::Pid,
+    Key::Process,
+    Key::Tid,
+    Key::Thread,
+    Key::File,
+    Key::Line,
+    Key::Func,
+    Key::Module,
+    Key::Seq,
+    Key::Exc,
+    Key::Stack,
+    Key::Fields,
+];
 
 /// The little-endian word of a key of at most eight bytes, as
 /// [`Reader::short_key`] returns it.

@@ -174,6 +174,23 @@ impl<'a> Reader<'a> {
         Some((word & mask, quote + len + 3))
     }
 
+    /// The sixteen bytes at the cursor as a little-endian word, if there
+    /// are sixteen: lets a caller test for an expected `,"key":` in one
+    /// comparison.
+    #[inline(always)]
+    pub(crate) fn window(&self) -> Option<u128> {
+        let chunk = self.bytes().get(self.pos..self.pos + 16)?;
+        let mut word = [0u8; 16];
+        word.copy_from_slice(chunk);
+        Some(u128::from_le_bytes(word))
+    }
+
+    /// The cursor, for offsets relative to [`Reader::window`].
+    #[inline(always)]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     /// Moves the cursor to `pos`, as returned by [`Reader::short_key`].
     #[inline(always)]
     pub(crate) fn skip_to(&mut self, pos: usize) {
