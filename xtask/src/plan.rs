@@ -25,10 +25,13 @@ pub enum Scenario {
     S7,
     /// The limit: pre-formatted lines, one `write` per 64 KiB.
     S8,
+    /// Acknowledged delivery: N Rust processes with acknowledged socket
+    /// handlers → listener, acknowledging after write vs after fsync.
+    S9,
 }
 
 impl Scenario {
-    /// Short id: `s1` .. `s8`.
+    /// Short id: `s1` .. `s9`.
     pub fn id(self) -> &'static str {
         match self {
             Scenario::S1 => "s1",
@@ -39,6 +42,7 @@ impl Scenario {
             Scenario::S6 => "s6",
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
+            Scenario::S9 => "s9",
         }
     }
 
@@ -57,6 +61,9 @@ impl Scenario {
             Scenario::S6 => "rotation every 1 MiB with gzip (4 producers/threads) → JSON",
             Scenario::S7 => "Rust producers → syslog over TCP → rsyslog → one file",
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
+            Scenario::S9 => {
+                "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
         }
     }
 }
@@ -79,6 +86,8 @@ pub enum Receiver {
         text: bool,
         /// Rotate every 1 MiB and gzip the archives.
         rotate: bool,
+        /// `--durable`: acknowledge after fsync.
+        durable: bool,
     },
     /// `bench/cookbook_receiver.py`.
     Cookbook,
@@ -227,7 +236,11 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         );
     }
     let tributary_net = |transport, text, rotate, producers| Setup::Network {
-        receiver: Receiver::Tributary { text, rotate },
+        receiver: Receiver::Tributary {
+            text,
+            rotate,
+            durable: false,
+        },
         producers,
         transport,
     };
@@ -385,6 +398,28 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         rotating: false,
         setup: Setup::Limit,
     });
+    if can.handlers {
+        for (system, durable) in [("listener acked", false), ("listener acked durable", true)] {
+            cases.push(Case {
+                scenario: Scenario::S9,
+                system,
+                tributary: true,
+                n: 4,
+                per_producer: sizes.rust_records,
+                format: LineFormat::Json,
+                rotating: false,
+                setup: Setup::Network {
+                    receiver: Receiver::Tributary {
+                        text: false,
+                        rotate: false,
+                        durable,
+                    },
+                    producers: Producers::Rust(Client::Acked),
+                    transport: Transport::Tcp,
+                },
+            });
+        }
+    }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays
     (cases, notes)
 }
@@ -428,7 +463,8 @@ mod tests {
                 Scenario::S5,
                 Scenario::S6,
                 Scenario::S7,
-                Scenario::S8
+                Scenario::S8,
+                Scenario::S9
             ]
         );
     }

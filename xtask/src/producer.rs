@@ -25,6 +25,9 @@ pub enum Client {
     Raw,
     /// RFC 5424 syslog lines, newline-framed, for rsyslog's `imtcp`.
     Syslog,
+    /// [`Client::Handler`] with `SocketHandler::acknowledged()`: records
+    /// kept until the listener acknowledges them (docs/protocol.md).
+    Acked,
 }
 
 /// Arguments of `xtask produce`.
@@ -86,7 +89,8 @@ impl ProduceArgs {
 /// Runs one producer and prints its report.
 pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
     let report = match args.client {
-        Client::Handler => with_handler(args)?,
+        Client::Handler => with_handler(args, false)?,
+        Client::Acked => with_handler(args, true)?,
         Client::Raw => {
             let json = tributary_core::JsonFormatter::native();
             raw(args, move |id, seq, out| {
@@ -175,14 +179,17 @@ fn finish(
 }
 
 #[cfg(feature = "handlers")]
-fn with_handler(args: &ProduceArgs) -> anyhow::Result<ProducerReport> {
+fn with_handler(args: &ProduceArgs, acked: bool) -> anyhow::Result<ProducerReport> {
     use tributary_handlers::QueueListener;
     use tributary_handlers::net::SocketHandler;
-    let socket = match (&args.tcp, &args.unix) {
+    let mut socket = match (&args.tcp, &args.unix) {
         (Some(addr), None) => SocketHandler::tcp(addr.clone()),
         (None, Some(path)) => SocketHandler::unix(path.clone()),
         _ => bail!("give exactly one of --tcp ADDR and --unix PATH"),
     };
+    if acked {
+        socket = socket.acknowledged();
+    }
     let mut listener = QueueListener::builder()
         .handler(socket)
         .start()
@@ -207,6 +214,6 @@ fn with_handler(args: &ProduceArgs) -> anyhow::Result<ProducerReport> {
 }
 
 #[cfg(not(feature = "handlers"))]
-fn with_handler(_: &ProduceArgs) -> anyhow::Result<ProducerReport> {
+fn with_handler(_: &ProduceArgs, _: bool) -> anyhow::Result<ProducerReport> {
     bail!("xtask was built without the `handlers` feature; use --client raw")
 }

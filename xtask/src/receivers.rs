@@ -42,7 +42,11 @@ pub fn start(
     out: &Path,
 ) -> anyhow::Result<(Child, Address)> {
     match receiver {
-        Receiver::Tributary { text, rotate } => {
+        Receiver::Tributary {
+            text,
+            rotate,
+            durable,
+        } => {
             let mut cmd = Command::new(&programs.tributary);
             cmd.arg("listen");
             match transport {
@@ -57,6 +61,9 @@ pub fn start(
             }
             if rotate {
                 cmd.args(["--max-bytes", "1MiB", "--compress", "gzip"]);
+            }
+            if durable {
+                cmd.arg("--durable");
             }
             cmd.args(["--drain-timeout", "120s"]);
             let (child, line) = Child::spawn_ready(&mut cmd, "tributary", dir)?;

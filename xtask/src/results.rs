@@ -54,7 +54,7 @@ pub struct MicroResult {
 /// oracle's findings summed over all runs.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CaseResult {
-    /// `s1` .. `s8`.
+    /// `s1` .. `s9`.
     pub scenario: String,
     /// The system.
     pub system: String,
@@ -233,6 +233,16 @@ pub fn ratios(cases: &[CaseResult]) -> Vec<Ratio> {
         push(
             "s6 records/s, listener with rotation+gzip ÷ without".into(),
             t.median.records_per_s / a.median.records_per_s,
+            true,
+        );
+    }
+    if let (Some(d), Some(a)) = (
+        find("s9", "listener acked durable", 4),
+        find("s9", "listener acked", 4),
+    ) {
+        push(
+            "s9 records/s, acknowledged --durable ÷ acknowledged after write".into(),
+            d.median.records_per_s / a.median.records_per_s,
             true,
         );
     }

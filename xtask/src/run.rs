@@ -177,6 +177,7 @@ fn producer_command(
                 crate::producer::Client::Handler => "handler",
                 crate::producer::Client::Raw => "raw",
                 crate::producer::Client::Syslog => "syslog",
+                crate::producer::Client::Acked => "acked",
             };
             cmd.args(["produce", "--client", client]);
             cmd
