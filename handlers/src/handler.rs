@@ -138,7 +138,7 @@ pub struct FormatHandler<S> {
 /// The native JSON formatter every handler starts with: one shared
 /// instance, so a queue sees that its handlers format alike and can format
 /// on the producing thread (see [`Handler::line_formatter`]).
-fn default_formatter() -> Arc<dyn Formatter> {
+pub(crate) fn default_formatter() -> Arc<dyn Formatter> {
     static NATIVE: OnceLock<Arc<dyn Formatter>> = OnceLock::new();
     NATIVE
         .get_or_init(|| Arc::new(JsonFormatter::native()))

@@ -305,3 +305,123 @@ fn unix_datagrams_wait_for_the_receiver_to_appear() {
         (0..20).map(|i| format!("early-{i}")).collect::<Vec<_>>()
     );
 }
+
+/// Reads every native frame from the first connection on `server` until
+/// the peer closes; returns the payloads.
+fn frame_payloads(server: std::os::unix::net::UnixListener) -> JoinHandle<Vec<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let (mut s, _) = server.accept().unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < all.len() {
+            let len = u32::from_be_bytes(all[at..at + 4].try_into().unwrap()) as usize;
+            out.push(all[at + 4..at + 4 + len].to_vec());
+            at += 4 + len;
+        }
+        out
+    })
+}
+
+#[test]
+fn a_socket_and_a_file_sharing_a_queue_get_the_same_bytes_for_each_record() {
+    // Both handlers use the default native formatter, so producers format
+    // each record once and the socket frames the very line the file writes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.sock");
+    let reader = frame_payloads(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let file = dir.path().join("app.log");
+    let queue = QueueListener::builder()
+        .handler(SocketHandler::unix(&path))
+        .handler(tributary_handlers::FileHandler::append(&file).unwrap())
+        .start()
+        .unwrap();
+    let q = queue.queue_handler();
+    for i in 0..3000 {
+        q.log(rec("shared", i));
+    }
+    q.log(
+        Record::builder(Level::ERROR, "line\nbreak \"quoted\" é")
+            .logger("net")
+            .build(),
+    );
+    drop(queue);
+    let frames = reader.join().unwrap();
+    let text = std::fs::read(&file).unwrap();
+    let lines: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(frames.len(), 3001);
+    assert_eq!(lines.len(), 3001);
+    for (frame, line) in frames.iter().zip(&lines) {
+        assert_eq!(
+            frame.as_slice(),
+            *line,
+            "a frame carries the file's line, without its newline"
+        );
+    }
+    let decoded: Vec<Record> = frames.iter().map(|f| decode_json(f).unwrap()).collect();
+    assert_eq!(
+        messages(&decoded[..3000]),
+        (0..3000).map(|i| format!("shared-{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(decoded[3000].msg, "line\nbreak \"quoted\" é");
+    assert_eq!(decoded[1].fields.get("i"), Some(&Value::Int(1)));
+}
+
+#[test]
+fn a_socket_handler_with_a_filter_still_sees_whole_records() {
+    // A filter that enriches needs the record, so producers must not
+    // format for this queue: the field it adds reaches the socket only.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.sock");
+    let reader = frame_payloads(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let file = dir.path().join("app.log");
+    let queue = QueueListener::builder()
+        .handler(
+            SocketHandler::unix(&path)
+                .with_filter(tributary_handlers::filter::when(|r| {
+                    r.level >= Level::WARNING
+                }))
+                .with_filter(tributary_handlers::filter::Context::new().field("via", "socket")),
+        )
+        .handler(tributary_handlers::FileHandler::append(&file).unwrap())
+        .start()
+        .unwrap();
+    let q = queue.queue_handler();
+    for i in 0..100 {
+        let level = if i % 10 == 0 {
+            Level::ERROR
+        } else {
+            Level::INFO
+        };
+        q.log(
+            Record::builder(level, format!("f-{i}"))
+                .logger("net")
+                .build(),
+        );
+    }
+    drop(queue);
+    let got: Vec<Record> = reader
+        .join()
+        .unwrap()
+        .iter()
+        .map(|f| decode_json(f).unwrap())
+        .collect();
+    assert_eq!(
+        messages(&got),
+        (0..100)
+            .step_by(10)
+            .map(|i| format!("f-{i}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        got.iter()
+            .all(|r| r.fields.get("via") == Some(&Value::from("socket")))
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 100);
+    assert!(!text.contains("\"via\""));
+}

@@ -33,12 +33,28 @@ pub(crate) struct Backlog {
     /// frames from the hello's `next`, one per frame, across drops).
     pub first_seq: u64,
     spare: Vec<Vec<u8>>,
+    /// Capacity held in `spare`.
+    spare_bytes: usize,
 }
+
+/// Most buffers kept for reuse: more than one send batch holds (64 KiB of
+/// typical 300-600 byte frames), so a steady stream allocates no frames.
+const SPARE_FRAMES: usize = 1024;
+/// Most bytes kept in spare buffers.
+const SPARE_BYTES: usize = 1 << 20;
+/// Buffers bigger than this are freed rather than kept.
+const SPARE_FRAME_CAPACITY: usize = 16 * 1024;
 
 impl Backlog {
     /// A buffer to encode the next frame into (recycled when possible).
     pub fn buffer(&mut self) -> Vec<u8> {
-        self.spare.pop().unwrap_or_default()
+        match self.spare.pop() {
+            Some(f) => {
+                self.spare_bytes -= f.capacity();
+                f
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Appends a frame, dropping the oldest ones beyond `limits`.
@@ -92,8 +108,13 @@ impl Backlog {
 
     /// Keeps `f`'s allocation for a later frame.
     pub fn recycle(&mut self, mut f: Vec<u8>) {
-        if self.spare.len() < 64 && f.capacity() <= 16 * 1024 {
+        let capacity = f.capacity();
+        if self.spare.len() < SPARE_FRAMES
+            && capacity <= SPARE_FRAME_CAPACITY
+            && self.spare_bytes + capacity <= SPARE_BYTES
+        {
             f.clear();
+            self.spare_bytes += capacity;
             self.spare.push(f);
         }
     }

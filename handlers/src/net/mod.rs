@@ -34,8 +34,9 @@ use crate::filter::{self, Filter};
 use crate::process;
 use backlog::Backlog;
 use backoff::Retry;
+use std::sync::Arc;
 use std::time::Duration;
-use tributary_core::{JsonFormatter, Level, Record};
+use tributary_core::{Formatter, JsonFormatter, Level, Record};
 
 /// What both network handlers share: filters, formatter, retry state and
 /// the buffer of undelivered frames.
@@ -43,6 +44,12 @@ struct Common {
     level: Level,
     filters: Vec<Box<dyn Filter>>,
     formatter: JsonFormatter,
+    /// `formatter` as a queue compares it (see
+    /// [`Handler::line_formatter`](crate::Handler::line_formatter)): the
+    /// process-wide native instance by default, shared with the file
+    /// handlers, so a queue feeding a socket and a file formats each record
+    /// once, on the producing thread.
+    shared_formatter: Arc<dyn Formatter>,
     backoff: Backoff,
     connect_timeout: Duration,
     write_timeout: Duration,
@@ -59,6 +66,7 @@ impl Common {
             level: Level::NOTSET,
             filters: Vec::new(),
             formatter: JsonFormatter::native(),
+            shared_formatter: crate::handler::default_formatter(),
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(1),
             write_timeout: Duration::from_secs(5),
@@ -102,6 +110,14 @@ impl Common {
         }
     }
 
+    /// The formatter producers may run for this handler: none when a
+    /// filter must see the record first.
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        self.filters
+            .is_empty()
+            .then(|| self.shared_formatter.clone())
+    }
+
     fn filter<'r>(&self, record: &'r Record) -> Option<std::borrow::Cow<'r, Record>> {
         filter::apply(&self.filters, record)
     }
@@ -128,6 +144,7 @@ macro_rules! common_builders {
             /// which the Tributary listener decodes).
             #[must_use]
             pub fn with_formatter(mut self, formatter: tributary_core::JsonFormatter) -> Self {
+                self.common.shared_formatter = std::sync::Arc::new(formatter.clone());
                 self.common.formatter = formatter;
                 self
             }

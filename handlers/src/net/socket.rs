@@ -7,9 +7,10 @@ use super::{Common, common_builders};
 use crate::Handler;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tributary_core::frame::encode_record;
-use tributary_core::{Level, Record};
+use tributary_core::frame::{self, encode_record};
+use tributary_core::{Formatter, Level, Record};
 
 /// Bytes gathered before a write while records keep coming.
 const BATCH: usize = 64 * 1024;
@@ -586,6 +587,35 @@ impl SocketHandler {
         }
     }
 
+    /// Buffers one encoded frame (or spools it, or waits for room in
+    /// acknowledged mode) and sends once a batch's worth is waiting.
+    fn push_frame(&mut self, frame: Vec<u8>) {
+        if self.acks.is_some() && self.full() {
+            self.make_room();
+        }
+        self.refill();
+        let Some(frame) = self.spool_frame(frame) else {
+            return;
+        };
+        let front = self.common.backlog.first_seq;
+        self.common.backlog.push(frame, self.common.limits);
+        let dropped = self.common.backlog.first_seq - front;
+        if let Some(acks) = self.acks.as_mut().filter(|_| dropped > 0) {
+            // The byte bound dropped frames already sent: they count as
+            // lost (reported in-band), and what stays sent is recounted.
+            acks.sent = acks
+                .sent
+                .saturating_sub(usize::try_from(dropped).unwrap_or(usize::MAX));
+            acks.sent_bytes = (0..acks.sent)
+                .filter_map(|i| self.common.backlog.get(i))
+                .map(Vec::len)
+                .sum();
+        }
+        if self.unsent_bytes() >= BATCH {
+            self.pump(false);
+        }
+    }
+
     fn write_batch(&mut self) -> (usize, Option<io::Error>) {
         let Some(conn) = self.conn.as_mut() else {
             return (0, Some(io::ErrorKind::NotConnected.into()));
@@ -619,30 +649,24 @@ impl Handler for SocketHandler {
         let mut frame = self.common.backlog.buffer();
         encode_record(&record, &self.common.formatter, &mut frame)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        if self.acks.is_some() && self.full() {
-            self.make_room();
-        }
-        self.refill();
-        let Some(frame) = self.spool_frame(frame) else {
-            return Ok(());
-        };
-        let front = self.common.backlog.first_seq;
-        self.common.backlog.push(frame, self.common.limits);
-        let dropped = self.common.backlog.first_seq - front;
-        if let Some(acks) = self.acks.as_mut().filter(|_| dropped > 0) {
-            // The byte bound dropped frames already sent: they count as
-            // lost (reported in-band), and what stays sent is recounted.
-            acks.sent = acks
-                .sent
-                .saturating_sub(usize::try_from(dropped).unwrap_or(usize::MAX));
-            acks.sent_bytes = (0..acks.sent)
-                .filter_map(|i| self.common.backlog.get(i))
-                .map(Vec::len)
-                .sum();
-        }
-        if self.unsent_bytes() >= BATCH {
-            self.pump(false);
-        }
+        self.push_frame(frame);
+        Ok(())
+    }
+
+    /// Without filters, a queue's producers format records with this
+    /// handler's formatter: the dispatcher then only frames and sends
+    /// bytes, and each record is built, formatted and freed on the thread
+    /// that logged it.
+    fn line_formatter(&self) -> Option<Arc<dyn Formatter>> {
+        self.common.line_formatter()
+    }
+
+    fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
+        let json = line.strip_suffix(b"\n").unwrap_or(line);
+        let mut frame = self.common.backlog.buffer();
+        frame::encode(json, &mut frame)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.push_frame(frame);
         Ok(())
     }
 
