@@ -201,3 +201,29 @@ fn a_large_frame_does_not_pin_its_buffer() {
     );
     assert_eq!(d.next_payload().unwrap(), Some(&b"{}"[..]));
 }
+
+/// A line of exactly the maximum length ending in `\r\n` is a line
+/// whatever the chunking: the `\r` alone does not make it too long
+/// (found by the ndjson_split fuzz target).
+#[test]
+fn a_crlf_line_of_exactly_the_maximum_is_kept_at_any_chunking() {
+    use tributary_core::frame::LineSplitter;
+    let max = 16;
+    let mut stream = vec![b'x'; max];
+    stream.extend_from_slice(b"\r\n{\"msg\":\"next\"}\n");
+    for chunk in 1..=stream.len() {
+        let mut s = LineSplitter::new(max);
+        let mut lines = Vec::new();
+        for piece in stream.chunks(chunk) {
+            s.push(piece);
+            while let Some(line) = s.next_line().unwrap() {
+                lines.push(line.to_vec());
+            }
+        }
+        assert_eq!(
+            lines,
+            [vec![b'x'; max], b"{\"msg\":\"next\"}".to_vec()],
+            "chunk {chunk}"
+        );
+    }
+}

@@ -83,7 +83,11 @@ impl LineSplitter {
                     // Drop what was skipped so an endless line costs no memory.
                     self.pos = self.buf.len();
                     self.scanned = 0;
-                } else if rest.len() > self.max {
+                } else if rest.len() > self.max + 1
+                    || (rest.len() == self.max + 1 && rest.last() != Some(&b'\r'))
+                {
+                    // (A line of exactly `max` bytes may still be waiting
+                    // for the `\n` after its `\r`.)
                     self.skipping = true;
                     self.pos = self.buf.len();
                     self.scanned = 0;
