@@ -220,7 +220,7 @@ impl TributaryLayer {
                     s
                 });
                 let meta = event.metadata();
-                scratch.clear_fields(meta.fields().len());
+                scratch.clear_fields();
                 let r = &mut scratch.record;
                 r.ts = ts;
                 r.level = level_of(meta.level());

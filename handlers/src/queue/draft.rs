@@ -32,8 +32,7 @@ impl Draft {
     /// come first; span fields follow, the innermost span winning, and never
     /// replace an event field.
     pub fn fill(self, scratch: &mut Scratch) {
-        let extra: usize = self.context.iter().map(|c| c.len()).sum();
-        scratch.clear_fields(self.fields.len() + extra);
+        scratch.clear_fields();
         let r = &mut scratch.record;
         r.ts = self.ts;
         r.level = self.level;
