@@ -262,7 +262,8 @@ impl<'a> Reader<'a> {
         let mut n = 0u64;
         let mut digits = 0;
         // One subtraction and one compare per digit (callgrind: -90
-        // instructions per typical record over the bounds-checked loop).
+        // instructions per typical record over the bounds-checked loop;
+        // eight digits at a time by multiplication measured no better).
         for &c in b[start..].iter().take(18) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
@@ -593,6 +594,24 @@ mod tests {
         fn agrees_with_serde_json(j in arb_json(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_string_pretty(&j).unwrap() } else { j.to_string() };
             prop_assert_eq!(parse_value(&text).unwrap(), to_value(&j));
+        }
+
+        #[test]
+        fn small_uint_reads_plain_digits_or_nothing(
+            digits in "[0-9]{0,20}",
+            tail in prop_oneof![Just(""), Just(","), Just("}"), Just(".5"), Just("e3"), Just("x")],
+            pad in "([,}][0-9,}]{0,8})?",
+        ) {
+            let text = format!("{digits}{tail}{pad}");
+            let mut r = Reader::new(&text);
+            let plain = !digits.is_empty()
+                && digits.len() <= 18
+                && !(digits.len() > 1 && digits.starts_with('0'))
+                && !matches!(tail, "." | ".5" | "e3");
+            let expected = plain.then(|| digits.parse::<u64>().unwrap());
+            prop_assert_eq!(r.small_uint(), expected);
+            let consumed = if plain { digits.len() } else { 0 };
+            prop_assert_eq!(r.clone_pos(), consumed);
         }
 
         #[test]
