@@ -604,10 +604,9 @@ mod tests {
         ) {
             let text = format!("{digits}{tail}{pad}");
             let mut r = Reader::new(&text);
-            let plain = !digits.is_empty()
-                && digits.len() <= 18
-                && !(digits.len() > 1 && digits.starts_with('0'))
-                && !matches!(tail, "." | ".5" | "e3");
+            let leading_zero = digits.len() > 1 && digits.starts_with('0');
+            let fraction_or_exponent = matches!(tail, ".5" | "e3");
+            let plain = (1..=18).contains(&digits.len()) && !leading_zero && !fraction_or_exponent;
             let expected = plain.then(|| digits.parse::<u64>().unwrap());
             prop_assert_eq!(r.small_uint(), expected);
             let consumed = if plain { digits.len() } else { 0 };
