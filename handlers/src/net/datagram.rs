@@ -153,7 +153,7 @@ impl DatagramHandler {
             if !force && !self.common.retry.due(Instant::now()) {
                 return;
             }
-            let frame = front.clone();
+            let frame = front.to_vec();
             match self.send_one(&frame) {
                 Ok(()) => {
                     self.common.backlog.pop_front();

@@ -42,7 +42,6 @@ pub struct SocketHandler {
     name: String,
     conn: Option<Conn>,
     common: Common,
-    batch: Vec<u8>,
     acks: Option<Acks>,
     close_timeout: Duration,
     /// Frames beyond the in-memory buffer, on disk (newer than every
@@ -74,7 +73,6 @@ impl SocketHandler {
             name,
             conn: None,
             common: Common::new(),
-            batch: Vec::with_capacity(BATCH),
             acks: None,
             close_timeout: Duration::from_secs(10),
             spool: None,
@@ -397,7 +395,7 @@ impl SocketHandler {
         let backlog = &mut self.common.backlog;
         let mut n = 0;
         while backlog.first_seq < next && n < acks.sent {
-            acks.sent_bytes -= backlog.front().map_or(0, Vec::len);
+            acks.sent_bytes -= backlog.front().map_or(0, <[u8]>::len);
             backlog.pop_front();
             n += 1;
         }
@@ -475,16 +473,8 @@ impl SocketHandler {
                 }
             }
             let sent = self.acks.as_ref().map_or(0, |a| a.sent);
-            self.batch.clear();
-            let mut frames = 0;
-            while let Some(f) = self.common.backlog.get(sent + frames) {
-                if frames > 0 && self.batch.len() + f.len() > BATCH {
-                    break;
-                }
-                self.batch.extend_from_slice(f);
-                frames += 1;
-            }
-            let (written, error) = self.write_batch();
+            let (data, frames) = self.common.backlog.run(sent, BATCH);
+            let (written, error) = write_all(self.conn.as_mut(), data);
             let mut done = 0;
             let mut bytes = 0;
             while done < frames {
@@ -555,14 +545,8 @@ impl SocketHandler {
                     self.common.backlog.push_front(frame);
                 }
             }
-            self.batch.clear();
-            for (i, f) in self.common.backlog.iter().enumerate() {
-                if i > 0 && self.batch.len() + f.len() > BATCH {
-                    break;
-                }
-                self.batch.extend_from_slice(f);
-            }
-            let (written, error) = self.write_batch();
+            let (data, _) = self.common.backlog.run(0, BATCH);
+            let (written, error) = write_all(self.conn.as_mut(), data);
             // Frames fully written are delivered to the kernel; a frame cut
             // short is sent again whole on the next connection (the peer
             // discards the truncated one).
@@ -608,29 +592,31 @@ impl SocketHandler {
                 .saturating_sub(usize::try_from(dropped).unwrap_or(usize::MAX));
             acks.sent_bytes = (0..acks.sent)
                 .filter_map(|i| self.common.backlog.get(i))
-                .map(Vec::len)
+                .map(<[u8]>::len)
                 .sum();
         }
         if self.unsent_bytes() >= BATCH {
             self.pump(false);
         }
     }
+}
 
-    fn write_batch(&mut self) -> (usize, Option<io::Error>) {
-        let Some(conn) = self.conn.as_mut() else {
-            return (0, Some(io::ErrorKind::NotConnected.into()));
-        };
-        let mut written = 0;
-        while written < self.batch.len() {
-            match conn.write(&self.batch[written..]) {
-                Ok(0) => return (written, Some(io::ErrorKind::WriteZero.into())),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (written, Some(e)),
-            }
+/// Writes `data` (whole frames, straight from the backlog) to `conn`;
+/// returns how much went out before an error, if any.
+fn write_all(conn: Option<&mut Conn>, data: &[u8]) -> (usize, Option<io::Error>) {
+    let Some(conn) = conn else {
+        return (0, Some(io::ErrorKind::NotConnected.into()));
+    };
+    let mut written = 0;
+    while written < data.len() {
+        match conn.write(&data[written..]) {
+            Ok(0) => return (written, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (written, Some(e)),
         }
-        (written, None)
     }
+    (written, None)
 }
 
 impl Handler for SocketHandler {
@@ -663,6 +649,18 @@ impl Handler for SocketHandler {
 
     fn handle_formatted(&mut self, line: &[u8]) -> io::Result<()> {
         let json = line.strip_suffix(b"\n").unwrap_or(line);
+        if self.acks.is_none() && self.spool.is_none() {
+            // Nothing to decide per frame: encode it straight into the
+            // backlog, which the next write sends from.
+            self.common
+                .backlog
+                .push_payload(json, self.common.limits)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if self.common.backlog.bytes() >= BATCH {
+                self.pump(false);
+            }
+            return Ok(());
+        }
         let mut frame = self.common.backlog.buffer();
         frame::encode(json, &mut frame)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
