@@ -179,7 +179,7 @@ impl From<Fields> for Value {
 ///
 /// Keys are [`CompactString`]s: field names are short, so they are kept
 /// inline and a decoded field costs no allocation for its name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Fields {
     entries: Vec<(CompactString, Value)>,
     /// Key → position, built only once a map is large: log records carry a
@@ -197,6 +197,17 @@ pub struct Fields {
 
 /// Maps up to this many keys are searched linearly.
 const SCAN_LIMIT: usize = 32;
+
+/// Shows the entries as a map, in order; the lookup index is an
+/// implementation detail (and a hash map would print in a different order
+/// each run, making equal values look different).
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
 
 impl PartialEq for Fields {
     fn eq(&self, other: &Self) -> bool {
