@@ -268,7 +268,12 @@ impl Spool {
         let mut total = 0usize;
         let mut pos = from;
         while pos < self.tail {
-            match self.read_entry(pos, max_bytes.saturating_sub(total), out.is_empty()) {
+            // Past the budget already (a first frame larger than it): even
+            // an empty frame does not fit.
+            if !out.is_empty() && total > max_bytes {
+                break;
+            }
+            match self.read_entry(pos, max_bytes - total.min(max_bytes), out.is_empty()) {
                 Ok(Some((frame, next))) => {
                     total += frame.frame.len();
                     out.push(frame);
