@@ -223,3 +223,27 @@ fn an_unfinished_frame_is_closed_after_the_frame_timeout() {
     let seen = tally(&read_json(&dir.path().join("out.log")));
     assert_exactly_once(&seen, &[("slow".to_owned(), 6)]);
 }
+
+/// A frame still unfinished when the listener shuts down is counted and
+/// reported, not dropped silently; the whole frames before it are written.
+#[test]
+fn an_unfinished_frame_at_shutdown_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "out.log"]);
+    let mut s = TcpStream::connect(t.tcp(0)).unwrap();
+    let mut wire = native("cut", 0);
+    wire.extend_from_slice(&native("cut", 1));
+    let half = native("cut", 2);
+    wire.extend_from_slice(&half[..half.len() / 2]);
+    s.write_all(&wire).unwrap();
+    // Both whole frames are in before shutdown, so the drain is what sees
+    // the half frame.
+    wait_for_lines(&dir.path().join("out.log"), 2);
+    let (status, err) = t.stop();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("at shutdown with"), "{err}");
+    assert_eq!(summary_counter(&err, "malformed"), 1, "{err}");
+    let seen = tally(&read_json(&dir.path().join("out.log")));
+    assert_exactly_once(&seen, &[("cut".to_owned(), 2)]);
+    drop(s);
+}

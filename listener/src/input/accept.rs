@@ -12,11 +12,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tributary_core::Level;
 
-// The module sits beside this one (input/tls.rs) but is declared here, the
-// only place that uses it.
 #[cfg(feature = "tls")]
-#[path = "tls.rs"]
-mod tls;
+use super::tls;
 
 /// After an accept error (typically out of file descriptors), wait this
 /// long rather than spinning.
@@ -96,7 +93,7 @@ async fn open_or_drain<S>(
 }
 
 /// A listening stream socket.
-pub(super) trait Acceptor: Send + Sync {
+pub(crate) trait Acceptor: Send + Sync {
     /// What accepting yields.
     type Accepted: Send + 'static;
     /// What is served: the accepted socket, or a TLS session over it.

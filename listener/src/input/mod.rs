@@ -4,6 +4,8 @@
 mod accept;
 mod datagram;
 mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 mod unix_path;
 
 pub(crate) use accept::{accept_tcp, accept_unix};

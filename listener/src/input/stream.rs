@@ -318,6 +318,19 @@ pub(crate) async fn serve_stream<S>(
     };
     let label = &input.label;
     match end {
+        End::Drained if decoder.pending() > 0 => {
+            input
+                .counters
+                .malformed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            input.diag.report(
+                Level::WARNING,
+                format_args!(
+                    "{label}: closing connection from {peer} at shutdown with {} bytes of an unfinished frame or line (not written)",
+                    decoder.pending()
+                ),
+            );
+        }
         End::Eof | End::Drained | End::WriterGone => {}
         End::Idle => input.diag.report(
             Level::INFO,

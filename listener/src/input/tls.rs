@@ -2,7 +2,7 @@
 //! own task, bounded by `tls-handshake-timeout`, and the stream it yields
 //! ends the way a TCP stream does.
 
-use super::Acceptor;
+use super::accept::Acceptor;
 use crate::tls::ServerTls;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
