@@ -7,9 +7,18 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// Takes an exclusive `flock` on `file` without waiting; `Ok(false)` when
-/// another process holds it. Released when the file is closed.
+/// How long a held lock is waited for before the spool is reported as
+/// owned by another process. A child forked by any thread of this process
+/// holds a copy of the previous owner's descriptor (and its lock) until it
+/// calls exec, which takes microseconds to milliseconds: a reopen right
+/// after a close must not fail because of that.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Takes an exclusive `flock` on `file`, waiting up to [`LOCK_GRACE`];
+/// `Ok(false)` when another process holds it. Released when the file is
+/// closed.
 pub(super) fn try_lock(file: &File) -> io::Result<bool> {
+    let deadline = std::time::Instant::now() + LOCK_GRACE;
     loop {
         // SAFETY: a valid open descriptor; flock has no memory effects.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -18,6 +27,9 @@ pub(super) fn try_lock(file: &File) -> io::Result<bool> {
         let e = io::Error::last_os_error();
         match e.kind() {
             io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             io::ErrorKind::WouldBlock => return Ok(false),
             _ => return Err(e),
         }
