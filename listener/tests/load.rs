@@ -608,6 +608,40 @@ fn check_lines(reader: impl Read, seen: &AtomicU64) -> Tail {
     }
 }
 
+/// Waits until what the producers have written stops growing for a second,
+/// well short of `total_bytes`: the listener holds them back. Returns where.
+fn wait_held(written: &AtomicU64, total_bytes: u64) -> u64 {
+    let deadline = Instant::now() + PATIENCE;
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    loop {
+        let now = written.load(Relaxed);
+        assert!(
+            now < total_bytes,
+            "all {total_bytes} bytes taken by a listener whose output is stalled"
+        );
+        if now != last {
+            (last, since) = (now, Instant::now());
+        } else if since.elapsed() > Duration::from_secs(1) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "producers never held back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `total` records were read from the output.
+fn wait_seen(seen: &AtomicU64, total: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    while seen.load(Relaxed) < total {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {total} records written",
+            seen.load(Relaxed)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_stalled_output_holds_back_sixty_four_connections_in_bounded_memory_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -661,22 +695,7 @@ fn a_stalled_output_holds_back_sixty_four_connections_in_bounded_memory_and_lose
 
     // Held back: what the producers have written stops growing, well short
     // of what they have to send.
-    let deadline = Instant::now() + PATIENCE;
-    let (mut last, mut since) = (u64::MAX, Instant::now());
-    let held = loop {
-        let now = written.load(Relaxed);
-        assert!(
-            now < total_bytes,
-            "all {total_bytes} bytes taken by a listener whose output is stalled"
-        );
-        if now != last {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() > Duration::from_secs(1) {
-            break now;
-        }
-        assert!(Instant::now() < deadline, "producers never held back");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let held = wait_held(&written, total_bytes);
     // ... with every connection open, and the listener small.
     for (c, s) in watched.iter().enumerate() {
         assert!(!closed_by_peer(s.as_raw_fd()), "connection {c} closed");
@@ -693,15 +712,7 @@ fn a_stalled_output_holds_back_sixty_four_connections_in_bounded_memory_and_lose
         p.join().unwrap();
     }
     let total = STALLED as u64 * STALLED_RECORDS;
-    let deadline = Instant::now() + PATIENCE;
-    while seen.load(Relaxed) < total {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {total} records written",
-            seen.load(Relaxed)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_seen(&seen, total);
     let rss_peak = proc_status_kib(t.pid(), "VmHWM");
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
@@ -819,22 +830,7 @@ fn large_records_are_held_back_by_the_queue_byte_bound() {
             })
         })
         .collect();
-    let deadline = Instant::now() + PATIENCE;
-    let (mut last, mut since) = (u64::MAX, Instant::now());
-    loop {
-        let now = written.load(Relaxed);
-        assert!(
-            now < total_bytes,
-            "everything taken while the output is stalled"
-        );
-        if now != last {
-            (last, since) = (now, Instant::now());
-        } else if since.elapsed() > Duration::from_secs(1) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "producers never held back");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_held(&written, total_bytes);
     let rss_stalled = proc_status_kib(t.pid(), "VmHWM");
     let seen = Arc::new(AtomicU64::new(0));
     let checker = {
@@ -845,15 +841,7 @@ fn large_records_are_held_back_by_the_queue_byte_bound() {
         p.join().unwrap();
     }
     let total = CONNECTIONS as u64 * RECORDS;
-    let deadline = Instant::now() + PATIENCE;
-    while seen.load(Relaxed) < total {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {total} written",
-            seen.load(Relaxed)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_seen(&seen, total);
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
     let tail = checker.join().unwrap();

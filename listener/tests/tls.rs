@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)] // a test: a failure should fail it
 
 mod common;
+// One throwaway PKI for the TLS tests of both crates.
+#[path = "../../handlers/tests/pki/mod.rs"]
 mod pki;
 
 use common::*;
