@@ -13,7 +13,7 @@ mod common;
 mod pki;
 
 use common::*;
-use pki::Ca;
+use pki::{Ca, Identity};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -27,6 +27,23 @@ fn arg(p: &Path) -> &str {
 
 /// Sends `count` records of `producer` through a TLS `SocketHandler`;
 /// returns what `close` said.
+/// `tributary listen` on `tcp` with TLS from `server`, `extra` flags, and
+/// output `out.log`.
+fn start_tls(dir: &Path, server: &Identity, tcp: &str, extra: &[&str]) -> Tributary {
+    let mut args = vec![
+        "--tcp",
+        tcp,
+        "--tls-cert",
+        arg(&server.cert),
+        "--tls-key",
+        arg(&server.key),
+        "--out",
+        "out.log",
+    ];
+    args.extend_from_slice(extra);
+    Tributary::start(dir, &args)
+}
+
 fn send_tls(
     addr: &str,
     config: TlsClientConfig,
@@ -71,19 +88,7 @@ fn records_over_tls_land_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new(dir.path(), "main");
     let server = ca.server();
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--out",
-            "out.log",
-        ],
-    );
+    let t = start_tls(dir.path(), &server, "127.0.0.1:0", &[]);
     let addr = t.tcp(0).to_string();
     let producers: Vec<_> = (0..3)
         .map(|i| {
@@ -114,19 +119,7 @@ fn acknowledged_delivery_runs_over_tls() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new(dir.path(), "main");
     let server = ca.server();
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--out",
-            "out.log",
-        ],
-    );
+    let t = start_tls(dir.path(), &server, "127.0.0.1:0", &[]);
     let cfg = TlsClientConfig::from_ca_file(&ca.cert).unwrap();
     let mut h = SocketHandler::tls(t.tcp(0).to_string(), cfg)
         .unwrap()
@@ -150,20 +143,11 @@ fn mutual_tls_refuses_clients_without_a_good_certificate_and_serves_the_rest() {
     let ca = Ca::new(dir.path(), "main");
     let rogue = Ca::new(dir.path(), "rogue");
     let server = ca.server();
-    let t = Tributary::start(
+    let t = start_tls(
         dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--tls-client-ca",
-            arg(&ca.cert),
-            "--out",
-            "out.log",
-        ],
+        &server,
+        "127.0.0.1:0",
+        &["--tls-client-ca", arg(&ca.cert)],
     );
     let addr = t.tcp(0).to_string();
     let trust = || TlsClientConfig::from_ca_file(&ca.cert).unwrap();
@@ -211,22 +195,11 @@ fn a_silent_client_is_disconnected_after_the_handshake_timeout_and_frees_its_slo
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new(dir.path(), "main");
     let server = ca.server();
-    let t = Tributary::start(
+    let t = start_tls(
         dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--tls-handshake-timeout",
-            "1s",
-            "--max-connections",
-            "1",
-            "--out",
-            "out.log",
-        ],
+        &server,
+        "127.0.0.1:0",
+        &["--tls-handshake-timeout", "1s", "--max-connections", "1"],
     );
     // Holds the only connection slot and says nothing.
     let mut silent = TcpStream::connect(t.tcp(0)).unwrap();
@@ -247,20 +220,11 @@ fn python_logging_speaks_mutual_tls_through_a_socket_handler_subclass() {
     let ca = Ca::new(dir.path(), "main");
     let server = ca.server();
     let client = ca.client("python");
-    let t = Tributary::start(
+    let t = start_tls(
         dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--tls-client-ca",
-            arg(&ca.cert),
-            "--out",
-            "out.log",
-        ],
+        &server,
+        "127.0.0.1:0",
+        &["--tls-client-ca", arg(&ca.cert)],
     );
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python/tls_producer.py");
     let out = Command::new("python3")
@@ -407,19 +371,7 @@ fn a_tls_input_on_any_address_needs_no_flag() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new(dir.path(), "main");
     let server = ca.server();
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "0.0.0.0:0",
-            "--tls-cert",
-            arg(&server.cert),
-            "--tls-key",
-            arg(&server.key),
-            "--out",
-            "out.log",
-        ],
-    );
+    let t = start_tls(dir.path(), &server, "0.0.0.0:0", &[]);
     let cfg = TlsClientConfig::from_ca_file(&ca.cert).unwrap();
     send_tls(&format!("127.0.0.1:{}", t.tcp(0).port()), cfg, "any", 10).unwrap();
     let lines = wait_for_lines(&dir.path().join("out.log"), 10);
