@@ -62,6 +62,12 @@ struct Acked {
     generation: u64,
     /// Number of the next record frame.
     next: u64,
+    /// One past the last number this connection accepted itself. A mark
+    /// stops there: a duplicate's original may still wait in the queue in
+    /// an older connection's batch, which carries its own mark, and a mark
+    /// past it (in an empty batch, which takes no permits) could overtake
+    /// it and acknowledge what is not written yet.
+    accepted_to: u64,
     /// Numbers below this went to the queue with an acknowledgement mark.
     marked: u64,
     /// Numbers below this were acknowledged to the producer.
@@ -78,7 +84,13 @@ enum Opening {
 async fn reply<S: AsyncWrite + Unpin>(stream: &mut S, reply: &Reply) -> std::io::Result<()> {
     let mut frame = Vec::with_capacity(64);
     reply.encode(&mut frame);
-    match tokio::time::timeout(REPLY_TIMEOUT, stream.write_all(&frame)).await {
+    // Flushed: a TLS stream takes the bytes into its buffer and may send
+    // them only with the next write.
+    let send = async {
+        stream.write_all(&frame).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(REPLY_TIMEOUT, send).await {
         Ok(r) => r,
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -241,16 +253,19 @@ pub(crate) async fn serve_stream<S>(
                         Some(a) => {
                             let seq = a.next;
                             a.next += 1;
+                            if !a.producer.accept(seq) {
+                                input.counters.duplicates.fetch_add(1, Relaxed);
+                                continue;
+                            }
+                            a.accepted_to = seq + 1;
                             if is_control(payload) {
                                 input.malformed(
                                     &peer,
                                     &"a control frame where a record was expected",
                                     &mut state.reports,
                                 );
-                            } else if a.producer.accept(seq) {
-                                input.accept(payload, &peer, &mut batch, &mut state);
                             } else {
-                                input.counters.duplicates.fetch_add(1, Relaxed);
+                                input.accept(payload, &peer, &mut batch, &mut state);
                             }
                         }
                         None => input.accept(payload, &peer, &mut batch, &mut state),
@@ -279,6 +294,7 @@ pub(crate) async fn serve_stream<S>(
                     producer,
                     generation,
                     next: start,
+                    accepted_to: start,
                     marked: start,
                     told: start,
                 });
@@ -301,12 +317,12 @@ pub(crate) async fn serve_stream<S>(
         } else if completed || partial_since.is_none() {
             partial_since = Some(Instant::now());
         }
-        if let Some(a) = acked.as_mut().filter(|a| a.next > a.marked) {
+        if let Some(a) = acked.as_mut().filter(|a| a.accepted_to > a.marked) {
             batch.ack = Some(AckMark {
                 producer: a.producer.clone(),
-                next: a.next,
+                next: a.accepted_to,
             });
-            a.marked = a.next;
+            a.marked = a.accepted_to;
         }
         // Awaiting here is the backpressure: no more reads until there is room.
         if send(&input, batch).await.is_err() {
