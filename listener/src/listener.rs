@@ -219,7 +219,7 @@ impl ListenerBuilder {
             diag.clone(),
             shutdown_rx.clone(),
             settings.drain_timeout,
-            Commits::new(journal, settings.durable),
+            Commits::new(journal),
         )
         .map_err(ListenerError::Runtime)?;
         Ok(Listener {

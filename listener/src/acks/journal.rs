@@ -75,6 +75,10 @@ pub(crate) struct Journal {
     commits: u64,
     last_outputs: Vec<OutputPos>,
     durable: bool,
+    /// Length of the last snapshot: compaction waits until the file has
+    /// doubled past it, or a journal of many producers would be rewritten
+    /// (and fsynced) at every commit.
+    snapshot_len: u64,
 }
 
 impl Journal {
@@ -93,6 +97,7 @@ impl Journal {
             commits: 0,
             last_outputs: Vec::new(),
             durable,
+            snapshot_len: 0,
         };
         let mut recovery = Recovery::default();
         let text = match fs::read(path) {
@@ -213,7 +218,7 @@ impl Journal {
             entry.1 = self.commits;
         }
         self.last_outputs = outputs;
-        if self.size >= COMPACT_AT {
+        if self.size >= COMPACT_AT.max(2 * self.snapshot_len) {
             return self.snapshot();
         }
         let line = Line {
@@ -279,16 +284,15 @@ impl Journal {
             // The rename is durable once the directory is.
             File::open(dir)?.sync_all()?;
         }
-        self.file = None;
-        self.size = 0;
-        self.append_reopen(bytes.len() as u64)
+        self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
+        self.size = bytes.len() as u64;
+        self.snapshot_len = self.size;
+        Ok(())
     }
 
-    fn append_reopen(&mut self, size: u64) -> io::Result<()> {
-        let file = OpenOptions::new().append(true).open(&self.path)?;
-        self.file = Some(file);
-        self.size = size;
-        Ok(())
+    /// Whether commits fsync outputs and journal (`--durable`).
+    pub(crate) fn durable(&self) -> bool {
+        self.durable
     }
 
     /// The journal's path, for messages.
@@ -392,6 +396,13 @@ mod tests {
             1,
             "rewritten as one snapshot: {lines}"
         );
+        // A snapshot as large as the threshold is not rewritten at every
+        // commit: the file must double first.
+        (j.size, j.snapshot_len) = (COMPACT_AT + 1, COMPACT_AT);
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p1".into(), 2)])
+            .unwrap();
+        let lines = fs::read_to_string(&jpath).unwrap();
+        assert_eq!(lines.lines().count(), 2, "appended, not compacted: {lines}");
         fs::rename(&out, dir.path().join("app.log.1")).unwrap();
         write(&out, b"new\n");
         let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();

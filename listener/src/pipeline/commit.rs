@@ -15,7 +15,6 @@ const COMMIT_EVERY: u64 = 1 << 20;
 /// The writer's acknowledgement state.
 pub(crate) struct Commits {
     journal: Journal,
-    durable: bool,
     pending: Vec<AckMark>,
     bytes_pending: u64,
     /// A record was given up on: nothing more is acknowledged.
@@ -23,11 +22,10 @@ pub(crate) struct Commits {
 }
 
 impl Commits {
-    /// Commits recorded in `journal`, fsynced first when `durable`.
-    pub(crate) fn new(journal: Journal, durable: bool) -> Commits {
+    /// Commits recorded in `journal` (fsynced first when it is durable).
+    pub(crate) fn new(journal: Journal) -> Commits {
         Commits {
             journal,
-            durable,
             pending: Vec::new(),
             bytes_pending: 0,
             poisoned: false,
@@ -70,7 +68,7 @@ impl Commits {
         if self.poisoned || (self.pending.is_empty() && !self.journal.active()) {
             return Ok(());
         }
-        if self.durable && (self.bytes_pending > 0 || !self.pending.is_empty()) {
+        if self.journal.durable() && (self.bytes_pending > 0 || !self.pending.is_empty()) {
             for output in outputs.iter_mut() {
                 output.sync()?;
             }
