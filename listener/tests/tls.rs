@@ -25,8 +25,6 @@ fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Sends `count` records of `producer` through a TLS `SocketHandler`;
-/// returns what `close` said.
 /// `tributary listen` on `tcp` with TLS from `server`, `extra` flags, and
 /// output `out.log`.
 fn start_tls(dir: &Path, server: &Identity, tcp: &str, extra: &[&str]) -> Tributary {
@@ -44,6 +42,8 @@ fn start_tls(dir: &Path, server: &Identity, tcp: &str, extra: &[&str]) -> Tribut
     Tributary::start(dir, &args)
 }
 
+/// Sends `count` records of `producer` through a TLS `SocketHandler`;
+/// returns what `close` said.
 fn send_tls(
     addr: &str,
     config: TlsClientConfig,
