@@ -22,6 +22,12 @@ pub(crate) struct Acks {
     pub sent: usize,
     /// Bytes of those `sent` frames.
     pub sent_bytes: usize,
+    /// The number the listener gives the next frame written to this
+    /// connection: frames carry no numbers, so the buffer's numbering must
+    /// never jump while connected (a gap cut out of the spool, frames
+    /// dropped by the byte bound); when it would, the handler reconnects
+    /// and says the right number in the hello.
+    pub next: u64,
     /// Whether the listener acknowledges only after fsync.
     pub durable: bool,
     /// How long to wait for the welcome, and for acknowledgements when the
@@ -42,6 +48,7 @@ impl Acks {
             producer: producer.unwrap_or_else(default_producer_id),
             sent: 0,
             sent_bytes: 0,
+            next: 0,
             durable: false,
             timeout,
             replies: FrameDecoder::new(MAX_REPLY),
@@ -80,6 +87,7 @@ impl Acks {
                 return match reply {
                     Reply::Welcome { next, durable } => {
                         self.durable = durable;
+                        self.next = next;
                         Ok(Welcome { next })
                     }
                     Reply::Refused { reason } => Err(io::Error::new(

@@ -164,7 +164,7 @@ impl Backlog {
         if self.starts.pop_front().is_none() {
             return;
         }
-        self.first_seq += 1;
+        self.first_seq = self.first_seq.wrapping_add(1);
         match self.starts.front().copied() {
             None => {
                 self.buf.clear();

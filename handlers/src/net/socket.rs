@@ -100,7 +100,7 @@ impl SocketHandler {
             .acks
             .as_ref()
             .map_or_else(|| self.name.clone(), |a| a.producer.clone());
-        let (spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
+        let (mut spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
         if let Some(acks) = &mut self.acks {
             acks.producer = spool.producer_id().to_owned();
         }
@@ -125,9 +125,16 @@ impl SocketHandler {
             crate::process::stamp(&mut record);
             let mut frame = Vec::new();
             if encode_record(&record, &self.common.formatter, &mut frame).is_ok() {
-                // Ahead of the recovered frames: numbered just below them.
-                self.common.backlog.first_seq = self.common.backlog.first_seq.saturating_sub(1);
-                self.common.backlog.push_back_unbounded(frame);
+                // After the recovered frames, with the next number: a number
+                // below them may already be written (and so skipped).
+                match spool.max_seq() {
+                    Some(last) if !spool.is_empty() => {
+                        if let Err(e) = spool.push(last + 1, &frame).and_then(|()| spool.commit()) {
+                            eprintln!("tributary: {}: spool: {e}", self.name);
+                        }
+                    }
+                    _ => self.common.backlog.push_back_unbounded(frame),
+                }
             }
         }
         self.spool = Some(spool);
@@ -141,7 +148,11 @@ impl SocketHandler {
 
     /// The number the next new record gets.
     fn next_seq(&self) -> u64 {
-        let memory = self.common.backlog.first_seq + self.common.backlog.len() as u64;
+        let memory = self
+            .common
+            .backlog
+            .first_seq
+            .wrapping_add(self.common.backlog.len() as u64);
         match self.spool.as_ref().and_then(Spool::max_seq) {
             Some(last) => memory.max(last + 1),
             None => memory,
@@ -160,7 +171,8 @@ impl SocketHandler {
         if spool.is_empty() && !full {
             return Some(frame);
         }
-        let pushed = spool.push(seq, &frame).and_then(|()| spool.commit());
+        // Committed (fdatasync with `SpoolSync::Disk`) once per batch, in flush.
+        let pushed = spool.push(seq, &frame);
         match pushed {
             Ok(()) => {
                 self.spool_failing = false;
@@ -235,18 +247,22 @@ impl SocketHandler {
             let frames = match spool.peek(bytes.min(BATCH)) {
                 Ok(frames) => frames,
                 Err(e) => {
-                    // Damage is cut out and reported; the next peek goes on.
                     eprintln!(
                         "tributary: {}: spool {}: {e}",
                         self.name,
                         spool.path().display()
                     );
-                    continue;
+                    // Damage is cut out, so the next peek goes on; an I/O
+                    // error is tried again at the next pump.
+                    if matches!(e, SpoolError::Corrupt { .. }) {
+                        continue;
+                    }
+                    return;
                 }
             };
             let mut taken = 0;
             for f in frames.into_iter().take(room) {
-                let expected = backlog.first_seq + backlog.len() as u64;
+                let expected = backlog.first_seq.wrapping_add(backlog.len() as u64);
                 if f.seq != expected {
                     if !backlog.is_empty() {
                         // A gap (damage cut out): wait until the buffer
@@ -458,13 +474,16 @@ impl SocketHandler {
                 }
             }
             let sent = self.acks.as_ref().map_or(0, |a| a.sent);
-            if self.common.backlog.len() == sent && self.common.backlog.unreported == 0 {
+            // The drop report waits until the spool is drained: the
+            // number it would take belongs to the first spooled frame.
+            let report_due = self.common.backlog.unreported > 0 && self.spooled() == 0;
+            if self.common.backlog.len() == sent && !report_due {
                 return;
             }
             if !self.ensure_connected(force) {
                 return;
             }
-            if self.common.backlog.unreported > 0 {
+            if report_due {
                 let n = std::mem::take(&mut self.common.backlog.unreported);
                 let report = self.common.drop_report(&self.name, n);
                 let mut frame = self.common.backlog.buffer();
@@ -473,6 +492,13 @@ impl SocketHandler {
                 }
             }
             let sent = self.acks.as_ref().map_or(0, |a| a.sent);
+            let next = self.common.backlog.first_seq.wrapping_add(sent as u64);
+            if self.acks.as_ref().is_some_and(|a| a.next != next) {
+                // The numbering jumped: the hello of a new connection says
+                // where it stands.
+                self.disconnect();
+                continue;
+            }
             let (data, frames) = self.common.backlog.run(sent, BATCH);
             let (written, error) = write_all(self.conn.as_mut(), data);
             let mut done = 0;
@@ -490,6 +516,7 @@ impl SocketHandler {
             if let Some(acks) = &mut self.acks {
                 acks.sent += done;
                 acks.sent_bytes += bytes;
+                acks.next += done as u64;
             }
             if let Some(e) = error {
                 self.disconnect();
@@ -583,7 +610,7 @@ impl SocketHandler {
         };
         let front = self.common.backlog.first_seq;
         self.common.backlog.push(frame, self.common.limits);
-        let dropped = self.common.backlog.first_seq - front;
+        let dropped = self.common.backlog.first_seq.wrapping_sub(front);
         if let Some(acks) = self.acks.as_mut().filter(|_| dropped > 0) {
             // The byte bound dropped frames already sent: they count as
             // lost (reported in-band), and what stays sent is recounted.
@@ -669,6 +696,9 @@ impl Handler for SocketHandler {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if let Some(spool) = self.spool.as_mut() {
+            spool.commit().map_err(io::Error::other)?;
+        }
         self.pump(false);
         Ok(())
     }
