@@ -259,9 +259,12 @@ impl RotatingFile {
     #[cold]
     fn rotate_or_report(&mut self, time_due: bool) -> io::Result<bool> {
         let before = self.rotations;
-        if let Err(e) = self.rotate(time_due) {
-            self.retry_rotation_at = Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
-            self.errors.report(e);
+        match self.rotate(time_due) {
+            Ok(()) => self.retry_rotation_at = None,
+            Err(e) => {
+                self.retry_rotation_at = Some(self.clock.now().as_second() + ROTATION_RETRY_SECS);
+                self.errors.report(e);
+            }
         }
         if self.file.is_none() {
             self.open_file()?;
@@ -296,9 +299,10 @@ impl RotatingFile {
     }
 
     /// `Some(time_due)` when a rotation should happen before a record of
-    /// `n` bytes.
+    /// `n` bytes. Only looks, so a journaling caller can ask first
+    /// ([`rotation_pending`](Self::rotation_pending)).
     #[inline]
-    fn rotation_due(&mut self, n: u64) -> Option<bool> {
+    fn rotation_due(&self, n: u64) -> Option<bool> {
         if !self.regular {
             return None;
         }
@@ -313,26 +317,10 @@ impl RotatingFile {
         if !(size_due || time_due) {
             return None;
         }
-        if let Some(at) = self.retry_rotation_at {
-            if now < at {
-                return None;
-            }
-            self.retry_rotation_at = None;
+        if self.retry_rotation_at.is_some_and(|at| now < at) {
+            return None;
         }
         Some(time_due)
-    }
-
-    /// [`rotation_due`](Self::rotation_due) without its side effect.
-    fn rotation_would_happen(&self, n: u64) -> bool {
-        if !self.regular || self.file.is_none() {
-            return false;
-        }
-        let size_due = self
-            .size
-            .is_some_and(|s| s.should_rotate(self.len + self.buf.len() as u64, n));
-        let now = self.clock.now().as_second();
-        let time_due = self.time.is_some() && now >= self.rollover_at;
-        (size_due || time_due) && self.retry_rotation_at.is_none_or(|at| now >= at)
     }
 
     /// Rotates now, whatever the policies say (an empty file is left alone).

@@ -28,7 +28,7 @@ impl RotatingFile {
     /// `upcoming_bytes` more bytes, without rotating: a journaling caller
     /// records where the current file ends before it is archived.
     pub fn rotation_pending(&self, upcoming_bytes: u64) -> bool {
-        self.rotation_would_happen(upcoming_bytes)
+        self.rotation_due(upcoming_bytes).is_some()
     }
 
     /// Writes a batch of whole lines (each line one record, each ending in
