@@ -183,6 +183,7 @@ pub enum RenameError {
 /// let time_key = JsonFormatter::native().rename("ts", "time").unwrap();
 /// # let _ = time_key;
 /// ```
+#[derive(Clone)]
 pub struct JsonFormatter {
     profile: JsonProfile,
     /// Pre-rendered `,"key":"` for each key of the profile, by index. Its
@@ -206,16 +207,6 @@ impl RenderedSecond {
         secs: None,
         text: [0; 20],
     };
-}
-
-impl Clone for JsonFormatter {
-    fn clone(&self) -> Self {
-        JsonFormatter {
-            profile: self.profile,
-            keys: self.keys.clone(),
-            names: self.names.clone(),
-        }
-    }
 }
 
 impl fmt::Debug for JsonFormatter {
