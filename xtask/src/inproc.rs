@@ -64,7 +64,7 @@ pub fn inproc(args: &InprocArgs) -> anyhow::Result<()> {
     };
     let done = wall_ns();
     let usage = self_usage();
-    let peak = procstat::peak_rss_kib(None).unwrap_or(usage.maxrss_kib);
+    let peak = usage.maxrss_kib;
     let threads_cpu: u64 = reports.iter().map(|r| r.cpu_ns).sum();
     for mut r in reports {
         r.maxrss_kib = peak;

@@ -48,7 +48,7 @@ pub fn limit(args: &LimitArgs) -> anyhow::Result<()> {
     }
     let done = wall_ns();
     let usage = self_usage();
-    let peak = crate::procstat::peak_rss_kib(None).unwrap_or(usage.maxrss_kib);
+    let peak = usage.maxrss_kib;
     let cpu = usage.cpu_ns - cpu0;
     Report::Producer(ProducerReport {
         id: 0,

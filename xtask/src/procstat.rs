@@ -31,7 +31,12 @@ pub fn self_usage() -> Usage {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_SELF with a valid pointer cannot fail.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    usage_of(&ru)
+    let mut usage = usage_of(&ru);
+    // ru_maxrss carries the parent's size over `exec`; VmHWM does not.
+    if let Some(peak) = peak_rss_kib(None) {
+        usage.maxrss_kib = peak;
+    }
+    usage
 }
 
 /// Peak resident memory (`VmHWM`, KiB) of process `pid`, or of this

@@ -172,7 +172,7 @@ fn finish(
         first_emit_ns: first,
         last_emit_ns: last,
         cpu_ns: usage.cpu_ns - cpu0,
-        maxrss_kib: procstat::peak_rss_kib(None).unwrap_or(usage.maxrss_kib),
+        maxrss_kib: usage.maxrss_kib,
         p50_ns: hist.quantile(0.5),
         p99_ns: hist.quantile(0.99),
     }
