@@ -540,7 +540,6 @@ impl SocketHandler {
     /// Sends what is buffered, connecting first when the schedule allows
     /// (or always, with `force`). Undeliverable frames stay buffered.
     fn pump(&mut self, force: bool) {
-        self.refill();
         if self.acks.is_some() {
             return self.pump_acked(force);
         }
@@ -753,5 +752,34 @@ impl Handler for SocketHandler {
 
     fn has_backlog(&self) -> bool {
         !self.common.backlog.is_empty() || self.common.backlog.unreported > 0 || self.spooled() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileHandler, QueueListener};
+
+    /// Without filters the socket handler lets the producing threads format
+    /// (and shares the file handler's formatter); a filter needs whole
+    /// records, so the dispatcher formats again.
+    #[test]
+    fn producers_format_only_when_no_handler_needs_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = || FileHandler::append(dir.path().join("out.log")).unwrap();
+        let mut q = QueueListener::builder()
+            .handler(SocketHandler::tcp("127.0.0.1:9"))
+            .handler(file())
+            .start()
+            .unwrap();
+        assert!(q.queue_handler().formats_lines());
+        q.stop();
+        let mut q = QueueListener::builder()
+            .handler(SocketHandler::tcp("127.0.0.1:9").with_filter(crate::filter::when(|_| true)))
+            .handler(file())
+            .start()
+            .unwrap();
+        assert!(!q.queue_handler().formats_lines());
+        q.stop();
     }
 }
