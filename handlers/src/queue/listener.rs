@@ -2,6 +2,7 @@
 
 use super::pool::{Pool, Returns};
 use super::report::Reporter;
+use super::room::Room;
 use super::{Line, Message, Overflow, QueueHandler, QueueStats, Scratch, Shared};
 use crate::{Handler, process};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -91,6 +92,7 @@ impl QueueBuilder {
             overflow: self.overflow,
             line_formatter: common_line_formatter(&self.handlers),
             pool: Pool::new(self.capacity),
+            room: Room::new(self.capacity),
             dropped: AtomicU64::new(0),
             unreported: AtomicU64::new(0),
             lost_after_stop: AtomicU64::new(0),
@@ -115,11 +117,15 @@ impl QueueBuilder {
             returns: Returns::default(),
         };
         let (done_tx, done_rx) = flume::bounded::<()>(0);
+        let closing = shared.clone();
         let thread = std::thread::Builder::new()
             .name("tributary-queue".into())
             .spawn(move || {
                 let _done = done_tx;
                 dispatcher.run();
+                // The receivers are gone: producers waiting for room must
+                // find the queue closed now, not at their next recheck.
+                closing.room.release(None);
             })?;
         Ok(QueueListener {
             queue: QueueHandler { tx, shared },
@@ -277,6 +283,8 @@ const MAX_FLUSH_DELAY: Duration = Duration::from_millis(50);
 /// dispatcher waiting, so no log call pays for waking it (a futex system
 /// call).
 const POLL: Duration = Duration::from_micros(200);
+/// Records taken between two hand-backs of written line buffers.
+const RETURN_EVERY: usize = 256;
 /// A batch this large (or half the queue, if smaller) means producers keep
 /// the queue busy, maybe waiting for room: look again at once.
 const BUSY_BATCH: usize = 256;
@@ -311,8 +319,16 @@ impl Dispatcher {
                 if let Step::Stop = self.process(msg) {
                     return self.finish(batch);
                 }
+                self.make_room(taken);
+                if taken.is_multiple_of(RETURN_EVERY) {
+                    // Written buffers back to producers while the batch goes
+                    // on: held until its end, they would double the buffers
+                    // in circulation (all new memory, page by page).
+                    self.returns.give_back(&self.shared.pool);
+                }
             }
             drop(batch);
+            self.make_room(0);
             self.returns.give_back(&self.shared.pool);
             let now = Instant::now();
             if taken > 0 {
@@ -356,6 +372,15 @@ impl Dispatcher {
             }
         }
         self.finish(std::iter::empty());
+    }
+
+    /// Lets producers waiting for room go on once the queue has drained to
+    /// half. Looks at the queue's length (a lock) every 64 records taken,
+    /// and at the end of a batch (`taken` 0).
+    fn make_room(&self, taken: usize) {
+        if taken.is_multiple_of(64) && self.shared.room.asleep() {
+            self.shared.room.release(Some(self.rx.len()));
+        }
     }
 
     fn process(&mut self, msg: Message) -> Step {
@@ -489,12 +514,13 @@ impl Dispatcher {
         let budget = self.rx.capacity().unwrap_or(usize::MAX);
         let rx = self.rx.clone();
         let queued = std::iter::from_fn(|| rx.try_recv().ok()).take(budget);
-        for m in rest_of_batch.chain(queued) {
+        for (taken, m) in rest_of_batch.chain(queued).enumerate() {
             if let Message::Flush(ack) = m {
                 let _ = ack.send(());
             } else {
                 self.process(m);
             }
+            self.make_room(taken + 1);
         }
         self.report_drops();
         for i in 0..self.handlers.len() {

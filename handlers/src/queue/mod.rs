@@ -6,6 +6,7 @@ mod line;
 mod listener;
 mod pool;
 mod report;
+mod room;
 mod scratch;
 
 pub(crate) use draft::{Draft, SpanFields};
@@ -24,7 +25,10 @@ use tributary_core::{Formatter, Level, Record};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Overflow {
     /// Wait for room: nothing is lost, the producer slows down to the
-    /// handlers' pace (backpressure). The default.
+    /// handlers' pace (backpressure). A producer that finds the queue full
+    /// waits until it has drained to half, and producers arriving meanwhile
+    /// wait behind it, so a full queue costs a few calls a long wait rather
+    /// than every call a short one. The default.
     #[default]
     Block,
     /// Drop the record being logged.
@@ -87,6 +91,8 @@ pub(crate) struct Shared {
     line_formatter: Option<Arc<dyn Formatter>>,
     /// Written line buffers on their way back to producers.
     pool: pool::Pool,
+    /// Producers waiting for a full queue to drain (block policy).
+    room: room::Room,
     dropped: AtomicU64,
     unreported: AtomicU64,
     lost_after_stop: AtomicU64,
@@ -200,17 +206,32 @@ impl QueueHandler {
 
     fn send(&self, msg: Message) {
         match self.shared.overflow {
-            Overflow::Block => {
-                if self.tx.send(msg).is_err() {
-                    self.shared.count_lost();
-                }
-            }
+            Overflow::Block => self.send_waiting(msg),
             Overflow::DropNewest => match self.tx.try_send(msg) {
                 Ok(()) => {}
                 Err(flume::TrySendError::Full(_)) => self.shared.count_drop(),
                 Err(flume::TrySendError::Disconnected(_)) => self.shared.count_lost(),
             },
             Overflow::DropOldest => self.send_evicting(msg),
+        }
+    }
+
+    /// Sends `msg`, waiting while the queue is full until it has drained
+    /// to half (see [`room`]).
+    fn send_waiting(&self, mut msg: Message) {
+        let room = &self.shared.room;
+        // Queue behind producers already waiting: otherwise the others keep
+        // the queue near full and a waiting one never sees it drain.
+        if room.asleep() {
+            room.wait(|| self.tx.len(), || self.tx.is_disconnected());
+        }
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => return,
+                Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
+                Err(flume::TrySendError::Full(m)) => msg = m,
+            }
+            room.wait(|| self.tx.len(), || self.tx.is_disconnected());
         }
     }
 
