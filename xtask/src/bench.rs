@@ -212,64 +212,64 @@ fn run_cases(ctx: &RunContext, cases: &[Case], runs: usize) -> Vec<CaseResult> {
             }
         }
     }
+    // The runs of a scenario's systems alternate (A B A B ...), so a
+    // machine whose speed drifts (a shared VM does) slows every system
+    // alike instead of whichever happened to run last.
     let mut results = Vec::new();
-    for case in cases {
-        let Some((_, bar)) = bars.iter().find(|(s, _)| *s == case.scenario) else {
-            continue;
-        };
-        bar.set_message(format!("{} n={}", case.system, case.n));
-        let mut figures = Vec::new();
-        let mut error = None;
+    for (scenario, bar) in &bars {
+        let group: Vec<&Case> = cases.iter().filter(|c| c.scenario == *scenario).collect();
+        let mut figures: Vec<Vec<_>> = group.iter().map(|_| Vec::new()).collect();
+        let mut errors: Vec<Option<String>> = group.iter().map(|_| None).collect();
         for _ in 0..runs {
-            match run::run_case(ctx, case) {
-                Ok((f, dir)) => {
-                    if !f.verdict.ok() {
-                        progress.suspend(|| {
-                            eprintln!(
-                                "{}: oracle failed, output kept in {}",
-                                case.label(),
-                                dir.display()
-                            )
-                        });
-                    }
-                    figures.push(f);
-                }
-                Err(e) => {
-                    error = Some(format!("{e:#}"));
+            for (i, case) in group.iter().enumerate() {
+                if errors[i].is_some() {
                     bar.inc(1);
-                    break;
+                    continue;
                 }
+                bar.set_message(format!("{} n={}", case.system, case.n));
+                match run::run_case(ctx, case) {
+                    Ok((f, dir)) => {
+                        if !f.verdict.ok() {
+                            progress.suspend(|| {
+                                eprintln!(
+                                    "{}: oracle failed, output kept in {}",
+                                    case.label(),
+                                    dir.display()
+                                )
+                            });
+                        }
+                        figures[i].push(f);
+                    }
+                    Err(e) => errors[i] = Some(format!("{e:#}")),
+                }
+                bar.inc(1);
             }
-            bar.inc(1);
         }
-        let (median, verdict) = results::aggregate(&figures);
-        let result = CaseResult {
-            scenario: case.scenario.id().into(),
-            system: case.system.into(),
-            tributary: case.tributary,
-            n: case.n,
-            records: case.total(),
-            runs: figures.len(),
-            median,
-            all: figures,
-            verdict,
-            error,
-        };
-        progress.suspend(|| {
-            println!(
-                "{:<40} {:>9} records/s  {}",
-                case.label(),
-                crate::units::fmt_rate(result.median.records_per_s),
-                table::verdict_cell(&result)
-            );
-        });
-        results.push(result);
-        if bars
-            .iter()
-            .all(|(s, b)| *s != case.scenario || b.position() >= b.length().unwrap_or(0))
-        {
-            bar.finish_with_message(case.scenario.title());
+        for ((case, figures), error) in group.iter().zip(figures).zip(errors) {
+            let (median, verdict) = results::aggregate(&figures);
+            let result = CaseResult {
+                scenario: case.scenario.id().into(),
+                system: case.system.into(),
+                tributary: case.tributary,
+                n: case.n,
+                records: case.total(),
+                runs: figures.len(),
+                median,
+                all: figures,
+                verdict,
+                error,
+            };
+            progress.suspend(|| {
+                println!(
+                    "{:<40} {:>9} records/s  {}",
+                    case.label(),
+                    crate::units::fmt_rate(result.median.records_per_s),
+                    table::verdict_cell(&result)
+                );
+            });
+            results.push(result);
         }
+        bar.finish_with_message(scenario.title());
     }
     results
 }
