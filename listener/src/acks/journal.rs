@@ -197,7 +197,26 @@ impl Journal {
     /// Whether there is anything to keep a journal for: some producer
     /// asked for acknowledgements, now or before.
     pub(crate) fn active(&self) -> bool {
-        !self.producers.is_empty()
+        !self.producers.is_empty() || self.commits > 0
+    }
+
+    /// Records where `outputs` end before the first acknowledged record is
+    /// written to them, unless the journal has a line already. Without it,
+    /// a listener killed before its first commit would restart with no
+    /// journal, keep records that were written but never acknowledged, and
+    /// write them again when their producers resend them.
+    pub(crate) fn begin(&mut self, outputs: Vec<OutputPos>) -> io::Result<()> {
+        if self.active() {
+            return Ok(());
+        }
+        self.commits += 1;
+        self.last_outputs = outputs;
+        let line = Line {
+            snapshot: false,
+            outputs: self.last_outputs.clone(),
+            producers: Vec::new(),
+        };
+        self.append(&line)
     }
 
     /// Records that `outputs` now hold everything written so far and that
@@ -350,6 +369,29 @@ mod tests {
         producers.sort();
         assert_eq!(producers, [("p".to_owned(), 3), ("q".to_owned(), 9)]);
         assert!(j.active());
+    }
+
+    #[test]
+    fn a_restart_before_the_first_commit_cuts_back_to_where_acknowledged_writes_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = default_path(&out);
+        let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"from a producer without acknowledgements\n");
+        j.begin(vec![OutputPos::of(&out).unwrap()]).unwrap();
+        assert!(j.active());
+        // A second call changes nothing: the journal has a line.
+        j.begin(vec![OutputPos::of(&out).unwrap()]).unwrap();
+        write(&out, b"acknowledged, never committed\n");
+        drop(j);
+        let (j, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(
+            fs::read(&out).unwrap(),
+            b"from a producer without acknowledgements\n"
+        );
+        assert!(rec.notes[0].contains("cut 30 bytes"), "{:?}", rec.notes);
+        assert!(rec.producers.is_empty());
+        assert!(j.active(), "the journal goes on after a restart");
     }
 
     #[test]

@@ -61,6 +61,26 @@ impl Commits {
         !self.pending.is_empty() && self.bytes_pending >= COMMIT_EVERY
     }
 
+    /// Before the first acknowledged batch is written: journals where the
+    /// outputs end now (synced first when durable; `outputs` must be
+    /// flushed already), so a restart cuts back to here. Does nothing once
+    /// the journal is in use.
+    pub(crate) fn begin(&mut self, outputs: &mut [Output]) -> io::Result<()> {
+        if self.journaling() || self.poisoned {
+            return Ok(());
+        }
+        if self.journal.durable() {
+            for output in outputs.iter_mut() {
+                output.sync()?;
+            }
+        }
+        let positions = outputs
+            .iter()
+            .map(|o| OutputPos::of(&o.path))
+            .collect::<io::Result<Vec<_>>>()?;
+        self.journal.begin(positions)
+    }
+
     /// Makes what was written durable as configured, journals it and
     /// acknowledges it. `outputs` must be flushed already. On error nothing
     /// is acknowledged; the next commit tries again.

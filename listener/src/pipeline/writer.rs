@@ -137,6 +137,9 @@ impl Writer {
                 kib,
             } => {
                 let mark = records.ack.take();
+                if mark.is_some() && !self.commits.journaling() {
+                    self.begin_journal();
+                }
                 let mut bytes = 0u64;
                 let mut lost = 0u64;
                 for (i, lines) in records.outputs.iter().enumerate() {
@@ -251,6 +254,22 @@ impl Writer {
                 Level::ERROR,
                 format_args!(
                     "cannot record acknowledgements in {}: {e}; acknowledging later",
+                    self.commits.journal_path().display()
+                ),
+            );
+        }
+    }
+
+    /// Before the first acknowledged records: journals where the outputs
+    /// end, so a restart after a kill cuts back to there.
+    fn begin_journal(&mut self) {
+        self.flush();
+        if let Err(e) = self.commits.begin(&mut self.outputs) {
+            self.counters.write_errors.fetch_add(1, Relaxed);
+            self.diag.stderr(
+                Level::ERROR,
+                format_args!(
+                    "cannot start the acknowledgement journal {}: {e}; if the listener dies before its first commit, what it wrote until then may be written twice",
                     self.commits.journal_path().display()
                 ),
             );
