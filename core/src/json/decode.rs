@@ -83,7 +83,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
             extra.insert_key(key.into_key(text), value);
             continue;
         }
-        match (slot, reader.peek_byte()) {
+        match (slot, reader.peek()) {
             // Read straight from the borrowed text: the level name and the
             // time are only looked at, never kept, so copying them into a
             // `String` first was a wasted allocation per record.

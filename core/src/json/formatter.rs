@@ -653,12 +653,12 @@ mod tests {
                 first = false;
                 assert!(!keys.contains(&k.to_string()), "duplicate key {k}");
                 keys.push(k.into_owned());
-                let save = r.clone_pos();
-                if r.peek_byte() == Some(b'{') {
+                let save = r.pos();
+                if r.peek() == Some(b'{') {
                     r.begin_object().unwrap();
                     walk(r, &mut Vec::new());
                 } else {
-                    r.restore(save);
+                    r.skip_to(save);
                     r.value().unwrap();
                 }
             }

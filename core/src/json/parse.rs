@@ -60,7 +60,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn peek(&mut self) -> Option<u8> {
+    /// The next non-whitespace byte, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();
         self.bytes().get(self.pos).copied()
     }
@@ -72,23 +73,6 @@ impl<'a> Reader<'a> {
         } else {
             self.fail(reason)
         }
-    }
-
-    /// The next non-whitespace byte, not consumed.
-    pub(crate) fn peek_byte(&mut self) -> Option<u8> {
-        self.peek()
-    }
-
-    /// The cursor, to come back to with [`Reader::restore`].
-    #[cfg(test)]
-    pub(crate) fn clone_pos(&self) -> usize {
-        self.pos
-    }
-
-    /// Moves the cursor back to a saved position.
-    #[cfg(test)]
-    pub(crate) fn restore(&mut self, pos: usize) {
-        self.pos = pos;
     }
 
     /// Call after the last value: only whitespace may follow.
@@ -185,13 +169,15 @@ impl<'a> Reader<'a> {
         Some(u128::from_le_bytes(word))
     }
 
-    /// The cursor, for offsets relative to [`Reader::window`].
+    /// The cursor, for offsets relative to [`Reader::window`] and for
+    /// coming back with [`Reader::skip_to`].
     #[inline(always)]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
-    /// Moves the cursor to `pos`, as returned by [`Reader::short_key`].
+    /// Moves the cursor to `pos`, as returned by [`Reader::short_key`] or
+    /// [`Reader::pos`].
     #[inline(always)]
     pub(crate) fn skip_to(&mut self, pos: usize) {
         self.pos = pos;
@@ -610,7 +596,7 @@ mod tests {
             let expected = plain.then(|| digits.parse::<u64>().unwrap());
             prop_assert_eq!(r.small_uint(), expected);
             let consumed = if plain { digits.len() } else { 0 };
-            prop_assert_eq!(r.clone_pos(), consumed);
+            prop_assert_eq!(r.pos(), consumed);
         }
 
         #[test]
