@@ -119,8 +119,12 @@ impl<'a> Wire<'a> {
     }
 
     fn frame(&self, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
+        // A control frame holds a few short fields (the producer id is
+        // bounded): it always fits the length prefix.
+        let _ = super::framed(out, |out| self.payload(out));
+    }
+
+    fn payload(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(CONTROL_PREFIX);
         write_str(out, self.kind);
         if let Some(v) = self.version {
@@ -147,8 +151,6 @@ impl<'a> Wire<'a> {
             write_str(out, r);
         }
         out.push(b'}');
-        let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
-        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     }
 
     fn read(fields: &'a Fields) -> Result<Wire<'a>, HandshakeError> {

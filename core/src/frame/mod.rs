@@ -105,9 +105,19 @@ pub fn encode_record(
     formatter: &JsonFormatter,
     out: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
+    framed(out, |out| formatter.format(record, out))
+}
+
+/// Appends one frame whose payload `write` appends: the length prefix is
+/// reserved first and filled in after, so the payload is written once, in
+/// place. A payload too long for the prefix is taken back out.
+pub(crate) fn framed(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), FrameError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    formatter.format(record, out);
+    write(out);
     let len = out.len() - start - 4;
     match u32::try_from(len) {
         Ok(n) => {
