@@ -27,13 +27,15 @@ pub(super) const MAGIC: &[u8; 8] = b"TRBSPOOL";
 pub(super) const VERSION: u32 = 1;
 /// Where the first entry starts.
 pub(super) const HEADER_LEN: u64 = 512;
-/// Longest producer id, in bytes.
-pub(super) const MAX_PRODUCER_ID: usize = 256;
+/// Longest producer id, in bytes: the one the handshake allows.
+pub(super) use tributary_core::frame::handshake::MAX_PRODUCER_ID;
 pub(super) const ENTRY_HEADER_LEN: u64 = 20;
 
 const SLOT_AT: [usize; 2] = [64, 96];
 const SLOT_LEN: usize = 32;
 const ID_AT: usize = 128;
+// The id's room in the header (128..384) is part of the file format.
+const _: () = assert!(ID_AT + MAX_PRODUCER_ID <= 384);
 
 /// Where reading resumes: the first unconsumed entry, and the lowest
 /// sequence number not yet consumed (`floor`), which lets a reader
