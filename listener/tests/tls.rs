@@ -83,6 +83,18 @@ fn wait_closed_by_listener(s: &mut TcpStream, what: &str) {
     );
 }
 
+/// Waits until `out.log` holds as many lines as `producers` sent, stops the
+/// listener, checks it exited cleanly and that every record landed exactly
+/// once; returns its stderr.
+fn stop_when_all_landed(t: Tributary, dir: &Path, producers: &[(String, u64)]) -> String {
+    let total: u64 = producers.iter().map(|(_, n)| n).sum();
+    let lines = wait_for_lines(&dir.join("out.log"), total as usize);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    assert_exactly_once(&tally(&lines), producers);
+    stderr
+}
+
 #[test]
 fn records_over_tls_land_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,13 +114,8 @@ fn records_over_tls_land_exactly_once() {
     for p in producers {
         p.join().unwrap().unwrap();
     }
-    let lines = wait_for_lines(&dir.path().join("out.log"), 9000);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(
-        &tally(&lines),
-        &(0..3).map(|i| (format!("p{i}"), 3000)).collect::<Vec<_>>(),
-    );
+    let all: Vec<_> = (0..3).map(|i| (format!("p{i}"), 3000)).collect();
+    let stderr = stop_when_all_landed(t, dir.path(), &all);
     assert_eq!(summary_counter(&stderr, "rejected"), 0, "{stderr}");
     assert_eq!(summary_counter(&stderr, "connections"), 3, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
@@ -130,10 +137,7 @@ fn acknowledged_delivery_runs_over_tls() {
     h.close().unwrap();
     assert_eq!(h.unacknowledged(), 0);
     drop(h);
-    let lines = wait_for_lines(&dir.path().join("out.log"), 5000);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(&tally(&lines), &[("acked".to_owned(), 5000)]);
+    let stderr = stop_when_all_landed(t, dir.path(), &[("acked".to_owned(), 5000)]);
     assert_eq!(summary_counter(&stderr, "acknowledged"), 1, "{stderr}");
 }
 
@@ -170,10 +174,7 @@ fn mutual_tls_refuses_clients_without_a_good_certificate_and_serves_the_rest() {
         .unwrap();
     send_tls(&addr, good_cfg, "good", 2000).unwrap();
 
-    let lines = wait_for_lines(&dir.path().join("out.log"), 2000);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(&tally(&lines), &[("good".to_owned(), 2000)]);
+    let stderr = stop_when_all_landed(t, dir.path(), &[("good".to_owned(), 2000)]);
     assert!(summary_counter(&stderr, "rejected") >= 3, "{stderr}");
     assert_eq!(summary_counter(&stderr, "connections"), 1, "{stderr}");
     for why in [
@@ -206,10 +207,7 @@ fn a_silent_client_is_disconnected_after_the_handshake_timeout_and_frees_its_slo
     wait_closed_by_listener(&mut silent, "a silent client");
     let cfg = TlsClientConfig::from_ca_file(&ca.cert).unwrap();
     send_tls(&t.tcp(0).to_string(), cfg, "after", 100).unwrap();
-    let lines = wait_for_lines(&dir.path().join("out.log"), 100);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(&tally(&lines), &[("after".to_owned(), 100)]);
+    let stderr = stop_when_all_landed(t, dir.path(), &[("after".to_owned(), 100)]);
     assert!(stderr.contains("tls-handshake-timeout"), "{stderr}");
     assert_eq!(summary_counter(&stderr, "rejected"), 1, "{stderr}");
 }
@@ -350,10 +348,7 @@ fn plaintext_inputs_other_hosts_can_reach_need_an_explicit_flag_and_get_a_warnin
     );
     let port = t.tcp(0).port();
     send_native(format!("127.0.0.1:{port}").parse().unwrap(), "open", 10);
-    let lines = wait_for_lines(&dir.path().join("out.log"), 10);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(&tally(&lines), &[("open".to_owned(), 10)]);
+    let stderr = stop_when_all_landed(t, dir.path(), &[("open".to_owned(), 10)]);
     let warnings: Vec<_> = stderr
         .lines()
         .filter(|l| l.starts_with("tributary: warning:") && l.contains("without TLS"))
@@ -374,10 +369,7 @@ fn a_tls_input_on_any_address_needs_no_flag() {
     let t = start_tls(dir.path(), &server, "0.0.0.0:0", &[]);
     let cfg = TlsClientConfig::from_ca_file(&ca.cert).unwrap();
     send_tls(&format!("127.0.0.1:{}", t.tcp(0).port()), cfg, "any", 10).unwrap();
-    let lines = wait_for_lines(&dir.path().join("out.log"), 10);
-    let (status, stderr) = t.stop();
-    assert!(status.success(), "{stderr}");
-    assert_exactly_once(&tally(&lines), &[("any".to_owned(), 10)]);
+    let stderr = stop_when_all_landed(t, dir.path(), &[("any".to_owned(), 10)]);
     assert!(!stderr.contains("warning"), "{stderr}");
 }
 
