@@ -489,6 +489,27 @@ mod tests {
     use crate::{Formatter, JsonFormatter};
     use proptest::prelude::*;
 
+    /// The decoder's key tables are written out by hand in `Key` order;
+    /// they must follow the formatter's native key order exactly.
+    #[test]
+    fn the_key_tables_follow_the_native_formatters_order() {
+        let native = crate::json::formatter::NATIVE_KEYS;
+        assert_eq!(native.len(), Key::Other as usize);
+        for (k, name) in native.iter().enumerate() {
+            assert_eq!(KEYS[k] as usize, k, "{name}");
+            let member = format!(",\"{name}\":");
+            let (word, mask, len) = MEMBERS[k];
+            assert_eq!(len, member.len(), "{name}");
+            let mut bytes = [0u8; 16];
+            bytes[..len].copy_from_slice(member.as_bytes());
+            assert_eq!(
+                (word, mask),
+                (u128::from_le_bytes(bytes), (1u128 << (8 * len)) - 1),
+                "{name}"
+            );
+        }
+    }
+
     fn arb_text() -> impl Strategy<Value = String> {
         prop_oneof![
             "[a-z._:/ -]{0,30}",

@@ -60,7 +60,7 @@ impl JsonProfile {
 
 // Key tables: the index of each name is what the writers below use, so the
 // order of these arrays is part of the code, not just data.
-const NATIVE_KEYS: &[&str] = &[
+pub(crate) const NATIVE_KEYS: &[&str] = &[
     "ts", "level", "levelno", "logger", "msg", "host", "pid", "process", "tid", "thread", "file",
     "line", "func", "module", "seq", "exc", "stack", "fields",
 ];
