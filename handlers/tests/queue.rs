@@ -68,12 +68,18 @@ fn block_policy_delivers_every_record_once_from_8_threads() {
 /// dropped or lost) and lets every one of them go on once it drains.
 #[test]
 fn a_full_queue_blocks_producers_until_it_drains_and_starves_none() {
+    // 1: producers wait for an empty queue (half of 1 is 0).
+    for capacity in [1, 8] {
+        full_queue_blocks_producers(capacity);
+    }
+}
+
+fn full_queue_blocks_producers(capacity: usize) {
     const THREADS: i64 = 4;
     const EACH: i64 = 2_000;
-    const CAPACITY: usize = 8;
     let collect = Collect::gated();
     let listener = QueueListener::builder()
-        .capacity(CAPACITY)
+        .capacity(capacity)
         .handler(collect.clone())
         .start()
         .unwrap();
@@ -94,7 +100,7 @@ fn a_full_queue_blocks_producers_until_it_drains_and_starves_none() {
     // through: every other call waits.
     let through = returned.load(Ordering::SeqCst);
     assert!(
-        through <= CAPACITY + 1,
+        through <= capacity + 1,
         "{through} calls returned while the handler was stuck"
     );
     assert!(producers.iter().all(|p| !p.is_finished()));
