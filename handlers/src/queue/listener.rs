@@ -506,21 +506,39 @@ impl Dispatcher {
     }
 
     /// After the stop marker: handle what producers queued meanwhile (the
-    /// rest of the batch holding the marker, then at most one queue's worth, so a busy producer cannot keep us here),
-    /// report drops, close every handler, and disconnect the channel so
-    /// later producers fail fast instead of blocking.
+    /// rest of the batch holding the marker, then at most one queue's
+    /// worth, so a busy producer cannot keep us here), report drops, close
+    /// every handler, and disconnect the channel so later producers fail
+    /// fast instead of blocking.
     fn finish(mut self, rest_of_batch: impl Iterator<Item = Message>) {
         // Records in the batch are off the channel already: all of them.
+        for m in rest_of_batch {
+            self.process_after_stop(m);
+        }
+        // Producers asleep for room logged before the stop reached us (its
+        // marker needed one free slot and overtook them): wake them, and
+        // wait for their records.
+        self.shared.room.release(None);
         let budget = self.rx.capacity().unwrap_or(usize::MAX);
-        let rx = self.rx.clone();
-        let queued = std::iter::from_fn(|| rx.try_recv().ok()).take(budget);
-        for (taken, m) in rest_of_batch.chain(queued).enumerate() {
-            if let Message::Flush(ack) = m {
-                let _ = ack.send(());
-            } else {
-                self.process(m);
+        let mut taken = 0;
+        // A producer woken here needs a moment to get a CPU; one that never
+        // comes back (blocked elsewhere) must not hold the stop forever.
+        let patience = Instant::now() + Duration::from_secs(1);
+        while taken < budget {
+            match self.rx.try_recv() {
+                Ok(m) => {
+                    taken += 1;
+                    self.process_after_stop(m);
+                    self.make_room(taken);
+                }
+                Err(flume::TryRecvError::Empty)
+                    if self.shared.room.pending_count() > 0 && Instant::now() < patience =>
+                {
+                    self.make_room(0);
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                Err(_) => break,
             }
-            self.make_room(taken + 1);
         }
         self.report_drops();
         for i in 0..self.handlers.len() {
@@ -540,8 +558,30 @@ impl Dispatcher {
                 }
             }
         }
+        // Records queued after that cannot be written any more: counted,
+        // so that no loss is silent.
+        for m in self.rx.drain() {
+            match m {
+                Message::Flush(ack) => {
+                    let _ = ack.send(());
+                }
+                m if m.is_record() => self.shared.count_lost(),
+                _ => {}
+            }
+        }
         if let Ok(mut evict) = self.shared.evict.lock() {
             *evict = None;
+        }
+    }
+
+    /// Handles a message after the stop marker: flushes need only their
+    /// answer (the handlers are about to close), and a second stop
+    /// changes nothing.
+    fn process_after_stop(&mut self, m: Message) {
+        if let Message::Flush(ack) = m {
+            let _ = ack.send(());
+        } else {
+            self.process(m);
         }
     }
 }

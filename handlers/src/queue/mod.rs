@@ -220,18 +220,25 @@ impl QueueHandler {
     /// to half (see [`room`]).
     fn send_waiting(&self, mut msg: Message) {
         let room = &self.shared.room;
-        // Queue behind producers already waiting: otherwise the others keep
-        // the queue near full and a waiting one never sees it drain.
-        if room.asleep() {
-            room.wait(|| self.tx.len(), || self.tx.is_disconnected());
-        }
-        loop {
+        // Queue behind producers already asleep: otherwise the others keep
+        // the queue near full and a sleeping one never sees it drain.
+        if !room.asleep() {
             match self.tx.try_send(msg) {
                 Ok(()) => return,
                 Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
                 Err(flume::TrySendError::Full(m)) => msg = m,
             }
+        }
+        // Counted until the record is queued: a stop that overtakes us
+        // (its marker needs only one free slot) waits for it.
+        let _pending = room.pending();
+        loop {
             room.wait(|| self.tx.len(), || self.tx.is_disconnected());
+            match self.tx.try_send(msg) {
+                Ok(()) => return,
+                Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
+                Err(flume::TrySendError::Full(m)) => msg = m,
+            }
         }
     }
 
