@@ -195,7 +195,7 @@ impl Journal {
     }
 
     /// Whether there is anything to keep a journal for: some producer
-    /// asked for acknowledgements, now or before.
+    /// asked for acknowledgements, now or before (the journal has a line).
     pub(crate) fn active(&self) -> bool {
         !self.producers.is_empty() || self.commits > 0
     }
@@ -209,14 +209,17 @@ impl Journal {
         if self.active() {
             return Ok(());
         }
-        self.commits += 1;
-        self.last_outputs = outputs;
         let line = Line {
             snapshot: false,
-            outputs: self.last_outputs.clone(),
+            outputs,
             producers: Vec::new(),
         };
-        self.append(&line)
+        // Only a line on disk counts: after a failed write the journal is
+        // still unused, and the first commit starts it.
+        self.append(&line)?;
+        self.commits += 1;
+        self.last_outputs = line.outputs;
+        Ok(())
     }
 
     /// Records that `outputs` now hold everything written so far and that

@@ -61,23 +61,18 @@ impl Commits {
         !self.pending.is_empty() && self.bytes_pending >= COMMIT_EVERY
     }
 
+    /// Whether the next acknowledged batch must first [`begin`](Self::begin)
+    /// the journal: nothing is journaled or pending yet, and acknowledging
+    /// has not been given up.
+    pub(crate) fn needs_begin(&self) -> bool {
+        !self.poisoned && !self.journaling()
+    }
+
     /// Before the first acknowledged batch is written: journals where the
     /// outputs end now (synced first when durable; `outputs` must be
-    /// flushed already), so a restart cuts back to here. Does nothing once
-    /// the journal is in use.
+    /// flushed already), so a restart cuts back to here.
     pub(crate) fn begin(&mut self, outputs: &mut [Output]) -> io::Result<()> {
-        if self.journaling() || self.poisoned {
-            return Ok(());
-        }
-        if self.journal.durable() {
-            for output in outputs.iter_mut() {
-                output.sync()?;
-            }
-        }
-        let positions = outputs
-            .iter()
-            .map(|o| OutputPos::of(&o.path))
-            .collect::<io::Result<Vec<_>>>()?;
+        let positions = self.positions(outputs, self.journal.durable())?;
         self.journal.begin(positions)
     }
 
@@ -88,15 +83,8 @@ impl Commits {
         if self.poisoned || (self.pending.is_empty() && !self.journal.active()) {
             return Ok(());
         }
-        if self.journal.durable() && (self.bytes_pending > 0 || !self.pending.is_empty()) {
-            for output in outputs.iter_mut() {
-                output.sync()?;
-            }
-        }
-        let positions = outputs
-            .iter()
-            .map(|o| OutputPos::of(&o.path))
-            .collect::<io::Result<Vec<_>>>()?;
+        let sync = self.journal.durable() && (self.bytes_pending > 0 || !self.pending.is_empty());
+        let positions = self.positions(outputs, sync)?;
         let mut advanced: HashMap<&str, u64> = HashMap::new();
         for mark in &self.pending {
             let next = advanced.entry(mark.producer.id.as_str()).or_insert(0);
@@ -112,6 +100,16 @@ impl Commits {
         }
         self.bytes_pending = 0;
         Ok(())
+    }
+
+    /// Where each output ends, after syncing them all when `sync`.
+    fn positions(&self, outputs: &mut [Output], sync: bool) -> io::Result<Vec<OutputPos>> {
+        if sync {
+            for output in outputs.iter_mut() {
+                output.sync()?;
+            }
+        }
+        outputs.iter().map(|o| OutputPos::of(&o.path)).collect()
     }
 
     /// The journal's path, for messages.

@@ -137,7 +137,7 @@ impl Writer {
                 kib,
             } => {
                 let mark = records.ack.take();
-                if mark.is_some() && !self.commits.journaling() {
+                if mark.is_some() && self.commits.needs_begin() {
                     self.begin_journal();
                 }
                 let mut bytes = 0u64;
@@ -249,13 +249,10 @@ impl Writer {
             return;
         }
         if let Err(e) = self.commits.commit(&mut self.outputs) {
-            self.counters.write_errors.fetch_add(1, Relaxed);
-            self.diag.stderr(
-                Level::ERROR,
-                format_args!(
-                    "cannot record acknowledgements in {}: {e}; acknowledging later",
-                    self.commits.journal_path().display()
-                ),
+            self.journal_failed(
+                &e,
+                "cannot record acknowledgements in",
+                "acknowledging later",
             );
         }
     }
@@ -265,15 +262,24 @@ impl Writer {
     fn begin_journal(&mut self) {
         self.flush();
         if let Err(e) = self.commits.begin(&mut self.outputs) {
-            self.counters.write_errors.fetch_add(1, Relaxed);
-            self.diag.stderr(
-                Level::ERROR,
-                format_args!(
-                    "cannot start the acknowledgement journal {}: {e}; if the listener dies before its first commit, what it wrote until then may be written twice",
-                    self.commits.journal_path().display()
-                ),
+            self.journal_failed(
+                &e,
+                "cannot start the acknowledgement journal",
+                "if the listener dies before its first commit, what it wrote until then may be written twice",
             );
         }
+    }
+
+    /// Counts and reports a failed journal write.
+    fn journal_failed(&self, e: &io::Error, what: &str, consequence: &str) {
+        self.counters.write_errors.fetch_add(1, Relaxed);
+        self.diag.stderr(
+            Level::ERROR,
+            format_args!(
+                "{what} {}: {e}; {consequence}",
+                self.commits.journal_path().display()
+            ),
+        );
     }
 
     /// Flushes every output, each retried until it works or is given up.
