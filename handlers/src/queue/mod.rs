@@ -216,6 +216,19 @@ impl QueueHandler {
         }
     }
 
+    /// Queues `msg` if there is room; a closed queue counts it as lost.
+    /// Gives it back when the queue is full.
+    fn try_queue(&self, msg: Message) -> Result<(), Message> {
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(flume::TrySendError::Disconnected(_)) => {
+                self.shared.count_lost();
+                Ok(())
+            }
+            Err(flume::TrySendError::Full(m)) => Err(m),
+        }
+    }
+
     /// Sends `msg`, waiting while the queue is full until it has drained
     /// to half (see [`room`]).
     fn send_waiting(&self, mut msg: Message) {
@@ -223,10 +236,9 @@ impl QueueHandler {
         // Queue behind producers already asleep: otherwise the others keep
         // the queue near full and a sleeping one never sees it drain.
         if !room.asleep() {
-            match self.tx.try_send(msg) {
+            match self.try_queue(msg) {
                 Ok(()) => return,
-                Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
-                Err(flume::TrySendError::Full(m)) => msg = m,
+                Err(m) => msg = m,
             }
         }
         // Counted until the record is queued: a stop that overtakes us
@@ -234,20 +246,18 @@ impl QueueHandler {
         let _pending = room.pending();
         loop {
             room.wait(|| self.tx.len(), || self.tx.is_disconnected());
-            match self.tx.try_send(msg) {
+            match self.try_queue(msg) {
                 Ok(()) => return,
-                Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
-                Err(flume::TrySendError::Full(m)) => msg = m,
+                Err(m) => msg = m,
             }
         }
     }
 
     fn send_evicting(&self, mut msg: Message) {
         loop {
-            match self.tx.try_send(msg) {
+            match self.try_queue(msg) {
                 Ok(()) => return,
-                Err(flume::TrySendError::Disconnected(_)) => return self.shared.count_lost(),
-                Err(flume::TrySendError::Full(m)) => msg = m,
+                Err(m) => msg = m,
             }
             let evicted = match self.shared.evict.lock() {
                 Ok(guard) => match guard.as_ref() {
