@@ -35,6 +35,7 @@ mod formatter;
 pub mod frame;
 pub mod json;
 mod level;
+pub mod logger;
 pub mod pattern;
 #[cfg(feature = "pickle")]
 pub mod pickle;
@@ -51,6 +52,7 @@ pub use error::DecodeError;
 pub use formatter::Formatter;
 pub use json::{JsonFormatter, JsonProfile, decode_json};
 pub use level::Level;
+pub use logger::logger_matches;
 pub use pattern::{PatternBuilder, PatternError, PatternFormatter, Style};
 pub use record::{Record, RecordBuilder};
 pub use time::Timestamp;

@@ -122,14 +122,7 @@ impl LoggerPrefix {
 
     /// Whether `logger` is `prefix` or one of its descendants.
     pub fn matches(&self, logger: &str) -> bool {
-        let p = self.prefix.as_str();
-        if p.is_empty() || p == "root" {
-            return true;
-        }
-        // Rust module paths (`app::db`) descend with `::`; Python's with `.`.
-        logger
-            .strip_prefix(p)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with("::"))
+        tributary_core::logger_matches(&self.prefix, logger)
     }
 }
 
