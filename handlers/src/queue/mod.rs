@@ -3,7 +3,7 @@
 
 mod draft;
 mod line;
-mod listener;
+mod dispatcher;
 mod pool;
 mod report;
 mod room;
@@ -11,7 +11,7 @@ mod scratch;
 
 pub(crate) use draft::{Draft, SpanFields};
 pub(crate) use line::{Line, format_line};
-pub use listener::{QueueBuilder, QueueListener};
+pub use dispatcher::{QueueBuilder, QueueListener};
 pub(crate) use scratch::{Scratch, set_opt, set_str};
 
 use crate::Handler;
