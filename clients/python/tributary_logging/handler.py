@@ -129,7 +129,12 @@ class AcknowledgedSocketHandler(logging.Handler):
         self.producer_id = producer_id if producer_id is not None else default_producer_id()
         self.epoch = new_epoch()
         if self._spool_path is not None:
-            self._open_spool()
+            try:
+                self._open_spool()
+            except BaseException:
+                self._wake_r.close()
+                self._wake_w.close()
+                raise
         _live.add(self)
         self._mp_register()
 
@@ -155,7 +160,8 @@ class AcknowledgedSocketHandler(logging.Handler):
         self._wake_w.setblocking(False)
 
     def _open_spool(self):
-        spool, resumed = Spool.open(self._spool_path, self._given_id or self.producer_id, new_epoch)
+        spool, resumed = Spool.open(self._spool_path, self._given_id, lambda: self.producer_id,
+                                   new_epoch)
         self._spool = spool
         # The spool owns the numbering: its id and epoch go on.
         self.producer_id = spool.producer
@@ -464,6 +470,9 @@ class AcknowledgedSocketHandler(logging.Handler):
                 self._head = 0
         self._sent = max(self._sent, self._first_seq)
         self._spooled = max(self._spooled, self._first_seq)
+        if self._lost and not self._full(512, extra=1):
+            # Said as soon as there is room, not only with the next record.
+            self._report_lost()
         self._cond.notify_all()
 
     def _serve(self, sock):

@@ -185,15 +185,15 @@ class Encoder:
                 return head, tail
             key = max(values, key=lambda k: len(values[k]))
             text = values[key]
-            if key == "fields":
-                # Cut JSON cannot stay JSON: the fields become one string.
-                text = _quote(text)[1:-1]
+            if key == "fields" and text.startswith('{"truncated":'):
+                text = json.loads(text)["truncated"]
             raw = text.encode("utf-8", "replace")
             # Escaping can grow the text (quotes, control characters) up to
             # six times; cut enough that one more round at most is needed.
             keep = max(0, len(raw) - excess - 64)
             cut = raw[:keep].decode("utf-8", "ignore")
             marked = cut + TRUNCATED_MARKER.format(len(raw) - len(cut.encode("utf-8")))
+            # Cut JSON cannot stay JSON: the fields become one string.
             values[key] = marked if key != "fields" else '{"truncated":%s}' % _quote(marked)
         # Pathological: logger or file names alone over the limit.
         r = logging.makeLogRecord({

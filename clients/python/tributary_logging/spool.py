@@ -125,12 +125,12 @@ class Spool:
         self._first = 0
 
     @classmethod
-    def open(cls, path, producer, new_epoch):
+    def open(cls, path, producer, new_producer, new_epoch):
         """Opens or creates the spool at ``path``. Returns the spool and
         the frames it holds that were never acknowledged, as
         ``[(seq, payload)]`` in order. ``producer`` (a str or None) must
-        match a stored id when given; ``new_epoch()`` names a new spool's
-        numbering."""
+        match a stored id when given; a new spool takes it, or
+        ``new_producer()``, and ``new_epoch()`` names its numbering."""
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             try:
@@ -141,7 +141,7 @@ class Spool:
             size = os.fstat(fd).st_size
             if size == 0:
                 if producer is None:
-                    raise ValueError("a new spool needs a producer id")
+                    producer = new_producer()
                 epoch = new_epoch()
                 s = cls(path, fd, producer, epoch, HEADER_LEN, 0, 0, HEADER_LEN)
                 os.pwrite(fd, _header(producer.encode("utf-8"), epoch.encode("ascii"),
