@@ -174,6 +174,22 @@ pub fn ratios(cases: &[CaseResult]) -> Vec<Ratio> {
             );
         }
         if let (Some(t), Some(a)) = (
+            find("s2", "tributary listener, python ack handler", n),
+            find("s2", "tributary listener", n),
+        ) {
+            // Issue 19: the acknowledged handler's call within 1.2x the stdlib's.
+            push(
+                format!("s2 per-call p50, python ack handler ÷ stdlib SocketHandler, N={n}"),
+                t.median.p50_ns as f64 / a.median.p50_ns as f64,
+                false,
+            );
+            push(
+                format!("s2 per-call p99, python ack handler ÷ stdlib SocketHandler, N={n}"),
+                t.median.p99_ns as f64 / a.median.p99_ns as f64,
+                false,
+            );
+        }
+        if let (Some(t), Some(a)) = (
             find("s2", "tributary listener", n),
             find("s4", "QueueHandler+mp.Queue", n),
         ) {

@@ -27,6 +27,12 @@ from .spool import Spool
 
 _LEN = struct.Struct(">I")
 _SEND_BATCH = 256 * 1024
+# While records keep coming, the I/O thread looks for new ones every
+# _LINGER seconds instead of sleeping until woken: waking it is a system
+# call on the logging thread, which would then pay one per record. After
+# _IDLE seconds without records it sleeps until the next one wakes it.
+_LINGER = 0.002
+_IDLE = 0.05
 _START_NS = time.time_ns()
 
 # Handlers alive in this process, for the fork hook.
@@ -235,30 +241,47 @@ class AcknowledgedSocketHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        size = len(head) + len(tail) + 32
-        with self._cond:
-            if self._closed:
-                self.dropped += 1
+        # The common case inline: a method call per step costs more here
+        # than the work it does.
+        with self._mutex:
+            held = len(self._frames) - self._head
+            if (self._closed or self._thread is None or self._lost
+                    or (held and (held >= self.buffer or self._bytes + len(head) + len(tail) + 32
+                                  > self.buffer_bytes))):
+                self._emit_slowly(head, tail)
                 return
-            if self._thread is None:
-                self._start()
-            if self._full(size):
-                if self.overflow == "block" and self.block_timeout > 0:
-                    deadline = time.monotonic() + self.block_timeout
-                    while self._full(size) and not self._closed:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            break
-                        self._cond.wait(left)
-                if self._full(size):
-                    self.dropped += 1
-                    self._lost += 1
-                    return
-            if self._lost and not self._full(size + 512, extra=1):
-                self._report_lost()
-            self._append(head, tail)
+            middle = b',"seq":%d' % (self._first_seq + held)
+            frame = _LEN.pack(len(head) + len(middle) + len(tail)) + head + middle + tail
+            self._frames.append(frame)
+            self._bytes += len(frame)
             if self._sleeping:
                 self._wake()
+
+    def _emit_slowly(self, head, tail):
+        """Under the lock: closed, not started, full, or drops to report."""
+        size = len(head) + len(tail) + 32
+        if self._closed:
+            self.dropped += 1
+            return
+        if self._thread is None:
+            self._start()
+        if self._full(size):
+            if self.overflow == "block" and self.block_timeout > 0:
+                deadline = time.monotonic() + self.block_timeout
+                while self._full(size) and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            if self._full(size):
+                self.dropped += 1
+                self._lost += 1
+                return
+        if self._lost and not self._full(size + 512, extra=1):
+            self._report_lost()
+        self._append(head, tail)
+        if self._sleeping:
+            self._wake()
 
     def _full(self, size, extra=0):
         held = len(self._frames) - self._head
@@ -481,6 +504,7 @@ class AcknowledgedSocketHandler(logging.Handler):
         replies = self._replies
         tls_pending = getattr(sock, "pending", None)
         waiting_since = None  # when frames were last unacknowledged with no ack since
+        idle_since = time.monotonic()
         while True:
             with self._cond:
                 if self._stop:
@@ -494,9 +518,14 @@ class AcknowledgedSocketHandler(logging.Handler):
                     size += len(f)
                     i += 1
                 in_flight = self._sent > self._first_seq
-                if not batch:
+                now = time.monotonic()
+                if batch:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                lingering = not batch and now - idle_since < _IDLE
+                if not batch and not lingering:
                     self._sleeping = True
-            now = time.monotonic()
             if batch:
                 self._spool_pending_locked()
                 sock.sendall(b"".join(batch))
@@ -505,13 +534,16 @@ class AcknowledgedSocketHandler(logging.Handler):
                 if waiting_since is None:
                     waiting_since = now
                 timeout = 0
-            elif in_flight:
-                if waiting_since is None:
-                    waiting_since = now
-                timeout = max(0.0, waiting_since + self.ack_timeout - now)
             else:
-                waiting_since = None
                 timeout = None
+                if in_flight:
+                    if waiting_since is None:
+                        waiting_since = now
+                    timeout = max(0.0, waiting_since + self.ack_timeout - now)
+                else:
+                    waiting_since = None
+                if lingering:
+                    timeout = _LINGER if timeout is None else min(timeout, _LINGER)
             if tls_pending is not None and tls_pending():
                 readable = [sock]
             else:

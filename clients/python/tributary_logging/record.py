@@ -47,6 +47,12 @@ _STANDARD = frozenset(
 )
 
 _quote = json.encoder.encode_basestring  # C-accelerated when available
+_INIT_KEYS = list(logging.LogRecord("n", 20, "p", 1, "m", None, None).__dict__)
+_N_INIT = len(_INIT_KEYS)
+_LAST_INIT = _INIT_KEYS[-1]
+#: What the common record looks like, filled in one step.
+_TEMPLATE = ('{"ts":"%s","level":%s,"levelno":%d,"logger":%s,"msg":%s,"host":%s,"pid":%d,'
+             '"process":%s,"tid":%d,"thread":%s,"file":%s,"line":%d,"func":%s,"module":%s')
 _fields_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=repr,
                                    separators=(",", ":"))
 _exc_formatter = logging.Formatter()
@@ -54,6 +60,20 @@ _exc_formatter = logging.Formatter()
 #: The marker appended to a value cut to make a record fit the listener's
 #: maximum frame size; ``{}`` is the number of bytes cut.
 TRUNCATED_MARKER = "…[truncated {} bytes]"
+
+
+def _field_value(v):
+    """A field's JSON, the common types without the encoder's overhead."""
+    t = type(v)
+    if t is str:
+        return _quote(v)
+    if t is int:
+        return str(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    return _json_value(v)
 
 
 def _json_value(value):
@@ -76,12 +96,14 @@ class Encoder:
     def __init__(self, max_frame):
         self.max_frame = max_frame
         self.host = socket.gethostname()
+        self._host = _quote(self.host)
+        self._cache = {}
         self._second = None
         self._second_text = ""
 
     def _ts(self, created):
         secs = int(created)
-        micros = int(round((created - secs) * 1e6))
+        micros = int((created - secs) * 1e6 + 0.5)
         if micros >= 1_000_000:
             secs, micros = secs + 1, micros - 1_000_000
         if secs != self._second:
@@ -112,7 +134,13 @@ class Encoder:
     def fields(record):
         """The ``extra=`` attributes, in the order they were set."""
         d = record.__dict__
-        out = [(k, v) for k, v in d.items() if k not in _STANDARD]
+        keys = list(d)
+        if len(keys) >= _N_INIT and keys[_N_INIT - 1] == _LAST_INIT:
+            # LogRecord.__init__ sets its attributes first, in a fixed
+            # order; only what comes after can be an extra.
+            out = [(k, d[k]) for k in keys[_N_INIT:] if k not in _STANDARD]
+        else:
+            out = [(k, d[k]) for k in keys if k not in _STANDARD]
         task = d.get("taskName")
         if task is not None:
             out.append(("taskName", task))
@@ -120,8 +148,11 @@ class Encoder:
 
     def encode(self, record):
         """``(head, tail)``: the payload is ``head + b',"seq":N' + tail``."""
-        msg = self.message(record)
-        exc = self.exception(record)
+        try:
+            msg = record.getMessage()
+        except Exception:
+            msg = self.message(record)
+        exc = record.exc_text or (self.exception(record) if record.exc_info else None)
         stack = record.stack_info
         fields = self.fields(record)
         head, tail = self._render(record, msg, exc, stack, fields)
@@ -129,7 +160,57 @@ class Encoder:
             head, tail = self._shrink(record, msg, exc, stack, fields)
         return head, tail
 
+    def _quoted(self, text):
+        """``text`` as a JSON string, from a cache: logger, thread, file and
+        function names repeat from record to record."""
+        cache = self._cache
+        j = cache.get(text)
+        if j is None:
+            if len(cache) > 4096:
+                cache.clear()
+            j = cache[text] = _quote(text if type(text) is str else str(text))
+        return j
+
     def _render(self, record, msg, exc, stack, fields, fields_json=None):
+        q = _quote
+        if fields_json is None:
+            if fields:
+                g = self._cache.get
+                c = self._quoted
+                fields_json = "{%s}" % ",".join(
+                    [(g(k) or c(k)) + ":" + _field_value(v) for k, v in fields])
+            else:
+                fields_json = ""
+        try:
+            if (record.processName is None or record.threadName is None
+                    or record.pathname is None or record.funcName is None
+                    or record.module is None):
+                raise TypeError
+            # Cached names: one dict look-up each, the quoting only on a miss.
+            g = self._cache.get
+            c = self._quoted
+            head = _TEMPLATE % (
+                self._ts(record.created),
+                g(record.levelname) or c(record.levelname), record.levelno,
+                g(record.name) or c(record.name), q(msg), self._host, record.process,
+                g(record.processName) or c(record.processName), record.thread,
+                g(record.threadName) or c(record.threadName),
+                g(record.pathname) or c(record.pathname), record.lineno,
+                g(record.funcName) or c(record.funcName), g(record.module) or c(record.module))
+        except TypeError:
+            head = None
+        if head is not None:
+            if not exc and not stack:
+                tail = ',"fields":%s}' % fields_json if fields_json else "}"
+            else:
+                tail = "".join((',"exc":%s' % q(exc) if exc else "",
+                                ',"stack":%s' % q(stack) if stack else "",
+                                ',"fields":%s' % fields_json if fields_json else "", "}"))
+            return (head.encode("utf-8", "replace"), tail.encode("utf-8", "replace"))
+        return self._render_general(record, msg, exc, stack, fields_json)
+
+    def _render_general(self, record, msg, exc, stack, fields_json):
+        """Any record, whatever attributes are None or of odd types."""
         q = _quote
         parts = [
             '{"ts":"', self._ts(record.created),
@@ -161,8 +242,6 @@ class Encoder:
             parts += (',"exc":', q(exc))
         if stack:
             parts += (',"stack":', q(stack))
-        if fields_json is None and fields:
-            fields_json = "{%s}" % ",".join("%s:%s" % (q(str(k)), _json_value(v)) for k, v in fields)
         if fields_json:
             parts += (',"fields":', fields_json)
         parts.append("}")
@@ -175,7 +254,7 @@ class Encoder:
         fields_json = None
         if fields:
             fields_json = "{%s}" % ",".join(
-                "%s:%s" % (_quote(str(k)), _json_value(v)) for k, v in fields)
+                [_quote(str(k)) + ":" + _field_value(v) for k, v in fields])
         values = {"msg": msg, "exc": exc or "", "stack": stack or "", "fields": fields_json or ""}
         for _ in range(8):
             head, tail = self._render(record, values["msg"], values["exc"], values["stack"],
