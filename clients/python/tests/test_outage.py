@@ -178,6 +178,33 @@ class Outage(unittest.TestCase):
                          + ["5 records dropped: the buffer of unacknowledged records was full",
                             "up"])
 
+    def test_a_record_the_listener_keeps_refusing_is_replaced_not_retried_forever(self):
+        # The listener's --max-frame is below the handler's max_frame: it
+        # closes the connection each time the big record arrives.
+        with Listener(self.dir.name, args=["--max-frame", "64KiB"]) as listener:
+            listener.start()
+            h = AcknowledgedSocketHandler("127.0.0.1", listener.port)
+            log = logging.getLogger("outage.refused")
+            log.propagate = False
+            log.setLevel(logging.DEBUG)
+            log.addHandler(h)
+            log.info("before")
+            log.info("z" * (200 << 10))
+            log.info("after")
+            log.removeHandler(h)
+            self.assertEqual(h.close(), 0)
+            self.assertEqual(h.replaced, 1)
+            lines = listener.wait_lines(3)
+            listener.stop()
+        self.assertEqual([l["msg"] for l in lines][0], "before")
+        self.assertRegex(lines[1]["msg"], r"^record 1 \(\d+ bytes\) replaced: the listener closed "
+                         r"the connection each of 3 times it was sent \(is its --max-frame below "
+                         r"this handler's max_frame of 1048576 bytes\?\)$")
+        self.assertEqual(lines[1]["fields"]["replaced_seq"], 1)
+        self.assertTrue(lines[1]["fields"]["start"].startswith('{"ts":'))
+        self.assertEqual([l["msg"] for l in lines][2], "after")
+        self.assertEqual(len(lines), 3)
+
     def test_bad_arguments_say_what_is_wrong(self):
         with self.assertRaisesRegex(ValueError, 'overflow must be "block" or "drop"'):
             AcknowledgedSocketHandler("127.0.0.1", 1, overflow="wait")

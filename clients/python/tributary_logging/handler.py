@@ -33,6 +33,14 @@ _SEND_BATCH = 256 * 1024
 # _IDLE seconds without records it sleeps until the next one wakes it.
 _LINGER = 0.002
 _IDLE = 0.05
+# A frame the listener refuses (larger than its --max-frame, when that is
+# set below this handler's max_frame) makes it close the connection each
+# time: after this many closes in a row, with no progress and that frame
+# first in line, the frame is replaced by a record saying so, rather than
+# blocking every record behind it forever. Only frames this large are
+# suspected: a listener's --max-frame is not set below it in practice.
+_POISON_STRIKES = 3
+_POISON_MIN = 64 * 1024
 _START_NS = time.time_ns()
 
 # Handlers alive in this process, for the fork hook.
@@ -125,6 +133,8 @@ class AcknowledgedSocketHandler(logging.Handler):
         self.dropped = 0
         #: Records not acknowledged when ``close()`` gave up (None before).
         self.unacknowledged = None
+        #: Records replaced because the listener kept refusing them (see _POISON_STRIKES).
+        self.replaced = 0
         #: The last connection error, for diagnostics.
         self.last_error = None
         self._spool_path = os.fspath(spool) if spool is not None else None
@@ -161,6 +171,7 @@ class AcknowledgedSocketHandler(logging.Handler):
         self._stop = False
         self._sleeping = False
         self._sock = None
+        self._strikes = (None, 0)  # (sequence number, closes in a row while first in line)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -391,11 +402,15 @@ class AcknowledgedSocketHandler(logging.Handler):
                 self._sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
                 continue
+            with self._cond:
+                head_at_connect = self._first_seq
             try:
                 self._serve(sock)
                 delay = self.backoff_initial
             except OSError as e:
                 self.last_error = "connection to %s:%s: %s" % (self.host, self.port, e)
+                if isinstance(e, (ConnectionResetError, BrokenPipeError)):
+                    self._closed_on(head_at_connect)
             finally:
                 self._sock = None
                 try:
@@ -404,6 +419,41 @@ class AcknowledgedSocketHandler(logging.Handler):
                     pass
             if not self._stop:
                 self._sleep(self.backoff_initial)
+
+    def _closed_on(self, head_at_connect):
+        """The listener closed the connection: counts a strike against the
+        first frame in line if nothing moved since the welcome, and
+        replaces that frame once it has struck out."""
+        with self._cond:
+            held = len(self._frames) - self._head
+            if (self._first_seq != head_at_connect or not held or self._sent <= self._first_seq
+                    or len(self._frames[self._head]) < _POISON_MIN):
+                self._strikes = (None, 0)
+                return
+            seq, n = self._strikes
+            n = n + 1 if seq == self._first_seq else 1
+            self._strikes = (self._first_seq, n)
+            if n < _POISON_STRIKES:
+                return
+            self._strikes = (None, 0)
+            old = self._frames[self._head]
+            r = logging.makeLogRecord({
+                "name": "tributary_logging", "levelno": logging.WARNING, "levelname": "WARNING",
+                "msg": "record %d (%d bytes) replaced: the listener closed the connection each "
+                       "of %d times it was sent (is its --max-frame below this handler's "
+                       "max_frame of %d bytes?)",
+                "args": (self._first_seq, len(old) - 4, _POISON_STRIKES, self.max_frame),
+                "replaced_seq": self._first_seq, "bytes": len(old) - 4,
+                "start": old[4:204].decode("utf-8", "replace"),
+                "pathname": __file__, "module": "handler", "funcName": "_closed_on", "lineno": 0,
+            })
+            head, tail = self._encoder.encode(r)
+            middle = b',"seq":%d' % self._first_seq
+            frame = _LEN.pack(len(head) + len(middle) + len(tail)) + head + middle + tail
+            self._frames[self._head] = frame
+            self._bytes += len(frame) - len(old)
+            self.replaced += 1
+            sys.stderr.write("tributary_logging: %s\n" % r.getMessage())
 
     def _sleep(self, timeout):
         """Waits up to ``timeout``, woken early by a new record or a stop
