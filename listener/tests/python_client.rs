@@ -45,8 +45,8 @@ fn run_python_tests(modules: &[&str]) {
 }
 
 #[test]
-fn python_client_records_outages_and_processes() {
-    run_python_tests(&["test_records", "test_outage", "test_processes"]);
+fn python_client_records_outages_processes_and_packaging() {
+    run_python_tests(&["test_records", "test_outage", "test_processes", "test_packaging"]);
 }
 
 #[test]
