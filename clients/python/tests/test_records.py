@@ -175,6 +175,20 @@ class Records(unittest.TestCase):
             "float": 1.5, "list": [1, "two"],
         })
 
+    def test_attributes_python_was_told_not_to_collect_are_left_out(self):
+        saved = logging.logThreads, logging.logProcesses, logging.logMultiprocessing
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+        try:
+            self.log.info("lean")
+        finally:
+            logging.logThreads, logging.logProcesses, logging.logMultiprocessing = saved
+        self.log.info("full")
+        lean, full = self.written(2)
+        self.assertEqual(list(lean), ["ts", "level", "levelno", "logger", "msg", "host", "file",
+                                      "line", "func", "module", "seq"])
+        self.assertEqual(lean["msg"], "lean")
+        self.assertIn("tid", full)
+
     def test_a_message_that_cannot_be_formatted_is_kept(self):
         self.log.info("two values %s %s", "only one")
         line, = self.written(1)
