@@ -210,6 +210,9 @@ class Outage(unittest.TestCase):
             AcknowledgedSocketHandler("127.0.0.1", 1, overflow="wait")
         with self.assertRaisesRegex(ValueError, "max_frame must be at least 1024"):
             AcknowledgedSocketHandler("127.0.0.1", 1, max_frame=10)
+        for bad in ("", "x" * 257, "web\n1"):
+            with self.assertRaisesRegex(ValueError, "producer_id must be 1 to 256 bytes"):
+                AcknowledgedSocketHandler("127.0.0.1", 1, bad)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,13 @@ class AcknowledgedSocketHandler(logging.Handler):
         self.ack_timeout = ack_timeout
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        if producer_id is not None:
+            raw = str(producer_id).encode("utf-8", "surrogatepass")
+            if not 0 < len(raw) <= 256 or any(c < " " or c == "\x7f" for c in str(producer_id)):
+                raise ValueError(
+                    "producer_id must be 1 to 256 bytes of UTF-8 without control characters "
+                    "(e.g. host/app/instance), not %r" % (producer_id,))
+            producer_id = str(producer_id)
         self._given_id = producer_id
         self._encoder = Encoder(max_frame)
         #: Records dropped because the buffer was full (or logged after close).
@@ -204,6 +211,8 @@ class AcknowledgedSocketHandler(logging.Handler):
                 pass
         inherited = self._sock
         self._reset_state()
+        # A lock some parent thread held at the fork stays held in the child.
+        self._spool_lock = threading.Lock()
         if inherited is not None:
             # Closing the child's copy of the descriptor leaves the
             # parent's connection open (no shutdown, no TLS close_notify).
@@ -560,13 +569,11 @@ class AcknowledgedSocketHandler(logging.Handler):
                 if self._stop:
                     return
                 i = self._head + (self._sent - self._first_seq)
-                batch = []
-                size = 0
-                while i < len(self._frames) and size < _SEND_BATCH:
-                    f = self._frames[i]
-                    batch.append(f)
-                    size += len(f)
-                    i += 1
+                # Slices, not a loop per frame: this runs holding the GIL
+                # the logging threads want.
+                batch = self._frames[i:i + 256]
+                while len(batch) > 1 and sum(map(len, batch)) > _SEND_BATCH:
+                    batch = batch[:len(batch) // 2]
                 in_flight = self._sent > self._first_seq
                 now = time.monotonic()
                 if batch:
