@@ -46,7 +46,12 @@ fn run_python_tests(modules: &[&str]) {
 
 #[test]
 fn python_client_records_outages_processes_and_packaging() {
-    run_python_tests(&["test_records", "test_outage", "test_processes", "test_packaging"]);
+    run_python_tests(&[
+        "test_records",
+        "test_outage",
+        "test_processes",
+        "test_packaging",
+    ]);
 }
 
 #[test]

@@ -205,6 +205,28 @@ class Outage(unittest.TestCase):
         self.assertEqual([l["msg"] for l in lines][2], "after")
         self.assertEqual(len(lines), 3)
 
+    def test_a_unix_socket_input(self):
+        path = os.path.join(self.dir.name, "in.sock")
+        with Listener(self.dir.name, args=["--unix", path]) as listener:
+            listener.start()
+            h = AcknowledgedSocketHandler(path, None)
+            log = logging.getLogger("outage.unix")
+            log.propagate = False
+            log.setLevel(logging.DEBUG)
+            log.addHandler(h)
+            for n in range(100):
+                log.info("over unix %d", n)
+            self.assertEqual(h.wait_acknowledged(PATIENCE), 0)
+            listener.kill()
+            for n in range(100, 200):
+                log.info("over unix %d", n)
+            listener.start()
+            log.removeHandler(h)
+            self.assertEqual(h.close(), 0)
+            listener.stop()
+            msgs = [l["msg"] for l in listener.lines()]
+        self.assertEqual(msgs, ["over unix %d" % n for n in range(200)])
+
     def test_bad_arguments_say_what_is_wrong(self):
         with self.assertRaisesRegex(ValueError, 'overflow must be "block" or "drop"'):
             AcknowledgedSocketHandler("127.0.0.1", 1, overflow="wait")

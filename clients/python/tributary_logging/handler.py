@@ -69,7 +69,8 @@ if hasattr(os, "register_at_fork"):
 class AcknowledgedSocketHandler(logging.Handler):
     """Sends records to a Tributary listener with acknowledged delivery.
 
-    :param host, port: the listener's TCP input.
+    :param host, port: the listener's TCP input; with ``port=None``,
+        ``host`` is the path of its Unix socket input.
     :param producer_id: the name the listener deduplicates by; default
         ``host/pid/start time``. Two live processes must not share one (a
         process forked from one with a handler gets its own: the given id
@@ -114,7 +115,8 @@ class AcknowledgedSocketHandler(logging.Handler):
         if max_frame < 1024:
             raise ValueError("max_frame must be at least 1024 bytes, not %r" % (max_frame,))
         self.host = host
-        self.port = int(port)
+        # port None: ``host`` is the path of a Unix socket, as for the stdlib's SocketHandler.
+        self.port = int(port) if port is not None else None
         self.buffer = buffer
         self.buffer_bytes = max(buffer_bytes, max_frame)
         self.overflow = overflow
@@ -493,9 +495,19 @@ class AcknowledgedSocketHandler(logging.Handler):
             pass
 
     def _connect(self):
-        sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        if self.port is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(self.connect_timeout)
+                sock.connect(self.host)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.port is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.ssl_context is not None:
                 sock = self.ssl_context.wrap_socket(sock, server_hostname=self.server_hostname)
             self._sock = sock
