@@ -65,7 +65,12 @@ class Outage(unittest.TestCase):
             for n in range(10):
                 log.warning("after %d", n)
             log.removeHandler(h)
+            start = time.monotonic()
             self.assertEqual(h.close(), 10)
+            took = time.monotonic() - start
+            # It waited its close_timeout for the listener, then gave up.
+            self.assertGreaterEqual(took, 1.0)
+            self.assertLess(took, 1.0 + PATIENCE)
             self.assertEqual(h.unacknowledged, 10)
             self.assertEqual([l["msg"] for l in listener.lines()], ["before"])
 
