@@ -72,6 +72,9 @@ class Outage(unittest.TestCase):
             self.assertGreaterEqual(took, 1.0)
             self.assertLess(took, 1.0 + PATIENCE)
             self.assertEqual(h.unacknowledged, 10)
+            # Logged after close: nowhere to go, counted.
+            h.handle(logging.makeLogRecord({"msg": "too late"}))
+            self.assertEqual(h.dropped, 1)
             self.assertEqual([l["msg"] for l in listener.lines()], ["before"])
 
     def test_the_spool_carries_what_was_left_to_the_next_run(self):

@@ -150,6 +150,7 @@ class AcknowledgedSocketHandler(logging.Handler):
         self._spool = None
         self._spool_lock = threading.Lock()
         self._closed = False
+        self._closed_drops = 0
         self._reset_state()
         self.producer_id = producer_id if producer_id is not None else default_producer_id()
         self.epoch = new_epoch()
@@ -284,6 +285,12 @@ class AcknowledgedSocketHandler(logging.Handler):
         size = len(head) + len(tail) + 32
         if self._closed:
             self.dropped += 1
+            if self._closed_drops == 0:
+                # Said once: a record logged after close() (after
+                # logging.shutdown, say) has nowhere to go.
+                sys.stderr.write("tributary_logging: a record logged after the handler was "
+                                 "closed was dropped (see handler.dropped for the count)\n")
+            self._closed_drops += 1
             return
         if self._thread is None:
             self._start()
