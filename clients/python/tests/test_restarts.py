@@ -34,10 +34,15 @@ def run(handler, n=N):
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for k in range(PRODUCERS)
         ]
-        # A record line is about this long; kill at evenly spaced amounts
-        # of progress since the last start (the restart may cut the tail).
-        line = len(json.dumps({"msg": "record %d of p0" % n})) + 330
-        step = PRODUCERS * n * line // (KILLS + 1)
+        # Kill at evenly spaced amounts of progress since the last start
+        # (a restart may cut the tail), sized from the first line written.
+        def first_line():
+            with open(listener.out, "rb") as f:
+                line = f.readline()
+            return len(line) if line.endswith(b"\n") else None
+
+        wait_until("the first record in the output", lambda: listener.size() and first_line())
+        step = PRODUCERS * n * first_line() // (KILLS + 1)
         kills = 0
         for _ in range(KILLS):
             base = listener.size()
