@@ -45,9 +45,10 @@ fn run_python_tests(modules: &[&str]) {
 }
 
 #[test]
-fn python_client_wire_records_outages_processes_and_packaging() {
+fn python_client_wire_spool_records_outages_processes_and_packaging() {
     run_python_tests(&[
         "test_wire",
+        "test_spool",
         "test_records",
         "test_outage",
         "test_processes",

@@ -2,18 +2,16 @@
 acknowledged, so that a program whose listener was away when it stopped
 sends them on its next run.
 
-The layout is the Rust handlers' spool format (little-endian), so the same
-tools can read both, with one addition: the numbering's ``epoch``.
-
-::
+The layout is the Rust handlers' spool format, version 2 (little-endian),
+so the same tools read both::
 
     header (512 bytes):
       0..8     magic "TRBSPOOL"
-      8..12    format version (1)
+      8..12    format version (2; version 1 had no epoch)
       12..16   producer id length (at most 256)
-      16..20   CRC-32 of bytes 0..16 and the producer id
-      20..24   epoch length (1..64)                      } this client's
-      24..28   CRC-32 of bytes 20..24 and the epoch      } addition
+      16..20   CRC-32 of bytes 0..16, the producer id, bytes 20..24 and
+               the epoch (version 1: of bytes 0..16 and the producer id)
+      20..24   epoch length (at most 64; version 1: zero, no epoch)
       64..96   head record A  } head offset u64, floor u64, generation u64,
       96..128  head record B  } CRC-32 of those 24 bytes u32, zero u32
       128..384 producer id (UTF-8)
@@ -43,7 +41,9 @@ import sys
 import zlib
 
 MAGIC = b"TRBSPOOL"
-VERSION = 1
+VERSION = 2
+#: The version before epochs, still read (as having none).
+VERSION_WITHOUT_EPOCH = 1
 HEADER_LEN = 512
 ENTRY_HEADER_LEN = 20
 MAX_PRODUCER_ID = 256
@@ -91,10 +91,9 @@ def _header(producer, epoch, offset, floor, generation):
     out[0:8] = MAGIC
     struct.pack_into("<II", out, 8, VERSION, len(producer))
     out[_ID_AT:_ID_AT + len(producer)] = producer
-    struct.pack_into("<I", out, 16, _crc(bytes(out[0:16]), producer))
     struct.pack_into("<I", out, 20, len(epoch))
     out[_EPOCH_AT:_EPOCH_AT + len(epoch)] = epoch
-    struct.pack_into("<I", out, 24, _crc(bytes(out[20:24]), epoch))
+    struct.pack_into("<I", out, 16, _crc(bytes(out[0:16]), producer, bytes(out[20:24]), epoch))
     at = _SLOT_AT[generation % 2]
     out[at:at + 32] = _head_record(offset, floor, generation)
     return bytes(out)
@@ -159,15 +158,20 @@ class Spool:
             raise SpoolError("%s is not a Tributary spool (wrong magic): move it away or give "
                              "another path" % path)
         version, id_len = struct.unpack_from("<II", h, 8)
-        if version != VERSION:
-            raise SpoolError("%s is a spool of format version %d; this client reads %d"
-                             % (path, version, VERSION))
-        ident = h[_ID_AT:_ID_AT + id_len] if id_len <= MAX_PRODUCER_ID else b""
-        (id_crc,) = struct.unpack_from("<I", h, 16)
+        if version not in (VERSION, VERSION_WITHOUT_EPOCH):
+            raise SpoolError("%s is a spool of format version %d; this client reads %d and %d"
+                             % (path, version, VERSION_WITHOUT_EPOCH, VERSION))
         (ep_len,) = struct.unpack_from("<I", h, 20)
-        epoch = h[_EPOCH_AT:_EPOCH_AT + ep_len] if 0 < ep_len <= MAX_EPOCH else b""
-        (ep_crc,) = struct.unpack_from("<I", h, 24)
-        if not ident or _crc(h[0:16], ident) != id_crc or not epoch or _crc(h[20:24], epoch) != ep_crc:
+        if version == VERSION_WITHOUT_EPOCH:
+            ep_len = 0
+        ident = h[_ID_AT:_ID_AT + id_len] if 0 < id_len <= MAX_PRODUCER_ID else b""
+        epoch = h[_EPOCH_AT:_EPOCH_AT + ep_len] if ep_len <= MAX_EPOCH else None
+        (crc,) = struct.unpack_from("<I", h, 16)
+        if version == VERSION_WITHOUT_EPOCH:
+            want = _crc(h[0:16], ident)
+        else:
+            want = _crc(h[0:16], ident, h[20:24], epoch or b"")
+        if not ident or epoch is None or want != crc:
             raise SpoolError("the header of the spool %s is damaged (checksum): its records "
                              "cannot be attributed; move it away to start a new one" % path)
         stored = ident.decode("utf-8", "replace")

@@ -25,11 +25,14 @@ def frame(payload):
 
 def hello(producer, epoch, next_seq):
     """The first frame of a connection: who we are, which numbering
-    (``epoch``), and the number of the oldest record we still hold."""
-    payload = json.dumps(
-        {"tributary": "hello", "version": PROTOCOL_VERSION, "producer": producer,
-         "epoch": epoch, "next": next_seq},
-        ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    (``epoch``; "" for a numbering from before epochs, a version 1 spool,
+    which the hello then leaves out), and the number of the oldest record
+    we still hold."""
+    fields = {"tributary": "hello", "version": PROTOCOL_VERSION, "producer": producer}
+    if epoch:
+        fields["epoch"] = epoch
+    fields["next"] = next_seq
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return frame(payload)
 
 
