@@ -26,7 +26,7 @@ pub enum ListenerError {
     },
     /// A text pattern could not be parsed.
     #[error(
-        "invalid text pattern for output {path}: {source} (the listener declares extra fields with --pattern-field NAME, or `pattern-fields` in the config)"
+        "invalid text pattern for output {path}: {source} (with --pattern-fields NAME, or `pattern-fields` in the config, the pattern may use only the fields named; without it, any field)"
     )]
     Pattern {
         /// The output using it.

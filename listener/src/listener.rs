@@ -71,15 +71,16 @@ impl ListenerBuilder {
         self
     }
 
-    /// Largest frame, line or datagram accepted (default 1 MiB).
+    /// Largest frame, line or datagram accepted (default 1 MiB; 16 B..4 GiB).
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.settings.max_frame = bytes;
         self
     }
 
-    /// Most stream connections open at once (default 1024).
+    /// Most stream connections open at once (default 1024; 0 is refused
+    /// by [`bind`](ListenerBuilder::bind)).
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.settings.max_connections = n.max(1);
+        self.settings.max_connections = n;
         self
     }
 
@@ -95,9 +96,38 @@ impl ListenerBuilder {
         self
     }
 
-    /// Records in flight between inputs and the writer (default 16384).
+    /// Records in flight between inputs and the writer (default 16384; 0
+    /// is refused by [`bind`](ListenerBuilder::bind)).
     pub fn queue_capacity(mut self, records: usize) -> Self {
-        self.settings.queue_capacity = records.max(1);
+        self.settings.queue_capacity = records;
+        self
+    }
+
+    /// Bytes of formatted records in flight between inputs and the writer
+    /// (default 64 MiB; 64 KiB..1 TiB).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.settings.queue_bytes = bytes;
+        self
+    }
+
+    /// Closes a connection whose started frame or line does not complete
+    /// within this time (default 30 s; `None`: never).
+    pub fn frame_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.frame_timeout = timeout;
+        self
+    }
+
+    /// Acknowledges records to acknowledged producers only once outputs
+    /// and journal are fsynced (default: once written).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.settings.durable = durable;
+        self
+    }
+
+    /// Where the acknowledgement journal lives (default: a hidden file
+    /// beside the first output, `logs/.tributary.log.acks`).
+    pub fn ack_journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.ack_journal = Some(path.into());
         self
     }
 
@@ -142,10 +172,13 @@ impl ListenerBuilder {
         self
     }
 
-    /// Opens the outputs, starts the writer and binds every input, inside
-    /// the current tokio runtime. Nothing is read until [`Listener::run`].
+    /// Checks the settings ([`Settings::check`]: a value that cannot work
+    /// is refused, never adjusted), opens the outputs, starts the writer
+    /// and binds every input, inside the current tokio runtime. Nothing is
+    /// read until [`Listener::run`].
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
+        settings.check()?;
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
         let tls = settings.tls.as_ref().map(ServerTls::load).transpose()?;
@@ -352,7 +385,7 @@ impl fmt::Debug for Listener {
 }
 
 impl Listener {
-    /// A builder with the defaults of design.md.
+    /// A builder with the documented defaults (those of `tributary listen`).
     pub fn builder() -> ListenerBuilder {
         ListenerBuilder::default()
     }
@@ -416,11 +449,16 @@ impl Listener {
         drop(guard);
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
+            let encoder = self.controller.queue.encoder.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
-                    eprintln!("tributary: stats: {}", stats.snapshot());
+                    eprintln!(
+                        "tributary: stats: {}{}",
+                        stats.snapshot(),
+                        MissingFields(encoder.records_missing_fields())
+                    );
                 }
             })
         });
@@ -439,6 +477,7 @@ impl Listener {
         }
         let summary = Summary {
             stats: self.stats.snapshot(),
+            records_missing_fields: self.controller.queue.encoder.records_missing_fields(),
             elapsed: started.elapsed(),
         };
         // An output that still failed after the drain timeout: never a
@@ -467,6 +506,10 @@ impl Drop for Listener {
 pub struct Summary {
     /// Every counter after the drain.
     pub stats: StatsSnapshot,
+    /// Records written to a text output without a field its pattern uses
+    /// (the placeholder shows the `missing` text), over all outputs; `None`
+    /// when no output writes text.
+    pub records_missing_fields: Option<u64>,
     /// How long the listener served.
     pub elapsed: Duration,
 }
@@ -475,9 +518,23 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "served {:.1}s; {}",
+            "served {:.1}s; {}{}",
             self.elapsed.as_secs_f64(),
-            self.stats
+            self.stats,
+            MissingFields(self.records_missing_fields)
         )
+    }
+}
+
+/// The text outputs' part of the stats line and summary: shown only when
+/// an output writes text.
+struct MissingFields(Option<u64>);
+
+impl fmt::Display for MissingFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "; text: missing_fields={n}"),
+            None => Ok(()),
+        }
     }
 }
