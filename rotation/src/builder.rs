@@ -277,3 +277,18 @@ impl Builder {
         RotatingFile::from_builder(self)
     }
 }
+
+#[cfg(all(test, feature = "gzip"))]
+mod tests {
+    use super::Compression;
+
+    #[test]
+    fn compression_names_parse_and_print_back() {
+        for c in [Compression::None, Compression::gzip()] {
+            assert_eq!(c.name().parse::<Compression>().ok(), Some(c));
+        }
+        assert_eq!("GZIP".parse::<Compression>().ok(), Some(Compression::gzip()));
+        let e = "zip".parse::<Compression>().unwrap_err().to_string();
+        assert!(e.contains("\"zip\"") && e.contains("none or gzip"), "{e}");
+    }
+}
