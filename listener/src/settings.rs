@@ -100,14 +100,15 @@ pub enum InputSpec {
 impl std::str::FromStr for DiagnosticsMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "stderr" => Ok(DiagnosticsMode::Stderr),
-            "log" => Ok(DiagnosticsMode::Log),
-            "both" => Ok(DiagnosticsMode::Both),
-            _ => Err(format!(
-                "invalid diagnostics {s:?}: expected stderr, log or both"
-            )),
-        }
+        crate::config::raw::one_of(
+            s,
+            "diagnostics",
+            &[
+                ("stderr", DiagnosticsMode::Stderr),
+                ("log", DiagnosticsMode::Log),
+                ("both", DiagnosticsMode::Both),
+            ],
+        )
     }
 }
 

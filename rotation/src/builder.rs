@@ -287,7 +287,10 @@ mod tests {
         for c in [Compression::None, Compression::gzip()] {
             assert_eq!(c.name().parse::<Compression>().ok(), Some(c));
         }
-        assert_eq!("GZIP".parse::<Compression>().ok(), Some(Compression::gzip()));
+        assert_eq!(
+            "GZIP".parse::<Compression>().ok(),
+            Some(Compression::gzip())
+        );
         let e = "zip".parse::<Compression>().unwrap_err().to_string();
         assert!(e.contains("\"zip\"") && e.contains("none or gzip"), "{e}");
     }

@@ -135,10 +135,14 @@ fn paths(v: &Raw<'_>) -> Result<Vec<PathBuf>, Refusal> {
 }
 
 fn profile(v: &Raw<'_>) -> Result<JsonProfile, Refusal> {
-    let name = v.text()?;
-    JsonProfile::from_name(name).ok_or_else(|| {
-        format!("invalid JSON profile {name:?}: expected native, ecs, otel or tracing")
-    })
+    let choices = [
+        JsonProfile::Native,
+        JsonProfile::Ecs,
+        JsonProfile::Otel,
+        JsonProfile::Tracing,
+    ]
+    .map(|p| (p.name(), p));
+    super::raw::one_of(v.text()?, "JSON profile", &choices)
 }
 
 fn inputs_of(s: &Settings, kind: fn(&InputSpec) -> Option<String>) -> Vec<String> {
@@ -799,7 +803,8 @@ mod tests {
 
     #[test]
     fn settings_table_builder_refuses_what_the_config_refuses() {
-        let cases: [(&str, fn(ListenerBuilder) -> ListenerBuilder); 4] = [
+        type Set = fn(ListenerBuilder) -> ListenerBuilder;
+        let cases: [(&str, Set); 4] = [
             ("max-connections = 0", |b| b.max_connections(0)),
             ("queue-capacity = 0", |b| b.queue_capacity(0)),
             ("max-frame = 4", |b| b.max_frame(4)),

@@ -1,5 +1,5 @@
 //! The TOML config file: the same keys as the command-line flags (every
-//! setting is defined once, in [`defs`]), plus `[[output]]` tables for
+//! setting is defined once, in `config/defs.rs`), plus `[[output]]` tables for
 //! routing.
 //!
 //! ```toml

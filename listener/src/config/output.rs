@@ -24,11 +24,11 @@ pub(crate) enum FormatName {
 impl std::str::FromStr for FormatName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "json" => Ok(FormatName::Json),
-            "text" => Ok(FormatName::Text),
-            _ => Err(format!("invalid format {s:?}: expected json or text")),
-        }
+        super::raw::one_of(
+            s,
+            "format",
+            &[("json", FormatName::Json), ("text", FormatName::Text)],
+        )
     }
 }
 

@@ -124,6 +124,23 @@ impl<'a> Raw<'a> {
     }
 }
 
+/// The value among `choices` named `given` (any case), or a refusal that
+/// lists them: for settings whose values are a few names.
+pub(crate) fn one_of<T: Copy>(
+    given: &str,
+    what: &str,
+    choices: &[(&str, T)],
+) -> Result<T, Refusal> {
+    choices
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(given))
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+            format!("invalid {what} {given:?}: expected {}", names.join(", "))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
