@@ -7,14 +7,16 @@
 //! and send them again), so a `kill -9` gives neither loss nor duplicates.
 //!
 //! One JSON object per line; a torn last line (a crash while appending) is
-//! ignored, which is safe for the same reason. The file is rewritten as a
+//! ignored, which is safe for the same reason, and cut at recovery, as is
+//! a line an append failed to finish (a full disk): a fragment left in
+//! place would be glued to the next line. The file is rewritten as a
 //! snapshot when it grows past [`COMPACT_AT`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Journal size that triggers a rewrite as one snapshot line.
@@ -79,6 +81,13 @@ pub(crate) struct Journal {
     /// doubled past it, or a journal of many producers would be rewritten
     /// (and fsynced) at every commit.
     snapshot_len: u64,
+    /// Test hook: the next append writes only this many bytes of its line
+    /// and then fails, as a write on a full disk does.
+    /// The file was opened once: `size` is the end of its last complete
+    /// line, which a reopen after a failed cut restores.
+    opened: bool,
+    #[cfg(test)]
+    fail_after: Option<usize>,
 }
 
 impl Journal {
@@ -98,6 +107,9 @@ impl Journal {
             last_outputs: Vec::new(),
             durable,
             snapshot_len: 0,
+            opened: false,
+            #[cfg(test)]
+            fail_after: None,
         };
         let mut recovery = Recovery::default();
         let text = match fs::read(path) {
@@ -105,24 +117,22 @@ impl Journal {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((journal, recovery)),
             Err(e) => return Err(e),
         };
-        let mut lines = text.split_inclusive(|&b| b == b'\n').peekable();
+        // Offset just past the last line that parsed: anything after it at
+        // the end of the file is a torn or damaged tail, cut below.
+        let mut good_end = 0usize;
+        let mut offset = 0usize;
         let mut bad = 0usize;
-        while let Some(raw) = lines.next() {
-            let last = lines.peek().is_none();
+        for raw in text.split_inclusive(|&b| b == b'\n') {
+            offset += raw.len();
             let parsed = raw
                 .strip_suffix(b"\n")
                 .and_then(|l| serde_json::from_slice::<Line>(l).ok());
             let Some(line) = parsed else {
-                if last {
-                    recovery.notes.push(format!(
-                        "{}: ignored a torn last line (the listener stopped while writing it)",
-                        path.display()
-                    ));
-                } else {
-                    bad += 1;
-                }
+                bad += 1;
                 continue;
             };
+            // Lines that failed before this one were damage in the middle.
+            good_end = offset;
             journal.commits += 1;
             if line.snapshot {
                 journal.producers.clear();
@@ -131,6 +141,18 @@ impl Journal {
                 journal.producers.insert(id, (next, journal.commits));
             }
             journal.last_outputs = line.outputs;
+        }
+        if good_end < text.len() {
+            // The tail never counted (the commit it described acknowledged
+            // nothing); left in place, the next append would be glued onto
+            // it and lost with it at the following start-up.
+            let torn = text.len() - good_end;
+            bad -= text[good_end..].split_inclusive(|&b| b == b'\n').count();
+            cut_to(path, good_end as u64, durable)?;
+            recovery.notes.push(format!(
+                "{}: cut {torn} bytes of a torn last line (the listener stopped while writing it; the commit it described acknowledged nothing)",
+                path.display()
+            ));
         }
         if bad > 0 {
             recovery.notes.push(format!(
@@ -148,7 +170,10 @@ impl Journal {
             .iter()
             .map(|(id, (next, _))| (id.clone(), *next))
             .collect();
-        journal.size = text.len() as u64;
+        journal.size = good_end as u64;
+        if let Some(note) = restrict(path)? {
+            recovery.notes.push(note);
+        }
         Ok((journal, recovery))
     }
 
@@ -174,10 +199,7 @@ impl Journal {
             )));
         }
         if now.len > pos.len {
-            OpenOptions::new()
-                .write(true)
-                .open(path)?
-                .set_len(pos.len)?;
+            cut_to(path, pos.len, self.durable)?;
             return Ok(Some(format!(
                 "{}: cut {} bytes written after the last journal entry (never acknowledged: acknowledged producers send those records again)",
                 path.display(),
@@ -251,29 +273,75 @@ impl Journal {
         self.append(&line)
     }
 
+    /// Appends one line. On any error the file is cut back to where the
+    /// line began, so no fragment is left for the next line to be glued
+    /// onto (which would make both unreadable at the next start-up).
     fn append(&mut self, line: &Line) -> io::Result<()> {
         let mut bytes = serde_json::to_vec(line).map_err(io::Error::other)?;
         bytes.push(b'\n');
-        if self.file.is_none() {
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(dir)?;
+        let durable = self.durable;
+        let size = self.size;
+        #[cfg(test)]
+        let fail_after = self.fail_after.take();
+        let file = self.open()?;
+        let written = (|| -> io::Result<()> {
+            #[cfg(test)]
+            if let Some(n) = fail_after {
+                file.write_all(&bytes[..n.min(bytes.len())])?;
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
             }
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            self.size = file.metadata()?.len();
-            self.file = Some(file);
-        }
-        let Some(file) = self.file.as_mut() else {
-            return Err(io::Error::other("journal not open"));
-        };
-        file.write_all(&bytes)?;
-        if self.durable {
-            file.sync_data()?;
+            file.write_all(&bytes)?;
+            if durable {
+                file.sync_data()?;
+            }
+            Ok(())
+        })();
+        if let Err(error) = written {
+            if let Err(cut) = file.set_len(size) {
+                // Reopened (and cut) before the next append.
+                self.file = None;
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("{error}; cutting the partial line back also failed: {cut}"),
+                ));
+            }
+            return Err(error);
         }
         self.size += bytes.len() as u64;
         Ok(())
+    }
+
+    /// The open journal file, created (0600: it names the producers) when
+    /// missing. After a failed cut it is reopened here and cut back to the
+    /// end of its last complete line first.
+    fn open(&mut self) -> io::Result<&mut File> {
+        if self.file.is_none() {
+            let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir {
+                fs::create_dir_all(dir)?;
+            }
+            let created = !self.path.exists();
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&self.path)?;
+            let len = file.metadata()?.len();
+            if self.opened && len > self.size {
+                file.set_len(self.size)?;
+            } else {
+                self.size = len;
+            }
+            if created && self.durable {
+                // The new file's name is durable once its directory is.
+                sync_dir(&self.path)?;
+            }
+            self.opened = true;
+            self.file = Some(file);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("journal not open"))
     }
 
     /// Rewrites the journal as one line holding everything it knows.
@@ -297,15 +365,26 @@ impl Journal {
         bytes.push(b'\n');
         let tmp = self.path.with_extension("tmp");
         {
-            let mut f = File::create(&tmp)?;
+            // A leftover of a crash is removed (a symlink itself, not what
+            // it points to), and the new file is created exclusively, never
+            // through a symlink: a local user who planted one must not get
+            // the listener to write elsewhere.
+            match fs::remove_file(&tmp) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
         }
         fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // The rename is durable once the directory is.
-            File::open(dir)?.sync_all()?;
-        }
+        // The rename is durable once the directory is.
+        sync_dir(&self.path)?;
         self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
         self.size = bytes.len() as u64;
         self.snapshot_len = self.size;
@@ -321,6 +400,46 @@ impl Journal {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Cuts the file at `path` to `len` bytes (fsynced when `durable`, so the
+/// cut is not undone by a power cut).
+fn cut_to(path: &Path, len: u64, durable: bool) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(len)?;
+    if durable {
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Makes a name created or renamed in `path`'s directory durable.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// A journal readable by others (created 0644 by earlier versions) is made
+/// 0600: it names every producer.
+fn restrict(path: &Path) -> io::Result<Option<String>> {
+    let mode = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => m.permissions().mode(),
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if mode & 0o077 == 0 {
+        return Ok(None);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))?;
+    Ok(Some(format!(
+        "{}: was readable by other users (mode {:o}); now 0600, as it names every producer",
+        path.display(),
+        mode & 0o777
+    )))
 }
 
 /// The journal's default place: a hidden file beside the first output.
@@ -416,6 +535,72 @@ mod tests {
             rec.notes
         );
         assert_eq!(rec.producers, [("p".to_owned(), 1)]);
+    }
+
+    /// A torn last line is cut at recovery: the next line starts on a line
+    /// of its own, so the restart after that one still reads it.
+    #[test]
+    fn a_line_appended_after_a_torn_one_is_read_at_the_next_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = dir.path().join("j");
+        let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"a\n");
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 1)])
+            .unwrap();
+        drop(j);
+        write(&jpath, b"{\"outputs\":[{\"pa");
+        let (mut j, torn) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"b\n");
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+            .unwrap();
+        drop(j);
+        let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(
+            fs::read(&out).unwrap(),
+            b"a\nb\n",
+            "the acknowledged record b is kept: {:?}",
+            rec.notes
+        );
+        assert_eq!(rec.producers, [("p".to_owned(), 2)], "{:?}", rec.notes);
+        assert!(
+            torn.notes
+                .iter()
+                .any(|n| n.contains("cut") && n.contains("torn")),
+            "recovery says it cut the torn line: {:?}",
+            torn.notes
+        );
+    }
+
+    /// An append that fails part-way (a full disk) leaves no fragment for
+    /// the next line to be glued onto.
+    #[test]
+    fn a_failed_append_is_cut_back_and_the_next_one_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = dir.path().join("j");
+        let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"a\n");
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 1)])
+            .unwrap();
+        let before = fs::metadata(&jpath).unwrap().len();
+        write(&out, b"b\n");
+        j.fail_after = Some(20);
+        assert!(
+            j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+                .is_err()
+        );
+        assert_eq!(
+            fs::metadata(&jpath).unwrap().len(),
+            before,
+            "the partial line is cut back"
+        );
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+            .unwrap();
+        drop(j);
+        let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"a\nb\n", "{:?}", rec.notes);
+        assert_eq!(rec.producers, [("p".to_owned(), 2)], "{:?}", rec.notes);
     }
 
     #[test]
