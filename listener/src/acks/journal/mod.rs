@@ -255,22 +255,33 @@ impl Journal {
         if advanced.is_empty() && (!self.active() || outputs == self.last_outputs) {
             return Ok(());
         }
+        if self.size >= COMPACT_AT.max(2 * self.snapshot_len) {
+            self.commits += 1;
+            self.advance(advanced);
+            self.last_outputs = outputs;
+            return self.snapshot();
+        }
+        let line = Line {
+            snapshot: false,
+            outputs,
+            producers: advanced.to_vec(),
+        };
+        // What the journal knows moves only with a line on disk: after a
+        // failed append the next commit writes these positions again.
+        self.append(&line)?;
         self.commits += 1;
+        self.advance(advanced);
+        self.last_outputs = line.outputs;
+        Ok(())
+    }
+
+    /// Raises each producer in `advanced` to its number, as of this commit.
+    fn advance(&mut self, advanced: &[(String, u64)]) {
         for (id, next) in advanced {
             let entry = self.producers.entry(id.clone()).or_insert((0, 0));
             entry.0 = entry.0.max(*next);
             entry.1 = self.commits;
         }
-        self.last_outputs = outputs;
-        if self.size >= COMPACT_AT.max(2 * self.snapshot_len) {
-            return self.snapshot();
-        }
-        let line = Line {
-            snapshot: false,
-            outputs: self.last_outputs.clone(),
-            producers: advanced.to_vec(),
-        };
-        self.append(&line)
     }
 
     /// Appends one line. On any error the file is cut back to where the
@@ -449,6 +460,9 @@ pub(crate) fn default_path(first_output: &Path) -> PathBuf {
         .map_or_else(|| "tributary".into(), |n| n.to_string_lossy().into_owned());
     first_output.with_file_name(format!(".{name}.acks"))
 }
+
+#[cfg(test)]
+mod model;
 
 #[cfg(test)]
 mod tests {
