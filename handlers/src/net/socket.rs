@@ -87,8 +87,9 @@ impl SocketHandler {
     /// earlier run of the program are sent first; damage found in the file
     /// is reported on stderr and in-band, never skipped silently.
     ///
-    /// In acknowledged mode the spool remembers the producer id, so a
-    /// restarted program resumes as the same producer (call
+    /// In acknowledged mode the spool remembers the producer id and the
+    /// epoch of its numbering, so a restarted program resumes as the same
+    /// producer (call
     /// [`acknowledged`](SocketHandler::acknowledged) or
     /// [`with_producer_id`](SocketHandler::with_producer_id) first).
     ///
@@ -102,7 +103,9 @@ impl SocketHandler {
             .map_or_else(|| self.name.clone(), |a| a.producer.clone());
         let (mut spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
         if let Some(acks) = &mut self.acks {
+            // A resumed spool resumes its numbering: same id, same epoch.
             acks.producer = spool.producer_id().to_owned();
+            acks.epoch = spool.epoch().to_owned();
         }
         if let Some(first) = spool.first_seq() {
             self.common.backlog.first_seq = first;

@@ -53,9 +53,38 @@ struct Line {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     snapshot: bool,
     outputs: Vec<OutputPos>,
-    /// `(producer, next unwritten number)`, for producers that advanced
-    /// (or all of them, in a snapshot).
-    producers: Vec<(String, u64)>,
+    /// `[producer, next unwritten number, epoch]` (no epoch: a pair), for
+    /// producers that advanced (or all of them, in a snapshot).
+    producers: Vec<Entry>,
+}
+
+/// A producer numbering: its id and epoch ("" for none).
+pub(crate) type Numbering = (String, String);
+
+/// One producer in a journal line; journals written before epochs hold
+/// pairs, read as epoch "".
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    WithEpoch(String, u64, String),
+    Plain(String, u64),
+}
+
+impl Entry {
+    fn new(((id, epoch), next): &(Numbering, u64)) -> Entry {
+        if epoch.is_empty() {
+            Entry::Plain(id.clone(), *next)
+        } else {
+            Entry::WithEpoch(id.clone(), *next, epoch.clone())
+        }
+    }
+
+    fn into_parts(self) -> (Numbering, u64) {
+        match self {
+            Entry::WithEpoch(id, next, epoch) => ((id, epoch), next),
+            Entry::Plain(id, next) => ((id, String::new()), next),
+        }
+    }
 }
 
 /// What start-up recovery found and did, for the diagnostics.
@@ -64,7 +93,7 @@ pub(crate) struct Recovery {
     /// One sentence per thing worth telling the operator.
     pub(crate) notes: Vec<String>,
     /// Producers known from the journal, with their next unwritten number.
-    pub(crate) producers: Vec<(String, u64)>,
+    pub(crate) producers: Vec<(Numbering, u64)>,
 }
 
 /// The journal file and what it says.
@@ -73,7 +102,7 @@ pub(crate) struct Journal {
     file: Option<File>,
     size: u64,
     /// Producer → (next unwritten number, commit that last moved it).
-    producers: HashMap<String, (u64, u64)>,
+    producers: HashMap<Numbering, (u64, u64)>,
     commits: u64,
     last_outputs: Vec<OutputPos>,
     durable: bool,
@@ -137,8 +166,9 @@ impl Journal {
             if line.snapshot {
                 journal.producers.clear();
             }
-            for (id, next) in line.producers {
-                journal.producers.insert(id, (next, journal.commits));
+            for entry in line.producers {
+                let (key, next) = entry.into_parts();
+                journal.producers.insert(key, (next, journal.commits));
             }
             journal.last_outputs = line.outputs;
         }
@@ -250,7 +280,7 @@ impl Journal {
     pub(crate) fn commit(
         &mut self,
         outputs: Vec<OutputPos>,
-        advanced: &[(String, u64)],
+        advanced: &[(Numbering, u64)],
     ) -> io::Result<()> {
         if advanced.is_empty() && (!self.active() || outputs == self.last_outputs) {
             return Ok(());
@@ -264,7 +294,7 @@ impl Journal {
         let line = Line {
             snapshot: false,
             outputs,
-            producers: advanced.to_vec(),
+            producers: advanced.iter().map(Entry::new).collect(),
         };
         // What the journal knows moves only with a line on disk: after a
         // failed append the next commit writes these positions again.
@@ -276,7 +306,7 @@ impl Journal {
     }
 
     /// Raises each producer in `advanced` to its number, as of this commit.
-    fn advance(&mut self, advanced: &[(String, u64)]) {
+    fn advance(&mut self, advanced: &[(Numbering, u64)]) {
         for (id, next) in advanced {
             let entry = self.producers.entry(id.clone()).or_insert((0, 0));
             entry.0 = entry.0.max(*next);
@@ -369,7 +399,7 @@ impl Journal {
             producers: self
                 .producers
                 .iter()
-                .map(|(id, (next, _))| (id.clone(), *next))
+                .map(|(key, (next, _))| Entry::new(&(key.clone(), *next)))
                 .collect(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
@@ -400,6 +430,14 @@ impl Journal {
         self.size = bytes.len() as u64;
         self.snapshot_len = self.size;
         Ok(())
+    }
+
+    /// Whether the last journal line has this file (same path and inode):
+    /// a file it does not have was created since.
+    pub(crate) fn knows(&self, pos: &OutputPos) -> bool {
+        self.last_outputs
+            .iter()
+            .any(|p| p.path == pos.path && (p.dev, p.ino) == (pos.dev, pos.ino))
     }
 
     /// Whether commits fsync outputs and journal (`--durable`).
@@ -468,6 +506,11 @@ mod model;
 mod tests {
     use super::*;
 
+    /// Producer `id` (no epoch) at `next`.
+    fn k(id: &str, next: u64) -> (Numbering, u64) {
+        ((id.to_owned(), String::new()), next)
+    }
+
     fn write(path: &Path, bytes: &[u8]) {
         let mut f = OpenOptions::new()
             .create(true)
@@ -486,12 +529,12 @@ mod tests {
         let (mut j, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         assert!(rec.notes.is_empty() && rec.producers.is_empty() && !j.active());
         write(&out, b"one\ntwo\n");
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
             .unwrap();
         write(&out, b"three\n");
         j.commit(
             vec![OutputPos::of(&out).unwrap()],
-            &[("p".into(), 3), ("q".into(), 9)],
+            &[k("p", 3), k("q", 9)],
         )
         .unwrap();
         // Written but the listener died before journaling: never acknowledged.
@@ -503,7 +546,7 @@ mod tests {
         assert!(rec.notes[0].contains("cut 7 bytes"), "{:?}", rec.notes);
         let mut producers = rec.producers;
         producers.sort();
-        assert_eq!(producers, [("p".to_owned(), 3), ("q".to_owned(), 9)]);
+        assert_eq!(producers, [k("p", 3), k("q", 9)]);
         assert!(j.active());
     }
 
@@ -537,7 +580,7 @@ mod tests {
         let jpath = dir.path().join("j");
         let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         write(&out, b"a\n");
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 1)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 1)])
             .unwrap();
         write(&out, b"b\n");
         write(&jpath, b"{\"outputs\":[{\"path\"");
@@ -548,7 +591,50 @@ mod tests {
             "{:?}",
             rec.notes
         );
-        assert_eq!(rec.producers, [("p".to_owned(), 1)]);
+        assert_eq!(rec.producers, [k("p", 1)]);
+    }
+
+    /// Epochs are kept; a journal written before them (pairs) reads as
+    /// producers without one.
+    #[test]
+    fn epochs_are_journaled_and_old_lines_read_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = dir.path().join("j");
+        write(&out, b"a\nb\n");
+        let len = fs::metadata(&out).unwrap().len();
+        let meta = fs::metadata(&out).unwrap();
+        write(
+            &jpath,
+            format!(
+                "{{\"outputs\":[{{\"path\":{:?},\"dev\":{},\"ino\":{},\"len\":{len}}}],\"producers\":[[\"old\",4]]}}\n",
+                out.display().to_string(),
+                meta.dev(),
+                meta.ino()
+            )
+            .as_bytes(),
+        );
+        let (mut j, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(rec.producers, [k("old", 4)], "{:?}", rec.notes);
+        j.commit(
+            vec![OutputPos::of(&out).unwrap()],
+            &[(("web-1".into(), "9f2c".into()), 7), k("web-1", 2)],
+        )
+        .unwrap();
+        drop(j);
+        let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        let mut producers = rec.producers;
+        producers.sort();
+        assert_eq!(
+            producers,
+            [
+                k("old", 4),
+                k("web-1", 2),
+                (("web-1".to_owned(), "9f2c".to_owned()), 7)
+            ]
+        );
+        let mode = fs::metadata(&jpath).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the journal names producers: only its owner reads it");
     }
 
     /// A torn last line is cut at recovery: the next line starts on a line
@@ -560,13 +646,13 @@ mod tests {
         let jpath = dir.path().join("j");
         let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         write(&out, b"a\n");
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 1)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 1)])
             .unwrap();
         drop(j);
         write(&jpath, b"{\"outputs\":[{\"pa");
         let (mut j, torn) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         write(&out, b"b\n");
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
             .unwrap();
         drop(j);
         let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
@@ -576,7 +662,7 @@ mod tests {
             "the acknowledged record b is kept: {:?}",
             rec.notes
         );
-        assert_eq!(rec.producers, [("p".to_owned(), 2)], "{:?}", rec.notes);
+        assert_eq!(rec.producers, [k("p", 2)], "{:?}", rec.notes);
         assert!(
             torn.notes
                 .iter()
@@ -595,13 +681,13 @@ mod tests {
         let jpath = dir.path().join("j");
         let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         write(&out, b"a\n");
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 1)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 1)])
             .unwrap();
         let before = fs::metadata(&jpath).unwrap().len();
         write(&out, b"b\n");
         j.fail_after = Some(20);
         assert!(
-            j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+            j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
                 .is_err()
         );
         assert_eq!(
@@ -609,12 +695,12 @@ mod tests {
             before,
             "the partial line is cut back"
         );
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p".into(), 2)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
             .unwrap();
         drop(j);
         let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
         assert_eq!(fs::read(&out).unwrap(), b"a\nb\n", "{:?}", rec.notes);
-        assert_eq!(rec.producers, [("p".to_owned(), 2)], "{:?}", rec.notes);
+        assert_eq!(rec.producers, [k("p", 2)], "{:?}", rec.notes);
     }
 
     #[test]
@@ -627,12 +713,12 @@ mod tests {
         for i in 0..3u64 {
             j.commit(
                 vec![OutputPos::of(&out).unwrap()],
-                &[(format!("p{i}"), i + 1)],
+                &[k(&format!("p{i}"), i + 1)],
             )
             .unwrap();
         }
         j.size = COMPACT_AT;
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p0".into(), 5)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p0", 5)])
             .unwrap();
         let lines = fs::read_to_string(&jpath).unwrap();
         assert_eq!(
@@ -643,7 +729,7 @@ mod tests {
         // A snapshot as large as the threshold is not rewritten at every
         // commit: the file must double first.
         (j.size, j.snapshot_len) = (COMPACT_AT + 1, COMPACT_AT);
-        j.commit(vec![OutputPos::of(&out).unwrap()], &[("p1".into(), 2)])
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p1", 2)])
             .unwrap();
         let lines = fs::read_to_string(&jpath).unwrap();
         assert_eq!(lines.lines().count(), 2, "appended, not compacted: {lines}");
@@ -661,9 +747,9 @@ mod tests {
         assert_eq!(
             producers,
             [
-                ("p0".to_owned(), 5),
-                ("p1".to_owned(), 2),
-                ("p2".to_owned(), 3)
+                k("p0", 5),
+                k("p1", 2),
+                k("p2", 3)
             ]
         );
     }
