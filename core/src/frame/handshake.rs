@@ -445,8 +445,9 @@ mod tests {
             );
         }
         let max = "Z".repeat(MAX_EPOCH);
-        let text =
-            format!(r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{max}","next":0}}"#);
+        let text = format!(
+            r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{max}","next":0}}"#
+        );
         assert!(Hello::parse(text.as_bytes()).is_ok());
     }
 

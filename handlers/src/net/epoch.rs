@@ -10,7 +10,8 @@ use std::io::Read;
 /// A new epoch: 32 hex digits (128 random bits).
 pub(crate) fn new_epoch() -> String {
     let mut bytes = [0u8; 16];
-    let from_kernel = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    let from_kernel =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
     if from_kernel.is_err() {
         // No /dev/urandom (a chroot, a sandbox): std's per-process random
         // hasher keys, the time and an address, mixed. Not cryptographic,
@@ -43,9 +44,8 @@ mod tests {
         let b = new_epoch();
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
-        let hello = format!(
-            r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{a}","next":0}}"#
-        );
+        let hello =
+            format!(r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{a}","next":0}}"#);
         let parsed = Hello::parse(hello.as_bytes()).unwrap().unwrap();
         assert_eq!(parsed.epoch, a, "the listener accepts it");
     }

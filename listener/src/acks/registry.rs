@@ -7,6 +7,7 @@
 //! hello, a second process given the same id) starts a numbering of its
 //! own and can neither skip nor supersede the live producer's records.
 
+use super::Numbering;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
@@ -119,6 +120,21 @@ impl Producers {
                 producers,
             }),
         }
+    }
+
+    /// Adds what the journal says was written before (the registry is
+    /// created before recovery, as the inputs are bound first; nothing
+    /// is read from them before this).
+    pub(crate) fn restore(&self, written: impl IntoIterator<Item = (Numbering, u64)>) {
+        let mut registry = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((id, epoch), next) in written {
+            let producer = Arc::new(Producer::new(id.clone(), epoch.clone(), next));
+            registry.producers.insert((id, epoch), producer);
+        }
+        registry.sweep_at = SWEEP_AT.max(2 * registry.producers.len());
     }
 
     /// A hello from `id` in `epoch` whose next record is numbered `next`:

@@ -341,8 +341,15 @@ pub(crate) async fn serve_stream<S>(
             break End::Frame(e);
         }
         if exhausted {
-            let reason = "sequence numbers exhausted (the next would wrap): start a new epoch".to_owned();
-            let _ = reply(&mut stream, &Reply::Refused { reason: reason.clone() }).await;
+            let reason =
+                "sequence numbers exhausted (the next would wrap): start a new epoch".to_owned();
+            let _ = reply(
+                &mut stream,
+                &Reply::Refused {
+                    reason: reason.clone(),
+                },
+            )
+            .await;
             break End::Refused(reason);
         }
     };

@@ -127,7 +127,12 @@ pub(super) fn parse_header(b: &[u8; HEADER_LEN as usize]) -> ParsedHeader {
         _ => le32(&b[20..24]) as usize,
     };
     let identity = (id_len <= MAX_PRODUCER_ID && epoch_len <= MAX_EPOCH)
-        .then(|| (&b[ID_AT..ID_AT + id_len], &b[EPOCH_AT..EPOCH_AT + epoch_len]))
+        .then(|| {
+            (
+                &b[ID_AT..ID_AT + id_len],
+                &b[EPOCH_AT..EPOCH_AT + epoch_len],
+            )
+        })
         .filter(|(id, epoch)| {
             let crc = if version == VERSION_WITHOUT_EPOCH {
                 header_crc_v1(&b[0..16], id)
@@ -260,7 +265,11 @@ mod tests {
         assert_eq!(parse_header(&h).producer_id, None);
         h[ID_AT] ^= 1;
         h[EPOCH_AT] ^= 1;
-        assert_eq!(parse_header(&h).producer_id, None, "the epoch is checked too");
+        assert_eq!(
+            parse_header(&h).producer_id,
+            None,
+            "the epoch is checked too"
+        );
     }
 
     /// A version 1 header (before epochs) is read as having no epoch.

@@ -498,8 +498,11 @@ impl Spool {
                 path: tmp.to_path_buf(),
             });
         }
-        out.write_all_at(&format::encode_header(&self.producer_id, &self.epoch, head), 0)
-            .map_err(|e| io_tmp("write", e))?;
+        out.write_all_at(
+            &format::encode_header(&self.producer_id, &self.epoch, head),
+            0,
+        )
+        .map_err(|e| io_tmp("write", e))?;
         let mut pos = HEADER_LEN;
         let mut buf = vec![0u8; 256 * 1024];
         for &(start, end) in spans {

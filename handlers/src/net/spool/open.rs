@@ -1,7 +1,8 @@
 //! Opening a spool: create it, or read back what an earlier run left.
 
 use super::format::{
-    self, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION, VERSION_WITHOUT_EPOCH,
+    self, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION,
+    VERSION_WITHOUT_EPOCH,
 };
 use super::report::{Corruption, CorruptionKind, Recovered, SpoolError};
 use super::window::Window;

@@ -532,11 +532,8 @@ mod tests {
         j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
             .unwrap();
         write(&out, b"three\n");
-        j.commit(
-            vec![OutputPos::of(&out).unwrap()],
-            &[k("p", 3), k("q", 9)],
-        )
-        .unwrap();
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 3), k("q", 9)])
+            .unwrap();
         // Written but the listener died before journaling: never acknowledged.
         write(&out, b"four\nfi");
         drop(j);
@@ -634,7 +631,10 @@ mod tests {
             ]
         );
         let mode = fs::metadata(&jpath).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "the journal names producers: only its owner reads it");
+        assert_eq!(
+            mode, 0o600,
+            "the journal names producers: only its owner reads it"
+        );
     }
 
     /// A torn last line is cut at recovery: the next line starts on a line
@@ -744,13 +744,6 @@ mod tests {
         );
         let mut producers = rec.producers;
         producers.sort();
-        assert_eq!(
-            producers,
-            [
-                k("p0", 5),
-                k("p1", 2),
-                k("p2", 3)
-            ]
-        );
+        assert_eq!(producers, [k("p0", 5), k("p1", 2), k("p2", 3)]);
     }
 }
