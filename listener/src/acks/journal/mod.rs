@@ -591,6 +591,34 @@ mod tests {
         assert_eq!(rec.producers, [k("p", 1)]);
     }
 
+    /// Without `--durable`, a power cut can leave an output shorter than
+    /// journaled: said, and nothing is cut.
+    #[test]
+    fn a_shorter_output_is_reported_and_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = dir.path().join("j");
+        let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"a\nb\n");
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
+            .unwrap();
+        drop(j);
+        OpenOptions::new()
+            .write(true)
+            .open(&out)
+            .unwrap()
+            .set_len(2)
+            .unwrap();
+        let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"a\n");
+        assert!(
+            rec.notes.iter().any(|n| n.contains("2 bytes shorter")),
+            "{:?}",
+            rec.notes
+        );
+        assert_eq!(rec.producers, [k("p", 2)]);
+    }
+
     /// Epochs are kept; a journal written before them (pairs) reads as
     /// producers without one.
     #[test]
