@@ -321,3 +321,55 @@ fn two_live_producers_with_one_id_both_get_everything_written() {
     let seen = tally(&read_json(&dir.path().join("out.log")));
     assert_exactly_once(&seen, &[("a".to_owned(), 5_000), ("b".to_owned(), 5_000)]);
 }
+
+/// SIGHUP after logrotate renamed the output: the reopen is journaled
+/// like a rotation, so the new file is on record before anything is
+/// written to it, and a kill right after cuts nothing acknowledged.
+#[test]
+fn sighup_reopen_is_journaled() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--tcp", "127.0.0.1:0", "--out", "out.log"];
+    let mut listener = Tributary::start(dir.path(), &args);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, _) = Raw::connect(&addr, "rotated", "e1", 0);
+    c.send("rotated", 0, 100);
+    c.wait_acked(100);
+    std::fs::rename(dir.path().join("out.log"), dir.path().join("out.log.1")).unwrap();
+    listener.signal(libc::SIGHUP);
+    let journal = dir.path().join(".out.log.acks");
+    let deadline = Instant::now() + PATIENCE;
+    let last_ino = || -> Option<u64> {
+        let text = std::fs::read_to_string(&journal).ok()?;
+        let last: serde_json::Value = serde_json::from_str(text.lines().last()?).ok()?;
+        last["outputs"][0]["ino"].as_u64()
+    };
+    loop {
+        let new = std::fs::metadata(dir.path().join("out.log")).map(|m| m.ino());
+        if let (Ok(new), Some(journaled)) = (new, last_ino()) {
+            if new == journaled {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reopened file never reached the journal: {}",
+            std::fs::read_to_string(&journal).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    listener.signal(libc::SIGKILL);
+    let _ = listener.wait();
+    let listener = Tributary::start(dir.path(), &args);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, start) = Raw::connect(&addr, "rotated", "e1", 100);
+    assert_eq!(start, 100);
+    c.send("rotated", 100, 150);
+    c.wait_acked(150);
+    drop(c);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    let mut lines = read_json(&dir.path().join("out.log.1"));
+    lines.extend(read_json(&dir.path().join("out.log")));
+    assert_exactly_once(&tally(&lines), &[("rotated".to_owned(), 150)]);
+}

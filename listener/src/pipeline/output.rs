@@ -3,6 +3,7 @@
 use super::batch::Lines;
 use super::sink::open_sink;
 use crate::ListenerError;
+use crate::acks::OutputPos;
 use crate::diag::Diag;
 use crate::settings::OutputSpec;
 use std::io;
@@ -81,6 +82,20 @@ impl Output {
         self.sink.rotate_if_due(bytes.len() as u64)?;
         self.sink.write_batch_unrotated(bytes)?;
         Ok(bytes.len() as u64)
+    }
+
+    /// Where the open file ends (its buffer written out first): what a
+    /// commit journals. The open descriptor's file, not the path's: after
+    /// an external rename (logrotate before its SIGHUP) the records are in
+    /// the renamed file, and the path may name another file or none.
+    pub(crate) fn position(&mut self) -> io::Result<OutputPos> {
+        let at = self.sink.position()?;
+        Ok(OutputPos {
+            path: self.path.clone(),
+            dev: at.dev,
+            ino: at.ino,
+            len: at.len,
+        })
     }
 
     /// Flushes and fsyncs the file (durable acknowledgements).

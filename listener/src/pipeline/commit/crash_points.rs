@@ -3,7 +3,8 @@
 //! the flush, after the fsync, after the journal line, after the
 //! acknowledgement. Each time the restarted listener recovers, the
 //! producer resends what it was not told is written, and every record is
-//! in the file exactly once, acknowledged ones included.
+//! in the file exactly once, acknowledged ones included. And the same
+//! across an external rename of the output (logrotate before its SIGHUP).
 
 use super::Commits;
 use crate::acks::{AckMark, Journal, Producers, default_journal_path};
@@ -139,4 +140,48 @@ fn a_kill_at_any_step_of_a_commit_keeps_what_was_acknowledged_once() {
             );
         }
     }
+}
+
+/// logrotate renames the output (and creates a new one) between a write
+/// and the commit that follows it: the commit journals the file the
+/// records are in (the open descriptor's), not whatever the path names by
+/// then, so the journal's length is never a length of another file.
+#[test]
+fn a_commit_after_an_external_rename_journals_the_open_file() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.log");
+    let mut writer = Writer::start(dir.path(), false);
+    assert_eq!(writer.send(0, 10, None), 10);
+    let (producer, _, start) = writer.producers.hello(PRODUCER, EPOCH, 10);
+    let mut lines = Lines::default();
+    for n in start..20 {
+        assert!(producer.accept(n));
+        lines.push_with(16, |out| out.extend_from_slice(format!("{n}").as_bytes()));
+    }
+    writer.outputs[0].write_whole(&lines).unwrap();
+    writer.commits.written(
+        Some(AckMark {
+            producer: producer.clone(),
+            next: 20,
+        }),
+        lines.len() as u64,
+    );
+    writer.outputs[0].flush().unwrap();
+    let archive = dir.path().join("out.log.1");
+    std::fs::rename(&out, &archive).unwrap();
+    std::fs::File::create(&out).unwrap();
+    writer.commits.commit(&mut writer.outputs).unwrap();
+    let journal = std::fs::read_to_string(default_journal_path(&out)).unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    let archived = std::fs::metadata(&archive).unwrap();
+    assert_eq!(
+        (
+            last["outputs"][0]["ino"].as_u64(),
+            last["outputs"][0]["len"].as_u64()
+        ),
+        (Some(archived.ino()), Some(archived.len())),
+        "the journal names the file the records are in: {journal}"
+    );
 }

@@ -126,8 +126,8 @@ impl Commits {
             }
         }
         let positions: Vec<OutputPos> = outputs
-            .iter()
-            .map(|o| OutputPos::of(&o.path))
+            .iter_mut()
+            .map(Output::position)
             .collect::<io::Result<_>>()?;
         if sync {
             for pos in positions.iter().filter(|p| !self.journal.knows(p)) {

@@ -167,6 +167,16 @@ impl Writer {
                 true
             }
             Msg::Reopen => {
+                // As around a rotation: what was written to the files open
+                // now is journaled (and acknowledged) before they are let
+                // go, and the new files are on record before anything is
+                // written to them, so a crash right after still finds
+                // every unacknowledged tail where the journal says.
+                let journaling = self.commits.journaling();
+                if journaling {
+                    self.flush();
+                    self.commit();
+                }
                 for output in &mut self.outputs {
                     if let Err(e) = output.reopen() {
                         self.counters.write_errors.fetch_add(1, Relaxed);
@@ -178,6 +188,10 @@ impl Writer {
                             ),
                         );
                     }
+                }
+                if journaling {
+                    self.flush();
+                    self.commit();
                 }
                 true
             }
