@@ -176,6 +176,9 @@ mod tests {
             .collect();
         assert_eq!(names, ["out.log"], "no rotation inside a batch");
         assert_eq!(std::fs::read(&path).unwrap(), b"a\na\n");
-        assert!(output.rotation_pending(lines.len() as u64), "due next batch");
+        assert!(
+            output.rotation_pending(lines.len() as u64),
+            "due next batch"
+        );
     }
 }

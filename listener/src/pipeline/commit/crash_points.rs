@@ -173,8 +173,7 @@ fn a_commit_after_an_external_rename_journals_the_open_file() {
     std::fs::File::create(&out).unwrap();
     writer.commits.commit(&mut writer.outputs).unwrap();
     let journal = std::fs::read_to_string(default_journal_path(&out)).unwrap();
-    let last: serde_json::Value =
-        serde_json::from_str(journal.lines().last().unwrap()).unwrap();
+    let last: serde_json::Value = serde_json::from_str(journal.lines().last().unwrap()).unwrap();
     let archived = std::fs::metadata(&archive).unwrap();
     assert_eq!(
         (
