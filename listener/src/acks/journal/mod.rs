@@ -591,6 +591,34 @@ mod tests {
         assert_eq!(rec.producers, [k("p", 1)]);
     }
 
+    /// A symlink planted where the snapshot's temp file goes is replaced,
+    /// not followed: the file it points to is untouched.
+    #[test]
+    fn the_snapshot_does_not_follow_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.log");
+        let jpath = dir.path().join("j");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, jpath.with_extension("tmp")).unwrap();
+        let (mut j, _) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        write(&out, b"a\n");
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 1)])
+            .unwrap();
+        j.size = COMPACT_AT;
+        j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
+            .unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious\n");
+        assert!(!fs::symlink_metadata(&jpath).unwrap().file_type().is_symlink());
+        assert_eq!(
+            fs::metadata(&jpath).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        drop(j);
+        let (_, rec) = Journal::recover(&jpath, std::slice::from_ref(&out), false).unwrap();
+        assert_eq!(rec.producers, [k("p", 2)]);
+    }
+
     /// Without `--durable`, a power cut can leave an output shorter than
     /// journaled: said, and nothing is cut.
     #[test]
