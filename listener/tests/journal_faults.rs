@@ -373,3 +373,115 @@ fn sighup_reopen_is_journaled() {
     lines.extend(read_json(&dir.path().join("out.log")));
     assert_exactly_once(&tally(&lines), &[("rotated".to_owned(), 150)]);
 }
+
+/// A small deterministic generator: kill points and tear offsets vary
+/// between rounds without making the test irreproducible.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The kill -9 loop of `tests/faults.rs`, harder: before each kill a
+/// second listener is started on the same output (and refused), and after
+/// each kill the journal's last line is torn at a random offset, as a kill
+/// in the middle of an append leaves it. Every record of every producer
+/// is in the output exactly once.
+fn kill_loop_with_torn_journal_and_second_instances(durable: bool) {
+    let records: u64 = std::env::var("TRIBUTARY_FAULT_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let kills: u64 = std::env::var("TRIBUTARY_FAULT_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut args = vec!["--tcp", addr.as_str(), "--out", "out.log"];
+    if durable {
+        args.push("--durable");
+    }
+    let mut listener = Tributary::start(dir.path(), &args);
+    let names: Vec<String> = (0..4).map(|i| format!("t{i}")).collect();
+    let producers: Vec<_> = names
+        .iter()
+        .map(|n| produce_paced(&addr, n, n, 0..records, Some(records / 3_000 + 1)))
+        .collect();
+    let journal = dir.path().join(".out.log.acks");
+    let mut rng = Lcg(0x7ea2 ^ records ^ u64::from(durable));
+    let mut stderrs = Vec::new();
+    let mut torn = 0;
+    for _ in 0..kills {
+        std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
+        let (status, err) = listen_to_exit(dir.path(), &args);
+        assert!(
+            !status.success() && err.contains(&format!("pid {}", listener.pid())),
+            "a second listener is refused, naming the running one: {err}"
+        );
+        listener.signal(libc::SIGKILL);
+        let (_, err) = listener.wait();
+        stderrs.push(err);
+        // Torn: a prefix of a line like the last one, as a kill while
+        // appending leaves it.
+        let text = std::fs::read(&journal).unwrap_or_default();
+        if let Some(last) = text
+            .strip_suffix(b"\n")
+            .and_then(|t| t.split(|&b| b == b'\n').next_back())
+            .filter(|l| l.len() > 1)
+        {
+            let cut = 1 + rng.below(last.len() as u64 - 1) as usize;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&journal)
+                .unwrap();
+            f.write_all(&last[..cut]).unwrap();
+            torn += 1;
+        }
+        listener = Tributary::start(dir.path(), &args);
+    }
+    for (p, name) in producers.into_iter().zip(&names) {
+        assert!(
+            p.join().unwrap(),
+            "{name}: not every record was acknowledged"
+        );
+    }
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    stderrs.push(err);
+    let cut = stderrs
+        .iter()
+        .filter(|e| e.contains("bytes of a torn last line"))
+        .count();
+    assert_eq!(cut, torn, "each torn line was cut and said: {stderrs:?}");
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("out.log")
+        {
+            lines.extend(read_json(&path));
+        }
+    }
+    let expected: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), records)).collect();
+    assert_exactly_once(&tally(&lines), &expected);
+}
+
+#[test]
+fn kill_9_with_torn_journal_lines_and_second_instances_loses_and_duplicates_nothing() {
+    kill_loop_with_torn_journal_and_second_instances(false);
+}
+
+#[test]
+fn kill_9_with_torn_journal_lines_and_second_instances_durable() {
+    kill_loop_with_torn_journal_and_second_instances(true);
+}

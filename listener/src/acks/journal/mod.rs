@@ -609,7 +609,12 @@ mod tests {
         j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 2)])
             .unwrap();
         assert_eq!(fs::read(&victim).unwrap(), b"precious\n");
-        assert!(!fs::symlink_metadata(&jpath).unwrap().file_type().is_symlink());
+        assert!(
+            !fs::symlink_metadata(&jpath)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(
             fs::metadata(&jpath).unwrap().permissions().mode() & 0o777,
             0o600
