@@ -346,10 +346,10 @@ fn sighup_reopen_is_journaled() {
     };
     loop {
         let new = std::fs::metadata(dir.path().join("out.log")).map(|m| m.ino());
-        if let (Ok(new), Some(journaled)) = (new, last_ino()) {
-            if new == journaled {
-                break;
-            }
+        if let (Ok(new), Some(journaled)) = (new, last_ino())
+            && new == journaled
+        {
+            break;
         }
         assert!(
             Instant::now() < deadline,

@@ -48,8 +48,12 @@ struct Writer {
 impl Writer {
     fn start(dir: &Path, durable: bool) -> Writer {
         let out = dir.join("out.log");
-        let (journal, recovery) =
-            Journal::recover(&default_journal_path(&out), &[out.clone()], durable).unwrap();
+        let (journal, recovery) = Journal::recover(
+            &default_journal_path(&out),
+            std::slice::from_ref(&out),
+            durable,
+        )
+        .unwrap();
         let producers = Producers::recovered(recovery.producers);
         let outputs = open_outputs(
             &[OutputSpec::file(&out)],
