@@ -110,7 +110,7 @@ impl SocketHandler {
         if let Some(first) = spool.first_seq() {
             self.common.backlog.first_seq = first;
         } else if let Some(last) = spool.max_seq() {
-            self.common.backlog.first_seq = last + 1;
+            self.common.backlog.first_seq = last.saturating_add(1);
         }
         if !recovered.is_clean() || !spool.is_empty() {
             let level = if recovered.is_clean() {
@@ -132,7 +132,10 @@ impl SocketHandler {
                 // below them may already be written (and so skipped).
                 match spool.max_seq() {
                     Some(last) if !spool.is_empty() => {
-                        if let Err(e) = spool.push(last + 1, &frame).and_then(|()| spool.commit()) {
+                        if let Err(e) = spool
+                            .push(last.saturating_add(1), &frame)
+                            .and_then(|()| spool.commit())
+                        {
                             eprintln!("tributary: {}: spool: {e}", self.name);
                         }
                     }
@@ -157,7 +160,7 @@ impl SocketHandler {
             .first_seq
             .wrapping_add(self.common.backlog.len() as u64);
         match self.spool.as_ref().and_then(Spool::max_seq) {
-            Some(last) => memory.max(last + 1),
+            Some(last) => memory.max(last.saturating_add(1)),
             None => memory,
         }
     }

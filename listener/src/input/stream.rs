@@ -264,7 +264,7 @@ pub(crate) async fn serve_stream<S>(
                                 input.counters.duplicates.fetch_add(1, Relaxed);
                                 continue;
                             }
-                            a.accepted_to = seq + 1;
+                            a.accepted_to = after;
                             if is_control(payload) {
                                 input.malformed(
                                     &peer,
