@@ -41,7 +41,12 @@ impl OutputLocks {
                     second: output.clone(),
                 });
             }
-            files.push(lock(output, &lock_path(&canonical))?);
+            // A device or a FIFO (`/dev/stdout`) is not a file a journal
+            // cuts, and its directory is no place for a lock file.
+            let special = std::fs::metadata(&canonical).is_ok_and(|m| !m.file_type().is_file());
+            if !special {
+                files.push(lock(output, &lock_path(&canonical))?);
+            }
             seen.push((canonical, output));
         }
         Ok(OutputLocks { _files: files })
@@ -152,5 +157,10 @@ mod tests {
         );
         drop(held);
         OutputLocks::acquire(&[a]).unwrap();
+        // Devices are not locked (nor is a lock file put beside them).
+        let twice = OutputLocks::acquire(&[PathBuf::from("/dev/null")]).unwrap();
+        OutputLocks::acquire(&[PathBuf::from("/dev/null")]).unwrap();
+        drop(twice);
+        assert!(!Path::new("/dev/.null.lock").exists());
     }
 }
