@@ -745,6 +745,11 @@ mod tests {
         j.commit(vec![OutputPos::of(&out).unwrap()], &[k("p", 1)])
             .unwrap();
         let before = fs::metadata(&jpath).unwrap().len();
+        assert_eq!(
+            fs::metadata(&jpath).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "created readable by its owner only: it names every producer"
+        );
         write(&out, b"b\n");
         j.fail_after = Some(20);
         assert!(
