@@ -57,6 +57,7 @@ mod filter;
 mod handle;
 mod input;
 mod listener;
+mod output_lock;
 mod passthrough;
 mod pipeline;
 mod settings;

@@ -3,6 +3,7 @@
 use crate::acks::{self, Journal, Producers};
 use crate::diag::Diag;
 use crate::input::{self, BoundInput, InputCtx, Socket};
+use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
 use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
@@ -191,20 +192,10 @@ impl ListenerBuilder {
             acks::default_journal_path(&first)
         });
         let output_paths: Vec<PathBuf> = outputs_specs.iter().map(|o| o.path.clone()).collect();
-        // Before the outputs open: recovery may cut what was never acknowledged.
-        let (journal, recovery) = Journal::recover(&journal_path, &output_paths, settings.durable)
-            .map_err(|source| ListenerError::Journal {
-                path: journal_path.clone(),
-                source,
-            })?;
-        for note in &recovery.notes {
-            diag.stderr(
-                tributary_core::Level::WARNING,
-                format_args!("recovery: {note}"),
-            );
-        }
-        let producers = Arc::new(Producers::recovered(recovery.producers));
-        let outputs = open_outputs(&outputs_specs, &diag)?;
+        // First of all: a second listener on these outputs stops here,
+        // before it binds a socket or cuts a file.
+        let locks = OutputLocks::acquire(&output_paths)?;
+        let producers = Arc::new(Producers::default());
 
         let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) = Queue::new(
@@ -242,6 +233,22 @@ impl ListenerBuilder {
             bound.push(b);
             sockets.push((socket, ctx));
         }
+        // Only once every input is bound (a listener that cannot start
+        // must not have cut anything), and before the outputs open:
+        // recovery cuts what was never acknowledged.
+        let (journal, recovery) = Journal::recover(&journal_path, &output_paths, settings.durable)
+            .map_err(|source| ListenerError::Journal {
+                path: journal_path.clone(),
+                source,
+            })?;
+        for note in &recovery.notes {
+            diag.stderr(
+                tributary_core::Level::WARNING,
+                format_args!("recovery: {note}"),
+            );
+        }
+        producers.restore(recovery.producers);
+        let outputs = open_outputs(&outputs_specs, &diag)?;
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
         let writer = spawn_writer(
@@ -271,6 +278,7 @@ impl ListenerBuilder {
             max_connections: settings.max_connections,
             stats_interval: settings.stats_interval,
             tls,
+            _locks: locks,
         })
     }
 
@@ -352,6 +360,8 @@ pub struct Listener {
     max_connections: usize,
     stats_interval: Option<Duration>,
     tls: Option<ServerTls>,
+    /// Held until the listener is dropped, after the writer has finished.
+    _locks: OutputLocks,
 }
 
 /// Refuses a plaintext input that other hosts can reach, unless allowed;
