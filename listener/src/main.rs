@@ -2,17 +2,19 @@
 //! handling, readiness lines and error reports.
 
 use anyhow::Context;
-use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
-use tributary_listener::ListenerBuilder;
-use tributary_listener::cli::{Cli, Command, ListenArgs};
+use tributary_listener::{ListenerBuilder, Settings, cli};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Listen(args) => listen(&args),
+    let matches = cli::command().get_matches();
+    let result = match matches.subcommand() {
+        Some(("listen", args)) => cli::listen_settings(args)
+            .context("configuration refused")
+            .and_then(listen),
+        // `subcommand_required`: clap has already refused anything else.
+        _ => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -23,8 +25,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn listen(args: &ListenArgs) -> anyhow::Result<()> {
-    let settings = args.settings().context("configuration refused")?;
+fn listen(settings: Settings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tributary-io")

@@ -10,5 +10,7 @@
 mod journal;
 mod registry;
 
-pub(crate) use journal::{Journal, OutputPos, default_path as default_journal_path};
+pub(crate) use journal::{
+    Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
+};
 pub(crate) use registry::{AckMark, Producer, Producers};

@@ -237,6 +237,7 @@ pub(crate) async fn serve_stream<S>(
         let mut batch = input.batch(n);
         let mut opening = None;
         let mut completed = false;
+        let mut exhausted = false;
         let fatal = loop {
             match decoder.next_payload() {
                 Ok(Some(payload)) => {
@@ -252,12 +253,18 @@ pub(crate) async fn serve_stream<S>(
                     match &mut acked {
                         Some(a) => {
                             let seq = a.next;
-                            a.next += 1;
+                            // Refused, never wrapped: a wrapped number
+                            // would be taken for one already written.
+                            let Some(after) = seq.checked_add(1) else {
+                                exhausted = true;
+                                break None;
+                            };
+                            a.next = after;
                             if !a.producer.accept(seq) {
                                 input.counters.duplicates.fetch_add(1, Relaxed);
                                 continue;
                             }
-                            a.accepted_to = seq + 1;
+                            a.accepted_to = after;
                             if is_control(payload) {
                                 input.malformed(
                                     &peer,
@@ -281,7 +288,9 @@ pub(crate) async fn serve_stream<S>(
         match opening {
             Some(Opening::Hello(hello)) => {
                 let (producer, generation, start) =
-                    input.producers.hello(&hello.producer, hello.next);
+                    input
+                        .producers
+                        .hello(&hello.producer, &hello.epoch, hello.next);
                 let welcome = Reply::Welcome {
                     next: start,
                     durable: input.durable,
@@ -330,6 +339,18 @@ pub(crate) async fn serve_stream<S>(
         }
         if let Some(e) = fatal {
             break End::Frame(e);
+        }
+        if exhausted {
+            let reason =
+                "sequence numbers exhausted (the next would wrap): start a new epoch".to_owned();
+            let _ = reply(
+                &mut stream,
+                &Reply::Refused {
+                    reason: reason.clone(),
+                },
+            )
+            .await;
+            break End::Refused(reason);
         }
     };
     let label = &input.label;
