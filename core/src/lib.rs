@@ -41,6 +41,7 @@ pub mod pattern;
 pub mod pickle;
 mod pyfmt;
 mod record;
+pub mod syslog;
 mod time;
 mod value;
 
