@@ -73,8 +73,9 @@ pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
 pub use settings::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP, DiagnosticsMode, InputSpec,
-    OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat, TlsSettings,
+    DEFAULT_SYSLOG_MAX_MESSAGE, DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP,
+    DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat,
+    TlsSettings,
 };
 pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
 /// Rotation's own types, carried through [`RotationSpec`] as they are.

@@ -66,6 +66,40 @@ impl ListenerBuilder {
         self
     }
 
+    /// Listens for syslog on a TCP address (TLS with the TLS settings).
+    pub fn syslog_tcp(mut self, addr: impl Into<String>) -> Self {
+        self.settings.inputs.push(InputSpec::SyslogTcp(addr.into()));
+        self
+    }
+
+    /// Listens for syslog on a UDP address.
+    pub fn syslog_udp(mut self, addr: impl Into<String>) -> Self {
+        self.settings.inputs.push(InputSpec::SyslogUdp(addr.into()));
+        self
+    }
+
+    /// Listens for syslog on a Unix datagram socket, like `/dev/log`.
+    pub fn syslog_unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings
+            .inputs
+            .push(InputSpec::SyslogUnix(path.into()));
+        self
+    }
+
+    /// Listens for syslog on a Unix stream socket.
+    pub fn syslog_unix_stream(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings
+            .inputs
+            .push(InputSpec::SyslogUnixStream(path.into()));
+        self
+    }
+
+    /// Largest syslog message accepted on the syslog inputs (default 64 KiB).
+    pub fn syslog_max_message(mut self, bytes: usize) -> Self {
+        self.settings.syslog_max_message = bytes;
+        self
+    }
+
     /// Adds an output file; with none, native JSON lines go to `logs/tributary.log`.
     pub fn output(mut self, output: OutputSpec) -> Self {
         self.settings.outputs.push(output);
@@ -219,7 +253,15 @@ impl ListenerBuilder {
                 counters: Arc::new(InputCounters::default()),
                 queue: queue.clone(),
                 diag: diag.clone(),
-                max_frame: settings.max_frame,
+                max_frame: if b.kind().is_syslog() {
+                    settings.syslog_max_message
+                } else {
+                    settings.max_frame
+                },
+                syslog: b
+                    .kind()
+                    .is_syslog()
+                    .then(tributary_core::syslog::SyslogParser::default),
                 idle_timeout: settings.idle_timeout,
                 drain_timeout: settings.drain_timeout,
                 decode: DecodeOptions {
@@ -371,7 +413,10 @@ fn check_exposure(bound: &BoundInput, tls: bool, allowed: bool) -> Result<(), Li
     let Some(addr) = bound.socket_addr() else {
         return Ok(()); // Unix sockets: file permissions guard them
     };
-    let encrypted = bound.kind() == input::InputKind::Tcp && tls;
+    let encrypted = matches!(
+        bound.kind(),
+        input::InputKind::Tcp | input::InputKind::SyslogTcp
+    ) && tls;
     if encrypted || addr.ip().is_loopback() {
         return Ok(());
     }

@@ -21,6 +21,10 @@ pub(crate) struct InputCounters {
     pub(crate) duplicates: AtomicU64,
     /// Connections that opened with a hello (acknowledged delivery).
     pub(crate) acknowledged: AtomicU64,
+    /// Syslog messages kept raw: they matched no syslog form.
+    pub(crate) lenient: AtomicU64,
+    /// Records whose invalid UTF-8 was replaced.
+    pub(crate) replaced_utf8: AtomicU64,
 }
 
 /// Counters of the writer thread.
@@ -66,6 +70,8 @@ impl Stats {
                     filtered: c.filtered.load(Relaxed),
                     duplicates: c.duplicates.load(Relaxed),
                     acknowledged: c.acknowledged.load(Relaxed),
+                    lenient: c.lenient.load(Relaxed),
+                    replaced_utf8: c.replaced_utf8.load(Relaxed),
                 })
                 .collect(),
             writer: WriterSnapshot {
@@ -110,6 +116,10 @@ pub struct InputSnapshot {
     pub duplicates: u64,
     /// Connections that asked for acknowledged delivery.
     pub acknowledged: u64,
+    /// Syslog messages that matched no syslog form, kept raw as `msg`.
+    pub lenient: u64,
+    /// Records whose invalid UTF-8 was replaced with U+FFFD.
+    pub replaced_utf8: u64,
 }
 
 /// Counters of the writer.
@@ -170,6 +180,13 @@ impl fmt::Display for InputSnapshot {
             self.dropped,
             self.filtered
         )?;
+        if self.lenient > 0 || self.replaced_utf8 > 0 {
+            write!(
+                f,
+                " lenient={} replaced_utf8={}",
+                self.lenient, self.replaced_utf8
+            )?;
+        }
         if self.acknowledged > 0 {
             write!(
                 f,

@@ -240,6 +240,96 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         sample: "/tmp/tributary-sample.dgram",
     },
+    Setting {
+        name: "syslog-tcp",
+        form: Form::Repeated("ADDR"),
+        doc: "Listen for syslog on a TCP address (repeatable): RFC 5424, RFC 3164 or Python's SysLogHandler messages, framed by octet counting, LF, NUL or NUL+LF (detected per message); TLS with the TLS settings (RFC 5425)",
+        default: Shown::Nothing,
+        scope: Scope::Input,
+        apply: Apply::Listener(|c, v| {
+            let list = v.list()?;
+            c.settings
+                .inputs
+                .extend(list.into_iter().map(InputSpec::SyslogTcp));
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| {
+            let found = inputs_of(s, |i| match i {
+                InputSpec::SyslogTcp(a) => Some(a.clone()),
+                _ => None,
+            });
+            found.into_iter().fold(b, ListenerBuilder::syslog_tcp)
+        }),
+        sample: "127.0.0.1:0",
+    },
+    Setting {
+        name: "syslog-udp",
+        form: Form::Repeated("ADDR"),
+        doc: "Listen for syslog on a UDP address (repeatable); one datagram is one message",
+        default: Shown::Nothing,
+        scope: Scope::Input,
+        apply: Apply::Listener(|c, v| {
+            let list = v.list()?;
+            c.settings
+                .inputs
+                .extend(list.into_iter().map(InputSpec::SyslogUdp));
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| {
+            let found = inputs_of(s, |i| match i {
+                InputSpec::SyslogUdp(a) => Some(a.clone()),
+                _ => None,
+            });
+            found.into_iter().fold(b, ListenerBuilder::syslog_udp)
+        }),
+        sample: "127.0.0.1:0",
+    },
+    Setting {
+        name: "syslog-unix",
+        form: Form::Repeated("PATH"),
+        doc: "Listen for syslog on a Unix datagram socket like /dev/log, created with mode 0600 (repeatable)",
+        default: Shown::Nothing,
+        scope: Scope::Input,
+        apply: Apply::Listener(|c, v| {
+            let list = paths(v)?;
+            c.settings
+                .inputs
+                .extend(list.into_iter().map(InputSpec::SyslogUnix));
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| {
+            let found = inputs_of(s, |i| match i {
+                InputSpec::SyslogUnix(p) => Some(p.display().to_string()),
+                _ => None,
+            });
+            found.into_iter().fold(b, ListenerBuilder::syslog_unix)
+        }),
+        sample: "/tmp/tributary-sample.syslog",
+    },
+    Setting {
+        name: "syslog-unix-stream",
+        form: Form::Repeated("PATH"),
+        doc: "Listen for syslog on a Unix stream socket, created with mode 0600 (repeatable)",
+        default: Shown::Nothing,
+        scope: Scope::Input,
+        apply: Apply::Listener(|c, v| {
+            let list = paths(v)?;
+            c.settings
+                .inputs
+                .extend(list.into_iter().map(InputSpec::SyslogUnixStream));
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| {
+            let found = inputs_of(s, |i| match i {
+                InputSpec::SyslogUnixStream(p) => Some(p.display().to_string()),
+                _ => None,
+            });
+            found
+                .into_iter()
+                .fold(b, ListenerBuilder::syslog_unix_stream)
+        }),
+        sample: "/tmp/tributary-sample.syslog-stream",
+    },
     // The output, its format and rotation.
     Setting {
         name: "out",
@@ -464,6 +554,20 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         builder: Builder::Setter(|b, s| b.max_frame(s.max_frame)),
         sample: "64KiB",
+    },
+    Setting {
+        name: "syslog-max-message",
+        form: Form::Value("SIZE"),
+        doc: "Largest syslog message accepted on the syslog inputs (480 B..4 GiB); a larger octet count closes its connection unallocated, a longer unterminated message is skipped to its end",
+        default: Shown::Value("64KiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.syslog_max_message =
+                usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.syslog_max_message(s.syslog_max_message)),
+        sample: "128KiB",
     },
     Setting {
         name: "max-connections",

@@ -49,7 +49,11 @@ fn start<A: Acceptor>(
         match open_or_drain(opening, &mut shutdown, &input).await {
             Ok(stream) => {
                 input.counters.connections.fetch_add(1, Relaxed);
-                serve_stream(stream, peer, input.clone(), shutdown).await;
+                if input.syslog.is_some() {
+                    super::syslog::serve_stream(stream, peer, input.clone(), shutdown).await;
+                } else {
+                    serve_stream(stream, peer, input.clone(), shutdown).await;
+                }
             }
             Err(e) => {
                 input.counters.rejected.fetch_add(1, Relaxed);

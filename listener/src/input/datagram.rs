@@ -128,6 +128,9 @@ impl Ingest {
             );
         }
         let input = self.input.clone();
+        if let Some(parser) = &input.syslog {
+            return super::syslog::datagram(&input, parser, data, peer, &mut self.batch);
+        }
         split_datagram(data, input.max_frame, |payload| match payload {
             Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.state),
             Err(e) => input.malformed(peer, &e, &mut self.state.reports),

@@ -4,6 +4,7 @@
 mod accept;
 mod datagram;
 mod stream;
+mod syslog;
 #[cfg(feature = "tls")]
 mod tls;
 mod unix_path;
@@ -36,6 +37,14 @@ pub enum InputKind {
     Unix,
     /// Unix datagram socket.
     UnixDgram,
+    /// Syslog over TCP.
+    SyslogTcp,
+    /// Syslog over UDP.
+    SyslogUdp,
+    /// Syslog on a Unix datagram socket.
+    SyslogUnix,
+    /// Syslog on a Unix stream socket.
+    SyslogUnixStream,
 }
 
 impl InputKind {
@@ -46,6 +55,34 @@ impl InputKind {
             InputKind::Udp => "udp",
             InputKind::Unix => "unix",
             InputKind::UnixDgram => "unix-dgram",
+            InputKind::SyslogTcp => "syslog-tcp",
+            InputKind::SyslogUdp => "syslog-udp",
+            InputKind::SyslogUnix => "syslog-unix",
+            InputKind::SyslogUnixStream => "syslog-unix-stream",
+        }
+    }
+
+    /// Whether the input speaks syslog rather than Tributary's frames.
+    pub fn is_syslog(self) -> bool {
+        matches!(
+            self,
+            InputKind::SyslogTcp
+                | InputKind::SyslogUdp
+                | InputKind::SyslogUnix
+                | InputKind::SyslogUnixStream
+        )
+    }
+
+    fn of(spec: &InputSpec) -> InputKind {
+        match spec {
+            InputSpec::Tcp(_) => InputKind::Tcp,
+            InputSpec::Udp(_) => InputKind::Udp,
+            InputSpec::Unix(_) => InputKind::Unix,
+            InputSpec::UnixDgram(_) => InputKind::UnixDgram,
+            InputSpec::SyslogTcp(_) => InputKind::SyslogTcp,
+            InputSpec::SyslogUdp(_) => InputKind::SyslogUdp,
+            InputSpec::SyslogUnix(_) => InputKind::SyslogUnix,
+            InputSpec::SyslogUnixStream(_) => InputKind::SyslogUnixStream,
         }
     }
 }
@@ -157,47 +194,48 @@ pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), Liste
         input: spec.to_string(),
         source,
     };
+    let kind = InputKind::of(spec);
     Ok(match spec {
-        InputSpec::Tcp(addr) => {
+        InputSpec::Tcp(addr) | InputSpec::SyslogTcp(addr) => {
             let l = bind_tcp(addr).await.map_err(fail)?;
             let bound = BoundInput {
-                kind: InputKind::Tcp,
+                kind,
                 addr: Some(l.local_addr().map_err(fail)?),
                 path: None,
             };
             (bound, Socket::Tcp(l))
         }
-        InputSpec::Udp(addr) => {
+        InputSpec::Udp(addr) | InputSpec::SyslogUdp(addr) => {
             let s = tokio::net::UdpSocket::bind(addr.as_str())
                 .await
                 .map_err(fail)?;
             enlarge_receive_buffer(s.as_raw_fd());
             let bound = BoundInput {
-                kind: InputKind::Udp,
+                kind,
                 addr: Some(s.local_addr().map_err(fail)?),
                 path: None,
             };
             (bound, Socket::Udp(s))
         }
-        InputSpec::Unix(path) => {
+        InputSpec::Unix(path) | InputSpec::SyslogUnixStream(path) => {
             let (l, file) = unix_path::bind_stream(path).map_err(fail)?;
             widen_backlog(l.as_raw_fd());
             l.set_nonblocking(true).map_err(fail)?;
             let l = tokio::net::UnixListener::from_std(l).map_err(fail)?;
             let bound = BoundInput {
-                kind: InputKind::Unix,
+                kind,
                 addr: None,
                 path: Some(path.clone()),
             };
             (bound, Socket::Unix(l, file))
         }
-        InputSpec::UnixDgram(path) => {
+        InputSpec::UnixDgram(path) | InputSpec::SyslogUnix(path) => {
             let (s, file) = unix_path::bind_datagram(path).map_err(fail)?;
             s.set_nonblocking(true).map_err(fail)?;
             enlarge_receive_buffer(s.as_raw_fd());
             let s = tokio::net::UnixDatagram::from_std(s).map_err(fail)?;
             let bound = BoundInput {
-                kind: InputKind::UnixDgram,
+                kind,
                 addr: None,
                 path: Some(path.clone()),
             };
@@ -223,6 +261,8 @@ pub(crate) struct InputCtx {
     pub(crate) durable: bool,
     /// How long a started frame or line may take (slow-loris bound).
     pub(crate) frame_timeout: Option<Duration>,
+    /// On a syslog input, its parser; payloads are syslog messages.
+    pub(crate) syslog: Option<tributary_core::syslog::SyslogParser>,
 }
 
 /// What a connection (or a datagram socket) keeps between payloads.

@@ -20,14 +20,14 @@ const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How much one read asks for: one read is one batch for the queue, so
 /// this also bounds a batch (and a connection's buffer, with the frame).
-const READ_CHUNK: usize = 64 * 1024;
+pub(super) const READ_CHUNK: usize = 64 * 1024;
 
 /// On shutdown, a connection that stays silent this long has delivered
 /// everything it had sent.
-const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Bytes the kernel has received on `fd` and not yet handed to us.
-fn bytes_available(fd: RawFd) -> usize {
+pub(super) fn bytes_available(fd: RawFd) -> usize {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer, which is valid
     // for the duration of the call; fd is an open socket owned by the caller.

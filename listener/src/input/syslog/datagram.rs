@@ -1,0 +1,19 @@
+//! One syslog datagram (UDP, Unix datagram): one message.
+
+use super::super::InputCtx;
+use crate::pipeline::Batch;
+use std::fmt;
+use tributary_core::syslog::SyslogParser;
+
+/// Takes one datagram as one message; called by the datagram loop in
+/// place of its frame splitting.
+pub(crate) fn datagram(
+    input: &InputCtx,
+    parser: &SyslogParser,
+    data: &[u8],
+    peer: &dyn fmt::Display,
+    batch: &mut Batch,
+) {
+    let host = super::fallback_host(&peer.to_string());
+    super::accept(input, parser, data, host.as_ref(), batch);
+}

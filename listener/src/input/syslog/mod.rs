@@ -1,0 +1,69 @@
+//! Syslog inputs (`--syslog-tcp`, `--syslog-udp`, `--syslog-unix`,
+//! `--syslog-unix-stream`): the same sockets, accept loops and datagram
+//! loop as the native inputs, with syslog framing and parsing
+//! (`tributary_core::syslog`) in place of Tributary's frames.
+
+mod datagram;
+mod stream;
+
+pub(crate) use datagram::datagram;
+pub(crate) use stream::serve_stream;
+
+use super::InputCtx;
+use crate::pipeline::Batch;
+use std::sync::atomic::Ordering::Relaxed;
+use tributary_core::syslog::SyslogParser;
+use tributary_core::{CompactString, Timestamp};
+
+/// The `host` of a record whose header names none: the peer's IP address,
+/// or this machine's name for a local (Unix socket) peer.
+pub(super) fn fallback_host(peer: &str) -> Option<CompactString> {
+    match peer.parse::<std::net::SocketAddr>() {
+        Ok(addr) => Some(addr.ip().to_string().into()),
+        Err(_) => local_host_name(),
+    }
+}
+
+fn local_host_name() -> Option<CompactString> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf, which
+    // lives across the call.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    std::str::from_utf8(&buf[..end])
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(CompactString::from)
+}
+
+/// Parses one syslog message, routes it and formats it into `batch`.
+/// Never refuses: what matches no form is kept raw (counted as lenient).
+pub(super) fn accept(
+    input: &InputCtx,
+    parser: &SyslogParser,
+    message: &[u8],
+    host: Option<&CompactString>,
+    batch: &mut Batch,
+) {
+    let parsed = parser.parse(message, Timestamp::now());
+    if parsed.lenient {
+        input.counters.lenient.fetch_add(1, Relaxed);
+    }
+    if parsed.replaced_utf8 {
+        input.counters.replaced_utf8.fetch_add(1, Relaxed);
+    }
+    let mut record = parsed.record;
+    if record.host.is_none() {
+        record.host = host.cloned();
+    }
+    let encoder = &input.queue.encoder;
+    let mask = encoder.route(&record);
+    if mask == 0 {
+        input.counters.filtered.fetch_add(1, Relaxed);
+    } else {
+        encoder.push(&record, mask, batch);
+    }
+}
