@@ -31,7 +31,19 @@ impl Tributary {
     pub fn start(cwd: &Path, args: &[&str]) -> Tributary {
         let inputs = args
             .iter()
-            .filter(|a| matches!(**a, "--tcp" | "--udp" | "--unix" | "--unix-dgram"))
+            .filter(|a| {
+                matches!(
+                    **a,
+                    "--tcp"
+                        | "--udp"
+                        | "--unix"
+                        | "--unix-dgram"
+                        | "--syslog-tcp"
+                        | "--syslog-udp"
+                        | "--syslog-unix"
+                        | "--syslog-unix-stream"
+                )
+            })
             .count();
         let expected = if inputs == 0 { 2 } else { inputs };
         Tributary::start_expecting(cwd, args, expected)

@@ -1,0 +1,538 @@
+//! Syslog inputs with the real clients, started by the tests: Python's
+//! `logging.handlers.SysLogHandler` (UDP, TCP, Unix socket), util-linux
+//! `logger` (RFC 5424, RFC 3164, octet counting, TCP, UDP, Unix sockets)
+//! and `rsyslogd` forwarding with RFC 5424 and octet framing. Every
+//! message must land exactly once with the right level, logger, host and
+//! text. Then the bad input: each gets a clear error or a counted lenient
+//! record, memory stays bounded, and another producer's records all land.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{PATIENCE, Tributary, proc_status_kib, summary_counter, wait_for_lines};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// This machine's host name, as `logger` puts it in its headers.
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    assert_eq!(
+        unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) },
+        0
+    );
+    let end = buf.iter().position(|&b| b == 0).unwrap();
+    String::from_utf8(buf[..end].to_vec()).unwrap()
+}
+
+fn need(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        found,
+        "{program} is needed for this test: install it (Debian: apt-get install {package})"
+    );
+}
+
+fn run_ok(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Records of the output by message text, skipping the listener's own.
+fn by_msg(lines: &[Value]) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for l in lines {
+        if l["logger"] == "tributary" {
+            continue;
+        }
+        out.entry(l["msg"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(l.clone());
+    }
+    out
+}
+
+/// Asserts the record with text `msg` was written exactly once, with this
+/// level number, logger and host.
+fn assert_once(
+    seen: &BTreeMap<String, Vec<Value>>,
+    msg: &str,
+    levelno: i64,
+    logger: &str,
+    host: &str,
+) {
+    let got = seen.get(msg).map(Vec::as_slice).unwrap_or_default();
+    assert_eq!(
+        got.len(),
+        1,
+        "{msg:?} written {} times; all: {seen:#?}",
+        got.len()
+    );
+    let r = &got[0];
+    assert_eq!(r["levelno"].as_i64(), Some(levelno), "level of {r}");
+    assert_eq!(r["logger"].as_str(), Some(logger), "logger of {r}");
+    assert_eq!(r["host"].as_str(), Some(host), "host of {r}");
+}
+
+fn python_syslog(dest: &str, socktype: &str, tag: &str, n: usize) -> Child {
+    let script = r#"
+import logging, logging.handlers, socket, sys
+dest, socktype, tag, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if socktype == "unix":
+    h = logging.handlers.SysLogHandler(address=dest)
+else:
+    host, port = dest.rsplit(":", 1)
+    kind = socket.SOCK_STREAM if socktype == "tcp" else socket.SOCK_DGRAM
+    h = logging.handlers.SysLogHandler(address=(host, int(port)), socktype=kind)
+h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+log = logging.getLogger("app." + tag)
+log.propagate = False
+log.addHandler(h)
+log.setLevel(logging.DEBUG)
+levels = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
+for i in range(n):
+    log.log(levels[i % 5], "%s message %d caf\u00e9", tag, i)
+h.close()
+"#;
+    Command::new("python3")
+        .args(["-c", script, dest, socktype, tag, &n.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("python3 is needed for this test (Debian: apt-get install python3): {e}")
+        })
+}
+
+#[test]
+fn python_sysloghandler_over_udp_tcp_and_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("log.sock");
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--syslog-unix",
+            sock.to_str().unwrap(),
+            "--out",
+            "out.log",
+        ],
+    );
+    assert_eq!(t.addr("syslog-unix", 0), sock.to_str().unwrap());
+    let n = 50;
+    let clients = [
+        python_syslog(&t.addr("syslog-udp", 0), "udp", "udp", n),
+        python_syslog(&t.addr("syslog-tcp", 0), "tcp", "tcp", n),
+        python_syslog(sock.to_str().unwrap(), "unix", "unix", n),
+    ];
+    for c in clients {
+        common::wait_ok(c, "python SysLogHandler");
+    }
+    wait_for_lines(&dir.path().join("out.log"), 3 * n);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&common::read_json(&dir.path().join("out.log")));
+    let local = host_name();
+    // Python's level → syslog severity → our level.
+    let levels = [10, 20, 30, 40, 50];
+    for (tag, host) in [
+        ("udp", "127.0.0.1"),
+        ("tcp", "127.0.0.1"),
+        ("unix", local.as_str()),
+    ] {
+        for i in 0..n {
+            let msg = format!("{tag} message {i} caf\u{e9}");
+            assert_once(&seen, &msg, levels[i % 5], &format!("app.{tag}"), host);
+        }
+    }
+    assert_eq!(seen.len(), 3 * n, "unexpected records: {seen:#?}");
+    assert_eq!(summary_counter(&stderr, "malformed"), 0, "{stderr}");
+}
+
+fn logger(args: &[&str], msg: &str) {
+    let mut cmd = Command::new("logger");
+    cmd.args(args).arg(msg);
+    run_ok(&mut cmd, &format!("logger {args:?}"));
+}
+
+#[test]
+fn util_linux_logger_in_every_form() {
+    need("logger", "bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    let dgram = dir.path().join("dev-log");
+    let stream = dir.path().join("dev-log-stream");
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--syslog-unix",
+            dgram.to_str().unwrap(),
+            "--syslog-unix-stream",
+            stream.to_str().unwrap(),
+            "--out",
+            "out.log",
+        ],
+    );
+    let udp = t.addr("syslog-udp", 0);
+    let tcp = t.addr("syslog-tcp", 0);
+    let (uh, up) = udp.rsplit_once(':').unwrap();
+    let (th, tp) = tcp.rsplit_once(':').unwrap();
+    // (flags, message, expected level number)
+    let cases: Vec<(Vec<&str>, &str, i64)> = vec![
+        (
+            vec![
+                "--udp",
+                "-n",
+                uh,
+                "-P",
+                up,
+                "--rfc5424",
+                "-p",
+                "user.notice",
+            ],
+            "udp 5424 notice",
+            25,
+        ),
+        (
+            vec!["--udp", "-n", uh, "-P", up, "--rfc3164", "-p", "user.err"],
+            "udp 3164 err",
+            40,
+        ),
+        (
+            vec![
+                "--tcp",
+                "-n",
+                th,
+                "-P",
+                tp,
+                "--rfc5424",
+                "-p",
+                "daemon.info",
+            ],
+            "tcp 5424 info",
+            20,
+        ),
+        (
+            vec![
+                "--tcp",
+                "-n",
+                th,
+                "-P",
+                tp,
+                "--rfc3164",
+                "-p",
+                "local0.warning",
+            ],
+            "tcp 3164 warning",
+            30,
+        ),
+        (
+            vec![
+                "--tcp",
+                "-n",
+                th,
+                "-P",
+                tp,
+                "--rfc5424",
+                "--octet-count",
+                "-p",
+                "user.debug",
+            ],
+            "tcp octet debug",
+            10,
+        ),
+        (
+            vec![
+                "--tcp",
+                "-n",
+                th,
+                "-P",
+                tp,
+                "--rfc3164",
+                "--octet-count",
+                "-p",
+                "user.crit",
+            ],
+            "tcp 3164 octet crit",
+            50,
+        ),
+        (
+            vec!["-u", dgram.to_str().unwrap(), "-p", "user.alert"],
+            "unix dgram alert",
+            50,
+        ),
+        (
+            vec!["-u", stream.to_str().unwrap(), "--tcp", "-p", "user.emerg"],
+            "unix stream emerg",
+            50,
+        ),
+        (
+            vec![
+                "-u",
+                dgram.to_str().unwrap(),
+                "--rfc5424",
+                "-p",
+                "user.info",
+            ],
+            "unix dgram 5424",
+            20,
+        ),
+    ];
+    for (flags, msg, _) in &cases {
+        let mut args = flags.clone();
+        args.extend(["-t", "myapp"]);
+        logger(&args, msg);
+    }
+    wait_for_lines(&dir.path().join("out.log"), cases.len());
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let lines = common::read_json(&dir.path().join("out.log"));
+    let seen = by_msg(&lines);
+    let local = host_name();
+    let short = local.split('.').next().unwrap().to_owned();
+    for (flags, msg, levelno) in &cases {
+        // RFC 3164 carries the short name; to a Unix socket logger sends
+        // no host at all (the listener's own name is used).
+        let host = if flags.contains(&"--rfc3164") {
+            &short
+        } else {
+            &local
+        };
+        assert_once(&seen, msg, *levelno, "myapp", host);
+    }
+    assert_eq!(seen.len(), cases.len(), "{seen:#?}");
+    let facility = |msg: &str| {
+        seen[msg][0]["fields"]["facility"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert_eq!(facility("tcp 5424 info").as_deref(), Some("daemon"));
+    assert_eq!(facility("tcp 3164 warning").as_deref(), Some("local0"));
+    assert_eq!(summary_counter(&stderr, "malformed"), 0, "{stderr}");
+}
+
+/// A free loopback TCP port (closed again for the program to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stops the child on drop.
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn rsyslogd_forwards_rfc5424_with_octet_framing() {
+    need("rsyslogd", "rsyslog");
+    need("logger", "bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &["--syslog-tcp", "127.0.0.1:0", "--out", "out.log"],
+    );
+    let ours = t.addr("syslog-tcp", 0);
+    let (_, our_port) = ours.rsplit_once(':').unwrap();
+    let work = dir.path().join("rsyslog");
+    std::fs::create_dir(&work).unwrap();
+    let in_port = free_port();
+    let conf = work.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"global(workDirectory="{work}")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="{in_port}")
+*.* action(type="omfwd" target="127.0.0.1" port="{our_port}" protocol="tcp"
+           template="RSYSLOG_SyslogProtocol23Format" TCP_Framing="octet-counted")
+"#,
+            work = work.display()
+        ),
+    )
+    .unwrap();
+    let rsyslog = Stopped(
+        Command::new("rsyslogd")
+            .args(["-n", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(work.join("rsyslogd.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Ready once its input accepts connections.
+    let deadline = Instant::now() + PATIENCE;
+    while TcpStream::connect(("127.0.0.1", in_port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "rsyslogd never listened on {in_port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let n = 30;
+    let prios = [("user.err", 40), ("user.notice", 25), ("user.debug", 10)];
+    for i in 0..n {
+        let (p, _) = prios[i % 3];
+        logger(
+            &[
+                "--tcp",
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &in_port.to_string(),
+                "--rfc5424",
+                "-t",
+                "fwd",
+                "-p",
+                p,
+            ],
+            &format!("forwarded {i}"),
+        );
+    }
+    let path = dir.path().join("out.log");
+    wait_for_lines(&path, n);
+    drop(rsyslog);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&common::read_json(&path));
+    let local = host_name();
+    for i in 0..n {
+        assert_once(
+            &seen,
+            &format!("forwarded {i}"),
+            prios[i % 3].1,
+            "fwd",
+            &local,
+        );
+    }
+    assert_eq!(seen.len(), n, "{seen:#?}");
+}
+
+#[test]
+fn bad_input_is_refused_or_kept_and_others_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--syslog-max-message",
+            "1MiB",
+            "--out",
+            "out.log",
+        ],
+    );
+    let addr = t.addr("syslog-tcp", 0);
+    let send = |bytes: &[u8]| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.write_all(bytes).unwrap();
+        s
+    };
+    // A good producer, before, between and after the bad ones.
+    let good = |from: usize| {
+        let mut wire = Vec::new();
+        for i in from..from + 100 {
+            let m = format!("<14>1 - goodhost good - - - good {i}");
+            wire.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
+        }
+        drop(send(&wire));
+    };
+    good(0);
+    // Garbage PRI: kept raw, lenient.
+    drop(send(b"<abc>garbage pri\n"));
+    // Invalid UTF-8: replaced, counted.
+    drop(send(b"<13>t: bad \xff utf8\n"));
+    // A length prefix of 4 GiB: refused, never allocated, connection closed.
+    drop(send(b"4294967296 <13>1 - - - - - - x"));
+    good(100);
+    // A half-finished octet count at close.
+    drop(send(b"100 <13>1 - - - - - - cut"));
+    // 10,000 structured-data elements.
+    let mut sd = b"<14>1 - h sd - - ".to_vec();
+    for i in 0..10_000 {
+        sd.extend_from_slice(format!("[e{i} k=\"v\"]").as_bytes());
+    }
+    sd.extend_from_slice(b" many sd\n");
+    drop(send(&sd));
+    // A message that never ends: 64 MiB with no LF or NUL, then a good one
+    // on the same connection.
+    let mut endless = send(b"<13>");
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        endless.write_all(&chunk).unwrap();
+    }
+    endless
+        .write_all(b"\n<13>after: after the endless one\n")
+        .unwrap();
+    drop(endless);
+    good(200);
+    let path = dir.path().join("out.log");
+    // 300 good + garbage + utf8 + sd + after.
+    wait_for_lines(&path, 304);
+    let peak_kib = proc_status_kib(t.pid(), "VmHWM");
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&common::read_json(&path));
+    for i in 0..300 {
+        assert_once(&seen, &format!("good {i}"), 20, "good", "goodhost");
+    }
+    assert_once(&seen, "<abc>garbage pri", 25, "syslog", "127.0.0.1");
+    assert_once(&seen, "bad \u{fffd} utf8", 25, "t", "127.0.0.1");
+    assert_once(&seen, "many sd", 20, "sd", "h");
+    assert_eq!(
+        seen["many sd"][0]["fields"].as_object().unwrap().len(),
+        10_001
+    );
+    assert_once(&seen, "after the endless one", 25, "after", "127.0.0.1");
+    assert_eq!(seen.len(), 304, "{:#?}", seen.keys().collect::<Vec<_>>());
+    assert!(
+        stderr.contains("octet count of 4294967296 bytes exceeds the maximum message size"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("closed inside an octet-counted message"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("without LF or NUL; skipped up to its end"),
+        "{stderr}"
+    );
+    assert_eq!(summary_counter(&stderr, "lenient"), 1, "{stderr}");
+    assert_eq!(summary_counter(&stderr, "replaced_utf8"), 1, "{stderr}");
+    // 4 GiB count, cut-short count, the endless message.
+    assert_eq!(summary_counter(&stderr, "malformed"), 3, "{stderr}");
+    // 64 MiB went by; the buffer holds at most one message (1 MiB) and a read.
+    assert!(
+        peak_kib < 48 * 1024,
+        "peak resident set {peak_kib} KiB after 64 MiB unterminated"
+    );
+}
