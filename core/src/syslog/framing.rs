@@ -120,7 +120,7 @@ impl SyslogFramer {
                     Count::TooLarge(len) => {
                         return Some(Err(FramingError::CountTooLarge { len, max: self.max }));
                     }
-                    Count::NotACount => {}
+                    Count::Delimited => {}
                 }
             }
             let rest = &self.buf[self.start..];
@@ -177,7 +177,7 @@ enum Count {
     Partial,
     TooLarge(u64),
     /// Digits not followed by a space: a delimited message.
-    NotACount,
+    Delimited,
 }
 
 fn octet_count(rest: &[u8], max: usize) -> Count {
@@ -196,7 +196,7 @@ fn octet_count(rest: &[u8], max: usize) -> Count {
                 _ => Count::TooLarge(len),
             }
         }
-        Some(_) => Count::NotACount,
+        Some(_) => Count::Delimited,
     }
 }
 
