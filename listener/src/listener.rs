@@ -94,6 +94,13 @@ impl ListenerBuilder {
         self
     }
 
+    /// The time zone of RFC 3164 timestamps: an IANA name, `UTC` or
+    /// `local` (the default, the listener's own).
+    pub fn syslog_timezone(mut self, zone: impl Into<String>) -> Self {
+        self.settings.syslog_timezone = Some(zone.into());
+        self
+    }
+
     /// Largest syslog message accepted on the syslog inputs (default 64 KiB).
     pub fn syslog_max_message(mut self, bytes: usize) -> Self {
         self.settings.syslog_max_message = bytes;
@@ -242,6 +249,12 @@ impl ListenerBuilder {
             diag.attach(queue.clone());
         }
 
+        // Checked by Settings::check, so the zone is known here.
+        let syslog_parser = match &settings.syslog_timezone {
+            Some(zone) => tributary_core::syslog::SyslogParser::for_zone(zone)
+                .map_err(|e| ListenerError::Config(crate::config::invalid("syslog-timezone", e)))?,
+            None => tributary_core::syslog::SyslogParser::default(),
+        };
         let mut bound = Vec::new();
         let mut sockets = Vec::new();
         let mut counters = Vec::new();
@@ -258,10 +271,7 @@ impl ListenerBuilder {
                 } else {
                     settings.max_frame
                 },
-                syslog: b
-                    .kind()
-                    .is_syslog()
-                    .then(tributary_core::syslog::SyslogParser::default),
+                syslog: b.kind().is_syslog().then(|| syslog_parser.clone()),
                 idle_timeout: settings.idle_timeout,
                 drain_timeout: settings.drain_timeout,
                 decode: DecodeOptions {

@@ -313,6 +313,9 @@ pub struct Settings {
     pub max_frame: usize,
     /// Largest syslog message accepted on the syslog inputs, in bytes.
     pub syslog_max_message: usize,
+    /// The time zone of RFC 3164 timestamps (they carry none): an IANA
+    /// name, `UTC` or `local`; `None` is `local`, the listener's own.
+    pub syslog_timezone: Option<String>,
     /// Most stream connections open at once, over all inputs; more are
     /// accepted and closed at once, and counted as rejected.
     pub max_connections: usize,
@@ -362,6 +365,7 @@ impl Default for Settings {
             outputs: Vec::new(),
             max_frame: tributary_core::frame::DEFAULT_MAX_FRAME,
             syslog_max_message: DEFAULT_SYSLOG_MAX_MESSAGE,
+            syslog_timezone: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: None,
             stats_interval: None,
@@ -398,6 +402,10 @@ impl Settings {
                     self.syslog_max_message
                 ),
             ));
+        }
+        if let Some(zone) = &self.syslog_timezone {
+            tributary_core::syslog::SyslogParser::for_zone(zone)
+                .map_err(|e| invalid("syslog-timezone", e))?;
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));

@@ -536,3 +536,51 @@ fn bad_input_is_refused_or_kept_and_others_land() {
         "peak resident set {peak_kib} KiB after 64 MiB unterminated"
     );
 }
+
+#[test]
+fn rfc3164_timestamps_read_in_the_configured_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-timezone",
+            "Europe/Paris",
+            "--out",
+            "out.log",
+        ],
+    );
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Noon in Paris in summer (UTC+2), and a 5424 message with a `-`
+    // timestamp, stamped on arrival.
+    udp.send_to(b"<13>Jul  1 12:00:00 h t: zoned", t.addr("syslog-udp", 0))
+        .unwrap();
+    udp.send_to(b"<13>1 - h t - - - nil time", t.addr("syslog-udp", 0))
+        .unwrap();
+    wait_for_lines(&dir.path().join("out.log"), 2);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&common::read_json(&dir.path().join("out.log")));
+    let ts = seen["zoned"][0]["ts"].as_str().unwrap().to_owned();
+    assert!(ts.ends_with("-07-01T10:00:00.000000Z"), "{ts}");
+    assert_once(&seen, "nil time", 25, "t", "h");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "listen",
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-timezone",
+            "Mars/Olympus",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("syslog-timezone") && err.contains("not a known time zone"),
+        "{err}"
+    );
+}

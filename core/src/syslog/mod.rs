@@ -66,6 +66,18 @@ impl SyslogParser {
         SyslogParser { zone }
     }
 
+    /// A parser reading RFC 3164 timestamps in the zone named `name`: an
+    /// IANA name (`Europe/Paris`, from the system's time zone database),
+    /// `UTC`, or `local` for this machine's zone.
+    pub fn for_zone(name: &str) -> Result<SyslogParser, String> {
+        if name.eq_ignore_ascii_case("local") {
+            return Ok(SyslogParser::default());
+        }
+        TimeZone::get(name)
+            .map(SyslogParser::new)
+            .map_err(|e| format!("{name:?} is not a known time zone (an IANA name such as Europe/Paris, UTC, or local): {e}"))
+    }
+
     /// Parses one message (its framing already removed; a trailing NUL,
     /// LF or CRLF is dropped). `now` stamps messages without a timestamp
     /// and picks the year of RFC 3164 ones. Never fails: see [`Parsed`].
@@ -172,6 +184,20 @@ mod tests {
             raw,
             Timestamp::parse_rfc3339("2026-12-06T10:00:00Z").unwrap(),
         )
+    }
+
+    #[test]
+    fn zones_by_name() {
+        let at = Timestamp::parse_rfc3339("2026-07-01T00:00:00Z").unwrap();
+        let paris = SyslogParser::for_zone("Europe/Paris").unwrap();
+        let r = paris.parse(b"<13>Jul  1 12:00:00 h t: m", at).record;
+        assert_eq!(
+            r.ts,
+            Timestamp::parse_rfc3339("2026-07-01T10:00:00Z").unwrap()
+        );
+        assert!(SyslogParser::for_zone("local").is_ok());
+        let e = SyslogParser::for_zone("Mars/Olympus").unwrap_err();
+        assert!(e.contains("not a known time zone"), "{e}");
     }
 
     #[test]

@@ -556,6 +556,25 @@ pub(crate) static SETTINGS: &[Setting] = &[
         sample: "64KiB",
     },
     Setting {
+        name: "syslog-timezone",
+        form: Form::Value("ZONE"),
+        doc: "Time zone of RFC 3164 timestamps, which carry none: an IANA name (Europe/Paris), UTC, or local",
+        default: Shown::Value("local"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            let zone = v.text()?;
+            // `local` is the default itself, not a zone to look up.
+            c.settings.syslog_timezone =
+                (!zone.eq_ignore_ascii_case("local")).then(|| zone.to_owned());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.syslog_timezone {
+            Some(z) => b.syslog_timezone(z),
+            None => b,
+        }),
+        sample: "UTC",
+    },
+    Setting {
         name: "syslog-max-message",
         form: Form::Value("SIZE"),
         doc: "Largest syslog message accepted on the syslog inputs (480 B..4 GiB); a larger octet count closes its connection unallocated, a longer unterminated message is skipped to its end",

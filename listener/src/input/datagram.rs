@@ -129,7 +129,14 @@ impl Ingest {
         }
         let input = self.input.clone();
         if let Some(parser) = &input.syslog {
-            return super::syslog::datagram(&input, parser, data, peer, &mut self.batch);
+            return super::syslog::datagram(
+                &input,
+                parser,
+                data,
+                peer,
+                &mut self.batch,
+                &mut self.state.reports,
+            );
         }
         split_datagram(data, input.max_frame, |payload| match payload {
             Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.state),

@@ -13,7 +13,16 @@ pub(crate) fn datagram(
     data: &[u8],
     peer: &dyn fmt::Display,
     batch: &mut Batch,
+    reports: &mut u32,
 ) {
+    if data.len() > input.max_frame {
+        let too_large = format!(
+            "syslog datagram of {} bytes exceeds the maximum message size of {} bytes (raise --syslog-max-message if legitimate)",
+            data.len(),
+            input.max_frame
+        );
+        return input.malformed(peer, &too_large, reports);
+    }
     let host = super::fallback_host(&peer.to_string());
     super::accept(input, parser, data, host.as_ref(), batch);
 }
