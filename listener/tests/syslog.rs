@@ -9,6 +9,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+// One throwaway PKI for the TLS tests of both crates.
+#[cfg(feature = "tls")]
+#[path = "../../handlers/tests/pki/mod.rs"]
+mod pki;
 
 use common::{PATIENCE, Tributary, proc_status_kib, summary_counter, wait_for_lines};
 use serde_json::Value;
@@ -583,4 +587,57 @@ fn rfc3164_timestamps_read_in_the_configured_zone() {
         err.contains("syslog-timezone") && err.contains("not a known time zone"),
         "{err}"
     );
+}
+
+/// RFC 5425: syslog over TLS, with the listener's TLS settings; the client
+/// is Python's stdlib `ssl`, octet-counted RFC 5424 as rsyslog sends it.
+#[cfg(feature = "tls")]
+#[test]
+fn syslog_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki::Ca::new(dir.path(), "main");
+    let server = ca.server();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+            "--out",
+            "out.log",
+        ],
+    );
+    let script = r#"
+import socket, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+with socket.create_connection((host, int(port))) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        for i in range(20):
+            m = ("<11>1 - tlshost tlsapp 77 - - over tls %d" % i).encode()
+            s.sendall(b"%d " % len(m) + m)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &t.addr("syslog-tcp", 0)])
+        .arg(&ca.cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_lines(&dir.path().join("out.log"), 20);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&common::read_json(&dir.path().join("out.log")));
+    for i in 0..20 {
+        assert_once(&seen, &format!("over tls {i}"), 40, "tlsapp", "tlshost");
+        assert_eq!(seen[&format!("over tls {i}")][0]["pid"], 77);
+    }
+    assert_eq!(seen.len(), 20);
+    assert_eq!(summary_counter(&stderr, "rejected"), 0, "{stderr}");
 }
