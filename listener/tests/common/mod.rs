@@ -235,14 +235,21 @@ pub fn read_json(path: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Waits until `path` holds at least `n` lines; returns them parsed.
+/// Panics at the deadline, naming the count it saw: a test whose records
+/// never arrive fails here rather than later on a confusing count.
 pub fn wait_for_lines(path: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let text = std::fs::read(path).unwrap_or_default();
         let count = text.iter().filter(|&&b| b == b'\n').count();
-        if count >= n || Instant::now() > deadline {
+        if count >= n {
             return read_json(path);
         }
+        assert!(
+            Instant::now() < deadline,
+            "{} holds {count} lines after {PATIENCE:?}, expected at least {n}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
