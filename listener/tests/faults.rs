@@ -247,6 +247,13 @@ mod raw {
     impl Client {
         /// Connects and says hello; returns the welcome's `next`.
         pub fn connect(addr: &str, producer: &str, next: u64) -> (Client, u64) {
+            let (c, next, _durable) = Client::connect_durable(addr, producer, next);
+            (c, next)
+        }
+
+        /// [`connect`](Self::connect), also returning the welcome's
+        /// `durable`.
+        pub fn connect_durable(addr: &str, producer: &str, next: u64) -> (Client, u64, bool) {
             let stream = TcpStream::connect(addr).unwrap();
             stream
                 .set_read_timeout(Some(Duration::from_secs(30)))
@@ -264,7 +271,7 @@ mod raw {
             .encode(&mut hello);
             c.stream.write_all(&hello).unwrap();
             match c.reply() {
-                Reply::Welcome { next, .. } => (c, next),
+                Reply::Welcome { next, durable } => (c, next, durable),
                 other => panic!("expected a welcome, got {other:?}"),
             }
         }
@@ -419,4 +426,150 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     let seen = tally(&read_json(&dir.path().join("out.log")));
     let expected: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), records)).collect();
     assert_exactly_once(&seen, &expected);
+}
+
+/// The last fsynced length of each file the listener synced, by file name,
+/// and how many times each was synced, from the test hooks' sync log
+/// (`sync<TAB>path<TAB>length` lines; feature `test-hooks`).
+fn synced(log: &std::path::Path) -> std::collections::BTreeMap<String, (u64, usize)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut files = std::collections::BTreeMap::new();
+    // Only whole lines: the listener may be appending one right now.
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let mut parts = line.trim_end().split('\t');
+        let (Some("sync"), Some(path), Some(len), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            panic!("bad sync log line {line:?}");
+        };
+        let name = std::path::Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let entry = files.entry(name).or_insert((0, 0));
+        *entry = (len.parse().unwrap(), entry.1 + 1);
+    }
+    files
+}
+
+/// `--durable` means: every acknowledged record is on disk before its
+/// acknowledgement, so it survives a power cut. The welcome says so; the
+/// listener's test hook logs every fsync with the file's length, and each
+/// acknowledgement must follow a new fsync of the output and of the journal
+/// whose synced length holds every record it acknowledges. Then a power cut
+/// is simulated: `kill -9` with records in flight, and every file cut back
+/// to its last fsynced length, as losing the page cache would; the
+/// restarted listener and the producer's resends must end with every record
+/// exactly once. A `--durable` that skipped its fsyncs loses acknowledged
+/// records here.
+#[test]
+fn durable_acknowledgements_survive_a_simulated_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let sync_log = dir.path().join("sync-log");
+    let env = [("TRIBUTARY_TEST_SYNC_LOG", sync_log.as_os_str())];
+    let args = [
+        "--tcp",
+        "127.0.0.1:0",
+        "--out",
+        "out.log",
+        "--durable",
+        "--ack-journal",
+        "out.acks",
+    ];
+    let (batch, batches, total) = (500u64, 6u64, 20_000u64);
+    let mut listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", 0);
+    assert!(durable, "the welcome of a --durable listener says durable: false");
+    assert_eq!(start, 0);
+
+    let mut acked = 0;
+    let mut syncs_before = (0, 0);
+    for b in 0..batches {
+        c.send("cut", b * batch, (b + 1) * batch);
+        while acked < (b + 1) * batch {
+            let tributary_core::frame::handshake::Reply::Ack { next } = c.reply() else {
+                panic!("expected an ack");
+            };
+            if next <= acked {
+                continue; // a repeated acknowledgement commits nothing new
+            }
+            acked = next;
+            // The hook appends before the acknowledgement is sent.
+            let files = synced(&sync_log);
+            let (out_len, out_syncs) = files.get("out.log").copied().unwrap_or_default();
+            let (_, journal_syncs) = files.get("out.acks").copied().unwrap_or_default();
+            assert!(
+                out_syncs > syncs_before.0 && journal_syncs > syncs_before.1,
+                "ack {next} without a new fsync of the output ({out_syncs} syncs, {} before) \
+                 and of the journal ({journal_syncs}, {} before)",
+                syncs_before.0,
+                syncs_before.1
+            );
+            syncs_before = (out_syncs, journal_syncs);
+            let file = std::fs::read(dir.path().join("out.log")).unwrap();
+            let on_disk: std::collections::BTreeSet<u64> = file[..out_len as usize]
+                .split(|&b| b == b'\n')
+                .filter_map(producer_and_n)
+                .map(|(_, n)| n)
+                .collect();
+            assert!(
+                (0..next).all(|n| on_disk.contains(&n)),
+                "ack {next}: the output's fsynced {out_len} bytes hold only {} records",
+                on_disk.len()
+            );
+        }
+    }
+
+    // The power cut, with records in flight: the process dies, and so does
+    // everything the files held beyond their last fsync. It comes once the
+    // output holds bytes not fsynced yet (if the writer syncs them first,
+    // the cut merely finds less to cut).
+    let out = dir.path().join("out.log");
+    let mut sent = batches * batch;
+    while sent < total {
+        c.send("cut", sent, sent + 100);
+        sent += 100;
+        let synced_len = synced(&sync_log).get("out.log").map_or(0, |(len, _)| *len);
+        if std::fs::metadata(&out).unwrap().len() > synced_len {
+            break;
+        }
+    }
+    listener.signal(libc::SIGKILL);
+    let _ = listener.wait();
+    drop(c);
+    let files = synced(&sync_log);
+    let mut cut = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path == sync_log || !path.is_file() {
+            continue;
+        }
+        let kept = files.get(&name).map_or(0, |(len, _)| *len);
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len >= kept, "{name}: {len} bytes, fsynced {kept}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(kept)
+            .unwrap();
+        cut += len - kept;
+    }
+    eprintln!("power cut after {sent} records sent: {cut} bytes written after the last fsyncs were lost");
+
+    listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", acked);
+    assert!(durable);
+    assert!(start >= acked, "the welcome went back from {acked} to {start}");
+    c.send("cut", start, total);
+    c.wait_acked(total);
+    drop(c);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    let seen = tally(&read_json(&dir.path().join("out.log")));
+    assert_exactly_once(&seen, &[("cut".to_owned(), total)]);
 }

@@ -38,9 +38,21 @@ impl Tributary {
     }
 
     pub fn start_expecting(cwd: &Path, args: &[&str], expected: usize) -> Tributary {
+        Tributary::start_with_env(cwd, args, expected, &[])
+    }
+
+    /// [`start_expecting`](Self::start_expecting) with extra environment
+    /// variables (the test hooks' settings).
+    pub fn start_with_env(
+        cwd: &Path,
+        args: &[&str],
+        expected: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Tributary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
             .arg("listen")
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
