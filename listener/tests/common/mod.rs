@@ -49,6 +49,18 @@ impl Tributary {
         expected: usize,
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Tributary {
+        Tributary::try_start(cwd, args, expected, env)
+            .unwrap_or_else(|err| panic!("no readiness lines; {err}"))
+    }
+
+    /// Starts the listener; `Err` with its exit status and stderr when it
+    /// exits (or stays silent) before printing its readiness lines.
+    pub fn try_start(
+        cwd: &Path,
+        args: &[&str],
+        expected: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Result<Tributary, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
             .arg("listen")
             .args(args)
@@ -90,12 +102,12 @@ impl Tributary {
                 }
                 Err(_) => {
                     let (status, err) = t.finish_now();
-                    panic!("no readiness lines; exit {status:?}; stderr:\n{err}");
+                    return Err(format!("exit {status:?}; stderr:\n{err}"));
                 }
             }
         }
         t.bound = bound;
-        t
+        Ok(t)
     }
 
     /// The address of the `n`th input of `kind`.
