@@ -58,7 +58,12 @@ fn six_processes_share_one_rotating_file_without_losing_or_splitting_lines() {
     let children: Vec<_> = (0..CHILDREN)
         .map(|c| {
             Command::new(&exe)
-                .args(["--ignored", "--exact", "shared_file_child", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "shared_file_child",
+                    "--test-threads=1",
+                ])
                 .env(ENV, format!("{}|{c}", path.display()))
                 .stdout(std::process::Stdio::null())
                 .spawn()

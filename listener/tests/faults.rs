@@ -536,7 +536,10 @@ fn durable_acknowledgements_survive_a_simulated_power_cut() {
     let mut listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
     let addr = listener.tcp(0).to_string();
     let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", 0);
-    assert!(durable, "the welcome of a --durable listener says durable: false");
+    assert!(
+        durable,
+        "the welcome of a --durable listener says durable: false"
+    );
     assert_eq!(start, 0);
 
     let mut acked = 0;
@@ -613,13 +616,18 @@ fn durable_acknowledgements_survive_a_simulated_power_cut() {
             .unwrap();
         cut += len - kept;
     }
-    eprintln!("power cut after {sent} records sent: {cut} bytes written after the last fsyncs were lost");
+    eprintln!(
+        "power cut after {sent} records sent: {cut} bytes written after the last fsyncs were lost"
+    );
 
     listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
     let addr = listener.tcp(0).to_string();
     let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", acked);
     assert!(durable);
-    assert!(start >= acked, "the welcome went back from {acked} to {start}");
+    assert!(
+        start >= acked,
+        "the welcome went back from {acked} to {start}"
+    );
     c.send("cut", start, total);
     c.wait_acked(total);
     drop(c);

@@ -79,7 +79,13 @@ fn unopenable_path_is_an_error_from_the_write_and_recovers() {
 #[cfg(unix)]
 fn run_child(test: &str, var: &str) -> std::process::Output {
     std::process::Command::new(std::env::current_exe().expect("own path"))
-        .args(["--ignored", "--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(var, "1")
         .output()
         .expect("child ran")

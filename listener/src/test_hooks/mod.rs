@@ -33,7 +33,10 @@ pub(crate) fn synced(path: &Path) {
     if let Err(e) = written {
         // A test hook that cannot report must not be mistaken for a sync
         // that never happened.
-        panic!("{SYNC_LOG}: cannot append to {}: {e}", Path::new(&log).display());
+        panic!(
+            "{SYNC_LOG}: cannot append to {}: {e}",
+            Path::new(&log).display()
+        );
     }
 }
 

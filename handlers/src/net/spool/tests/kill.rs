@@ -31,8 +31,9 @@ fn progress(spool: &Spool) -> (u64, Option<u64>) {
 #[test]
 #[ignore = "child helper: run by sigkill_while_spooling_loses_nothing_unconsumed"]
 fn kill_child() {
-    let dir = std::env::var_os(CHILD_ENV)
-        .unwrap_or_else(|| panic!("a child helper: run by the parent test, which sets {CHILD_ENV}"));
+    let dir = std::env::var_os(CHILD_ENV).unwrap_or_else(|| {
+        panic!("a child helper: run by the parent test, which sets {CHILD_ENV}")
+    });
     let cfg = kill_config(Path::new(&dir));
     let (mut spool, _) = Spool::open(&cfg, "killed").unwrap();
     let mut out = std::io::stdout().lock();
