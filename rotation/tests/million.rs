@@ -65,7 +65,11 @@ fn run(naming: Naming, count: u64) {
     assert_eq!(archives.len() as u64, count.saturating_sub(1) / PER_FILE);
     let mut expected = 0u64;
     let mut check = |data: Vec<u8>, lines: u64| {
-        assert_eq!(data.len() as u64, lines * 16, "a file after line {expected}");
+        assert_eq!(
+            data.len() as u64,
+            lines * 16,
+            "a file after line {expected}"
+        );
         for chunk in data.chunks(16) {
             assert_eq!(chunk, line(expected, &mut buf), "line {expected}");
             expected += 1;

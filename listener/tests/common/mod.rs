@@ -423,3 +423,28 @@ pub fn line_ts(line: &[u8]) -> Option<f64> {
     let ts = std::str::from_utf8(&rest[..end]).ok()?;
     Some(tributary_core::Timestamp::parse_rfc3339(ts)?.as_secs_f64())
 }
+
+/// Datagrams the kernel dropped at the UDP socket bound to `addr` (its
+/// receive buffer was full), from /proc/net/udp: a loss no listener can
+/// see, so tests account for it instead of assuming it never happens.
+pub fn udp_kernel_drops(addr: SocketAddr) -> u64 {
+    let SocketAddr::V4(v4) = addr else {
+        panic!("udp_kernel_drops reads /proc/net/udp (IPv4): {addr}")
+    };
+    let local = format!(
+        "{:08X}:{:04X}",
+        u32::from_le_bytes(v4.ip().octets()),
+        v4.port()
+    );
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+        .unwrap_or_else(|| panic!("no UDP socket {addr} ({local}) in /proc/net/udp:\n{table}"))
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
