@@ -62,7 +62,7 @@ fn a_held_compression_does_not_stop_writes_or_rotations() {
     }
     // Meanwhile the writer goes on: every write returns and every rotation
     // happens, with the worker stuck in its first archive.
-    let Ok(Some(mut f)) = progress.recv_timeout(patience) else {
+    let Ok(Some(f)) = progress.recv_timeout(patience) else {
         panic!("the writer stalled while a compression was held");
     };
     assert_eq!(f.rotations(), FILES - 1);
