@@ -460,15 +460,25 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     std::thread::sleep(outage / 4);
     let (status, err) = listener.stop();
     assert!(status.success(), "{err}");
-    std::thread::sleep(outage);
-    let spooled: u64 = names
-        .iter()
-        .map(|n| std::fs::metadata(dir.path().join(format!("{n}.spool"))).map_or(0, |m| m.len()))
-        .sum();
-    assert!(
-        spooled > 4 * 1024,
-        "the outage should have filled the 200-record buffers and spilled to disk ({spooled} bytes spooled)"
-    );
+    // The outage lasts at least `outage`, and until the producers' 200-record
+    // buffers have filled and spilled to disk (on a slow machine, longer).
+    let down = Instant::now();
+    loop {
+        let spooled: u64 = names
+            .iter()
+            .map(|n| {
+                std::fs::metadata(dir.path().join(format!("{n}.spool"))).map_or(0, |m| m.len())
+            })
+            .sum();
+        if spooled > 4 * 1024 && down.elapsed() >= outage {
+            break;
+        }
+        assert!(
+            down.elapsed() < PATIENCE,
+            "the outage should have filled the 200-record buffers and spilled to disk ({spooled} bytes spooled)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let listener = restart(dir.path(), &args);
     for (p, name) in producers.iter_mut().zip(&names) {
         let status = p.wait().unwrap();
