@@ -34,13 +34,10 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// Starts a producer process: this test binary again, running only
-/// [`ack_producer_process`].
-fn ack_producer(addr: &str, name: &str, count: u64) -> Child {
-    ack_producer_with(addr, name, count, "")
-}
-
-/// [`ack_producer`] with extra settings: `spool=PATH buffer=N pace=N`
-/// (pace: records per millisecond at most, so the run spans an outage).
+/// [`ack_producer_process`], with extra settings: `spool=PATH buffer=N pace=N
+/// hold=PATH` (pace: records per millisecond at most, so the run spans an
+/// outage; hold: the last record waits until PATH exists, so the producer
+/// is still running when the test needs it to be).
 fn ack_producer_with(addr: &str, name: &str, count: u64, extra: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["ack_producer_process", "--exact", "--ignored", "--quiet"])
@@ -59,7 +56,7 @@ fn ack_producer_with(addr: &str, name: &str, count: u64, extra: &str) -> Child {
 fn ack_producer_process() {
     use tributary_handlers::QueueListener;
     use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
-    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer()");
+    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer_with()");
     let words: Vec<&str> = spec.split_whitespace().collect();
     let [addr, name, count, ref extra @ ..] = words[..] else {
         panic!("bad {PRODUCER_ENV}: {spec}");
@@ -72,6 +69,7 @@ fn ack_producer_process() {
     };
     let buffer = setting("buffer").map_or(count as usize + 16, |b| b.parse().unwrap());
     let pace: Option<u64> = setting("pace").map(|p| p.parse().unwrap());
+    let hold = setting("hold").map(std::path::Path::new);
     let mut handler = SocketHandler::tcp(addr)
         .with_producer_id(name)
         .with_backoff(Backoff {
@@ -97,6 +95,19 @@ fn ack_producer_process() {
             let due = Duration::from_millis(n / pace);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
+            }
+        }
+        if n + 1 == count
+            && let Some(hold) = hold
+        {
+            let deadline = Instant::now() + PATIENCE * 2;
+            while !hold.exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "never released from {}",
+                    hold.display()
+                );
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         log.log(rust_record(name, n));
@@ -196,9 +207,18 @@ fn kill_loop(durable: bool, rotate: bool) {
     let mut args = vec!["--tcp", addr.as_str(), "--out", "out.log"];
     args.extend(&extra);
     let names: Vec<String> = (0..4).map(|i| format!("p{i}")).collect();
+    // Paced to span about 3 s, so the kills land while records flow; each
+    // producer's last record waits for the release after the last kill, so
+    // none can be done before it, however fast the machine.
+    let release = dir.path().join("release");
+    let extra = format!(
+        "pace={} hold={}",
+        (records / 3_000).max(1),
+        release.display()
+    );
     let mut producers: Vec<Child> = names
         .iter()
-        .map(|n| ack_producer(&addr, n, records))
+        .map(|n| ack_producer_with(&addr, n, records, &extra))
         .collect();
     let mut rng = Lcg(0x5eed ^ records ^ u64::from(durable));
     let mut stderrs = Vec::new();
@@ -206,7 +226,7 @@ fn kill_loop(durable: bool, rotate: bool) {
         std::thread::sleep(Duration::from_millis(50 + rng.below(200)));
         wait_for_unjournaled_tail(dir.path());
         // Mid-stream: a producer exits only once all its records are
-        // acknowledged, so every one still running has records in play.
+        // acknowledged (and is held before its last until released).
         for (p, name) in producers.iter_mut().zip(&names) {
             assert!(
                 p.try_wait().unwrap().is_none(),
@@ -219,6 +239,7 @@ fn kill_loop(durable: bool, rotate: bool) {
         std::thread::sleep(Duration::from_millis(rng.below(300)));
         listener = restart(dir.path(), &args);
     }
+    std::fs::write(&release, b"").unwrap();
     let deadline = Instant::now() + PATIENCE * 2;
     for (p, name) in producers.iter_mut().zip(&names) {
         loop {
