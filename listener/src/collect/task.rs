@@ -49,7 +49,8 @@ pub(crate) async fn attach(
     let client = js_format::options(
         format!("tributary collect {}", settings.consumer),
         diag,
-        "collect",
+        format!("collect: {urls}"),
+        "nothing is collected meanwhile; the stream keeps the records",
     )
     .connect(servers)
     .await

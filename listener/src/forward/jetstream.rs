@@ -6,6 +6,7 @@ use crate::diag::Diag;
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, ServerAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tributary_core::Level;
 
@@ -34,8 +35,15 @@ pub(crate) fn server_addrs(urls: &[String], flag: &str) -> Result<Vec<ServerAddr
 
 /// Connection options: quick reconnects (the forwarding buffer is the
 /// local file, so an outage costs nothing but lag), state changes
-/// reported.
-pub(crate) fn options(name: String, diag: Arc<Diag>, what: &'static str) -> ConnectOptions {
+/// reported once each: `what` names the side and the servers (`forward:
+/// nats://...`), `meanwhile` says what happens to records during an outage.
+pub(crate) fn options(
+    name: String,
+    diag: Arc<Diag>,
+    what: String,
+    meanwhile: &'static str,
+) -> ConnectOptions {
+    let down = Arc::new(AtomicBool::new(false));
     ConnectOptions::new()
         .name(name)
         .connection_timeout(Duration::from_secs(3))
@@ -45,15 +53,25 @@ pub(crate) fn options(name: String, diag: Arc<Diag>, what: &'static str) -> Conn
         })
         .event_callback(move |event| {
             let diag = diag.clone();
+            let down = down.clone();
+            let what = what.clone();
             async move {
                 match event {
-                    async_nats::Event::Disconnected => diag.stderr(
-                        Level::WARNING,
-                        format_args!("{what}: disconnected from NATS; reconnecting"),
-                    ),
-                    async_nats::Event::Connected => {
-                        diag.stderr(Level::INFO, format_args!("{what}: connected to NATS"));
+                    async_nats::Event::Disconnected | async_nats::Event::ClientError(_) => {
+                        if !down.swap(true, Ordering::AcqRel) {
+                            diag.stderr(
+                                Level::WARNING,
+                                format_args!(
+                                    "{what}: NATS unreachable ({event}); retrying; {meanwhile}"
+                                ),
+                            );
+                        }
                     }
+                    async_nats::Event::Connected => {
+                        down.store(false, Ordering::Release);
+                        diag.stderr(Level::INFO, format_args!("{what}: connected"));
+                    }
+                    async_nats::Event::Closed | async_nats::Event::Draining => {}
                     other => diag.stderr(Level::WARNING, format_args!("{what}: NATS: {other}")),
                 }
             }

@@ -126,7 +126,8 @@ impl Task {
             let options = js_format::options(
                 format!("tributary forward {}", self.host),
                 self.diag.clone(),
-                "forward",
+                format!("forward: {}", self.settings.nats.join(",")),
+                "records stay in the local file and are forwarded when it is back",
             )
             .retry_on_initial_connect();
             match options.connect(self.servers.clone()).await {
