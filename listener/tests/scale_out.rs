@@ -64,8 +64,8 @@ fn ack_producer_process() {
     let log = queue.queue_handler();
     let started = Instant::now();
     for n in 0..count {
-        if pace > 0 {
-            let due = Duration::from_millis(n / pace);
+        if let Some(ms) = n.checked_div(pace) {
+            let due = Duration::from_millis(ms);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }
@@ -542,4 +542,18 @@ fn collect_to_stdout_is_a_live_tail_in_text() {
         "the scratch journal {} is removed",
         journal.display()
     );
+}
+
+#[test]
+fn the_deployed_nats_server_configuration_is_valid() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats-server.conf");
+    let out = Command::new(jetstream::nats_server_bin())
+        .arg("-c")
+        .arg(&conf)
+        .arg("-t")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("is valid"), "{text}");
 }
