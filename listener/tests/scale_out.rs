@@ -169,7 +169,13 @@ fn assert_collected(path: &Path, expected: &[Expect]) {
         } else {
             assert_eq!(v["host"], e.host.as_str(), "host of {line}");
         }
-        *seen.entry((producer.to_owned(), n)).or_insert(0) += 1;
+        let times = seen.entry((producer.to_owned(), n)).or_insert(0);
+        *times += 1;
+        assert!(
+            *times == 1,
+            "record {n} of {producer} collected twice (the second time after {} records)",
+            total
+        );
         let want = next.entry(&e.producer).or_insert(0);
         assert!(
             n >= *want,
@@ -298,26 +304,32 @@ fn kill_9_of_a_forwarding_listener_mid_stream_loses_and_doubles_nothing() {
     let args = forwarding_args(port, &nats.url(), "web");
     let addr = format!("127.0.0.1:{port}");
     let mut listener = start_listener(&ldir, &args);
-    let names: Vec<String> = (0..4).map(|i| format!("p{i}")).collect();
+    let (names, records) = ((0..4).map(|i| format!("p{i}")).collect::<Vec<_>>(), 20_000);
     let mut producers: Vec<Child> = names
         .iter()
-        .map(|n| ack_producer(&addr, n, 8000, 8))
+        .map(|n| ack_producer(&addr, n, records, 10))
         .collect();
-    for pause in [300, 600] {
+    let mut recoveries = 0;
+    for pause in [200, 300, 400, 500, 300] {
         std::thread::sleep(Duration::from_millis(pause));
         listener.signal(libc::SIGKILL);
-        let _ = listener.wait();
+        let (_, err) = listener.wait();
         listener = start_listener(&ldir, &args);
+        recoveries += usize::from(err.contains("recovery:"));
     }
     for (p, n) in producers.iter_mut().zip(&names) {
         wait_producer(p, n);
     }
     let (status, err) = listener.stop();
     assert!(status.success(), "{err}");
-    assert_stream(nats.port, 4 * 8000);
-    collect_all(dir.path(), &nats.url(), 4 * 8000);
-    let expected: Vec<Expect> = names.iter().map(|n| expect_own_host(n, 8000)).collect();
+    assert_stream(nats.port, 4 * records);
+    collect_all(dir.path(), &nats.url(), 4 * records);
+    let expected: Vec<Expect> = names
+        .iter()
+        .map(|n| expect_own_host(n, records))
+        .collect();
     assert_collected(&dir.path().join("all.log"), &expected);
+    eprintln!("forwarding listener killed 5 times; {recoveries} restarts cut back a tail");
 }
 
 /// One forwarding listener (host `host`, its own directory) that got

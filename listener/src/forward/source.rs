@@ -358,3 +358,77 @@ impl Source {
 fn memchr_count(buf: &[u8]) -> u64 {
     buf.iter().filter(|&&b| b == b'\n').count() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize, tag: &str) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("{{\"msg\":\"{tag} {i}\"}}\n").into_bytes())
+            .collect()
+    }
+
+    fn chunk(next: Next) -> Chunk {
+        match next {
+            Next::Lines(c) => c,
+            _ => panic!("expected lines"),
+        }
+    }
+
+    #[test]
+    fn reads_only_what_the_journal_committed_of_the_current_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let journal = dir.path().join(".out.log.acks");
+        let committed = lines(3, "committed");
+        let mut all = committed.clone();
+        all.extend(lines(2, "not yet journaled"));
+        all.extend_from_slice(b"{\"msg\":\"half a li");
+        fs::write(&out, &all).unwrap();
+        let m = fs::metadata(&out).unwrap();
+        let mut source = Source::new(&out, &journal);
+        let start = source.current_start().unwrap().unwrap();
+
+        // No journal: every complete line, never the unfinished one.
+        let c = chunk(source.next(start).unwrap());
+        assert_eq!(c.records, 5);
+        assert!(c.bytes.ends_with(b"\n"));
+
+        // A journal: only up to its last line's length for this file,
+        // even with a torn line after it.
+        fs::write(
+            &journal,
+            format!(
+                "{{\"outputs\":[{{\"path\":\"out.log\",\"dev\":{},\"ino\":{},\"len\":{}}}],\"producers\":[]}}\n{{\"outputs\":[{{\"pa",
+                m.dev(),
+                m.ino(),
+                committed.len()
+            ),
+        )
+        .unwrap();
+        let c = chunk(source.next(start).unwrap());
+        assert_eq!((c.records, c.end), (3, committed.len() as u64));
+        assert_eq!(c.bytes, committed);
+        let at = Position {
+            file: start.file,
+            offset: c.end,
+        };
+        assert!(matches!(source.next(at).unwrap(), Next::Wait));
+
+        // Rotated away: the file is complete, read to its end, then the
+        // next file.
+        fs::rename(&out, dir.path().join("out.log.1")).unwrap();
+        fs::write(&out, lines(1, "new file")).unwrap();
+        let c = chunk(source.next(at).unwrap());
+        assert_eq!(c.records, 2);
+        let end = Position {
+            file: start.file,
+            offset: all.len() as u64,
+        };
+        let Next::Moved(next) = source.next(end).unwrap() else {
+            panic!("expected the next file")
+        };
+        assert_eq!(next.file, id_of(&fs::metadata(&out).unwrap()));
+    }
+}
