@@ -324,10 +324,7 @@ fn kill_9_of_a_forwarding_listener_mid_stream_loses_and_doubles_nothing() {
     assert!(status.success(), "{err}");
     assert_stream(nats.port, 4 * records);
     collect_all(dir.path(), &nats.url(), 4 * records);
-    let expected: Vec<Expect> = names
-        .iter()
-        .map(|n| expect_own_host(n, records))
-        .collect();
+    let expected: Vec<Expect> = names.iter().map(|n| expect_own_host(n, records)).collect();
     assert_collected(&dir.path().join("all.log"), &expected);
     eprintln!("forwarding listener killed 5 times; {recoveries} restarts cut back a tail");
 }

@@ -137,6 +137,37 @@ fn host_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::FileConfig;
+    use std::path::Path;
+
+    #[test]
+    fn the_forward_table_is_the_forward_flags() {
+        let table = FileConfig::from_toml(
+            "[forward]\nnats = [\"nats://a:4222\", \"nats://b:4222\"]\nstream = \"LOGS\"\nhost-id = \"web-1\"\nmax-age = \"7d\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap()
+        .into_settings()
+        .unwrap();
+        let flat = FileConfig::from_toml(
+            "forward-nats = [\"nats://a:4222\", \"nats://b:4222\"]\nforward-stream = \"LOGS\"\nhost-id = \"web-1\"\nforward-max-age = \"7d\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap()
+        .into_settings()
+        .unwrap();
+        assert_eq!(table.forward, flat.forward);
+        assert_eq!(table.forward.nats.len(), 2);
+        assert_eq!(table.forward.host_id.as_deref(), Some("web-1"));
+        let e = FileConfig::from_toml("[forward]\nstreem = \"X\"\n", Path::new("t.toml"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("forward.streem") && e.contains("line 2") && e.contains("stream"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn host_ids_are_subject_tokens() {
