@@ -54,6 +54,9 @@ pub(crate) struct Source {
     path: PathBuf,
     journal: PathBuf,
     open: Option<(FileId, File)>,
+    /// The journal's last line as read, keyed by the journal's length and
+    /// modification time: polling an idle listener does not re-read it.
+    journaled: Option<(JournalStamp, Option<Vec<JournalOutput>>)>,
 }
 
 fn id_of(m: &fs::Metadata) -> FileId {
@@ -62,6 +65,10 @@ fn id_of(m: &fs::Metadata) -> FileId {
         ino: m.ino(),
     }
 }
+
+/// The journal's length and modification time (seconds, nanoseconds):
+/// when they are unchanged, so is its last line.
+type JournalStamp = (u64, i64, i64);
 
 #[derive(Deserialize)]
 struct JournalLine {
@@ -82,6 +89,7 @@ impl Source {
             path: path.to_owned(),
             journal: journal.to_owned(),
             open: None,
+            journaled: None,
         }
     }
 
@@ -158,7 +166,7 @@ impl Source {
 
     /// How far the file `id` may be read: its length if it is no longer
     /// the output (rotated), else what the journal says was committed.
-    fn limit(&self, id: FileId, len: u64) -> io::Result<u64> {
+    fn limit(&mut self, id: FileId, len: u64) -> io::Result<u64> {
         let current = match fs::metadata(&self.path) {
             Ok(m) => Some(id_of(&m)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -167,7 +175,19 @@ impl Source {
         if current != Some(id) {
             return Ok(len);
         }
-        match self.journaled()? {
+        let key = match fs::metadata(&self.journal) {
+            Ok(m) => (m.len(), m.mtime(), m.mtime_nsec()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(len),
+            Err(e) => return Err(e),
+        };
+        if self.journaled.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.journaled = Some((key, self.read_journal()?));
+        }
+        match self
+            .journaled
+            .as_ref()
+            .and_then(|(_, outputs)| outputs.as_ref())
+        {
             None => Ok(len),
             Some(outputs) => Ok(outputs
                 .iter()
@@ -179,7 +199,7 @@ impl Source {
     }
 
     /// The outputs of the journal's last complete line, if it has one.
-    fn journaled(&self) -> io::Result<Option<Vec<JournalOutput>>> {
+    fn read_journal(&self) -> io::Result<Option<Vec<JournalOutput>>> {
         let mut f = match File::open(&self.journal) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -271,7 +291,7 @@ impl Source {
                 return Ok(if self.rotated(at.file)? && limit == len {
                     // A rotated file ending without a newline: nothing will
                     // complete that line.
-                    self.after(at.file, len)?
+                    self.after(at.file)?
                 } else {
                     Next::Wait
                 });
@@ -300,7 +320,7 @@ impl Source {
             }));
         }
         if self.rotated(at.file)? {
-            return self.after(at.file, len);
+            return self.after(at.file);
         }
         Ok(Next::Wait)
     }
@@ -330,7 +350,7 @@ impl Source {
     }
 
     /// The file written after `id` (last modified next), from its start.
-    fn after(&mut self, id: FileId, len: u64) -> io::Result<Next> {
+    fn after(&mut self, id: FileId) -> io::Result<Next> {
         let candidates = self.candidates()?;
         let mtime = |m: &fs::Metadata| m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let Some(own) = candidates
@@ -344,7 +364,6 @@ impl Source {
             .iter()
             .filter(|(_, m)| id_of(m) != id && mtime(m) >= own)
             .min_by_key(|(_, m)| mtime(m));
-        let _ = len;
         Ok(match next {
             Some((_, m)) => Next::Moved(Position {
                 file: id_of(m),
