@@ -450,6 +450,8 @@ pub struct Listener {
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
     max_connections: usize,
+    /// How long forwarding may finish after the writer has (feature `nats`).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     drain_timeout: Duration,
     stats_interval: Option<Duration>,
     tls: Option<ServerTls>,

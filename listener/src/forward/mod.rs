@@ -10,6 +10,7 @@
 //! a batch published again after an outage, a restart or `kill -9` has the
 //! same bytes and the same `Nats-Msg-Id`, and JetStream drops the copy.
 
+#[cfg(feature = "nats")]
 pub(crate) mod cursor;
 #[cfg(feature = "nats")]
 pub(crate) mod jetstream;
