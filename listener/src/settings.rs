@@ -440,6 +440,12 @@ impl Settings {
         }
         if let Some(c) = &self.collect {
             c.check().map_err(|(key, reason)| invalid(key, reason))?;
+            if self.forward.is_active() {
+                return Err(invalid(
+                    "forward-nats",
+                    "tributary collect does not forward: what it writes would come back to it from the stream",
+                ));
+            }
             if cfg!(not(feature = "nats")) {
                 return Err(invalid(
                     "nats",

@@ -59,3 +59,25 @@ impl CollectSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+
+    #[test]
+    fn a_collector_does_not_forward_and_names_its_servers() {
+        let mut s = Settings {
+            collect: Some(CollectSettings::new(vec!["nats://127.0.0.1:4222".into()])),
+            ..Settings::default()
+        };
+        s.check().unwrap();
+        s.forward.nats.push("nats://127.0.0.1:4222".into());
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("forward-nats") && e.contains("come back"), "{e}");
+        s.forward.nats.clear();
+        s.collect = Some(CollectSettings::new(Vec::new()));
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("`nats`") && e.contains("nats://"), "{e}");
+    }
+}
