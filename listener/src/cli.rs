@@ -107,6 +107,12 @@ pub fn collect_settings(matches: &ArgMatches) -> Result<Settings, ConfigError> {
         .as_ref()
         .is_some_and(|f| f.as_os_str() == STDOUT);
     if stdout {
+        if config.settings.durable {
+            return Err(crate::config::invalid(
+                "--durable",
+                "standard output cannot be fsynced: give --out a file",
+            ));
+        }
         config.top.file = Some(PathBuf::from("/dev/stdout"));
         if config.settings.ack_journal.is_none() {
             config.settings.ack_journal = Some(
@@ -336,6 +342,63 @@ mod tests {
         assert_eq!(s.outputs[0].filter.exclude_loggers, ["app.noisy"]);
         assert_eq!(s.outputs[0].filter.max_level, Some(30));
         assert_eq!(s.inputs.len(), 2);
+    }
+
+    #[test]
+    fn collect_takes_the_output_flags_and_its_own() {
+        let m = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "nats://127.0.0.1:4222",
+                "--consumer",
+                "c1",
+                "--out",
+                "all.log",
+                "--format",
+                "text",
+                "--max-bytes",
+                "1MiB",
+                "--durable",
+            ])
+            .unwrap();
+        let s = collect_settings(m.subcommand_matches("collect").unwrap()).unwrap();
+        let c = s.collect.as_ref().unwrap();
+        assert_eq!(
+            (c.stream.as_str(), c.consumer.as_str()),
+            ("TRIBUTARY", "c1")
+        );
+        assert_eq!(s.outputs[0].path, Path::new("all.log"));
+        assert_eq!(s.outputs[0].rotation.max_bytes, Some(1 << 20));
+        assert!(s.durable && s.inputs.is_empty());
+        let e = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "n",
+                "--tcp",
+                "127.0.0.1:1",
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--tcp"), "{e}");
+        let m = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "nats://x:4222",
+                "--out",
+                "-",
+                "--durable",
+            ])
+            .unwrap();
+        let e = collect_settings(m.subcommand_matches("collect").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--durable") && e.contains("fsynced"), "{e}");
     }
 
     #[test]
