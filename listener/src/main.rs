@@ -13,6 +13,9 @@ fn main() -> ExitCode {
         Some(("listen", args)) => cli::listen_settings(args)
             .context("configuration refused")
             .and_then(listen),
+        Some(("collect", args)) => cli::collect_settings(args)
+            .context("configuration refused")
+            .and_then(listen),
         // `subcommand_required`: clap has already refused anything else.
         _ => Ok(()),
     };
@@ -26,6 +29,26 @@ fn main() -> ExitCode {
 }
 
 fn listen(settings: Settings) -> anyhow::Result<()> {
+    let to_stdout = settings
+        .outputs
+        .iter()
+        .any(|o| o.path.as_os_str() == "/dev/stdout");
+    let scratch_journal = settings.ack_journal.clone().filter(|j| {
+        to_stdout
+            && settings.collect.is_some()
+            && j.starts_with(std::env::temp_dir())
+            && j.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tributary-collect-"))
+    });
+    let result = serve(settings, to_stdout);
+    if let Some(journal) = scratch_journal {
+        let _ = std::fs::remove_file(journal);
+    }
+    result
+}
+
+/// Runs `listen` or `collect` until a signal, printing the readiness lines.
+fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tributary-io")
@@ -43,6 +66,17 @@ fn listen(settings: Settings) -> anyhow::Result<()> {
             for input in listener.bound() {
                 // A closed stdout must not stop the listener.
                 let _ = writeln!(out, "listening {input}");
+            }
+            if let Some(line) = listener.forwarding() {
+                let _ = writeln!(out, "{line}");
+            }
+            if let Some(source) = listener.collecting() {
+                // With `--out -` the records are on stdout.
+                if to_stdout {
+                    eprintln!("collecting {source}");
+                } else {
+                    let _ = writeln!(out, "collecting {source}");
+                }
             }
             let _ = out.flush();
         }

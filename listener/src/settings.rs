@@ -356,6 +356,11 @@ pub struct Settings {
     /// hosts can reach. Refused by default: records would cross the network
     /// in clear text and anyone who can reach the port could write to the log.
     pub allow_insecure_remote: bool,
+    /// Forwarding of the first output to NATS JetStream (`--forward-nats`).
+    pub forward: crate::ForwardSettings,
+    /// `tributary collect`: the listener's one input is this JetStream
+    /// stream instead of sockets.
+    pub collect: Option<crate::CollectSettings>,
 }
 
 impl Default for Settings {
@@ -379,6 +384,8 @@ impl Default for Settings {
             ack_journal: None,
             tls: None,
             allow_insecure_remote: false,
+            forward: crate::ForwardSettings::default(),
+            collect: None,
         }
     }
 }
@@ -443,6 +450,42 @@ impl Settings {
                         "{} is named twice; one file must have one writer",
                         o.path.display()
                     ),
+                ));
+            }
+        }
+        self.forward
+            .check()
+            .map_err(|(key, reason)| invalid(key, reason))?;
+        if self.forward.is_active() {
+            let first = self.effective_outputs().remove(0);
+            if first.format != OutputFormat::Json(JsonProfile::Native) {
+                return Err(invalid(
+                    "forward-nats",
+                    format!(
+                        "forwards the first output, {}, which must write native JSON lines (format json, json-profile native)",
+                        first.path.display()
+                    ),
+                ));
+            }
+            if cfg!(not(feature = "nats")) {
+                return Err(invalid(
+                    "forward-nats",
+                    "this build has no NATS support (cargo feature `nats`)",
+                ));
+            }
+        }
+        if let Some(c) = &self.collect {
+            c.check().map_err(|(key, reason)| invalid(key, reason))?;
+            if self.forward.is_active() {
+                return Err(invalid(
+                    "forward-nats",
+                    "tributary collect does not forward: what it writes would come back to it from the stream",
+                ));
+            }
+            if cfg!(not(feature = "nats")) {
+                return Err(invalid(
+                    "nats",
+                    "this build has no NATS support (cargo feature `nats`)",
                 ));
             }
         }

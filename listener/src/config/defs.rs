@@ -803,6 +803,107 @@ pub(crate) static SETTINGS: &[Setting] = &[
         builder: Builder::Setter(|b, s| b.allow_insecure_remote(s.allow_insecure_remote)),
         sample: "",
     },
+    // Forwarding to NATS JetStream (docs/scale-out.md).
+    Setting {
+        name: "forward-nats",
+        form: Form::Repeated("URL"),
+        doc: "Also publish every record of the first output to NATS JetStream at this server (repeatable for a cluster); the output file is the buffer while NATS is away",
+        default: Shown::Words("no forwarding"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.nats.extend(v.list()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| s.forward.nats.iter().fold(b, |b, u| b.forward_nats(u))),
+        sample: "nats://127.0.0.1:4222",
+    },
+    Setting {
+        name: "forward-stream",
+        form: Form::Value("NAME"),
+        doc: "The JetStream stream to forward to (created when missing: file storage, subjects PREFIX.>, 2 min duplicate window)",
+        default: Shown::Value(crate::DEFAULT_FORWARD_STREAM),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream = v.text()?.to_owned();
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_stream(&s.forward.stream)),
+        sample: "LOGS",
+    },
+    Setting {
+        name: "forward-subject-prefix",
+        form: Form::Value("TOKEN"),
+        doc: "Records of this host go to subject PREFIX.HOST-ID",
+        default: Shown::Value(crate::DEFAULT_SUBJECT_PREFIX),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.subject_prefix = v.text()?.to_owned();
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_subject_prefix(&s.forward.subject_prefix)),
+        sample: "logs",
+    },
+    Setting {
+        name: "host-id",
+        form: Form::Value("ID"),
+        doc: "This host in forwarded subjects, message ids and records without a host (letters, digits, - and _)",
+        default: Shown::Words("the host name, other characters as _"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.host_id = Some(v.text()?.to_owned());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.forward.host_id {
+            Some(id) => b.host_id(id),
+            None => b,
+        }),
+        sample: "web-1",
+    },
+    Setting {
+        name: "forward-max-bytes",
+        form: Form::Value("SIZE"),
+        doc: "When forwarding creates the stream: its limit on stored bytes (oldest messages go first)",
+        default: Shown::Words("unlimited"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream_max_bytes = Some(v.size()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match s.forward.stream_max_bytes {
+            Some(n) => b.forward_max_bytes(n),
+            None => b,
+        }),
+        sample: "10GiB",
+    },
+    Setting {
+        name: "forward-max-age",
+        form: Form::Value("DURATION"),
+        doc: "When forwarding creates the stream: how long it keeps a message",
+        default: Shown::Words("forever"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream_max_age = Some(v.duration()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match s.forward.stream_max_age {
+            Some(d) => b.forward_max_age(d),
+            None => b,
+        }),
+        sample: "7d",
+    },
+    Setting {
+        name: "forward-lag-warn",
+        form: Form::Value("SIZE"),
+        doc: "Warn when this much of the output is not yet acknowledged by JetStream (local writing never waits for NATS)",
+        default: Shown::Value("64MiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.lag_warn = v.size()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_lag_warn(s.forward.lag_warn)),
+        sample: "1MiB",
+    },
 ];
 
 #[cfg(test)]
