@@ -1,0 +1,193 @@
+//! Finding a live file's archives on disk without knowing how it was
+//! configured, for readers (`tributary cat`): every naming this crate
+//! writes is recognised through the same [`Scheme::parse`] rotation and
+//! retention use, so a reader never takes someone else's file for one.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use jiff::tz::TimeZone;
+
+use crate::naming::{ArchiveId, Form, Mode, Scheme};
+use crate::policy::time::When;
+
+/// One archive of a live file, as found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// True for a finished gzip archive (`.gz`); `.gz.tmp` files, still
+    /// being written, are never returned.
+    pub compressed: bool,
+}
+
+/// The archives of `live` (`logs/app.log`) in its directory, oldest first,
+/// in any naming [`crate::Naming`] writes: Python's `.1`…`.N` (`.1` the
+/// newest), [`crate::Naming::Index`] (the highest number the newest) and
+/// timestamps in the format of every `when`, each plain or `.gz`.
+///
+/// Python's and index names look alike (`app.log.3`); which way they run is
+/// read from the files' modification times: renames keep them, so under
+/// Python's naming `.1` is the most recently modified. With a single
+/// numbered archive there is nothing to order. When an archive exists both
+/// plain and `.gz` (compression finished, the plain copy not yet removed),
+/// the `.gz` is returned, since the plain one is about to go.
+///
+/// Archives made through a custom [`crate::Namer`] are not recognised (a
+/// reader does not know the namer).
+///
+/// # Errors
+///
+/// The directory cannot be read.
+pub fn find_archives(live: &Path) -> io::Result<Vec<ArchiveFile>> {
+    let Some(base_name) = live.file_name().and_then(|n| n.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let scheme = |mode, format| {
+        Scheme::new(
+            live.to_path_buf(),
+            base_name.to_string(),
+            mode,
+            format,
+            TimeZone::UTC,
+            None,
+        )
+    };
+    let numbered = scheme(Mode::Counter, "");
+    // Longest first: a day stamp is a prefix of the others and its parser
+    // refuses what follows it, but trying the longest first is clearer.
+    let stamped: Vec<Scheme> = [When::Seconds, When::Minutes, When::Hours, When::Midnight]
+        .iter()
+        .map(|w| scheme(Mode::Stamp, w.suffix_format()))
+        .collect();
+    let mut found: Vec<(ArchiveId, Form, PathBuf)> = Vec::new();
+    for entry in fs::read_dir(&numbered.dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let parsed = numbered
+            .parse(name)
+            .or_else(|| stamped.iter().find_map(|s| s.parse(name)));
+        match parsed {
+            Some((_, Form::GzTmp)) | None => {}
+            Some((id, form)) => found.push((id, form, entry.path())),
+        }
+    }
+    // One entry per archive, the `.gz` when both forms exist.
+    found.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then((a.1 == Form::Plain).cmp(&(b.1 == Form::Plain)))
+    });
+    found.dedup_by(|later, kept| later.0 == kept.0);
+
+    let python_shift = numbers_run_backwards(&found);
+    let order = |id: &ArchiveId| match id {
+        // Stamps before numbers: a file is not normally rotated both ways.
+        ArchiveId::Stamp { stamp, seq } => (0, stamp.clone(), *seq as i128),
+        ArchiveId::Index(n) if python_shift => (1, String::new(), -i128::from(*n)),
+        ArchiveId::Index(n) => (1, String::new(), i128::from(*n)),
+    };
+    found.sort_by_key(|(id, _, _)| order(id));
+    Ok(found
+        .into_iter()
+        .map(|(_, form, path)| ArchiveFile {
+            path,
+            compressed: form == Form::Gz,
+        })
+        .collect())
+}
+
+/// True when the lowest-numbered archive is newer than the highest-numbered
+/// one (Python's `.1` newest).
+fn numbers_run_backwards(found: &[(ArchiveId, Form, PathBuf)]) -> bool {
+    let numbered: Vec<_> = found
+        .iter()
+        .filter_map(|(id, _, path)| match id {
+            ArchiveId::Index(n) => Some((*n, path)),
+            ArchiveId::Stamp { .. } => None,
+        })
+        .collect();
+    let (Some(low), Some(high)) = (
+        numbered.iter().min_by_key(|(n, _)| *n),
+        numbered.iter().max_by_key(|(n, _)| *n),
+    ) else {
+        return true;
+    };
+    if low.0 == high.0 {
+        return true;
+    }
+    let modified = |p: &Path| {
+        fs::metadata(p)
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    };
+    // Ties (coarse clocks) fall back to Python's naming, the default.
+    modified(low.1) >= modified(high.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+    use std::time::Duration;
+
+    fn touch(dir: &Path, name: &str, age_s: u64) {
+        let f = File::create(dir.join(name)).unwrap();
+        let t = SystemTime::now() - Duration::from_secs(age_s);
+        f.set_modified(t).unwrap();
+    }
+
+    fn names(found: Vec<ArchiveFile>) -> Vec<String> {
+        found
+            .into_iter()
+            .map(|a| a.path.file_name().unwrap().to_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn python_numbers_run_backwards_index_numbers_forwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(d, "app.log", 0);
+        touch(d, "app.log.1", 10);
+        touch(d, "app.log.2.gz", 20);
+        touch(d, "app.log.3.gz", 30);
+        touch(d, "app.log.3.gz.tmp", 0);
+        touch(d, "app.log.01", 0);
+        touch(d, "other.log.4", 0);
+        let found = find_archives(&d.join("app.log")).unwrap();
+        assert_eq!(names(found), ["app.log.3.gz", "app.log.2.gz", "app.log.1"]);
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(d, "app.log.1.gz", 30);
+        touch(d, "app.log.2", 20);
+        touch(d, "app.log.2.gz", 20);
+        touch(d, "app.log.10", 10);
+        let found = find_archives(&d.join("app.log")).unwrap();
+        assert_eq!(names(found), ["app.log.1.gz", "app.log.2.gz", "app.log.10"]);
+    }
+
+    #[test]
+    fn stamps_in_every_format_sort_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        touch(d, "app.log.2026-11-22_10-15-30.gz", 0);
+        touch(d, "app.log.2026-11-22_10-15-30.1", 0);
+        touch(d, "app.log.2026-11-21", 0);
+        touch(d, "app.log.2026-11-22_09", 0);
+        let found = find_archives(&d.join("app.log")).unwrap();
+        assert_eq!(
+            names(found),
+            [
+                "app.log.2026-11-21",
+                "app.log.2026-11-22_09",
+                "app.log.2026-11-22_10-15-30.gz",
+                "app.log.2026-11-22_10-15-30.1",
+            ]
+        );
+    }
+}
