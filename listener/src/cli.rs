@@ -24,6 +24,12 @@ pub enum Command {
     /// Receive records over sockets and write them to one file (or several,
     /// routed). Prints `listening <kind> <address>` per input once all are bound.
     Listen(ListenArgs),
+    /// Print logs: a live log's rotated archives (oldest first, gzip
+    /// decoded) then the file itself, filtered.
+    Cat(crate::read::CatArgs),
+    /// Print the last records of a live log; with -f, keep following it
+    /// across rotations.
+    Tail(crate::read::TailArgs),
 }
 
 /// `tributary listen` flags. Naming any input replaces the default inputs
@@ -232,6 +238,7 @@ mod tests {
         .unwrap();
         match cli.command {
             Command::Listen(a) => a,
+            other => panic!("parsed as {other:?}"),
         }
     }
 

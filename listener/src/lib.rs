@@ -59,6 +59,7 @@ mod input;
 mod listener;
 mod passthrough;
 mod pipeline;
+pub mod read;
 mod settings;
 mod stats;
 mod tls;

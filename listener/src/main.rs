@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Listen(args) => listen(&args),
+        Command::Cat(args) => read(tributary_listener::read::cat(&args)),
+        Command::Tail(args) => read(tributary_listener::read::tail(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +61,18 @@ fn listen(args: &ListenArgs) -> anyhow::Result<()> {
         eprintln!("tributary: summary: {summary}");
         anyhow::Ok(())
     })
+}
+
+/// A reader's outcome: a closed stdout (`| head`) ends it quietly.
+fn read(result: Result<(), tributary_listener::read::ReadError>) -> anyhow::Result<()> {
+    match result {
+        Err(tributary_listener::read::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The error and its causes, `: `-separated, skipping a cause whose text the
