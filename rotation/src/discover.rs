@@ -30,7 +30,9 @@ pub struct ArchiveFile {
 ///
 /// Python's and index names look alike (`app.log.3`); which way they run is
 /// read from the files' modification times: renames keep them, so under
-/// Python's naming `.1` is the most recently modified. With a single
+/// Python's naming `.1` is the most recently modified. When the times tie
+/// (coarse file clocks), the first lines decide (a log line starts with its
+/// time); when those tie too, Python's naming is assumed. With a single
 /// numbered archive there is nothing to order. When an archive exists both
 /// plain and `.gz` (compression finished, the plain copy not yet removed),
 /// the `.gz` is returned, since the plain one is about to go.
@@ -125,8 +127,46 @@ fn numbers_run_backwards(found: &[(ArchiveId, Form, PathBuf)]) -> bool {
             .and_then(|m| m.modified())
             .unwrap_or(SystemTime::UNIX_EPOCH)
     };
-    // Ties (coarse clocks) fall back to Python's naming, the default.
-    modified(low.1) >= modified(high.1)
+    let (low_m, high_m) = (modified(low.1), modified(high.1));
+    if low_m != high_m {
+        return low_m > high_m;
+    }
+    // Written within one clock tick (file times are coarse): logs start
+    // their lines with the time, so the first lines compare as the files'
+    // ages do. Undecided: Python's naming, the default.
+    match (first_line(low.1), first_line(high.1)) {
+        (Some(l), Some(h)) if l != h => l > h,
+        _ => true,
+    }
+}
+
+/// The first line (up to 256 bytes) of a plain or gzip file.
+fn first_line(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut file = fs::File::open(path).ok()?;
+    let mut head = vec![0u8; 256];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    head.truncate(n);
+    #[cfg(feature = "gzip")]
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let file = fs::File::open(path).ok()?;
+        let mut decoded = Vec::with_capacity(256);
+        flate2::read::MultiGzDecoder::new(file)
+            .take(256)
+            .read_to_end(&mut decoded)
+            .ok()?;
+        head = decoded;
+    }
+    let end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());
+    head.truncate(end);
+    Some(head)
 }
 
 #[cfg(test)]

@@ -84,8 +84,16 @@ impl OutputArgs {
             OutputName::Raw => Output::Raw,
             OutputName::Text => {
                 let template = self.pattern.as_deref().unwrap_or(crate::DEFAULT_PATTERN);
+                // A reader cannot know the producers' extra fields in
+                // advance: every `%(name)` the template names is allowed
+                // (printed `-` on records without it).
+                let names: Vec<&str> = template
+                    .split("%(")
+                    .skip(1)
+                    .filter_map(|rest| rest.split_once(')').map(|(name, _)| name))
+                    .collect();
                 Output::Text(
-                    PatternFormatter::new(template)
+                    PatternFormatter::new_with_fields(template, names)
                         .map_err(|e| ReadError::Invalid(format!("--pattern: {e}")))?,
                 )
             }
