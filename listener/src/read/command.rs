@@ -217,6 +217,7 @@ pub fn tail(args: &TailArgs) -> Result<(), ReadError> {
         }
     };
     let mut follower = Follower::new(path, file, offset)?;
+    scan.printer().flush().map_err(super::cat::stdout_error)?;
     if !args.follow {
         if saved.is_some() {
             // Catch up to the end once.

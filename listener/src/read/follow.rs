@@ -191,54 +191,15 @@ impl Follower {
             Err(e) => return Err(ReadError::open(&self.path, e)),
         };
         let next_id = FileId::of(&next).map_err(|e| ReadError::open(&self.path, e))?;
-        let mut between: Vec<PathBuf> = Vec::new();
-        // Python's names shift under us: list again when one vanished.
-        for _attempt in 0..10 {
-            between.clear();
-            let archives = tributary_rotation::find_archives(&self.path)
-                .map_err(|e| ReadError::open(&self.path, e))?;
-            let mut firsts = Vec::with_capacity(archives.len());
-            let mut vanished = false;
-            for a in &archives {
-                match File::open(&a.path) {
-                    Ok(f) => {
-                        let id = FileId::of(&f).ok();
-                        let first = open_at(&a.path, 0)
-                            .ok()
-                            .and_then(|mut o| first_line_hash(&mut o.reader).ok().flatten());
-                        firsts.push((a.path.clone(), id, first));
-                    }
-                    Err(_) => vanished = true,
-                }
-            }
-            if vanished {
-                continue;
-            }
-            let Some(old_at) =
-                old_first.and_then(|h| firsts.iter().rposition(|(_, _, f)| *f == Some(h)))
-            else {
-                // Deleted and re-created (or retention took it): nothing
-                // was rotated after it that we could know of.
-                break;
-            };
-            for (path, id, first) in &firsts[old_at + 1..] {
-                let next_first = first_line_of(&next).ok().flatten();
-                if *id == Some(next_id) || (next_first.is_some() && *first == next_first) {
-                    break;
-                }
-                if first.is_some_and(|h| self.read.contains(&h)) {
-                    continue;
-                }
-                between.push(path.clone());
-            }
-            break;
-        }
-        for path in between {
-            let opened = match open_at(&path, 0) {
+        let between = self.archives_between(old_first, &next, next_id)?;
+        for (path, file) in between {
+            let opened = match super::position::open_file_at(file, 0) {
                 Ok(o) => o,
                 Err(e) => {
-                    self.warnings
-                        .push(format!("{e}; records rotated into it were not shown"));
+                    self.warnings.push(format!(
+                        "{}: {e}; records rotated into it were not shown",
+                        path.display()
+                    ));
                     continue;
                 }
             };
@@ -248,7 +209,12 @@ impl Follower {
                 match lines.next_line() {
                     Ok(Some(line)) => {
                         if first.is_none() && line.terminated {
-                            first = Some(super::position::line_hash_nl(line.bytes));
+                            let h = super::position::line_hash_nl(line.bytes);
+                            // Listed twice (a rename during the listing).
+                            if self.read.contains(&h) {
+                                break;
+                            }
+                            first = Some(h);
                         }
                         if line.terminated {
                             self.cursor = Some(Cursor::after(opened.id, line.end, line.bytes));
@@ -267,6 +233,60 @@ impl Follower {
         }
         self.cur = Self::current(&self.path, next, 0)?;
         Ok(())
+    }
+
+    /// The archives rotated after the file whose first line is `old_first`
+    /// and before `next` (the new live file), oldest first, each opened
+    /// once (a name may move on under Python's renames; the handle keeps
+    /// the file). The listing is taken until two in a row agree, since a
+    /// rename during `readdir` can hide a file from one listing.
+    fn archives_between(
+        &self,
+        old_first: Option<u64>,
+        next: &File,
+        next_id: FileId,
+    ) -> Result<Vec<(PathBuf, File)>, ReadError> {
+        let mut previous: Option<Vec<Option<u64>>> = None;
+        let mut listed = Vec::new();
+        for _attempt in 0..20 {
+            let archives = tributary_rotation::find_archives(&self.path)
+                .map_err(|e| ReadError::open(&self.path, e))?;
+            listed.clear();
+            for a in &archives {
+                // Gone between the listing and the open: renamed on, and
+                // met under its new name in the next listing.
+                let Ok(file) = File::open(&a.path) else {
+                    continue;
+                };
+                let id = FileId::of(&file).ok();
+                let first = first_line_of(&file).ok().flatten();
+                listed.push((a.path.clone(), file, id, first));
+            }
+            let firsts: Vec<Option<u64>> = listed.iter().map(|(_, _, _, f)| *f).collect();
+            if previous.as_ref() == Some(&firsts) {
+                break;
+            }
+            previous = Some(firsts);
+        }
+        let Some(old_at) =
+            old_first.and_then(|h| listed.iter().rposition(|(_, _, _, f)| *f == Some(h)))
+        else {
+            // Deleted and re-created (or retention took it): nothing was
+            // rotated after it that can be told apart.
+            return Ok(Vec::new());
+        };
+        let mut between = Vec::new();
+        for (path, file, id, first) in listed.into_iter().skip(old_at + 1) {
+            let next_first = first_line_of(next).ok().flatten();
+            if id == Some(next_id) || (next_first.is_some() && first == next_first) {
+                break;
+            }
+            if first.is_some_and(|h| self.read.contains(&h)) {
+                continue;
+            }
+            between.push((path, file));
+        }
+        Ok(between)
     }
 
     fn truncated<W: Write>(&mut self, scan: &mut Scan<W>) -> Result<(), ReadError> {
