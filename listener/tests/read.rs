@@ -654,31 +654,33 @@ fn a_cursor_resumes_exactly_after_rotations_and_compression() {
     let log = d.join("app.log");
     let cursor = d.join("cursor.json");
     let cursor_arg = cursor.to_str().unwrap();
-    let mut file = RotatingFile::builder(&log)
-        .max_bytes(2048)
-        .compression(Compression::gzip())
-        .open()
-        .unwrap();
     let mut next = 0;
-    let mut write = |file: &mut RotatingFile, k: u64| {
+    let mut seen: Vec<String> = Vec::new();
+    // Rounds: a few records (no rotation), many (several rotations: the
+    // cursor's file renamed and, once the writer closes, gzipped — a new
+    // inode, found again by its bytes), then none.
+    for k in [5, 3, 200, 1, 0, 60] {
+        let mut file = RotatingFile::builder(&log)
+            .max_bytes(2048)
+            .compression(Compression::gzip())
+            .open()
+            .unwrap();
         for _ in 0..k {
             file.write_record(&line(&numbered(next))).unwrap();
             next += 1;
         }
-        file.flush().unwrap();
-    };
-    let mut seen: Vec<String> = Vec::new();
-    // Rounds: a few records (no rotation), many (several rotations, the
-    // cursor's file renamed and gzipped), then none.
-    for k in [5, 3, 200, 1, 0, 60] {
-        write(&mut file, k);
-        file.flush().unwrap();
+        // Closing finishes compressing.
+        file.close().unwrap();
         let out = run(d, &["cat", "-o", "raw", "--cursor", cursor_arg, "app.log"]);
         let got = lines(&ok(&out));
         assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
         seen.extend(got);
     }
-    file.close().unwrap();
+    assert!(
+        archive_names(d).iter().all(|n| !n.starts_with("app.log.") || n.ends_with(".gz")),
+        "every archive gzipped: {:?}",
+        archive_names(d)
+    );
     let want: Vec<String> = (0..next).map(|i| format!("m{i}")).collect();
     assert_eq!(seen, want, "every record exactly once across runs");
     // An unfinished line is left for the next run, which reads it whole.
