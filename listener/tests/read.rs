@@ -677,7 +677,9 @@ fn a_cursor_resumes_exactly_after_rotations_and_compression() {
         seen.extend(got);
     }
     assert!(
-        archive_names(d).iter().all(|n| !n.starts_with("app.log.") || n.ends_with(".gz")),
+        archive_names(d)
+            .iter()
+            .all(|n| !n.starts_with("app.log.") || n.ends_with(".gz")),
         "every archive gzipped: {:?}",
         archive_names(d)
     );
