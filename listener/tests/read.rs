@@ -771,3 +771,52 @@ fn tail_reads_the_last_records_across_archives() {
     expect_numbered(&ok(&out), 300);
     let _ = PathBuf::new();
 }
+
+#[test]
+fn every_json_profile_the_listener_writes_reads_back() {
+    use tributary_core::JsonProfile;
+    for profile in [
+        JsonProfile::Native,
+        JsonProfile::Ecs,
+        JsonProfile::Otel,
+        JsonProfile::Tracing,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let formatter = JsonFormatter::new(profile);
+        let mut text = Vec::new();
+        for (i, level) in [Level::INFO, Level::WARNING, Level::ERROR, Level::DEBUG]
+            .into_iter()
+            .enumerate()
+        {
+            let r = Record::builder(level, format!("m{i}"))
+                .ts(Timestamp::from_unix_nanos(T0 + i as i64 * 1_000_000_000))
+                .logger(if i == 2 { "app.db" } else { "other" })
+                .host("h1")
+                .pid(7)
+                .field("user", "ann")
+                .build();
+            formatter.format(&r, &mut text);
+            text.push(b'\n');
+        }
+        std::fs::write(dir.path().join("app.log"), &text).unwrap();
+        let run_raw = |args: &[&str]| {
+            let mut argv = vec!["cat", "-o", "raw", "app.log"];
+            argv.extend(args);
+            lines(&ok(&run(dir.path(), &argv)))
+        };
+        assert_eq!(run_raw(&[]), ["m0", "m1", "m2", "m3"], "{profile:?}");
+        assert_eq!(
+            run_raw(&["--level", "WARNING"]),
+            ["m1", "m2"],
+            "{profile:?}"
+        );
+        assert_eq!(run_raw(&["--logger", "app"]), ["m2"], "{profile:?}");
+        let since = Timestamp::from_unix_nanos(T0 + 2_000_000_000).to_rfc3339();
+        assert_eq!(run_raw(&["--since", &since]), ["m2", "m3"], "{profile:?}");
+        assert_eq!(
+            run_raw(&["--host", "h1", "--pid", "7", "--field", "user=ann"]).len(),
+            4,
+            "{profile:?}"
+        );
+    }
+}

@@ -42,6 +42,7 @@ mod lines;
 mod output;
 mod position;
 mod prefix;
+mod profiles;
 mod scan;
 mod source;
 mod stats;

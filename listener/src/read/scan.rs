@@ -10,6 +10,7 @@ use tributary_core::{Record, decode_json};
 use super::filter::{Filter, Quick};
 use super::output::{Broken, Printer};
 use super::prefix::native_prefix;
+use super::profiles::normalize;
 use super::stats::Stats;
 
 /// What to do with one line.
@@ -51,8 +52,9 @@ impl<W: Write> Scan<W> {
             return Verdict::Skip;
         }
         let needs_record = self.stats.is_some() || self.printer.output().needs_record();
-        if let Some(prefix) = native_prefix(line) {
-            match self.filter.quick(&prefix) {
+        let prefix = native_prefix(line);
+        if let Some(prefix) = &prefix {
+            match self.filter.quick(prefix) {
                 Quick::Reject => return Verdict::Skip,
                 Quick::Accept if !needs_record => {
                     // Not decoded: the two ways a crash or a stray byte breaks
@@ -76,8 +78,17 @@ impl<W: Write> Scan<W> {
         }
         match decode_json(text.as_bytes()) {
             Err(_) => Verdict::Broken(broken_json(terminated)),
-            Ok(record) if self.filter.matches(&record) => Verdict::Show(Some(Box::new(record))),
-            Ok(_) => Verdict::Skip,
+            Ok(mut record) => {
+                if prefix.is_none() {
+                    // Not the native layout: perhaps another profile.
+                    normalize(&mut record);
+                }
+                if self.filter.matches(&record) {
+                    Verdict::Show(Some(Box::new(record)))
+                } else {
+                    Verdict::Skip
+                }
+            }
         }
     }
 
