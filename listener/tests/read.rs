@@ -820,3 +820,28 @@ fn every_json_profile_the_listener_writes_reads_back() {
         );
     }
 }
+
+#[test]
+fn tail_saves_a_cursor_that_cat_resumes_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = Vec::new();
+    for i in 0..20 {
+        text.extend(line(&numbered(i)));
+    }
+    std::fs::write(d.join("app.log"), &text).unwrap();
+    let out = run(
+        d,
+        &[
+            "tail", "-n", "2", "-o", "raw", "--cursor", "c.json", "app.log",
+        ],
+    );
+    assert_eq!(lines(&ok(&out)), ["m18", "m19"]);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("app.log"))
+        .unwrap();
+    f.write_all(&line(&numbered(20))).unwrap();
+    let out = run(d, &["cat", "-o", "raw", "--cursor", "c.json", "app.log"]);
+    assert_eq!(lines(&ok(&out)), ["m20"]);
+}

@@ -64,12 +64,19 @@ impl Follower {
     ///
     /// The file cannot be read.
     pub fn new(path: &Path, file: File, offset: u64) -> Result<Follower, ReadError> {
+        let cursor = line_before(&file, offset).map(|line| {
+            Cursor::after(
+                FileId::of(&file).unwrap_or(FileId { dev: 0, ino: 0 }),
+                offset,
+                &line,
+            )
+        });
         let cur = Self::current(path, file, offset)?;
         Ok(Follower {
             path: path.to_path_buf(),
             cur,
             read: VecDeque::new(),
-            cursor: None,
+            cursor,
             warnings: Vec::new(),
         })
     }
@@ -328,6 +335,27 @@ impl Follower {
             .map_err(|e| ReadError::open(&self.path, e))?;
         self.cur = Self::current(&self.path, file2, 0)?;
         Ok(())
+    }
+}
+
+/// The line whose `\n` ends just before `offset` of a plain file (without
+/// that `\n`), for the starting cursor; `None` at offset 0, in a gzip file,
+/// or for a line longer than 64 KiB.
+fn line_before(file: &File, offset: u64) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    if offset == 0 || super::position::is_gzip(file).unwrap_or(true) {
+        return None;
+    }
+    let len = offset.min(64 * 1024);
+    let mut buf = vec![0; len as usize];
+    file.read_exact_at(&mut buf, offset - len).ok()?;
+    if buf.pop() != Some(b'\n') {
+        return None;
+    }
+    match memchr::memrchr(b'\n', &buf) {
+        Some(i) => Some(buf[i + 1..].to_vec()),
+        None if len == offset => Some(buf),
+        None => None,
     }
 }
 
