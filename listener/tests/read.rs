@@ -279,7 +279,8 @@ fn every_filter_selects_what_is_computed_independently() {
     let until = at(200);
     let under_app = |l: &str| l == "app" || l.starts_with("app.") || l.starts_with("app::");
     let n = |r: &Record| r.fields.get("n").and_then(|v| v.as_i64()).unwrap();
-    let cases: Vec<(Vec<String>, Box<dyn Fn(&Record) -> bool>)> = vec![
+    type Keep<'a> = Box<dyn Fn(&Record) -> bool + 'a>;
+    let cases: Vec<(Vec<String>, Keep)> = vec![
         (
             vec!["--level".into(), "WARNING".into()],
             Box::new(|r| r.level.no() >= 30),
@@ -726,7 +727,7 @@ fn stats_count_levels_loggers_and_times() {
     for (logger, n) in per_logger {
         let row = text
             .lines()
-            .find(|l| l.trim_start().split_whitespace().next() == Some(&logger))
+            .find(|l| l.split_whitespace().next() == Some(&logger))
             .unwrap();
         assert!(row.trim_end().ends_with(&format!(" {n}")), "{row}");
     }

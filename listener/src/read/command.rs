@@ -92,10 +92,10 @@ impl OutputArgs {
                     .skip(1)
                     .filter_map(|rest| rest.split_once(')').map(|(name, _)| name))
                     .collect();
-                Output::Text(
+                Output::Text(Box::new(
                     PatternFormatter::new_with_fields(template, names)
                         .map_err(|e| ReadError::Invalid(format!("--pattern: {e}")))?,
-                )
+                ))
             }
         })
     }

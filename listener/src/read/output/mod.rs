@@ -39,7 +39,7 @@ pub enum Output {
     /// The lines exactly as read.
     Json,
     /// A Python logging template, as the listener's `--format text`.
-    Text(PatternFormatter),
+    Text(Box<PatternFormatter>),
     /// The message only.
     Raw,
 }
