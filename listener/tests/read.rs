@@ -596,6 +596,12 @@ fn broken_lines_are_shown_counted_and_never_stop_reading() {
     let gz = enc.finish().unwrap();
     std::fs::write(d.join("app.log.1.gz"), &gz[..gz.len() / 2]).unwrap();
     std::fs::write(d.join("app.log"), line(&numbered(2000))).unwrap();
+    // An older, empty archive first: the cut one is then decoded ahead, on
+    // its own thread, and its error must travel back.
+    let older = std::fs::File::create(d.join("app.log.2")).unwrap();
+    older
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
     let out = run(d, &["cat", "-o", "raw", "app.log"]);
     let got = lines(&ok(&out));
     let err = stderr(&out);

@@ -7,6 +7,7 @@ use super::cursor::Cursor;
 use super::error::ReadError;
 use super::lines::LineReader;
 use super::position::open_at;
+use super::prefetch::Prefetch;
 use super::scan::Scan;
 use super::source::Source;
 
@@ -39,25 +40,32 @@ pub fn read_sources<W: Write>(
 ) -> Result<ReadEnd, ReadError> {
     let mut end = ReadEnd::default();
     let (first, first_offset) = start.unwrap_or((0, 0));
+    // The reading thread scans while the other cores inflate what comes next.
+    let ahead = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut prefetch = Prefetch::new(ahead, first + 1);
     for (i, source) in sources.iter().enumerate().skip(first) {
         let offset = if i == first { first_offset } else { 0 };
         let last = i + 1 == sources.len();
-        let (reader, id) = match source {
-            Source::Stdin => (source.open()?, None),
-            Source::File(path) => match open_at(path, offset) {
-                Ok(o) => (o.reader, Some(o.id)),
-                // An archive rotated away (retention, Python's renames)
-                // between listing and opening: say so, go on.
-                Err(ReadError::Io { source: e, .. })
-                    if e.kind() == std::io::ErrorKind::NotFound && !last =>
-                {
-                    end.warnings.push(format!(
-                        "{}: vanished before it could be read",
-                        path.display()
-                    ));
-                    continue;
-                }
-                Err(e) => return Err(e),
+        let prefetched = prefetch.take(sources, i);
+        let (reader, id): (Box<dyn std::io::Read + Send>, _) = match (prefetched, source) {
+            (Some((id, decoded)), _) => (Box::new(decoded), Some(id)),
+            (None, source) => match source {
+                Source::Stdin => (source.open()?, None),
+                Source::File(path) => match open_at(path, offset) {
+                    Ok(o) => (o.reader, Some(o.id)),
+                    // An archive rotated away (retention, Python's renames)
+                    // between listing and opening: say so, go on.
+                    Err(ReadError::Io { source: e, .. })
+                        if e.kind() == std::io::ErrorKind::NotFound && !last =>
+                    {
+                        end.warnings.push(format!(
+                            "{}: vanished before it could be read",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
             },
         };
         let mut lines = LineReader::new(reader, offset);

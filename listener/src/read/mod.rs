@@ -41,6 +41,7 @@ mod follow;
 mod lines;
 mod output;
 mod position;
+mod prefetch;
 mod prefix;
 mod profiles;
 mod scan;
