@@ -852,3 +852,86 @@ fn tail_saves_a_cursor_that_cat_resumes_from() {
     let out = run(d, &["cat", "-o", "raw", "--cursor", "c.json", "app.log"]);
     assert_eq!(lines(&ok(&out)), ["m20"]);
 }
+
+#[test]
+fn text_logs_keep_tracebacks_with_their_record() {
+    let ok_python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok_python,
+        "python3 is needed for this test: install it (apt-get install python3)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Python's own logging writes the file and says how it formatted each
+    // record: the expectation comes from Python, not from the reader.
+    let script = r#"
+import json, logging, sys
+log = logging.getLogger("app.db")
+log.setLevel(logging.DEBUG)
+h = logging.FileHandler("app.log")
+f = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+h.setFormatter(f)
+log.addHandler(h)
+texts = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        texts.append({"levelno": record.levelno, "text": f.format(record)})
+log.addHandler(Keep())
+log.info("starting")
+try:
+    {}["needle"]
+except KeyError:
+    log.exception("lookup failed")
+log.warning("careful\nsecond line of the message")
+try:
+    1 / 0
+except ZeroDivisionError:
+    log.error("division failed", exc_info=True)
+log.debug("done")
+json.dump(texts, sys.stdout)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let expect = |keep: &dyn Fn(i64, &str) -> bool| -> String {
+        texts
+            .iter()
+            .filter(|t| keep(t["levelno"].as_i64().unwrap(), t["text"].as_str().unwrap()))
+            .map(|t| format!("{}\n", t["text"].as_str().unwrap()))
+            .collect()
+    };
+    let cat = |args: &[&str]| {
+        let mut argv = vec!["cat", "-o", "raw", "app.log"];
+        argv.extend(args);
+        let out = run(dir.path(), &argv);
+        assert!(stderr(&out).is_empty(), "no broken lines: {}", stderr(&out));
+        ok(&out)
+    };
+    assert_eq!(cat(&[]), expect(&|_, _| true));
+    let errors = cat(&["--level", "ERROR"]);
+    assert_eq!(errors, expect(&|no, _| no >= 40));
+    assert!(errors.contains("KeyError: 'needle'") && errors.contains("ZeroDivisionError"));
+    assert_eq!(
+        cat(&["--grep", "needle"]),
+        expect(&|_, t| t.contains("needle"))
+    );
+    assert_eq!(
+        cat(&["--level", "WARNING", "--grep", "second line"]),
+        expect(&|no, t| no >= 30 && t.contains("second line"))
+    );
+    assert_eq!(cat(&["--logger", "app"]), expect(&|_, _| true));
+    assert_eq!(cat(&["--logger", "other"]), "");
+    let stats = ok(&run(dir.path(), &["cat", "--stats", "app.log"]));
+    assert!(stats.starts_with("records: 5\n"), "{stats}");
+}

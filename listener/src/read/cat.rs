@@ -97,6 +97,8 @@ pub fn read_sources<W: Write>(
                 }
             }
         }
+        // A text record ends with its file.
+        scan.finish_record().map_err(stdout_error)?;
     }
     Ok(end)
 }

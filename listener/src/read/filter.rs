@@ -108,6 +108,38 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// True when a text record passes: level and time as read from its
+    /// first line (a record without them fails a level or time filter),
+    /// loggers, host and pid as words of its first line, `--grep` on its
+    /// whole text, `--field KEY=VALUE` as `KEY=VALUE` in the text (`>` and
+    /// `<` need typed fields: no text record passes them).
+    pub fn matches_text(
+        &self,
+        ts: Option<Timestamp>,
+        level: Option<&Level>,
+        first_line: &str,
+        text: &str,
+    ) -> bool {
+        let words =
+            || first_line.split(|c: char| c.is_whitespace() || c == ':' || c == '[' || c == ']');
+        self.min_level
+            .is_none_or(|m| level.is_some_and(|l| l.no() >= m))
+            && ((self.since.is_none() && self.until.is_none())
+                || ts.is_some_and(|t| self.time_ok(t)))
+            && (self.loggers.is_empty()
+                || words()
+                    .any(|w| !w.is_empty() && self.loggers.iter().any(|l| logger_matches(l, w))))
+            && self.host.as_ref().is_none_or(|h| words().any(|w| w == h))
+            && self.pid.is_none_or(|p| words().any(|w| w == p.to_string()))
+            && self.grep.as_ref().is_none_or(|re| re.is_match(text))
+            && self.fields.iter().all(|t| match t {
+                FieldTest::Equals(k, v) => text.contains(&format!("{k}={v}")),
+                FieldTest::Above(..) | FieldTest::Below(..) => false,
+            })
+    }
+}
+
 impl FieldTest {
     /// Parses `KEY=VALUE`, `KEY>N` or `KEY<N`.
     ///

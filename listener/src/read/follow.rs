@@ -166,6 +166,9 @@ impl Follower {
         if to_end && let Some(rest) = self.cur.lines.take_rest() {
             scan.line(rest.bytes, false).map_err(stdout_error)?;
         }
+        // A writer writes a text record's lines together: what a poll
+        // read ends its last record.
+        scan.finish_record().map_err(stdout_error)?;
         Ok(any)
     }
 

@@ -48,6 +48,7 @@ mod scan;
 mod source;
 mod stats;
 mod tail;
+mod text;
 mod when;
 
 pub use args::{CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs};

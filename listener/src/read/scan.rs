@@ -5,13 +5,16 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use tributary_core::{Record, decode_json};
+use jiff::tz::TimeZone;
+use tributary_core::{Level, Record, Timestamp, decode_json};
 
 use super::filter::{Filter, Quick};
+use super::lines::MAX_LINE;
 use super::output::{Broken, Printer};
 use super::prefix::native_prefix;
 use super::profiles::normalize;
 use super::stats::Stats;
+use super::text;
 
 /// What to do with one line.
 #[derive(Debug)]
@@ -20,6 +23,9 @@ pub enum Verdict {
     Skip,
     /// Show it; the record is decoded when the output or stats need it.
     Show(Option<Box<Record>>),
+    /// A text record (a Python pattern's output) to show as it is, with
+    /// the time and level read from it.
+    Text(Option<Timestamp>, Option<Level>),
     /// Not a record: shown marked, and counted.
     Broken(Broken),
 }
@@ -31,6 +37,11 @@ pub struct Scan<W: Write> {
     stats: Option<Stats>,
     broken: BTreeMap<Broken, u64>,
     shown: u64,
+    /// The text record being assembled (its first line started with a
+    /// timestamp; the lines after it that do not are its continuation).
+    text: Option<Vec<u8>>,
+    /// The zone of text logs' civil timestamps.
+    tz: TimeZone,
 }
 
 impl<W: Write> Scan<W> {
@@ -42,7 +53,15 @@ impl<W: Write> Scan<W> {
             stats: stats.then(Stats::default),
             broken: BTreeMap::new(),
             shown: 0,
+            text: None,
+            tz: TimeZone::system(),
         }
+    }
+
+    /// Reads text logs' civil timestamps in `tz` (default: the system's).
+    pub fn with_time_zone(mut self, tz: TimeZone) -> Self {
+        self.tz = tz;
+        self
     }
 
     /// Decides what to do with a line (`terminated`: it ended with `\n`).
@@ -70,6 +89,9 @@ impl<W: Write> Scan<W> {
                 Quick::Accept | Quick::Decode => {}
             }
         }
+        if !line.starts_with(b"{") && text::leading_time(line).is_some() {
+            return self.judge_text(line);
+        }
         let Ok(text) = std::str::from_utf8(line) else {
             return Verdict::Broken(Broken::InvalidUtf8);
         };
@@ -92,14 +114,63 @@ impl<W: Write> Scan<W> {
         }
     }
 
-    /// Judges and then shows (or counts) one line.
+    /// A text record (lines joined by `\n`): time and level from its first
+    /// line, the other filters on its text.
+    fn judge_text(&self, record: &[u8]) -> Verdict {
+        let text = String::from_utf8_lossy(record);
+        let first = text.lines().next().unwrap_or_default();
+        let end = text::leading_time(first.as_bytes()).unwrap_or(0);
+        let ts = first.get(..end).and_then(|s| text::parse_time(s, &self.tz));
+        let level = first.get(end..).and_then(text::level_of);
+        if self.filter.matches_text(ts, level.as_ref(), first, &text) {
+            Verdict::Text(ts, level)
+        } else {
+            Verdict::Skip
+        }
+    }
+
+    /// Judges and then shows (or counts) one line; lines of a text log are
+    /// gathered into records first (shown when the next record starts, or
+    /// at [`Scan::finish_record`]).
     ///
     /// # Errors
     ///
     /// Writing the output failed.
     pub fn line(&mut self, line: &[u8], terminated: bool) -> io::Result<()> {
+        let body = trim_newline(line);
+        if !body.starts_with(b"{") {
+            if text::leading_time(body).is_some() {
+                self.finish_record()?;
+                self.text = Some(body.to_vec());
+                return Ok(());
+            }
+            if let Some(record) = &mut self.text {
+                // A traceback line: it stays with its record (bounded).
+                if record.len() < MAX_LINE {
+                    record.push(b'\n');
+                    record.extend_from_slice(body);
+                }
+                return Ok(());
+            }
+        } else {
+            self.finish_record()?;
+        }
         let verdict = self.judge(line, terminated);
         self.emit(line, verdict)
+    }
+
+    /// Shows the text record being gathered, if any (at the end of a file,
+    /// or of a follower's poll).
+    ///
+    /// # Errors
+    ///
+    /// Writing the output failed.
+    pub fn finish_record(&mut self) -> io::Result<()> {
+        let Some(record) = self.text.take() else {
+            return Ok(());
+        };
+        let verdict = self.judge_text(&record);
+        self.emit(&record, verdict)
     }
 
     /// Shows (or counts) a line already judged.
@@ -120,6 +191,16 @@ impl<W: Write> Scan<W> {
                         Ok(())
                     }
                     None => self.printer.record(trim_end(line), record.as_deref()),
+                }
+            }
+            Verdict::Text(ts, level) => {
+                self.shown += 1;
+                match &mut self.stats {
+                    Some(stats) => {
+                        stats.add_text(ts, level.as_ref());
+                        Ok(())
+                    }
+                    None => self.printer.record(line, None),
                 }
             }
             Verdict::Broken(why) => {

@@ -38,6 +38,22 @@ impl Stats {
         self.last = Some(self.last.map_or(r.ts, |l| l.max(r.ts)));
     }
 
+    /// Counts one text record (its level and time when it showed them; its
+    /// logger is not known).
+    pub fn add_text(&mut self, ts: Option<Timestamp>, level: Option<&tributary_core::Level>) {
+        self.records += 1;
+        let (no, name) = level.map_or((0, "(none)"), |l| (l.no(), l.name()));
+        self.levels
+            .entry(no)
+            .or_insert_with(|| (name.to_string(), 0))
+            .1 += 1;
+        *self.loggers.entry("(text)".to_string()).or_default() += 1;
+        if let Some(ts) = ts {
+            self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+            self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+        }
+    }
+
     /// Records per second between the first and the last record (`None`
     /// for fewer than two distinct times).
     pub fn rate(&self) -> Option<f64> {
