@@ -14,8 +14,9 @@ use super::source::Source;
 /// How a run of [`read_sources`] ended.
 #[derive(Debug, Default)]
 pub struct ReadEnd {
-    /// The position after the last complete line of the last file read
-    /// (`None` for stdin, or when no file had a complete line).
+    /// With `hold_unfinished`: the position after the last complete line of
+    /// the last file read (`None` for stdin, or when no file had a complete
+    /// line).
     pub cursor: Option<Cursor>,
     /// Problems that did not stop reading (a truncated gzip member, a file
     /// that vanished), one sentence each, naming the file.
@@ -23,10 +24,11 @@ pub struct ReadEnd {
 }
 
 /// Reads `sources` in order, starting at `start` (source index, decoded
-/// offset) or at the beginning. With `hold_unfinished`, a last line without
-/// `\n` in the last source is left unread (a writer is still writing it;
-/// the next run with the cursor reads it whole); otherwise it is judged
-/// like any line (and is usually broken: truncated).
+/// offset) or at the beginning. With `hold_unfinished` (for a cursor), the
+/// position after the last complete line is returned, and a last line
+/// without `\n` in the last source is left unread (a writer is still
+/// writing it; the next run with the cursor reads it whole); otherwise it
+/// is judged like any line (and is usually broken: truncated).
 ///
 /// # Errors
 ///
@@ -43,6 +45,7 @@ pub fn read_sources<W: Write>(
     // The reading thread scans while the other cores inflate what comes next.
     let ahead = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut prefetch = Prefetch::new(ahead, first + 1);
+    let mut last_line = Vec::new();
     for (i, source) in sources.iter().enumerate().skip(first) {
         let offset = if i == first { first_offset } else { 0 };
         let last = i + 1 == sources.len();
@@ -69,16 +72,19 @@ pub fn read_sources<W: Write>(
             },
         };
         let mut lines = LineReader::new(reader, offset);
+        let mut last_end = None;
         loop {
             match lines.next_line() {
                 Ok(Some(line)) => {
                     if !line.terminated && last && hold_unfinished {
                         break;
                     }
-                    if line.terminated
-                        && let Some(id) = id
-                    {
-                        end.cursor = Some(Cursor::after(id, line.end, line.bytes));
+                    // The cursor is hashed once at the end: hashing every
+                    // line cost more than scanning it.
+                    if hold_unfinished && line.terminated {
+                        last_line.clear();
+                        last_line.extend_from_slice(line.bytes);
+                        last_end = Some(line.end);
                     }
                     scan.line(line.bytes, line.terminated)
                         .map_err(stdout_error)?;
@@ -96,6 +102,9 @@ pub fn read_sources<W: Write>(
                     break;
                 }
             }
+        }
+        if let (Some(id), Some(line_end)) = (id, last_end) {
+            end.cursor = Some(Cursor::after(id, line_end, &last_line));
         }
         // A text record ends with its file.
         scan.finish_record().map_err(stdout_error)?;

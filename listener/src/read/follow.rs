@@ -50,8 +50,13 @@ pub struct Follower {
     cur: Current,
     /// First-line hashes of rotated files already read to their end.
     read: VecDeque<u64>,
-    /// Position after the last complete line, for `--cursor`.
-    cursor: Option<Cursor>,
+    /// Position after the last complete line, for `--cursor`: the file, the
+    /// offset and the line (hashed only when asked: hashing every line
+    /// would cost more than reading it).
+    last: Option<(FileId, u64)>,
+    last_line: Vec<u8>,
+    /// The position given at the start, until a line is read.
+    start: Option<Cursor>,
     /// Problems that did not stop following.
     warnings: Vec<String>,
 }
@@ -76,7 +81,9 @@ impl Follower {
             path: path.to_path_buf(),
             cur,
             read: VecDeque::new(),
-            cursor,
+            last: None,
+            last_line: Vec::new(),
+            start: cursor,
             warnings: Vec::new(),
         })
     }
@@ -97,7 +104,10 @@ impl Follower {
 
     /// The position after the last complete line shown or skipped.
     pub fn cursor(&self) -> Option<Cursor> {
-        self.cursor
+        match self.last {
+            Some((id, end)) => Some(Cursor::after(id, end, &self.last_line)),
+            None => self.start,
+        }
     }
 
     /// Warnings gathered since the last call.
@@ -148,7 +158,9 @@ impl Follower {
                 Ok(Some(line)) => {
                     any = true;
                     if line.terminated {
-                        self.cursor = Some(Cursor::after(self.cur.id, line.end, line.bytes));
+                        self.last = Some((self.cur.id, line.end));
+                        self.last_line.clear();
+                        self.last_line.extend_from_slice(line.bytes);
                     }
                     scan.line(line.bytes, line.terminated)
                         .map_err(stdout_error)?;
@@ -227,7 +239,9 @@ impl Follower {
                             first = Some(h);
                         }
                         if line.terminated {
-                            self.cursor = Some(Cursor::after(opened.id, line.end, line.bytes));
+                            self.last = Some((opened.id, line.end));
+                            self.last_line.clear();
+                            self.last_line.extend_from_slice(line.bytes);
                         }
                         scan.line(line.bytes, line.terminated)
                             .map_err(stdout_error)?;
