@@ -117,3 +117,62 @@ pub struct TailArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 }
+
+const CAT_ABOUT: &str = "Print logs: a live log's rotated archives (oldest first, gzip decoded) \
+                         then the file itself, filtered";
+const TAIL_ABOUT: &str = "Print the last records of a live log; with -f, keep following it \
+                          across rotations";
+
+/// `tributary cat` as a clap command, for a command line built with
+/// clap's builder.
+pub fn cat_command() -> clap::Command {
+    CatArgs::augment_args(clap::Command::new("cat").about(CAT_ABOUT))
+}
+
+/// `tributary tail` as a clap command, for a command line built with
+/// clap's builder.
+pub fn tail_command() -> clap::Command {
+    TailArgs::augment_args(clap::Command::new("tail").about(TAIL_ABOUT))
+}
+
+/// Runs subcommand `name` (`cat` or `tail`) from its parsed flags; `None`
+/// for another name.
+pub fn run_subcommand(
+    name: &str,
+    matches: &clap::ArgMatches,
+) -> Option<Result<(), super::ReadError>> {
+    use clap::FromArgMatches;
+    let invalid = |e: clap::Error| super::ReadError::Invalid(e.to_string());
+    Some(match name {
+        "cat" => CatArgs::from_arg_matches(matches)
+            .map_err(invalid)
+            .and_then(|a| super::cat(&a)),
+        "tail" => TailArgs::from_arg_matches(matches)
+            .map_err(invalid)
+            .and_then(|a| super::tail(&a)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_commands_parse_the_same_flags() {
+        let m = cat_command()
+            .try_get_matches_from([
+                "cat", "-l", "ERROR", "--logger", "a", "--logger", "b", "x.log",
+            ])
+            .unwrap();
+        let a = <CatArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
+        assert_eq!(a.filter.level.as_deref(), Some("ERROR"));
+        assert_eq!(a.filter.logger, ["a", "b"]);
+        assert_eq!(a.paths, [PathBuf::from("x.log")]);
+        let m = tail_command()
+            .try_get_matches_from(["tail", "-n", "3", "-f", "x.log"])
+            .unwrap();
+        let t = <TailArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
+        assert_eq!((t.lines, t.follow), (3, true));
+    }
+}

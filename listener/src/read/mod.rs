@@ -51,7 +51,10 @@ mod tail;
 mod text;
 mod when;
 
-pub use args::{CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs};
+pub use args::{
+    CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs, cat_command, run_subcommand,
+    tail_command,
+};
 pub use cat::{ReadEnd, read_sources};
 pub use command::{cat, tail};
 pub use cursor::Cursor;
