@@ -56,19 +56,18 @@ impl Follower {
         }
     }
 
-    /// Waits until the follower has printed `n` lines (or fails, saying
-    /// what it has).
-    fn wait_for(&self, n: usize) {
+    /// Waits until the follower has printed `n` lines; false when it has
+    /// not within the patience (the caller then compares what it has, to
+    /// say which lines are missing).
+    fn wait_for(&self, n: usize) -> bool {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let have = self.lines.lock().unwrap().len();
-            if have >= n {
-                return;
+            if self.lines.lock().unwrap().len() >= n {
+                return true;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the follower printed {have} of {n} lines"
-            );
+            if Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -177,7 +176,7 @@ fn follows_a_listener_rotating_every_64k_with_gzip_under_four_producers() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let follower = Follower::start(dir.path(), &["-f", "-n", "5", "-o", "json", "logs/app.log"]);
-    follower.wait_for(1);
+    assert!(follower.wait_for(1), "the follower showed nothing");
     let addr_s = addr.to_string();
     let producers: Vec<Child> = (0..4)
         .map(|i| {
@@ -204,7 +203,7 @@ fn follows_a_listener_rotating_every_64k_with_gzip_under_four_producers() {
     assert_eq!(want.len(), 10_001, "what the listener wrote");
     let archives = std::fs::read_dir(log.parent().unwrap()).unwrap().count() - 1;
     assert!(archives >= 20, "only {archives} rotations");
-    follower.wait_for(want.len());
+    let _ = follower.wait_for(want.len());
     let (got, stderr) = follower.stop();
     assert_same_sequence(&got, &want, &stderr);
 }
@@ -254,7 +253,7 @@ fn follows_copy_truncate() {
     std::fs::write(&log, format!("{first}\n")).unwrap();
     // The follower is reading once it has shown the first line.
     let follower = Follower::start(dir.path(), &["-f", "-n", "1", "-o", "json", "app.log"]);
-    follower.wait_for(1);
+    assert!(follower.wait_for(1), "the follower showed nothing");
     let mut written = write_and_rotate(&log, 1500, 300, |path, k| {
         // logrotate copytruncate: copy, then truncate in place (the inode
         // stays). The copies are numbered up, the newest highest.
@@ -268,7 +267,7 @@ fn follows_copy_truncate() {
             .unwrap();
     });
     written.insert(0, first.to_owned());
-    follower.wait_for(written.len());
+    let _ = follower.wait_for(written.len());
     let (got, stderr) = follower.stop();
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_same_sequence(&got, &written, &stderr);
@@ -281,12 +280,12 @@ fn follows_delete_and_recreate() {
     let first = r#"{"msg":"first"}"#;
     std::fs::write(&log, format!("{first}\n")).unwrap();
     let follower = Follower::start(dir.path(), &["-f", "-n", "1", "-o", "json", "app.log"]);
-    follower.wait_for(1);
+    assert!(follower.wait_for(1), "the follower showed nothing");
     let mut written = write_and_rotate(&log, 1500, 300, |path, _| {
         std::fs::remove_file(path).unwrap();
     });
     written.insert(0, first.to_owned());
-    follower.wait_for(written.len());
+    let _ = follower.wait_for(written.len());
     let (got, stderr) = follower.stop();
     assert_same_sequence(&got, &written, &stderr);
 }

@@ -29,11 +29,12 @@ pub struct ArchiveFile {
 /// timestamps in the format of every `when`, each plain or `.gz`.
 ///
 /// Python's and index names look alike (`app.log.3`); which way they run is
-/// read from the files' modification times: renames keep them, so under
-/// Python's naming `.1` is the most recently modified. When the times tie
-/// (coarse file clocks), the first lines decide (a log line starts with its
-/// time); when those tie too, Python's naming is assumed. With a single
-/// numbered archive there is nothing to order. When an archive exists both
+/// read from the first lines of the lowest and highest numbered archives (a
+/// log line starts with its time, so two lines of one log that share their
+/// first bytes compare as their times do), else from the files'
+/// modification times (renames keep them: under Python's naming `.1` is
+/// the most recently modified); when those tie, Python's naming is assumed.
+/// With a single numbered archive there is nothing to order. When an archive exists both
 /// plain and `.gz` (compression finished, the plain copy not yet removed),
 /// the `.gz` is returned, since the plain one is about to go.
 ///
@@ -122,22 +123,25 @@ fn numbers_run_backwards(found: &[(ArchiveId, Form, PathBuf)]) -> bool {
     if low.0 == high.0 {
         return true;
     }
+    // Log lines start with their time (`{"ts":"2026-…`, `2026-12-06 10:…`):
+    // when both first lines share their first bytes, the times compare as
+    // text. File times come second: gzip archives carry the time they were
+    // compressed, which a slow compression can put after a newer archive's.
+    if let (Some(l), Some(h)) = (first_line(low.1), first_line(high.1))
+        && l.len() >= 8
+        && h.len() >= 8
+        && l[..8] == h[..8]
+        && l != h
+    {
+        return l > h;
+    }
     let modified = |p: &Path| {
         fs::metadata(p)
             .and_then(|m| m.modified())
             .unwrap_or(SystemTime::UNIX_EPOCH)
     };
-    let (low_m, high_m) = (modified(low.1), modified(high.1));
-    if low_m != high_m {
-        return low_m > high_m;
-    }
-    // Written within one clock tick (file times are coarse): logs start
-    // their lines with the time, so the first lines compare as the files'
-    // ages do. Undecided: Python's naming, the default.
-    match (first_line(low.1), first_line(high.1)) {
-        (Some(l), Some(h)) if l != h => l > h,
-        _ => true,
-    }
+    // Ties (coarse clocks) fall back to Python's naming, the default.
+    modified(low.1) >= modified(high.1)
 }
 
 /// The first line (up to 256 bytes) of a plain or gzip file.
@@ -209,6 +213,31 @@ mod tests {
         touch(d, "app.log.10", 10);
         let found = find_archives(&d.join("app.log")).unwrap();
         assert_eq!(names(found), ["app.log.1.gz", "app.log.2.gz", "app.log.10"]);
+    }
+
+    #[test]
+    fn first_lines_outrank_file_times() {
+        // Python's naming, `.2` compressed after `.1` was last written: its
+        // file time is newer, its records are older.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("app.log.1"), "{\"ts\":\"2026-12-06T10:02:00Z\"}\n").unwrap();
+        std::fs::write(d.join("app.log.2"), "{\"ts\":\"2026-12-06T10:01:00Z\"}\n").unwrap();
+        let t = SystemTime::now();
+        File::options()
+            .write(true)
+            .open(d.join("app.log.1"))
+            .unwrap()
+            .set_modified(t - Duration::from_secs(5))
+            .unwrap();
+        File::options()
+            .write(true)
+            .open(d.join("app.log.2"))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        let found = find_archives(&d.join("app.log")).unwrap();
+        assert_eq!(names(found), ["app.log.2", "app.log.1"]);
     }
 
     #[test]

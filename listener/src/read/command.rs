@@ -21,6 +21,13 @@ use super::when::parse_time;
 
 type Out = BufWriter<io::Stdout>;
 
+/// Polls in a row that may fail (5 s at 100 ms) before a follower gives up.
+const MAX_FAILURES: u32 = 50;
+
+fn is_stdout(e: &ReadError) -> bool {
+    matches!(e, ReadError::Io { path, .. } if path.as_os_str() == "<stdout>")
+}
+
 impl FilterArgs {
     /// The filter these flags describe.
     ///
@@ -229,8 +236,26 @@ pub fn tail(args: &TailArgs) -> Result<(), ReadError> {
         };
         return finish(&mut scan, &end, args.output.cursor.as_deref());
     }
+    // A file system error during a rotation (an archive renamed while
+    // listed, a directory briefly unreadable) is retried on the next polls
+    // before it ends the follower; a failed write to stdout ends it at once.
+    let mut failures = 0;
     loop {
-        let progressed = follower.poll(&mut scan)?;
+        let progressed = match follower.poll(&mut scan) {
+            Ok(p) => {
+                failures = 0;
+                p
+            }
+            Err(e @ ReadError::Io { .. }) if !is_stdout(&e) && failures < MAX_FAILURES => {
+                if failures == 0 {
+                    eprintln!("tributary: warning: {e}; retrying");
+                }
+                failures += 1;
+                std::thread::sleep(POLL);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         for w in follower.take_warnings() {
             eprintln!("tributary: warning: {w}");
         }
