@@ -104,6 +104,7 @@ fn written_lines(live: &Path, python_naming: bool) -> Vec<String> {
         archives.reverse();
     }
     let mut out = Vec::new();
+    let mut ends = Vec::new();
     for (_, path) in archives {
         let bytes = std::fs::read(&path).unwrap();
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -116,21 +117,37 @@ fn written_lines(live: &Path, python_naming: bool) -> Vec<String> {
             String::from_utf8(bytes).unwrap()
         };
         out.extend(text.lines().map(str::to_owned));
+        ends.push(format!(
+            "{}:{}",
+            path.file_name().unwrap().to_str().unwrap(),
+            out.len()
+        ));
     }
+    // Shown with a failure: which file a missing line was in.
+    eprintln!(
+        "archives, each with the line count at its end: {}",
+        ends.join(" ")
+    );
     let live_text = std::fs::read_to_string(live).unwrap_or_default();
     out.extend(live_text.lines().map(str::to_owned));
     out
 }
 
 fn assert_same_sequence(got: &[String], want: &[String], stderr: &str) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            g,
+            w,
+            "line {i} differs ({} lines shown, {} written); follower stderr: {stderr}",
+            got.len(),
+            want.len()
+        );
+    }
     assert_eq!(
         got.len(),
         want.len(),
-        "line count; follower stderr: {stderr}"
+        "line count (the lines shown are the first ones written); follower stderr: {stderr}"
     );
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g, w, "line {i} differs; follower stderr: {stderr}");
-    }
 }
 
 fn require_python() {

@@ -21,6 +21,11 @@ pub struct ArchiveFile {
     /// True for a finished gzip archive (`.gz`); `.gz.tmp` files, still
     /// being written, are never returned.
     pub compressed: bool,
+    /// The number of a numbered archive (`app.log.3` → 3), `None` for a
+    /// timestamped one. Numbers of one log run without gaps, except for a
+    /// moment while Python's naming shifts them up: a reader that finds a
+    /// gap lists again.
+    pub number: Option<u64>,
 }
 
 /// The archives of `live` (`logs/app.log`) in its directory, oldest first,
@@ -97,9 +102,13 @@ pub fn find_archives(live: &Path) -> io::Result<Vec<ArchiveFile>> {
     found.sort_by_key(|(id, _, _)| order(id));
     Ok(found
         .into_iter()
-        .map(|(_, form, path)| ArchiveFile {
+        .map(|(id, form, path)| ArchiveFile {
             path,
             compressed: form == Form::Gz,
+            number: match id {
+                ArchiveId::Index(n) => Some(n),
+                ArchiveId::Stamp { .. } => None,
+            },
         })
         .collect())
 }

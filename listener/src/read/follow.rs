@@ -272,9 +272,18 @@ impl Follower {
     ) -> Result<Vec<(PathBuf, File)>, ReadError> {
         let mut previous: Option<Vec<Option<u64>>> = None;
         let mut listed = Vec::new();
-        for _attempt in 0..20 {
+        const ATTEMPTS: usize = 200;
+        for attempt in 0..ATTEMPTS {
             let archives = tributary_rotation::find_archives(&self.path)
                 .map_err(|e| ReadError::open(&self.path, e))?;
+            // A gap in the numbers: Python's names are being shifted (or a
+            // rename hid a file from this listing). List again shortly.
+            // A gap that stays (archives deleted by hand) is accepted at last.
+            if has_gap(&archives) && attempt + 1 < ATTEMPTS {
+                previous = None;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                continue;
+            }
             listed.clear();
             for a in &archives {
                 // Gone between the listing and the open: renamed on, and
@@ -374,6 +383,13 @@ fn line_before(file: &File, offset: u64) -> Option<Vec<u8>> {
         None if len == offset => Some(buf),
         None => None,
     }
+}
+
+/// True when the numbered archives do not run without gaps.
+fn has_gap(archives: &[tributary_rotation::ArchiveFile]) -> bool {
+    let mut numbers: Vec<u64> = archives.iter().filter_map(|a| a.number).collect();
+    numbers.sort_unstable();
+    numbers.windows(2).any(|w| w[1] != w[0] + 1)
 }
 
 /// The first-line hash of an open file, decoded if it is gzip.
