@@ -20,7 +20,7 @@ use common::{PATIENCE, Tributary, python, send_lines, wait_ok};
 struct Follower {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Follower {
@@ -52,7 +52,7 @@ impl Follower {
         Follower {
             child,
             lines,
-            stderr,
+            stderr: Some(stderr),
         }
     }
 
@@ -73,14 +73,27 @@ impl Follower {
     }
 
     fn stop(mut self) -> (Vec<String>, String) {
-        // SAFETY: kill on a child this test started and has not reaped.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-        let stderr = self.stderr.join().unwrap();
+        self.terminate();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
         let lines = self.lines.lock().unwrap().clone();
         (lines, stderr)
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill on a child this test started and has not reaped.
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGTERM);
+            }
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Follower {
+    /// A failed assertion must not leave the follower running.
+    fn drop(&mut self) {
+        self.terminate();
     }
 }
 
