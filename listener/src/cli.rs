@@ -21,6 +21,8 @@ pub fn command() -> Command {
         .arg_required_else_help(true)
         .subcommand(listen_command())
         .subcommand(collect_command())
+        .subcommand(crate::read::cat_command())
+        .subcommand(crate::read::tail_command())
 }
 
 /// The flags of `tributary collect` that are not settings of `listen`.

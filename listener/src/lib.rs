@@ -62,6 +62,7 @@ mod listener;
 mod output_lock;
 mod passthrough;
 mod pipeline;
+pub mod read;
 mod settings;
 mod stats;
 mod test_hooks;

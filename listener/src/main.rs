@@ -16,6 +16,9 @@ fn main() -> ExitCode {
         Some(("collect", args)) => cli::collect_settings(args)
             .context("configuration refused")
             .and_then(listen),
+        Some((name @ ("cat" | "tail"), args)) => {
+            read(tributary_listener::read::run_subcommand(name, args).unwrap_or(Ok(())))
+        }
         // `subcommand_required`: clap has already refused anything else.
         _ => Ok(()),
     };
@@ -94,6 +97,18 @@ fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
         eprintln!("tributary: summary: {summary}");
         anyhow::Ok(())
     })
+}
+
+/// A reader's outcome: a closed stdout (`| head`) ends it quietly.
+fn read(result: Result<(), tributary_listener::read::ReadError>) -> anyhow::Result<()> {
+    match result {
+        Err(tributary_listener::read::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The error and its causes, `: `-separated, skipping a cause whose text the

@@ -16,6 +16,9 @@ pub struct BenchResults {
     pub cases: Vec<CaseResult>,
     /// Tributary ÷ alternative.
     pub ratios: Vec<Ratio>,
+    /// Scenario s12: reading logs back.
+    #[serde(default)]
+    pub reads: Vec<crate::read_bench::ReadResult>,
     /// What was skipped and why.
     pub notes: Vec<String>,
 }
