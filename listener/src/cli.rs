@@ -89,6 +89,19 @@ pub struct ListenArgs {
     /// Close connections silent this long, e.g. 10m [default: never].
     #[arg(long, value_name = "DURATION")]
     pub idle_timeout: Option<Span>,
+    /// Close a connection that completes no frame or line this long after
+    /// it opens; 0 turns it off [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub first_frame_timeout: Option<Span>,
+    /// Most stream connections from one peer (a remote address, or a Unix
+    /// socket's process; TCP on loopback is not counted per peer); 0: no
+    /// cap [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_peer: Option<usize>,
+    /// Most bytes held in unfinished frames over all connections; past it
+    /// the connections holding the largest are closed [default: 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub frame_budget: Option<Size>,
     /// Print a stats line to stderr this often, e.g. 60s [default: never].
     #[arg(long, value_name = "DURATION")]
     pub stats_interval: Option<Span>,
@@ -194,6 +207,9 @@ impl ListenArgs {
         set(&mut c.max_frame, &self.max_frame);
         set(&mut c.max_connections, &self.max_connections);
         set(&mut c.idle_timeout, &self.idle_timeout);
+        set(&mut c.first_frame_timeout, &self.first_frame_timeout);
+        set(&mut c.max_connections_per_peer, &self.max_connections_per_peer);
+        set(&mut c.frame_budget, &self.frame_budget);
         set(&mut c.stats_interval, &self.stats_interval);
         set(&mut c.queue_capacity, &self.queue_capacity);
         set(&mut c.queue_bytes, &self.queue_bytes);

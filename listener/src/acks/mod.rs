@@ -8,7 +8,9 @@
 //! crash gets neither loss nor duplicates.
 
 mod journal;
+mod session;
 mod registry;
 
 pub(crate) use journal::{Journal, OutputPos, default_path as default_journal_path};
 pub(crate) use registry::{AckMark, Producer, Producers};
+pub(crate) use session::{Admit, Opening, Session, due as ack_due};

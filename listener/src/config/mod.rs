@@ -108,6 +108,9 @@ pub struct FileConfig {
     pub max_frame: Option<Size>,
     pub max_connections: Option<usize>,
     pub idle_timeout: Option<Span>,
+    pub first_frame_timeout: Option<Span>,
+    pub max_connections_per_peer: Option<usize>,
+    pub frame_budget: Option<Size>,
     pub stats_interval: Option<Span>,
     pub queue_capacity: Option<usize>,
     pub queue_bytes: Option<Size>,
@@ -221,6 +224,7 @@ impl FileConfig {
             s.frame_timeout = Some(d).filter(|d| !d.is_zero());
         }
         s.idle_timeout = self.idle_timeout.map(|Span(d)| d).filter(|d| !d.is_zero());
+        self.connection_limits(&mut s)?;
         s.stats_interval = self
             .stats_interval
             .map(|Span(d)| d)
@@ -285,6 +289,29 @@ impl FileConfig {
         }
         s.outputs = outputs;
         Ok(s)
+    }
+}
+
+impl FileConfig {
+    /// The connection limits of issue 13: first-frame timeout, per-peer
+    /// cap, frame budget.
+    fn connection_limits(&self, s: &mut Settings) -> Result<(), ConfigError> {
+        if let Some(Span(d)) = self.first_frame_timeout {
+            s.first_frame_timeout = Some(d).filter(|d| !d.is_zero());
+        }
+        if let Some(n) = self.max_connections_per_peer {
+            s.max_connections_per_peer = n;
+        }
+        if let Some(Size(n)) = self.frame_budget {
+            if n < 64 * 1024 {
+                return Err(invalid(
+                    "frame-budget",
+                    format!("{n} bytes is below 64 KiB"),
+                ));
+            }
+            s.frame_budget = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Ok(())
     }
 }
 

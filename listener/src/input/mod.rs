@@ -2,6 +2,7 @@
 //! datagram tasks share.
 
 mod accept;
+mod connections;
 mod datagram;
 mod stream;
 #[cfg(feature = "tls")]
@@ -9,6 +10,8 @@ mod tls;
 mod unix_path;
 
 pub(crate) use accept::{accept_tcp, accept_unix};
+pub(crate) use connections::Connections;
+pub(crate) use stream::READ_CHUNK;
 pub(crate) use datagram::{serve_udp, serve_unix_dgram};
 
 use crate::ListenerError;
@@ -215,6 +218,12 @@ pub(crate) struct InputCtx {
     pub(crate) diag: Arc<Diag>,
     pub(crate) max_frame: usize,
     pub(crate) idle_timeout: Option<Duration>,
+    /// How long a connection may stay open without completing its first
+    /// frame or line.
+    pub(crate) first_frame_timeout: Option<Duration>,
+    /// Every open stream connection, over all inputs (per-peer cap, frame
+    /// budget, room for new producers).
+    pub(crate) connections: Arc<Connections>,
     pub(crate) drain_timeout: Duration,
     pub(crate) decode: DecodeOptions,
     /// Producers using acknowledged delivery, shared by every input.

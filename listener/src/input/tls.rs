@@ -2,7 +2,7 @@
 //! own task, bounded by `tls-handshake-timeout`, and the stream it yields
 //! ends the way a TCP stream does.
 
-use super::accept::Acceptor;
+use super::accept::{Acceptor, Peer};
 use crate::tls::ServerTls;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -30,7 +30,7 @@ impl Acceptor for TlsListener {
     type Accepted = TcpStream;
     type Stream = TlsConn;
 
-    async fn next(&self) -> io::Result<(TcpStream, String)> {
+    async fn next(&self) -> io::Result<(TcpStream, Peer)> {
         self.listener.next().await
     }
 
