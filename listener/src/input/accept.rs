@@ -65,7 +65,7 @@ fn start<A: Acceptor>(
     // slot; the new one waits for it on its own task.
     let permit = match limit.clone().try_acquire_owned() {
         Ok(permit) => Some(permit),
-        Err(_) if input.connections.make_room() => None,
+        Err(_) if ticket.make_room() => None,
         Err(_) => return refuse(&"max-connections reached"),
     };
     input.counters.active.fetch_add(1, Relaxed);
@@ -145,6 +145,7 @@ pub(crate) trait Acceptor: Send + Sync {
     type Stream: tokio::io::AsyncRead
         + tokio::io::AsyncWrite
         + std::os::fd::AsRawFd
+        + super::stream::ReadReady
         + Unpin
         + Send
         + 'static;

@@ -131,6 +131,14 @@ impl AsyncWrite for TlsConn {
     }
 }
 
+impl super::stream::ReadReady for TlsConn {
+    /// Always ready: rustls may hold decrypted bytes the socket no longer
+    /// shows, so a TLS connection reads (with its buffer) at once.
+    fn poll_read_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl AsRawFd for TlsConn {
     /// The TCP socket's: what the kernel has buffered there is ciphertext,
     /// a slight overestimate of the records waiting, which is all a drain

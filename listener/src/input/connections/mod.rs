@@ -154,20 +154,6 @@ impl Connections {
             signal,
         })
     }
-
-    /// Tells the oldest connection that has completed no frame to close,
-    /// so a new one can have its slot; false if there is none.
-    pub(crate) fn make_room(&self) -> bool {
-        let mut s = lock(&self.state);
-        let Some(id) = s.open.iter().find(|(_, e)| !e.proven).map(|(id, _)| *id) else {
-            return false;
-        };
-        if let Some(e) = s.open.remove(&id) {
-            s.held -= e.held;
-            e.signal.send(Eviction::Room);
-        }
-        true
-    }
 }
 
 /// One admitted connection's place in the registry; leaving it (drop)
@@ -209,8 +195,27 @@ impl Ticket {
         }
     }
 
+    /// Tells the oldest other connection that has completed no frame to
+    /// close, so this one can have its slot; false if there is none.
+    pub(crate) fn make_room(&self) -> bool {
+        let mut s = lock(&self.connections.state);
+        let Some(id) = s
+            .open
+            .iter()
+            .find(|(id, e)| !e.proven && **id != self.id)
+            .map(|(id, _)| *id)
+        else {
+            return false;
+        };
+        if let Some(e) = s.open.remove(&id) {
+            s.held -= e.held;
+            e.signal.send(Eviction::Room);
+        }
+        true
+    }
+
     /// The connection completed a frame or line: a producer, not a
-    /// squatter; [`Connections::make_room`] leaves it alone.
+    /// squatter; [`Ticket::make_room`] leaves it alone.
     pub(crate) fn proven(&self) {
         if let Some(e) = lock(&self.connections.state).open.get_mut(&self.id) {
             e.proven = true;

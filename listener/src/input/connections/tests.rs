@@ -63,12 +63,18 @@ fn room_is_made_by_closing_the_oldest_connection_that_completed_nothing() {
     producer.proven();
     let squatter1 = c.admit(None).unwrap();
     let squatter2 = c.admit(None).unwrap();
-    assert!(c.make_room());
+    let new1 = c.admit(None).unwrap();
+    assert!(new1.make_room());
     assert_eq!(squatter1.eviction(), Some(Eviction::Room));
     assert_eq!((producer.eviction(), squatter2.eviction()), (None, None));
-    assert!(c.make_room());
+    assert!(new1.make_room());
     assert_eq!(squatter2.eviction(), Some(Eviction::Room));
-    assert!(!c.make_room(), "only a proven producer is left");
+    assert!(!new1.make_room(), "a connection never evicts itself");
+    assert_eq!((producer.eviction(), new1.eviction()), (None, None));
+    let new2 = c.admit(None).unwrap();
+    assert!(new2.make_room());
+    assert_eq!(new1.eviction(), Some(Eviction::Room));
+    assert!(!new2.make_room(), "only a proven producer is left");
     assert_eq!(producer.eviction(), None);
 }
 
@@ -81,6 +87,6 @@ async fn an_evicted_connection_is_woken() {
     let holder = c.admit(None).unwrap();
     holder.hold(11);
     assert_eq!(holder.eviction(), Some(Eviction::FrameBudget { held: 11, budget: 10 }));
-    assert!(c.make_room());
+    assert!(c.admit(None).unwrap().make_room());
     assert_eq!(wait.await.unwrap(), Eviction::Room);
 }

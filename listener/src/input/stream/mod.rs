@@ -17,6 +17,7 @@ use crate::pipeline::Batch;
 use end::End;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -68,6 +69,35 @@ async fn reply<S: AsyncWrite + Unpin>(stream: &mut S, reply: &Reply) -> std::io:
     }
 }
 
+/// A stream whose readiness can be awaited before a buffer is set aside
+/// for reading it.
+pub(crate) trait ReadReady {
+    /// Ready when a read would not wait (or might not: a spurious wake-up
+    /// costs one empty turn).
+    fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
+}
+
+impl ReadReady for tokio::net::TcpStream {
+    fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        tokio::net::TcpStream::poll_read_ready(self, cx)
+    }
+}
+
+impl ReadReady for tokio::net::UnixStream {
+    fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        tokio::net::UnixStream::poll_read_ready(self, cx)
+    }
+}
+
+/// Polls `f` once: its output if it is ready at once.
+async fn poll_once<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(|cx| Poll::Ready(match f.as_mut().poll(cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    })).await
+}
+
 /// Serves one connection until EOF, a framing error, a timeout, eviction
 /// or shutdown. On shutdown it reads what the kernel had already received
 /// from the peer (FIONREAD) and what is still in flight, until the peer
@@ -80,7 +110,7 @@ pub(crate) async fn serve_stream<S>(
     shutdown: watch::Receiver<bool>,
     ticket: Ticket,
 ) where
-    S: AsyncRead + AsyncWrite + AsRawFd + Unpin,
+    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + Unpin,
 {
     let mut conn = Connection {
         stream,
@@ -143,7 +173,7 @@ enum Woken {
 
 impl<S> Connection<S>
 where
-    S: AsyncRead + AsyncWrite + AsRawFd + Unpin,
+    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + Unpin,
 {
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> End {
         if *shutdown.borrow_and_update() {
@@ -180,9 +210,9 @@ where
             ticket,
             ..
         } = self;
-        let buf = decoder.buffer_mut();
-        buf.reserve(READ_CHUNK);
         if let Some(Drain { left, deadline }) = self.drain {
+            let buf = decoder.buffer_mut();
+            buf.reserve(READ_CHUNK);
             // What had arrived when shutdown came is always read; after
             // that, a peer that never stops sending must not hold shutdown
             // forever (a timeout alone would not fire while reads keep
@@ -222,12 +252,16 @@ where
             }
         };
         enum Event {
-            Read(std::io::Result<usize>),
+            Readable(std::io::Result<()>),
             AckDue,
             Shutdown,
         }
+        // The read buffer is reserved only once bytes are there: a
+        // connection waiting for its peer holds no buffer, so a crowd of
+        // silent connections costs no memory (reserved memory is touched
+        // by the reads of others when the allocator hands it round).
         let event = tokio::select! {
-            r = stream.read_buf(buf) => Event::Read(r),
+            r = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => Event::Readable(r),
             () = ack_due(acked.as_ref()) => Event::AckDue,
             () = idle => return Err(End::Idle),
             () = first_frame => return Err(End::NoFirstFrame),
@@ -236,8 +270,17 @@ where
             _ = shutdown.changed() => Event::Shutdown,
         };
         match event {
-            Event::Read(Ok(n)) => Ok(Woken::Read(n)),
-            Event::Read(Err(e)) => Err(End::Io(e)),
+            Event::Readable(Ok(())) => {
+                let buf = decoder.buffer_mut();
+                buf.reserve(READ_CHUNK);
+                // Readiness may be stale: then the next wait waits again.
+                match poll_once(stream.read_buf(buf)).await {
+                    Some(Ok(n)) => Ok(Woken::Read(n)),
+                    Some(Err(e)) => Err(End::Io(e)),
+                    None => Ok(Woken::Again),
+                }
+            }
+            Event::Readable(Err(e)) => Err(End::Io(e)),
             Event::AckDue => {
                 if let Some(session) = acked {
                     let ack = session.ack();
