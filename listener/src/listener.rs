@@ -218,6 +218,9 @@ impl ListenerBuilder {
         for spec in settings.effective_inputs() {
             let (b, socket) = input::bind(&spec).await?;
             check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
+            if let Some(warning) = crate::tls::open_to_any_client(&b, settings.tls.as_ref()) {
+                eprintln!("tributary: warning: {warning}");
+            }
             let ctx = Arc::new(InputCtx {
                 label: b.to_string(),
                 counters: Arc::new(InputCounters::default()),

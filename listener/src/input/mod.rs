@@ -79,6 +79,18 @@ impl BoundInput {
     }
 }
 
+#[cfg(test)]
+impl BoundInput {
+    /// A bound input that was never bound, for tests of what is said about it.
+    pub(crate) fn for_test(kind: InputKind, addr: Option<SocketAddr>) -> BoundInput {
+        BoundInput {
+            kind,
+            addr,
+            path: None,
+        }
+    }
+}
+
 impl fmt::Display for BoundInput {
     /// `tcp 127.0.0.1:9020`, `unix /run/app.sock`: the readiness line
     /// without its leading `listening `.
