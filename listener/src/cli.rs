@@ -208,7 +208,10 @@ impl ListenArgs {
         set(&mut c.max_connections, &self.max_connections);
         set(&mut c.idle_timeout, &self.idle_timeout);
         set(&mut c.first_frame_timeout, &self.first_frame_timeout);
-        set(&mut c.max_connections_per_peer, &self.max_connections_per_peer);
+        set(
+            &mut c.max_connections_per_peer,
+            &self.max_connections_per_peer,
+        );
         set(&mut c.frame_budget, &self.frame_budget);
         set(&mut c.stats_interval, &self.stats_interval);
         set(&mut c.queue_capacity, &self.queue_capacity);

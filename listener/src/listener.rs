@@ -186,10 +186,7 @@ impl ListenerBuilder {
                 source,
             })?;
         for note in &recovery.notes {
-            diag.stderr(
-                tributary_core::Level::WARNING,
-                format_args!("recovery: {note}"),
-            );
+            diag.emit(&(), crate::diag::writer::RecoveryNote(note));
         }
         let producers = Arc::new(Producers::recovered(recovery.producers));
         let outputs = open_outputs(&outputs_specs, &diag)?;

@@ -219,11 +219,18 @@ mod exposure_tests {
         );
         assert!(open_to_any_client(&tcp("192.0.2.7:9020"), Some(&tls)).is_some());
         let mutual = tls.clone().client_ca("ca.pem");
-        assert_eq!(open_to_any_client(&tcp("0.0.0.0:9020"), Some(&mutual)), None);
+        assert_eq!(
+            open_to_any_client(&tcp("0.0.0.0:9020"), Some(&mutual)),
+            None
+        );
         assert_eq!(open_to_any_client(&tcp("127.0.0.1:9020"), Some(&tls)), None);
         assert_eq!(open_to_any_client(&tcp("[::1]:9020"), Some(&tls)), None);
         assert_eq!(open_to_any_client(&tcp("0.0.0.0:9020"), None), None);
         let udp = BoundInput::for_test(InputKind::Udp, "0.0.0.0:9021".parse().ok());
-        assert_eq!(open_to_any_client(&udp, Some(&tls)), None, "TLS is for TCP only");
+        assert_eq!(
+            open_to_any_client(&udp, Some(&tls)),
+            None,
+            "TLS is for TCP only"
+        );
     }
 }

@@ -27,7 +27,10 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 fn closed<T: AsRawFd>(sockets: &[T]) -> usize {
-    sockets.iter().filter(|s| closed_by_peer(s.as_raw_fd())).count()
+    sockets
+        .iter()
+        .filter(|s| closed_by_peer(s.as_raw_fd()))
+        .count()
 }
 
 /// Each of 1,000 connections sends a 1 MB frame but its last byte: past
@@ -110,8 +113,15 @@ fn a_thousand_unfinished_large_frames_keep_the_listener_small_and_a_producer_get
         peak_kib <= 64 * 1024,
         "peak RSS {peak_kib} KiB with {CONNECTIONS} unfinished frames (budget 64 MiB)"
     );
-    assert_eq!(summary_counter(&stderr, "evicted"), evicted as u64, "{stderr}");
-    assert!(stderr.contains("passed frame-budget (16777216 bytes)"), "{stderr}");
+    assert_eq!(
+        summary_counter(&stderr, "evicted"),
+        evicted as u64,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("passed frame-budget (16777216 bytes)"),
+        "{stderr}"
+    );
 }
 
 /// 1,100 connections that send nothing, from one local client, fill every
@@ -149,7 +159,11 @@ fn idle_connections_from_one_client_cannot_keep_a_producer_out() {
     });
     assert_eq!(closed(&idle), expected);
     // The oldest went first.
-    assert!(idle[..expected].iter().all(|s| closed_by_peer(s.as_raw_fd())));
+    assert!(
+        idle[..expected]
+            .iter()
+            .all(|s| closed_by_peer(s.as_raw_fd()))
+    );
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
     assert_eq!(summary_counter(&stderr, "evicted"), expected as u64);
@@ -225,7 +239,9 @@ fn a_unix_peer_past_its_cap_is_refused_and_another_process_gets_in() {
             "3",
         ],
     );
-    let held: Vec<UnixStream> = (0..3).map(|_| UnixStream::connect(&sock).unwrap()).collect();
+    let held: Vec<UnixStream> = (0..3)
+        .map(|_| UnixStream::connect(&sock).unwrap())
+        .collect();
     let refused = UnixStream::connect(&sock).unwrap();
     wait_until("the fourth connection to be refused", || {
         closed_by_peer(refused.as_raw_fd())

@@ -29,7 +29,13 @@ fn a_live_socket_that_denies_permission_is_not_taken_for_stale() {
     let inode = std::fs::metadata(&path).unwrap().ino();
     let mut command = Command::new(env!("CARGO_BIN_EXE_tributary"));
     command
-        .args(["listen", "--unix", path.to_str().unwrap(), "--out", "out.log"])
+        .args([
+            "listen",
+            "--unix",
+            path.to_str().unwrap(),
+            "--out",
+            "out.log",
+        ])
         .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -55,7 +61,10 @@ fn a_live_socket_that_denies_permission_is_not_taken_for_stale() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    assert_eq!(ready, "", "the listener replaced a live socket; stderr:\n{stderr}");
+    assert_eq!(
+        ready, "",
+        "the listener replaced a live socket; stderr:\n{stderr}"
+    );
     assert!(!status.success());
     assert!(
         stderr.contains("ermission denied") && stderr.contains("refusing to replace it"),

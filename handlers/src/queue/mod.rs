@@ -1,17 +1,17 @@
 //! The queue: a cheap front end ([`QueueHandler`]) that hands records to one
 //! dispatcher thread ([`QueueListener`]) running the slow handlers.
 
+mod dispatcher;
 mod draft;
 mod line;
-mod dispatcher;
 mod pool;
 mod report;
 mod room;
 mod scratch;
 
+pub use dispatcher::{QueueBuilder, QueueListener};
 pub(crate) use draft::{Draft, SpanFields};
 pub(crate) use line::{Line, format_line};
-pub use dispatcher::{QueueBuilder, QueueListener};
 pub(crate) use scratch::{Scratch, set_opt, set_str};
 
 use crate::Handler;

@@ -8,8 +8,8 @@
 //! crash gets neither loss nor duplicates.
 
 mod journal;
-mod session;
 mod registry;
+mod session;
 
 pub(crate) use journal::{Journal, OutputPos, default_path as default_journal_path};
 pub(crate) use registry::{AckMark, Producer, Producers};

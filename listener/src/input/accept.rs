@@ -4,6 +4,7 @@
 use super::InputCtx;
 use super::connections::PeerKey;
 use super::stream::serve_stream;
+use crate::diag::input as event;
 use crate::listener::TaskGuard;
 use crate::tls::ServerTls;
 use std::io;
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
-use tributary_core::Level;
 
 #[cfg(feature = "tls")]
 use super::tls;
@@ -46,11 +46,7 @@ fn start<A: Acceptor>(
 ) {
     let Peer { name: peer, key } = peer;
     let refuse = |why: &dyn std::fmt::Display| {
-        input.counters.rejected.fetch_add(1, Relaxed);
-        input.diag.report(
-            Level::WARNING,
-            format_args!("{}: refusing connection from {peer}: {why}", input.label),
-        );
+        input.emit(event::ConnectionRefused { peer: &peer, why });
     };
     let ticket = match input.connections.admit(key) {
         Ok(ticket) => ticket,
@@ -86,27 +82,17 @@ fn start<A: Acceptor>(
                     input.counters.connections.fetch_add(1, Relaxed);
                     serve_stream(stream, peer, input.clone(), shutdown, ticket).await;
                 }
-                Err(e) => {
-                    input.counters.rejected.fetch_add(1, Relaxed);
-                    input.diag.report(
-                        Level::WARNING,
-                        format_args!(
-                            "{}: refusing connection from {peer}: TLS handshake failed: {e}",
-                            input.label
-                        ),
-                    );
-                }
+                Err(e) => input.emit(event::ConnectionRefused {
+                    peer: &peer,
+                    why: &format_args!("TLS handshake failed: {e}"),
+                }),
             }
             drop(permit);
         } else {
-            input.counters.rejected.fetch_add(1, Relaxed);
-            input.diag.report(
-                Level::WARNING,
-                format_args!(
-                    "{}: refusing connection from {peer}: max-connections reached",
-                    input.label
-                ),
-            );
+            input.emit(event::ConnectionRefused {
+                peer: &peer,
+                why: &"max-connections reached",
+            });
         }
         input.counters.active.fetch_sub(1, Relaxed);
         drop(guard);
@@ -223,10 +209,7 @@ async fn accept_loop<A: Acceptor>(
             r = listener.next() => match r {
                 Ok((stream, peer)) => start(&listener, stream, peer, &input, &limit, &shutdown, &guard),
                 Err(e) => {
-                    input.diag.report(
-                        Level::ERROR,
-                        format_args!("{}: accept failed: {e}", input.label),
-                    );
+                    input.emit(event::AcceptFailed(&e));
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },

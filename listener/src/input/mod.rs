@@ -2,7 +2,7 @@
 //! datagram tasks share.
 
 mod accept;
-mod connections;
+pub(crate) mod connections;
 mod datagram;
 mod stream;
 #[cfg(feature = "tls")]
@@ -11,11 +11,11 @@ mod unix_path;
 
 pub(crate) use accept::{accept_tcp, accept_unix};
 pub(crate) use connections::Connections;
-pub(crate) use stream::READ_CHUNK;
 pub(crate) use datagram::{serve_udp, serve_unix_dgram};
+pub(crate) use stream::READ_CHUNK;
 
 use crate::ListenerError;
-use crate::diag::Diag;
+use crate::diag::{Diag, Event};
 use crate::passthrough::{self, TsCache};
 use crate::pipeline::{Batch, Queue};
 use crate::settings::InputSpec;
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
-use tributary_core::{DecodeOptions, Level, decode_payload};
+use tributary_core::{DecodeOptions, decode_payload};
 
 /// The kind of an input socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -303,14 +303,17 @@ impl InputCtx {
         what: &dyn fmt::Display,
         reports: &mut u32,
     ) {
-        self.counters.malformed.fetch_add(1, Relaxed);
         *reports += 1;
-        if *reports <= MALFORMED_REPORTS_PER_PEER {
-            self.diag.report(
-                Level::WARNING,
-                format_args!("{} from {peer}: {what}; record skipped", self.label),
-            );
-        }
+        self.emit(crate::diag::input::Malformed {
+            peer,
+            what,
+            nth: *reports,
+        });
+    }
+
+    /// Counts and reports something that happened to this input.
+    pub(crate) fn emit<E: Event<Context = InputCtx>>(&self, event: E) {
+        self.diag.emit(self, event);
     }
 
     /// Records were queued.

@@ -132,8 +132,9 @@ impl AsyncWrite for TlsConn {
 }
 
 impl super::stream::ReadReady for TlsConn {
-    /// Always ready: rustls may hold decrypted bytes the socket no longer
-    /// shows, so a TLS connection reads (with its buffer) at once.
+    /// rustls may hold decrypted bytes the socket no longer shows, so a
+    /// TLS connection reads (with its buffer) at once.
+    const TELLS: bool = false;
     fn poll_read_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }

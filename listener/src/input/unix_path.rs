@@ -243,7 +243,8 @@ mod tests {
     fn a_live_listener_with_a_full_backlog_is_in_use_not_stale() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.sock");
-        let live = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+        let live =
+            socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
         let addr = socket2::SockAddr::unix(&path).unwrap();
         live.bind(&addr).unwrap();
         live.listen(0).unwrap();
@@ -251,7 +252,8 @@ mod tests {
         // Fill the backlog: the next connection would wait (or EAGAIN).
         let mut waiting = Vec::new();
         loop {
-            let s = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+            let s =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
             s.set_nonblocking(true).unwrap();
             let full = s.connect(&addr).is_err();
             waiting.push(s);

@@ -34,7 +34,10 @@ fn past_the_budget_the_largest_unfinished_frames_are_told_to_close() {
     small.hold(100);
     big.hold(400);
     bigger.hold(450);
-    assert_eq!((small.eviction(), big.eviction(), bigger.eviction()), (None, None, None));
+    assert_eq!(
+        (small.eviction(), big.eviction(), bigger.eviction()),
+        (None, None, None)
+    );
     // 100 + 400 + 450 + 300 = 1250: the largest (450) goes; 800 fits.
     let new = c.admit(None).unwrap();
     new.hold(300);
@@ -43,7 +46,10 @@ fn past_the_budget_the_largest_unfinished_frames_are_told_to_close() {
         bigger.eviction(),
         Some(Eviction::FrameBudget { held: 450, budget })
     );
-    assert_eq!((small.eviction(), big.eviction(), new.eviction()), (None, None, None));
+    assert_eq!(
+        (small.eviction(), big.eviction(), new.eviction()),
+        (None, None, None)
+    );
     // What an evicted connection still reports no longer counts.
     bigger.hold(900);
     small.hold(300);
@@ -86,7 +92,13 @@ async fn an_evicted_connection_is_woken() {
     c.admit(None).unwrap().hold(5);
     let holder = c.admit(None).unwrap();
     holder.hold(11);
-    assert_eq!(holder.eviction(), Some(Eviction::FrameBudget { held: 11, budget: 10 }));
+    assert_eq!(
+        holder.eviction(),
+        Some(Eviction::FrameBudget {
+            held: 11,
+            budget: 10
+        })
+    );
     assert!(c.admit(None).unwrap().make_room());
     assert_eq!(wait.await.unwrap(), Eviction::Room);
 }

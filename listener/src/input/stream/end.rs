@@ -1,9 +1,8 @@
-//! Why a stream connection ended, and the one report each reason gets.
+//! Why a stream connection ended, and the one event each reason emits.
 
+use crate::diag::input as event;
+use crate::input::InputCtx;
 use crate::input::connections::Eviction;
-use crate::input::{InputCtx, MALFORMED_REPORTS_PER_PEER};
-use std::sync::atomic::Ordering::Relaxed;
-use tributary_core::Level;
 use tributary_core::frame::FrameError;
 
 /// Why a connection ended.
@@ -36,79 +35,31 @@ pub(super) enum End {
 impl End {
     /// Counts and reports the end of the connection from `peer`, which
     /// left `pending` bytes of an unfinished frame or line unread, and
-    /// described `reports` malformed payloads.
+    /// sent `reports` malformed payloads.
     pub(super) fn report(self, input: &InputCtx, peer: &str, pending: usize, reports: u32) {
-        let label = &input.label;
-        let diag = &input.diag;
         match self {
             End::Drained if pending > 0 => {
-                input.counters.malformed.fetch_add(1, Relaxed);
-                diag.report(
-                    Level::WARNING,
-                    format_args!(
-                        "{label}: closing connection from {peer} at shutdown with {pending} bytes of an unfinished frame or line (not written)"
-                    ),
-                );
+                input.emit(event::UnfinishedAtShutdown { peer, pending });
             }
             End::Eof | End::Drained | End::WriterGone => {}
-            End::Idle => diag.report(
-                Level::INFO,
-                format_args!("{label}: closing idle connection from {peer} (idle-timeout)"),
-            ),
-            End::NoFirstFrame => diag.report(
-                Level::INFO,
-                format_args!(
-                    "{label}: closing connection from {peer}: no frame or line completed since it opened (first-frame-timeout)"
-                ),
-            ),
-            End::Frame(e) => {
-                input.counters.malformed.fetch_add(1, Relaxed);
-                diag.report(
-                    Level::ERROR,
-                    format_args!("{label}: closing connection from {peer}: {e}"),
-                );
-            }
-            End::Io(e) => diag.report(
-                Level::WARNING,
-                format_args!("{label}: connection from {peer} failed: {e}"),
-            ),
-            End::Refused(reason) => {
-                input.counters.malformed.fetch_add(1, Relaxed);
-                diag.report(
-                    Level::ERROR,
-                    format_args!("{label}: refused the hello from {peer}: {reason}"),
-                );
-            }
-            End::SlowFrame => {
-                input.counters.malformed.fetch_add(1, Relaxed);
-                diag.report(
-                    Level::WARNING,
-                    format_args!(
-                        "{label}: closing connection from {peer}: {pending} bytes of an unfinished frame or line and nothing complete for the frame timeout (a stalled or slow-loris client; raise --frame-timeout if legitimate)"
-                    ),
-                );
-            }
-            End::Superseded => diag.report(
-                Level::INFO,
-                format_args!(
-                    "{label}: closing an older connection from {peer}: the producer connected again"
-                ),
-            ),
-            End::Evicted(why) => {
-                input.counters.evicted.fetch_add(1, Relaxed);
-                diag.report(
-                    Level::WARNING,
-                    format_args!("{label}: closing connection from {peer}: {why}"),
-                );
-            }
+            End::Idle => input.emit(event::IdleClosed(peer)),
+            End::NoFirstFrame => input.emit(event::NoFirstFrame(peer)),
+            End::Frame(error) => input.emit(event::FramingFailed {
+                peer,
+                error: &error,
+            }),
+            End::Io(error) => input.emit(event::ConnectionFailed {
+                peer,
+                error: &error,
+            }),
+            End::Refused(reason) => input.emit(event::HelloRefused {
+                peer,
+                reason: &reason,
+            }),
+            End::SlowFrame => input.emit(event::SlowFrame { peer, pending }),
+            End::Superseded => input.emit(event::Superseded(peer)),
+            End::Evicted(why) => input.emit(event::Evicted { peer, why }),
         }
-        if reports > MALFORMED_REPORTS_PER_PEER {
-            diag.report(
-                Level::WARNING,
-                format_args!(
-                    "{label}: {reports} malformed payloads from {peer} in all (only the first {MALFORMED_REPORTS_PER_PEER} were described)"
-                ),
-            );
-        }
+        input.emit(event::MalformedTotal { peer, reports });
     }
 }

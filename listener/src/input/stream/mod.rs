@@ -17,8 +17,8 @@ use crate::pipeline::Batch;
 use end::End;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -72,8 +72,11 @@ async fn reply<S: AsyncWrite + Unpin>(stream: &mut S, reply: &Reply) -> std::io:
 /// A stream whose readiness can be awaited before a buffer is set aside
 /// for reading it.
 pub(crate) trait ReadReady {
-    /// Ready when a read would not wait (or might not: a spurious wake-up
-    /// costs one empty turn).
+    /// Whether [`poll_read_ready`](ReadReady::poll_read_ready) tells: a
+    /// stream that cannot tell is read at once, with its buffer.
+    const TELLS: bool = true;
+    /// Ready when a read would not wait (or might not: after a spurious
+    /// wake-up the read waits, with its buffer).
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
 }
 
@@ -87,15 +90,6 @@ impl ReadReady for tokio::net::UnixStream {
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         tokio::net::UnixStream::poll_read_ready(self, cx)
     }
-}
-
-/// Polls `f` once: its output if it is ready at once.
-async fn poll_once<F: Future>(f: F) -> Option<F::Output> {
-    let mut f = std::pin::pin!(f);
-    std::future::poll_fn(|cx| Poll::Ready(match f.as_mut().poll(cx) {
-        Poll::Ready(v) => Some(v),
-        Poll::Pending => None,
-    })).await
 }
 
 /// Serves one connection until EOF, a framing error, a timeout, eviction
@@ -252,7 +246,7 @@ where
             }
         };
         enum Event {
-            Readable(std::io::Result<()>),
+            Read(std::io::Result<usize>),
             AckDue,
             Shutdown,
         }
@@ -260,8 +254,16 @@ where
         // connection waiting for its peer holds no buffer, so a crowd of
         // silent connections costs no memory (reserved memory is touched
         // by the reads of others when the allocator hands it round).
+        let read = async {
+            if S::TELLS {
+                std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await?;
+            }
+            let buf = decoder.buffer_mut();
+            buf.reserve(READ_CHUNK);
+            stream.read_buf(buf).await
+        };
         let event = tokio::select! {
-            r = std::future::poll_fn(|cx| stream.poll_read_ready(cx)) => Event::Readable(r),
+            r = read => Event::Read(r),
             () = ack_due(acked.as_ref()) => Event::AckDue,
             () = idle => return Err(End::Idle),
             () = first_frame => return Err(End::NoFirstFrame),
@@ -270,17 +272,8 @@ where
             _ = shutdown.changed() => Event::Shutdown,
         };
         match event {
-            Event::Readable(Ok(())) => {
-                let buf = decoder.buffer_mut();
-                buf.reserve(READ_CHUNK);
-                // Readiness may be stale: then the next wait waits again.
-                match poll_once(stream.read_buf(buf)).await {
-                    Some(Ok(n)) => Ok(Woken::Read(n)),
-                    Some(Err(e)) => Err(End::Io(e)),
-                    None => Ok(Woken::Again),
-                }
-            }
-            Event::Readable(Err(e)) => Err(End::Io(e)),
+            Event::Read(Ok(n)) => Ok(Woken::Read(n)),
+            Event::Read(Err(e)) => Err(End::Io(e)),
             Event::AckDue => {
                 if let Some(session) = acked {
                     let ack = session.ack();
