@@ -588,6 +588,46 @@ fn missing_extras_print_dash_unless_defaulted() {
 }
 
 #[test]
+fn any_field_is_looked_up_and_absent_ones_are_counted_in_every_style() {
+    for (template, style, with, without) in [
+        (
+            "%(user)s|%(ip)4s|%(message)s",
+            Style::Percent,
+            "ann|   -|m",
+            "?|   ?|m",
+        ),
+        (
+            "{user}|{ip:>4}|{message}",
+            Style::Brace,
+            "ann|   -|m",
+            "?|   ?|m",
+        ),
+        ("$user|${ip}|$message", Style::Dollar, "ann|-|m", "?|?|m"),
+    ] {
+        let f = PatternFormatter::builder(template)
+            .style(style)
+            .allow_any_field()
+            .missing("?")
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        let ann = Record::builder(Level::INFO, "m")
+            .field("user", "ann")
+            .field("ip", "-")
+            .build();
+        f.format(&ann, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), with, "{template}");
+        assert_eq!(f.records_missing_fields(), 0, "{template}");
+        out.clear();
+        f.format(&Record::builder(Level::INFO, "m").build(), &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), without, "{template}");
+        out.clear();
+        f.format(&Record::builder(Level::INFO, "m").build(), &mut out);
+        assert_eq!(f.records_missing_fields(), 2, "{template}");
+    }
+}
+
+#[test]
 fn values_of_the_wrong_type_print_their_str_padded() {
     // Python raises TypeError for these; formatting here never fails.
     let f = PatternFormatter::builder("%(user)05d|%(lineno)4d|{x}")

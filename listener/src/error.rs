@@ -26,7 +26,7 @@ pub enum ListenerError {
     },
     /// A text pattern could not be parsed.
     #[error(
-        "invalid text pattern for output {path}: {source} (the listener declares extra fields with --pattern-field NAME, or `pattern-fields` in the config)"
+        "invalid text pattern for output {path}: {source} (with --pattern-fields NAME, or `pattern-fields` in the config, the pattern may use only the fields named; without it, any field)"
     )]
     Pattern {
         /// The output using it.
@@ -43,6 +43,41 @@ pub enum ListenerError {
     InsecureRemote {
         /// The input as bound, e.g. `tcp 0.0.0.0:9020`.
         input: String,
+    },
+    /// Another listener is writing this output (it holds the output's
+    /// lock); this one stopped before touching anything.
+    #[error(
+        "another tributary{} is already writing {output} (it holds {lock}); this one stops without touching the file. Stop the running one first, or give this one another --out (and other inputs)",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Running {
+        /// The output.
+        output: PathBuf,
+        /// The lock file beside it.
+        lock: PathBuf,
+        /// The running listener's pid, as written in the lock file.
+        pid: Option<u32>,
+    },
+    /// An output's lock file could not be created or locked.
+    #[error(
+        "cannot lock output {output} through {lock}: {source} (the lock keeps a second listener from writing, and recovering, the same file; fix the directory's permissions)"
+    )]
+    Lock {
+        /// The output.
+        output: PathBuf,
+        /// The lock file beside it.
+        lock: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Two outputs name the same file by different paths.
+    #[error("outputs {first} and {second} are the same file; one file must have one writer")]
+    SameOutput {
+        /// The first name.
+        first: PathBuf,
+        /// The second name of the same file.
+        second: PathBuf,
     },
     /// The acknowledgement journal could not be read, or an output could
     /// not be repaired from it.

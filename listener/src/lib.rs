@@ -35,7 +35,7 @@
 //! Inside an existing tokio runtime, use [`ListenerBuilder::bind`] and
 //! [`Listener::run`] instead. The `tributary` binary (`tributary listen`)
 //! is a thin shell over this library; its flags, defaults, readiness lines
-//! and signals are those of design.md.
+//! and signals are the contract in the repository's `docs/contracts.md`.
 //!
 //! The pipeline: inputs decode frames (length-prefixed native JSON or
 //! Python pickle, or newline-delimited JSON) on tokio tasks, route each
@@ -57,6 +57,7 @@ mod filter;
 mod handle;
 mod input;
 mod listener;
+mod output_lock;
 mod passthrough;
 mod pipeline;
 mod settings;
@@ -71,8 +72,10 @@ pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
 pub use settings::{
-    Compression, DEFAULT_MAX_CONNECTIONS, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP, DiagnosticsMode, InputSpec,
     OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat, TlsSettings,
 };
 pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
+/// Rotation's own types, carried through [`RotationSpec`] as they are.
+pub use tributary_rotation::{Compression, When};

@@ -3,6 +3,7 @@
 use crate::acks::{self, Journal, Producers};
 use crate::diag::Diag;
 use crate::input::{self, BoundInput, InputCtx, Socket};
+use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
 use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
@@ -71,15 +72,16 @@ impl ListenerBuilder {
         self
     }
 
-    /// Largest frame, line or datagram accepted (default 1 MiB).
+    /// Largest frame, line or datagram accepted (default 1 MiB; 16 B..4 GiB).
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.settings.max_frame = bytes;
         self
     }
 
-    /// Most stream connections open at once (default 1024).
+    /// Most stream connections open at once (default 1024; 0 is refused
+    /// by [`bind`](ListenerBuilder::bind)).
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.settings.max_connections = n.max(1);
+        self.settings.max_connections = n;
         self
     }
 
@@ -116,9 +118,38 @@ impl ListenerBuilder {
         self
     }
 
-    /// Records in flight between inputs and the writer (default 16384).
+    /// Records in flight between inputs and the writer (default 16384; 0
+    /// is refused by [`bind`](ListenerBuilder::bind)).
     pub fn queue_capacity(mut self, records: usize) -> Self {
-        self.settings.queue_capacity = records.max(1);
+        self.settings.queue_capacity = records;
+        self
+    }
+
+    /// Bytes of formatted records in flight between inputs and the writer
+    /// (default 64 MiB; 64 KiB..1 TiB).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.settings.queue_bytes = bytes;
+        self
+    }
+
+    /// Closes a connection whose started frame or line does not complete
+    /// within this time (default 30 s; `None`: never).
+    pub fn frame_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.frame_timeout = timeout;
+        self
+    }
+
+    /// Acknowledges records to acknowledged producers only once outputs
+    /// and journal are fsynced (default: once written).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.settings.durable = durable;
+        self
+    }
+
+    /// Where the acknowledgement journal lives (default: a hidden file
+    /// beside the first output, `logs/.tributary.log.acks`).
+    pub fn ack_journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.ack_journal = Some(path.into());
         self
     }
 
@@ -163,10 +194,13 @@ impl ListenerBuilder {
         self
     }
 
-    /// Opens the outputs, starts the writer and binds every input, inside
-    /// the current tokio runtime. Nothing is read until [`Listener::run`].
+    /// Checks the settings ([`Settings::check`]: a value that cannot work
+    /// is refused, never adjusted), opens the outputs, starts the writer
+    /// and binds every input, inside the current tokio runtime. Nothing is
+    /// read until [`Listener::run`].
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
+        settings.check()?;
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
         let tls = settings.tls.as_ref().map(ServerTls::load).transpose()?;
@@ -179,17 +213,10 @@ impl ListenerBuilder {
             acks::default_journal_path(&first)
         });
         let output_paths: Vec<PathBuf> = outputs_specs.iter().map(|o| o.path.clone()).collect();
-        // Before the outputs open: recovery may cut what was never acknowledged.
-        let (journal, recovery) = Journal::recover(&journal_path, &output_paths, settings.durable)
-            .map_err(|source| ListenerError::Journal {
-                path: journal_path.clone(),
-                source,
-            })?;
-        for note in &recovery.notes {
-            diag.emit(&(), crate::diag::writer::RecoveryNote(note));
-        }
-        let producers = Arc::new(Producers::recovered(recovery.producers));
-        let outputs = open_outputs(&outputs_specs, &diag)?;
+        // First of all: a second listener on these outputs stops here,
+        // before it binds a socket or cuts a file.
+        let locks = OutputLocks::acquire(&output_paths)?;
+        let producers = Arc::new(Producers::default());
 
         let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) = Queue::new(
@@ -239,6 +266,19 @@ impl ListenerBuilder {
             bound.push(b);
             sockets.push((socket, ctx));
         }
+        // Only once every input is bound (a listener that cannot start
+        // must not have cut anything), and before the outputs open:
+        // recovery cuts what was never acknowledged.
+        let (journal, recovery) = Journal::recover(&journal_path, &output_paths, settings.durable)
+            .map_err(|source| ListenerError::Journal {
+                path: journal_path.clone(),
+                source,
+            })?;
+        for note in &recovery.notes {
+            diag.emit(&(), crate::diag::writer::RecoveryNote(note));
+        }
+        producers.restore(recovery.producers);
+        let outputs = open_outputs(&outputs_specs, &diag)?;
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
         let writer = spawn_writer(
@@ -268,6 +308,7 @@ impl ListenerBuilder {
             max_connections: settings.max_connections,
             stats_interval: settings.stats_interval,
             tls,
+            _locks: locks,
         })
     }
 
@@ -349,6 +390,8 @@ pub struct Listener {
     max_connections: usize,
     stats_interval: Option<Duration>,
     tls: Option<ServerTls>,
+    /// Held until the listener is dropped, after the writer has finished.
+    _locks: OutputLocks,
 }
 
 /// Refuses a plaintext input that other hosts can reach, unless allowed;
@@ -382,7 +425,7 @@ impl fmt::Debug for Listener {
 }
 
 impl Listener {
-    /// A builder with the defaults of design.md.
+    /// A builder with the documented defaults (those of `tributary listen`).
     pub fn builder() -> ListenerBuilder {
         ListenerBuilder::default()
     }
@@ -446,11 +489,16 @@ impl Listener {
         drop(guard);
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
+            let encoder = self.controller.queue.encoder.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
-                    eprintln!("tributary: stats: {}", stats.snapshot());
+                    eprintln!(
+                        "tributary: stats: {}{}",
+                        stats.snapshot(),
+                        MissingFields(encoder.records_missing_fields())
+                    );
                 }
             })
         });
@@ -469,6 +517,7 @@ impl Listener {
         }
         let summary = Summary {
             stats: self.stats.snapshot(),
+            records_missing_fields: self.controller.queue.encoder.records_missing_fields(),
             elapsed: started.elapsed(),
         };
         // An output that still failed after the drain timeout: never a
@@ -497,6 +546,10 @@ impl Drop for Listener {
 pub struct Summary {
     /// Every counter after the drain.
     pub stats: StatsSnapshot,
+    /// Records written to a text output without a field its pattern uses
+    /// (the placeholder shows the `missing` text), over all outputs; `None`
+    /// when no output writes text.
+    pub records_missing_fields: Option<u64>,
     /// How long the listener served.
     pub elapsed: Duration,
 }
@@ -505,9 +558,23 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "served {:.1}s; {}",
+            "served {:.1}s; {}{}",
             self.elapsed.as_secs_f64(),
-            self.stats
+            self.stats,
+            MissingFields(self.records_missing_fields)
         )
+    }
+}
+
+/// The text outputs' part of the stats line and summary: shown only when
+/// an output writes text.
+struct MissingFields(Option<u64>);
+
+impl fmt::Display for MissingFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "; text: missing_fields={n}"),
+            None => Ok(()),
+        }
     }
 }

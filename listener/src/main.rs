@@ -2,12 +2,10 @@
 //! handling, readiness lines and error reports.
 
 use anyhow::Context;
-use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
-use tributary_listener::ListenerBuilder;
-use tributary_listener::cli::{Cli, Command, ListenArgs};
+use tributary_listener::{ListenerBuilder, Settings, cli};
 
 /// Pins glibc's mmap threshold. Left dynamic, it rises to the size of the
 /// largest buffer freed, after which read buffers and the buffers of large
@@ -27,9 +25,13 @@ fn pin_mmap_threshold() {
 
 fn main() -> ExitCode {
     pin_mmap_threshold();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Listen(args) => listen(&args),
+    let matches = cli::command().get_matches();
+    let result = match matches.subcommand() {
+        Some(("listen", args)) => cli::listen_settings(args)
+            .context("configuration refused")
+            .and_then(listen),
+        // `subcommand_required`: clap has already refused anything else.
+        _ => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,8 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn listen(args: &ListenArgs) -> anyhow::Result<()> {
-    let settings = args.settings().context("configuration refused")?;
+fn listen(settings: Settings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tributary-io")

@@ -1,11 +1,17 @@
 //! The listener's resolved settings: what the builder, the config file and
-//! the command line all end up as.
+//! the command line all end up as, and the one check of their ranges and
+//! consistency ([`Settings::check`]) that all three go through. Each
+//! setting's flag, config key, help and default are defined once, in
+//! `config/defs.rs`.
 
 use crate::RouteFilter;
+use crate::config::{ConfigError, invalid};
+use crate::filter::MAX_OUTPUTS;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 use tributary_core::JsonProfile;
+use tributary_rotation::{Compression, When};
 
 /// Python's `logging.handlers.DEFAULT_TCP_LOGGING_PORT`, on loopback.
 pub const DEFAULT_TCP: &str = "127.0.0.1:9020";
@@ -18,6 +24,8 @@ pub const DEFAULT_OUT: &str = "logs/tributary.log";
 /// from the cookbook's listener keeps its files looking the same.
 pub const DEFAULT_PATTERN: &str =
     "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s";
+/// What a field the text pattern uses prints on a record that lacks it.
+pub const DEFAULT_MISSING: &str = "-";
 /// Records in flight between the inputs and the writer, by default. At a
 /// few hundred bytes each this bounds the queue to a few MiB.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
@@ -104,6 +112,21 @@ pub enum InputSpec {
     UnixDgram(PathBuf),
 }
 
+impl std::str::FromStr for DiagnosticsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        crate::config::raw::one_of(
+            s,
+            "diagnostics",
+            &[
+                ("stderr", DiagnosticsMode::Stderr),
+                ("log", DiagnosticsMode::Log),
+                ("both", DiagnosticsMode::Both),
+            ],
+        )
+    }
+}
+
 impl fmt::Display for InputSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -130,36 +153,47 @@ impl Default for OutputFormat {
     }
 }
 
-/// A text format: a Python `%`-style template, and the extra field names
-/// (`extra=` keys) it may use besides the standard `LogRecord` attributes.
-/// Undeclared names are refused at start, so a typo is caught there and not
-/// silently printed on every line.
+/// A text format: a Python `%`-style template. A name in it that is not a
+/// standard `LogRecord` attribute is looked up in the record's fields, as
+/// Python looks up `extra=` attributes; a record without that field is
+/// still written, with `missing` in its place, and counted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextFormat {
     /// The template, e.g. [`DEFAULT_PATTERN`].
     pub pattern: String,
-    /// Extra field names the template may use.
+    /// When not empty, the only extra fields the template may use: any
+    /// other name is refused at start, so a typo is caught there and not
+    /// printed as `missing` on every line.
     pub fields: Vec<String>,
+    /// What an absent field prints (default [`DEFAULT_MISSING`]).
+    pub missing: String,
 }
 
 impl TextFormat {
-    /// A template that uses only standard attributes.
+    /// A template whose extra names are looked up in each record's fields.
     pub fn new(pattern: impl Into<String>) -> TextFormat {
         TextFormat {
             pattern: pattern.into(),
             fields: Vec::new(),
+            missing: DEFAULT_MISSING.to_owned(),
         }
     }
-}
 
-/// Compression of rotated files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Compression {
-    /// Archives stay plain text.
-    #[default]
-    None,
-    /// Archives are gzipped, off the write path.
-    Gzip,
+    /// Allows only these extra fields in the template.
+    pub fn fields<I, S>(mut self, names: I) -> TextFormat
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fields = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What an absent field prints.
+    pub fn missing(mut self, text: impl Into<String>) -> TextFormat {
+        self.missing = text.into();
+        self
+    }
 }
 
 /// When an output's file rotates; all unset means never. The names and
@@ -169,8 +203,8 @@ pub enum Compression {
 pub struct RotationSpec {
     /// Rotate before a record would take the file past this many bytes.
     pub max_bytes: Option<u64>,
-    /// Time rotation: `S`, `M`, `H`, `D`, `midnight` or `W0`..`W6`.
-    pub when: Option<String>,
+    /// Time rotation, Python's `when`.
+    pub when: Option<When>,
     /// How many `when` units per period (default 1).
     pub interval: Option<u32>,
     /// Compute times in UTC instead of local time.
@@ -202,6 +236,27 @@ pub struct OutputSpec {
 }
 
 impl OutputSpec {
+    /// Checks what no file could make work: an empty path, a zero
+    /// interval, a level range no record is in. On refusal, the key (as in
+    /// the config file) and why.
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.path.as_os_str().is_empty() {
+            return Err(("file", "the path is empty".into()));
+        }
+        if self.rotation.interval == Some(0) {
+            return Err(("interval", "must be at least 1".into()));
+        }
+        if let (Some(min), Some(max)) = (self.filter.min_level, self.filter.max_level)
+            && min > max
+        {
+            return Err((
+                "max-level",
+                format!("{max} is below level {min}; no record would match"),
+            ));
+        }
+        Ok(())
+    }
+
     /// An output at `path` taking every record as native JSON lines, never rotating.
     pub fn file(path: impl Into<PathBuf>) -> OutputSpec {
         OutputSpec {
@@ -245,7 +300,8 @@ pub enum DiagnosticsMode {
 }
 
 /// Everything a listener needs to run. Fields left at their defaults give
-/// the documented defaults (see design.md).
+/// the documented defaults (`tributary listen --help`; the contract is the
+/// repository's `docs/contracts.md`).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Sockets to listen on; empty means TCP 127.0.0.1:9020 and UDP 127.0.0.1:9021.
@@ -339,6 +395,64 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Checks ranges and consistency, the same for flags, config file and
+    /// [`ListenerBuilder`](crate::ListenerBuilder): a value that cannot
+    /// work is refused with its key and what is accepted, never adjusted.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !(16..=u32::MAX as usize).contains(&self.max_frame) {
+            return Err(invalid(
+                "max-frame",
+                format!("{} bytes is outside 16 B..4 GiB", self.max_frame),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.frame_budget < 64 * 1024 {
+            return Err(invalid(
+                "frame-budget",
+                format!("{} bytes is below 64 KiB", self.frame_budget),
+            ));
+        }
+        if self.queue_capacity == 0 || self.queue_capacity > u32::MAX as usize {
+            return Err(invalid(
+                "queue-capacity",
+                "must be between 1 and 4294967295 records",
+            ));
+        }
+        if !(64 * 1024..=(1usize << 40)).contains(&self.queue_bytes) {
+            return Err(invalid(
+                "queue-bytes",
+                format!("{} bytes is outside 64 KiB..1 TiB", self.queue_bytes),
+            ));
+        }
+        if let Some(tls) = &self.tls
+            && tls.handshake_timeout.is_zero()
+        {
+            return Err(invalid("tls-handshake-timeout", "must be longer than zero"));
+        }
+        if self.outputs.len() > MAX_OUTPUTS {
+            return Err(invalid(
+                "output",
+                format!("at most {MAX_OUTPUTS} outputs are supported"),
+            ));
+        }
+        for (i, o) in self.outputs.iter().enumerate() {
+            o.check()
+                .map_err(|(key, reason)| invalid(format!("output[{i}].{key}"), reason))?;
+            if self.outputs[..i].iter().any(|p| p.path == o.path) {
+                return Err(invalid(
+                    "output",
+                    format!(
+                        "{} is named twice; one file must have one writer",
+                        o.path.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The inputs, with the defaults filled in when none was named.
     pub fn effective_inputs(&self) -> Vec<InputSpec> {
         if self.inputs.is_empty() {

@@ -110,8 +110,12 @@ fn invalid_configs_are_refused_with_the_key_and_reason() {
         e.contains("output[0].when") && e.contains("fortnightly"),
         "{e}"
     );
-    let e = refused("pattern = \"%(nosuchattr)s\"\n");
-    assert!(e.contains("nosuchattr"), "{e}");
+    // With declared fields, the pattern may use no other.
+    let e = refused("pattern = \"%(nosuchattr)s\"\npattern-fields = [\"user\"]\n");
+    assert!(
+        e.contains("nosuchattr") && e.contains("pattern-fields"),
+        "{e}"
+    );
     let e = refused("tcp = [\"127.0.0.1:0\"]\nunix = [\"/nonexistent-dir/x.sock\"]\n");
     assert!(e.contains("/nonexistent-dir/x.sock"), "{e}");
 }

@@ -32,7 +32,7 @@ fn the_sample_configuration_is_accepted() {
     assert_eq!(out.path, Path::new("/var/log/tributary/app.log"));
     assert_eq!(out.rotation.max_bytes, Some(100 << 20));
     assert_eq!(out.rotation.backup_count, Some(10));
-    assert_eq!(out.rotation.compress, Compression::Gzip);
+    assert_eq!(out.rotation.compress, Compression::gzip());
     assert_eq!(settings.stats_interval, Some(Duration::from_secs(600)));
 }
 

@@ -258,6 +258,7 @@ mod raw {
             let mut hello = Vec::new();
             Hello {
                 producer: producer.into(),
+                epoch: String::new(),
                 next,
             }
             .encode(&mut hello);

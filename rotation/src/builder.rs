@@ -37,6 +37,36 @@ impl Compression {
     pub fn gzip() -> Self {
         Compression::Gzip { level: 6 }
     }
+
+    /// The name a configuration uses: `none` or `gzip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            #[cfg(feature = "gzip")]
+            Compression::Gzip { .. } => "gzip",
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses `none` or `gzip` (at level 6), case-insensitively: the one
+/// spelling every configuration of archives' compression shares.
+impl std::str::FromStr for Compression {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Compression::None),
+            #[cfg(feature = "gzip")]
+            "gzip" => Ok(Compression::gzip()),
+            _ => Err(Error::InvalidCompression(s.to_owned())),
+        }
+    }
 }
 
 /// Builds a [`RotatingFile`]; start with [`RotatingFile::builder`].
@@ -245,5 +275,23 @@ impl Builder {
     /// applies retention and opens the file (unless `delay`).
     pub fn open(self) -> Result<RotatingFile, Error> {
         RotatingFile::from_builder(self)
+    }
+}
+
+#[cfg(all(test, feature = "gzip"))]
+mod tests {
+    use super::Compression;
+
+    #[test]
+    fn compression_names_parse_and_print_back() {
+        for c in [Compression::None, Compression::gzip()] {
+            assert_eq!(c.name().parse::<Compression>().ok(), Some(c));
+        }
+        assert_eq!(
+            "GZIP".parse::<Compression>().ok(),
+            Some(Compression::gzip())
+        );
+        let e = "zip".parse::<Compression>().unwrap_err().to_string();
+        assert!(e.contains("\"zip\"") && e.contains("none or gzip"), "{e}");
     }
 }

@@ -12,8 +12,14 @@ use std::sync::{Arc, Mutex};
 #[non_exhaustive]
 pub enum Error {
     /// A `when` string that is not one of Python's values.
-    #[error("invalid rotation `when` {0:?}: expected S, M, H, D, MIDNIGHT or W0-W6")]
+    #[error(
+        "invalid rotation `when` {0:?}: expected S, M, H, D, midnight or W0..W6 (W0 is Monday)"
+    )]
     InvalidWhen(String),
+    /// A compression name that is not `none` or `gzip` (or `gzip` without
+    /// the `gzip` feature).
+    #[error("invalid compression {0:?}: expected {expected}", expected = if cfg!(feature = "gzip") { "none or gzip" } else { "none (gzip needs the `gzip` feature)" })]
+    InvalidCompression(String),
     /// `interval(0)`: a period must last at least one unit.
     #[error("rotation interval must be at least 1")]
     ZeroInterval,

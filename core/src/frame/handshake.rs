@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use tributary_core::frame::handshake::{Hello, Reply};
-//! let hello = Hello { producer: "web-1/4242/9f2c".into(), next: 0 };
+//! let hello = Hello { producer: "web-1".into(), epoch: "9f2c51d0a3b84e17".into(), next: 0 };
 //! let mut frame = Vec::new();
 //! hello.encode(&mut frame);
 //! assert_eq!(Hello::parse(&frame[4..]).unwrap(), Some(hello));
@@ -33,6 +33,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The longest producer id accepted, in bytes.
 pub const MAX_PRODUCER_ID: usize = 256;
+
+/// The longest epoch accepted, in characters.
+pub const MAX_EPOCH: usize = 64;
 
 /// The prefix every control frame's payload starts with.
 pub const CONTROL_PREFIX: &[u8] = b"{\"tributary\":";
@@ -56,6 +59,12 @@ pub enum HandshakeError {
         "invalid producer id: {0} (use 1 to {MAX_PRODUCER_ID} printable bytes, e.g. host/pid/random)"
     )]
     ProducerId(String),
+    /// The epoch is empty, too long or has characters outside
+    /// `[0-9A-Za-z_-]`.
+    #[error(
+        "invalid epoch: {0} (use 1 to {MAX_EPOCH} characters from 0-9, A-Z, a-z, '_' and '-', e.g. 32 random hex digits)"
+    )]
+    Epoch(String),
     /// A control frame of a kind this side does not expect here.
     #[error("unexpected control frame {0:?}")]
     Unexpected(String),
@@ -68,6 +77,13 @@ pub struct Hello {
     /// A stable name for the producer's stream of records, unique among
     /// the listener's producers: the key of deduplication.
     pub producer: String,
+    /// Which numbering of the producer the sequence numbers belong to:
+    /// chosen at random when the producer starts a numbering (a process
+    /// holding its records in memory, or a new spool), so a restarted
+    /// producer is renumbered rather than taken for its predecessor, and a
+    /// client that does not know it cannot make the producer skip records.
+    /// Empty: no epoch (older producers); the key is then the id alone.
+    pub epoch: String,
     /// Sequence number of the first record frame after the hello.
     pub next: u64,
 }
@@ -105,6 +121,7 @@ struct Wire<'a> {
     kind: &'a str,
     version: Option<u32>,
     producer: Option<&'a str>,
+    epoch: Option<&'a str>,
     next: Option<u64>,
     durable: Option<bool>,
     reason: Option<&'a str>,
@@ -134,6 +151,10 @@ impl<'a> Wire<'a> {
         if let Some(p) = self.producer {
             out.extend_from_slice(b",\"producer\":");
             write_str(out, p);
+        }
+        if let Some(e) = self.epoch {
+            out.extend_from_slice(b",\"epoch\":");
+            write_str(out, e);
         }
         if let Some(n) = self.next {
             out.extend_from_slice(b",\"next\":");
@@ -170,6 +191,7 @@ impl<'a> Wire<'a> {
                 "producer" => {
                     wire.producer = Some(value.as_str().ok_or_else(|| bad(key, "a string"))?)
                 }
+                "epoch" => wire.epoch = Some(value.as_str().ok_or_else(|| bad(key, "a string"))?),
                 "next" => {
                     wire.next =
                         Some(as_u64(value).ok_or_else(|| bad(key, "an unsigned 64-bit integer"))?)
@@ -245,12 +267,35 @@ fn check_producer(id: &str) -> Result<(), HandshakeError> {
     Ok(())
 }
 
+fn check_epoch(epoch: &str) -> Result<(), HandshakeError> {
+    if epoch.is_empty() {
+        return Err(HandshakeError::Epoch(
+            "empty (leave the key out for no epoch)".into(),
+        ));
+    }
+    if epoch.len() > MAX_EPOCH {
+        return Err(HandshakeError::Epoch(format!(
+            "{} characters long",
+            epoch.len()
+        )));
+    }
+    if !epoch
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(HandshakeError::Epoch(format!("{epoch:?}")));
+    }
+    Ok(())
+}
+
 impl Hello {
-    /// Appends the hello as a frame (length prefix included).
+    /// Appends the hello as a frame (length prefix included); an empty
+    /// epoch is left out.
     pub fn encode(&self, out: &mut Vec<u8>) {
         Wire {
             version: Some(PROTOCOL_VERSION),
             producer: Some(&self.producer),
+            epoch: Some(self.epoch.as_str()).filter(|e| !e.is_empty()),
             next: Some(self.next),
             ..Wire::empty("hello")
         }
@@ -275,8 +320,12 @@ impl Hello {
             .producer
             .ok_or_else(|| HandshakeError::Malformed("missing \"producer\"".into()))?;
         check_producer(producer)?;
+        if let Some(epoch) = wire.epoch {
+            check_epoch(epoch)?;
+        }
         Ok(Some(Hello {
             producer: producer.to_owned(),
+            epoch: wire.epoch.unwrap_or_default().to_owned(),
             next,
         }))
     }
@@ -346,6 +395,7 @@ mod tests {
     fn every_frame_round_trips() {
         let hello = Hello {
             producer: "h\u{e9}te/1/\"q\"".into(),
+            epoch: "9f2c51d0a3b84e17_-Z".into(),
             next: u64::MAX,
         };
         let mut f = Vec::new();
@@ -366,6 +416,39 @@ mod tests {
             reply.encode(&mut f);
             assert_eq!(Reply::parse(payload(&f)).unwrap(), reply);
         }
+    }
+
+    #[test]
+    fn the_epoch_is_optional_and_checked() {
+        let old = br#"{"tributary":"hello","version":1,"producer":"web-1","next":3}"#;
+        let hello = Hello::parse(old).unwrap().unwrap();
+        assert_eq!(hello.epoch, "", "a hello without epoch has none");
+        let mut f = Vec::new();
+        hello.encode(&mut f);
+        assert!(
+            !String::from_utf8_lossy(payload(&f)).contains("epoch"),
+            "no epoch, no key: older listeners read it as before"
+        );
+        let with = br#"{"tributary":"hello","version":1,"producer":"web-1","epoch":"9f2c51d0a3b84e17","next":0}"#;
+        assert_eq!(
+            Hello::parse(with).unwrap().unwrap().epoch,
+            "9f2c51d0a3b84e17"
+        );
+        let long = "a".repeat(MAX_EPOCH + 1);
+        for bad in ["", "a b", "é", "a/b", long.as_str()] {
+            let text = format!(
+                r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{bad}","next":0}}"#
+            );
+            assert!(
+                matches!(Hello::parse(text.as_bytes()), Err(HandshakeError::Epoch(_))),
+                "{bad:?} is refused"
+            );
+        }
+        let max = "Z".repeat(MAX_EPOCH);
+        let text = format!(
+            r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{max}","next":0}}"#
+        );
+        assert!(Hello::parse(text.as_bytes()).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Wire frames: 4-byte big-endian length-prefixed payloads, newline-delimited
-//! JSON, and the per-stream detection between them (design.md, "Wire frames").
+//! JSON, and the per-stream detection between them (the contract is
+//! "Wire frames" in the repository's `docs/contracts.md`).
 
 mod decoder;
 pub mod handshake;

@@ -13,7 +13,7 @@ pub enum StreamFormat {
 
 /// Decodes a stream socket's bytes into payloads, detecting the framing
 /// from the first byte: `{` means newline-delimited JSON, anything else
-/// length-prefixed frames (design.md).
+/// length-prefixed frames (`docs/contracts.md`, "Wire frames").
 ///
 /// ```
 /// use tributary_core::frame::{StreamDecoder, StreamFormat};

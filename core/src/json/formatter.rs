@@ -9,7 +9,7 @@ use std::fmt;
 /// Which key layout a [`JsonFormatter`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JsonProfile {
-    /// Tributary's native profile (design.md): `ts`, `level`, `levelno`,
+    /// Tributary's native profile (the record contract, `docs/contracts.md`): `ts`, `level`, `levelno`,
     /// `logger`, `msg`, … `fields`.
     Native,
     /// Elastic Common Schema: `@timestamp`, `log.level`, `message`,

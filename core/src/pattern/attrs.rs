@@ -137,12 +137,13 @@ impl<'a> Py<'a> {
     }
 }
 
-/// What an extra field missing from a record shows when no default was
-/// declared for it: Python would raise, and `-` is what logging users
-/// usually give as the default.
+/// What an extra field missing from a record shows by default, when no
+/// default value was given for it: Python would raise, and `-` is what
+/// logging users usually give as the default.
 pub(crate) const MISSING_EXTRA: &str = "-";
 
-/// The value of `attr` on `record`, as Python's `LogRecord` would hold it.
+/// The value of `attr` on `record`, as Python's `LogRecord` would hold it;
+/// `None` for an extra field the record lacks and `defaults` do not give.
 ///
 /// `start_nanos` is when the formatter was made, the origin of
 /// `relativeCreated` for records that do not carry one; `defaults` fill in
@@ -152,8 +153,8 @@ pub(crate) fn resolve<'a>(
     record: &'a Record,
     start_nanos: i64,
     defaults: &'a crate::Fields,
-) -> Py<'a> {
-    match attr {
+) -> Option<Py<'a>> {
+    Some(match attr {
         Attr::Asctime => Py::Asctime,
         // Python computes `time_ns() / 1e9`: the int is rounded to a double first.
         Attr::Created => Py::Float(record.ts.unix_nanos() as f64 / 1e9),
@@ -186,11 +187,10 @@ pub(crate) fn resolve<'a>(
         Attr::Host => Py::opt_str(&record.host),
         Attr::Seq => Py::opt_int(record.seq),
         Attr::Ts => Py::Ts,
-        Attr::Extra(name) => match record.fields.get(name).or_else(|| defaults.get(name)) {
-            Some(v) => Py::from_value(v),
-            None => Py::Str(MISSING_EXTRA),
-        },
-    }
+        Attr::Extra(name) => {
+            Py::from_value(record.fields.get(name).or_else(|| defaults.get(name))?)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -218,13 +218,14 @@ mod tests {
             .field("n", 3)
             .build();
         let defaults = crate::Fields::new();
-        let get = |attr: Attr| match resolve(&attr, &record, 0, &defaults) {
-            Py::Str(s) => s.to_owned(),
-            Py::Int(i) => i.to_string(),
-            Py::Float(x) => x.to_string(),
-            Py::None => "None".to_owned(),
-            other => format!("{other:?}"),
-        };
+        let get =
+            |attr: Attr| match resolve(&attr, &record, 0, &defaults).unwrap_or(Py::Str("absent")) {
+                Py::Str(s) => s.to_owned(),
+                Py::Int(i) => i.to_string(),
+                Py::Float(x) => x.to_string(),
+                Py::None => "None".to_owned(),
+                other => format!("{other:?}"),
+            };
         assert_eq!(get(Attr::Filename), "main.py");
         assert_eq!(get(Attr::Msecs), "999");
         assert_eq!(get(Attr::Levelno), "30");
@@ -232,6 +233,6 @@ mod tests {
         assert_eq!(get(Attr::FuncName), "None");
         assert_eq!(get(Attr::TaskName), "t1");
         assert_eq!(get(Attr::Extra("n".into())), "3");
-        assert_eq!(get(Attr::Extra("absent".into())), "-");
+        assert_eq!(get(Attr::Extra("absent".into())), "absent");
     }
 }

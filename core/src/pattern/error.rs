@@ -9,7 +9,8 @@ pub enum PatternError {
     /// `LogRecord` attributes (or Tributary's own) nor a declared extra field.
     #[error(
         "unknown attribute `{name}` in template; standard attributes are: {}; \
-         declare extra fields with `PatternFormatter::builder(template).allow_fields([\"{name}\"])` \
+         declare extra fields with `PatternFormatter::builder(template).allow_fields([\"{name}\"])`, \
+         look every other name up in the record's fields with `.allow_any_field()`, \
          or give them a value for records that lack them with `.defaults(..)`",
         crate::pattern::attrs::STANDARD_NAMES.join(", ")
     )]

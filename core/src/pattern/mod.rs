@@ -19,8 +19,18 @@
 //! text.format(&record, &mut out);
 //! assert_eq!(out, b"2025-11-22 01:24:42,444 WARNING  app.storage:42 disk almost full");
 //!
-//! // Extra fields must be declared, so a typo fails here and not on every record.
+//! // Extra fields are declared, so a typo fails here and not on every record…
 //! assert!(PatternFormatter::with_style("{usr} {message}", Style::Brace).is_err());
+//! // …or, as Python does, any name that is not standard is looked up in the
+//! // record's fields; a record without it shows the `missing` text.
+//! let any = PatternFormatter::builder("%(user)s %(request)s %(message)s")
+//!     .allow_any_field()
+//!     .missing("?")
+//!     .build()?;
+//! out.clear();
+//! any.format(&record, &mut out);
+//! assert_eq!(out, b"ann ? disk almost full");
+//! assert_eq!(any.records_missing_fields(), 1);
 //! let brace = PatternFormatter::builder("{user:>5}|{ip}|{message}")
 //!     .style(Style::Brace)
 //!     .allow_fields(["user"])
@@ -34,7 +44,9 @@
 //!
 //! Where this differs from Python, because formatting here cannot fail:
 //! an extra field missing from a record (and from the defaults) prints `-`
-//! where Python raises `KeyError`; a value of the wrong type for its
+//! (or the [`missing`](PatternBuilder::missing) text) and is counted
+//! ([`PatternFormatter::records_missing_fields`]) where Python raises
+//! `KeyError` and loses the record; a value of the wrong type for its
 //! conversion (`%(user)d` with a string, a spec on `None`) prints its
 //! `str()` padded to the width where Python raises `TypeError`. Conversions
 //! Python refuses on every record, like `%(levelname)d`, are refused when
@@ -48,6 +60,7 @@ mod render;
 mod spec;
 
 use jiff::tz::TimeZone;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub use error::PatternError;
 
@@ -81,6 +94,11 @@ pub struct PatternFormatter {
     clock: Clock,
     defaults: Fields,
     allowed: Vec<String>,
+    any_field: bool,
+    /// What an absent extra field prints.
+    missing: Box<str>,
+    /// Records formatted with at least one absent extra field.
+    missing_count: AtomicU64,
     /// Origin of `relativeCreated` for records that carry none.
     start_nanos: i64,
 }
@@ -127,6 +145,8 @@ impl PatternFormatter {
             template: template.to_owned(),
             style: Style::Percent,
             allowed: Vec::new(),
+            any_field: false,
+            missing: attrs::MISSING_EXTRA.to_owned(),
             defaults: Fields::new(),
             datefmt: None,
             tz: None,
@@ -167,6 +187,14 @@ impl PatternFormatter {
     pub fn style(&self) -> Style {
         self.style
     }
+
+    /// How many records this formatter has formatted that lacked an extra
+    /// field the template names (and had no default for it): each was
+    /// written with the [`missing`](PatternBuilder::missing) text in its
+    /// place, where Python's formatter would have raised.
+    pub fn records_missing_fields(&self) -> u64 {
+        self.missing_count.load(Relaxed)
+    }
 }
 
 impl Clone for PatternFormatter {
@@ -181,6 +209,10 @@ impl Clone for PatternFormatter {
             ),
             defaults: self.defaults.clone(),
             allowed: self.allowed.clone(),
+            any_field: self.any_field,
+            missing: self.missing.clone(),
+            // A clone counts its own records.
+            missing_count: AtomicU64::new(0),
             start_nanos: self.start_nanos,
         }
     }
@@ -194,6 +226,8 @@ impl std::fmt::Debug for PatternFormatter {
             .field("datefmt", &self.clock.datefmt().map(DateFormat::source))
             .field("time_zone", self.clock.time_zone())
             .field("allowed", &self.allowed)
+            .field("any_field", &self.any_field)
+            .field("missing", &self.missing)
             .field("defaults", &self.defaults)
             .finish_non_exhaustive()
     }
@@ -207,6 +241,8 @@ pub struct PatternBuilder {
     template: String,
     style: Style,
     allowed: Vec<String>,
+    any_field: bool,
+    missing: String,
     defaults: Fields,
     datefmt: Option<String>,
     tz: Option<TimeZone>,
@@ -227,6 +263,23 @@ impl PatternBuilder {
         S: Into<String>,
     {
         self.allowed.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Looks up every name that is not a standard attribute in the record's
+    /// fields, as Python looks up `extra=` attributes on its `LogRecord`:
+    /// any template is accepted, and [`allow_fields`](Self::allow_fields)
+    /// is not needed (a typo then prints the [`missing`](Self::missing)
+    /// text on every record instead of failing here).
+    pub fn allow_any_field(mut self) -> Self {
+        self.any_field = true;
+        self
+    }
+
+    /// What an extra field prints on a record that lacks it and has no
+    /// [`defaults`](Self::defaults) value for it (default `-`).
+    pub fn missing(mut self, text: impl Into<String>) -> Self {
+        self.missing = text.into();
         self
     }
 
@@ -280,7 +333,8 @@ impl PatternBuilder {
                 } => {
                     let (attr, ty) = match Attr::standard(&name) {
                         Some(found) => found,
-                        None if self.allowed.contains(&name)
+                        None if self.any_field
+                            || self.allowed.contains(&name)
                             || self.defaults.contains_key(&name) =>
                         {
                             (Attr::Extra(name.as_str().into()), attrs::PyType::Any)
@@ -306,6 +360,9 @@ impl PatternBuilder {
             clock: Clock::new(datefmt, self.tz.unwrap_or_else(TimeZone::system)),
             defaults: self.defaults,
             allowed: self.allowed,
+            any_field: self.any_field,
+            missing: self.missing.into(),
+            missing_count: AtomicU64::new(0),
             start_nanos: Timestamp::now().unix_nanos(),
         })
     }
@@ -318,14 +375,22 @@ impl crate::Formatter for PatternFormatter {
             record,
             clock: &self.clock,
         };
+        let mut lacking = false;
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.extend_from_slice(text.as_bytes()),
                 Part::Field { attr, spec } => {
-                    let value = attrs::resolve(attr, record, self.start_nanos, &self.defaults);
+                    let value = attrs::resolve(attr, record, self.start_nanos, &self.defaults)
+                        .unwrap_or_else(|| {
+                            lacking = true;
+                            attrs::Py::Str(&self.missing)
+                        });
                     render::render(out, value, spec, &ctx);
                 }
             }
+        }
+        if lacking {
+            self.missing_count.fetch_add(1, Relaxed);
         }
         // Python's `Formatter.format` appends the traceback, then the stack,
         // each on a new line.

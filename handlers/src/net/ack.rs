@@ -17,6 +17,10 @@ const MAX_REPLY: usize = 64 * 1024;
 pub(crate) struct Acks {
     /// The producer's name, the listener's key for deduplication.
     pub producer: String,
+    /// The numbering's epoch: random per handler (its records live in its
+    /// memory), or the spool's when records are spooled (a resumed spool
+    /// keeps its numbering).
+    pub epoch: String,
     /// Frames at the front of the backlog written to the current
     /// connection but not yet acknowledged.
     pub sent: usize,
@@ -46,6 +50,7 @@ impl Acks {
     pub(crate) fn new(producer: Option<String>, timeout: Duration) -> Acks {
         Acks {
             producer: producer.unwrap_or_else(default_producer_id),
+            epoch: super::epoch::new_epoch(),
             sent: 0,
             sent_bytes: 0,
             next: 0,
@@ -69,6 +74,7 @@ impl Acks {
         let mut hello = Vec::new();
         Hello {
             producer: self.producer.clone(),
+            epoch: self.epoch.clone(),
             next,
         }
         .encode(&mut hello);

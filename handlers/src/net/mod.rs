@@ -14,6 +14,7 @@ mod backlog;
 mod backoff;
 mod conn;
 mod datagram;
+mod epoch;
 mod socket;
 mod spool;
 #[cfg(feature = "tls")]

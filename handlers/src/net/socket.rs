@@ -87,8 +87,9 @@ impl SocketHandler {
     /// earlier run of the program are sent first; damage found in the file
     /// is reported on stderr and in-band, never skipped silently.
     ///
-    /// In acknowledged mode the spool remembers the producer id, so a
-    /// restarted program resumes as the same producer (call
+    /// In acknowledged mode the spool remembers the producer id and the
+    /// epoch of its numbering, so a restarted program resumes as the same
+    /// producer (call
     /// [`acknowledged`](SocketHandler::acknowledged) or
     /// [`with_producer_id`](SocketHandler::with_producer_id) first).
     ///
@@ -102,12 +103,14 @@ impl SocketHandler {
             .map_or_else(|| self.name.clone(), |a| a.producer.clone());
         let (mut spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
         if let Some(acks) = &mut self.acks {
+            // A resumed spool resumes its numbering: same id, same epoch.
             acks.producer = spool.producer_id().to_owned();
+            acks.epoch = spool.epoch().to_owned();
         }
         if let Some(first) = spool.first_seq() {
             self.common.backlog.first_seq = first;
         } else if let Some(last) = spool.max_seq() {
-            self.common.backlog.first_seq = last + 1;
+            self.common.backlog.first_seq = last.saturating_add(1);
         }
         if !recovered.is_clean() || !spool.is_empty() {
             let level = if recovered.is_clean() {
@@ -129,7 +132,10 @@ impl SocketHandler {
                 // below them may already be written (and so skipped).
                 match spool.max_seq() {
                     Some(last) if !spool.is_empty() => {
-                        if let Err(e) = spool.push(last + 1, &frame).and_then(|()| spool.commit()) {
+                        if let Err(e) = spool
+                            .push(last.saturating_add(1), &frame)
+                            .and_then(|()| spool.commit())
+                        {
                             eprintln!("tributary: {}: spool: {e}", self.name);
                         }
                     }
@@ -154,7 +160,7 @@ impl SocketHandler {
             .first_seq
             .wrapping_add(self.common.backlog.len() as u64);
         match self.spool.as_ref().and_then(Spool::max_seq) {
-            Some(last) => memory.max(last + 1),
+            Some(last) => memory.max(last.saturating_add(1)),
             None => memory,
         }
     }

@@ -11,6 +11,8 @@ mod journal;
 mod registry;
 mod session;
 
-pub(crate) use journal::{Journal, OutputPos, default_path as default_journal_path};
+pub(crate) use journal::{
+    Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
+};
 pub(crate) use registry::{AckMark, Producer, Producers};
 pub(crate) use session::{Admit, Opening, Session, due as ack_due};

@@ -44,6 +44,9 @@ pub(crate) enum Admit {
     Duplicate,
     /// A control frame where a record was expected: malformed.
     Control,
+    /// The numbers ran out (the next would wrap, and a wrapped number
+    /// would be taken for one already written): the connection is refused.
+    Exhausted,
 }
 
 /// An acknowledged connection's numbering.
@@ -67,7 +70,8 @@ pub(crate) struct Session {
 impl Session {
     /// Opens the session a hello asks for, and the welcome to send back.
     pub(crate) fn open(producers: &Producers, hello: &Hello, durable: bool) -> (Session, Reply) {
-        let (producer, generation, start) = producers.hello(&hello.producer, hello.next);
+        let (producer, generation, start) =
+            producers.hello(&hello.producer, &hello.epoch, hello.next);
         let session = Session {
             producer,
             generation,
@@ -86,11 +90,15 @@ impl Session {
     /// Numbers the next record frame, `payload`, and says what to do with it.
     pub(crate) fn admit(&mut self, payload: &[u8]) -> Admit {
         let seq = self.next;
-        self.next += 1;
+        // Refused, never wrapped.
+        let Some(after) = seq.checked_add(1) else {
+            return Admit::Exhausted;
+        };
+        self.next = after;
         if !self.producer.accept(seq) {
             return Admit::Duplicate;
         }
-        self.accepted_to = seq + 1;
+        self.accepted_to = after;
         if is_control(payload) {
             Admit::Control
         } else {

@@ -7,10 +7,26 @@ use crate::filter::{OutputMask, Router};
 use crate::settings::{OutputFormat, OutputSpec};
 use tributary_core::{Formatter, JsonFormatter, JsonProfile, PatternFormatter, Record};
 
+/// One output's formatter.
+enum LineFormatter {
+    Json(JsonFormatter),
+    /// Kept as itself, not boxed, to read how many records lacked a field.
+    Text(PatternFormatter),
+}
+
+impl LineFormatter {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        match self {
+            LineFormatter::Json(f) => f.format(record, out),
+            LineFormatter::Text(f) => f.format(record, out),
+        }
+    }
+}
+
 /// The router and every output's formatter.
 pub(crate) struct Encoder {
     router: Router,
-    formatters: Vec<Box<dyn Formatter>>,
+    formatters: Vec<LineFormatter>,
     /// Outputs writing native JSON lines: for them a payload that
     /// `passthrough::check` accepts is already the line.
     native: OutputMask,
@@ -30,6 +46,18 @@ impl Encoder {
             formatters,
             native,
         })
+    }
+
+    /// Records written to a text output without a field its pattern uses
+    /// (the placeholder printed the `missing` text), over all outputs;
+    /// `None` when no output writes text.
+    pub(crate) fn records_missing_fields(&self) -> Option<u64> {
+        let mut text = self.formatters.iter().filter_map(|f| match f {
+            LineFormatter::Text(p) => Some(p.records_missing_fields()),
+            LineFormatter::Json(_) => None,
+        });
+        let first = text.next()?;
+        Some(first + text.sum::<u64>())
     }
 
     /// Number of outputs.
@@ -87,18 +115,22 @@ impl Encoder {
 }
 
 /// Builds the formatter for an output format.
-fn formatter_for(spec: &OutputSpec) -> Result<Box<dyn Formatter>, ListenerError> {
+fn formatter_for(spec: &OutputSpec) -> Result<LineFormatter, ListenerError> {
     Ok(match &spec.format {
-        OutputFormat::Json(profile) => Box::new(JsonFormatter::new(*profile)),
-        OutputFormat::Text(text) => Box::new(
-            PatternFormatter::new_with_fields(
-                &text.pattern,
-                text.fields.iter().map(String::as_str),
-            )
-            .map_err(|source| ListenerError::Pattern {
+        OutputFormat::Json(profile) => LineFormatter::Json(JsonFormatter::new(*profile)),
+        OutputFormat::Text(text) => {
+            let mut pattern = PatternFormatter::builder(&text.pattern).missing(&*text.missing);
+            // Declared fields are a strictness check; without them any
+            // name is looked up in the record's fields, as Python does.
+            pattern = if text.fields.is_empty() {
+                pattern.allow_any_field()
+            } else {
+                pattern.allow_fields(text.fields.iter().map(String::as_str))
+            };
+            LineFormatter::Text(pattern.build().map_err(|source| ListenerError::Pattern {
                 path: spec.path.clone(),
                 source,
-            })?,
-        ),
+            })?)
+        }
     })
 }

@@ -3,6 +3,7 @@
 use super::batch::Lines;
 use super::sink::open_sink;
 use crate::ListenerError;
+use crate::acks::OutputPos;
 use crate::diag::Diag;
 use crate::settings::OutputSpec;
 use std::io;
@@ -73,14 +74,31 @@ impl Output {
         self.sink.rotate_if_due(bytes)
     }
 
-    /// Writes `lines` whole into one file, rotating first if due (rotation
-    /// held to batch boundaries, for the acknowledgement journal). All or
-    /// nothing: on error none of the lines is in the file.
+    /// Writes `lines` whole into the current file, never rotating: with
+    /// the acknowledgement journal, the writer rotates between batches
+    /// only, after [`rotation_pending`](Self::rotation_pending) said so and
+    /// a commit recorded the file's final length. A second look at the
+    /// clock here could see a time boundary the first did not, and rotate
+    /// with no journal line before it. All or nothing: on error none of
+    /// the lines is in the file.
     pub(crate) fn write_whole(&mut self, lines: &Lines) -> io::Result<u64> {
         let bytes = lines.as_bytes();
-        self.sink.rotate_if_due(bytes.len() as u64)?;
         self.sink.write_batch_unrotated(bytes)?;
         Ok(bytes.len() as u64)
+    }
+
+    /// Where the open file ends (its buffer written out first): what a
+    /// commit journals. The open descriptor's file, not the path's: after
+    /// an external rename (logrotate before its SIGHUP) the records are in
+    /// the renamed file, and the path may name another file or none.
+    pub(crate) fn position(&mut self) -> io::Result<OutputPos> {
+        let at = self.sink.position()?;
+        Ok(OutputPos {
+            path: self.path.clone(),
+            dev: at.dev,
+            ino: at.ino,
+            len: at.len,
+        })
     }
 
     /// Flushes and fsyncs the file (durable acknowledgements).
@@ -119,4 +137,48 @@ pub(crate) fn open_outputs(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tributary_rotation::{ManualClock, When, jiff::Timestamp};
+
+    /// A time boundary passed since the writer asked whether to rotate:
+    /// the batch still goes whole into the current file, and the rotation
+    /// waits for the next batch, where the journal brackets it.
+    #[test]
+    fn a_whole_batch_never_rotates_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_000).unwrap()));
+        let sink = RotatingFile::builder(&path)
+            .when(When::Seconds)
+            .interval(1)
+            .clock(clock.clone())
+            .open()
+            .unwrap();
+        let mut output = Output {
+            path: path.clone(),
+            sink,
+        };
+        let mut lines = Lines::default();
+        lines.push_with(8, |out| out.extend_from_slice(b"a"));
+        output.write_whole(&lines).unwrap();
+        assert!(!output.rotation_pending(lines.len() as u64));
+        clock.advance(Duration::from_secs(5));
+        output.write_whole(&lines).unwrap();
+        output.flush().unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["out.log"], "no rotation inside a batch");
+        assert_eq!(std::fs::read(&path).unwrap(), b"a\na\n");
+        assert!(
+            output.rotation_pending(lines.len() as u64),
+            "due next batch"
+        );
+    }
 }

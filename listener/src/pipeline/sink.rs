@@ -3,11 +3,11 @@
 //! rotation (size, time, gzip, retention) follows Python's handlers.
 
 use crate::diag::Diag;
-use crate::settings::{Compression, RotationSpec};
+use crate::settings::RotationSpec;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use tributary_rotation::{RotatingFile, When};
+use tributary_rotation::RotatingFile;
 
 /// Opens the file for one output with its rotation policy.
 pub(crate) fn open_sink(
@@ -19,8 +19,7 @@ pub(crate) fn open_sink(
     if let Some(n) = rotation.max_bytes {
         builder = builder.max_bytes(n);
     }
-    if let Some(when) = &rotation.when {
-        let when: When = when.parse().map_err(io::Error::from)?;
+    if let Some(when) = rotation.when {
         builder = builder.when(when);
     }
     if let Some(n) = rotation.interval {
@@ -30,9 +29,7 @@ pub(crate) fn open_sink(
     if let Some(n) = rotation.backup_count {
         builder = builder.backup_count(n as usize);
     }
-    if rotation.compress == Compression::Gzip {
-        builder = builder.compression(tributary_rotation::Compression::gzip());
-    }
+    builder = builder.compression(rotation.compress);
     let diag = diag.clone();
     let shown = path.display().to_string();
     builder = builder.on_error(move |e| {

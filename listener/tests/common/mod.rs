@@ -179,6 +179,7 @@ pub fn summary_writer(stderr: &str, name: &str) -> u64 {
         .split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{name}=")))
         .unwrap()
+        .trim_end_matches(';')
         .parse()
         .unwrap()
 }

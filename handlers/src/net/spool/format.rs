@@ -3,12 +3,15 @@
 //! ```text
 //! header (512 bytes, little-endian):
 //!   0..8     magic "TRBSPOOL"
-//!   8..12    format version (1)
+//!   8..12    format version (2; version 1 had no epoch)
 //!   12..16   producer id length (at most 256)
-//!   16..20   CRC-32 of bytes 0..16 and the producer id
+//!   16..20   CRC-32 of bytes 0..16, the producer id, bytes 20..24 and
+//!            the epoch (version 1: of bytes 0..16 and the producer id)
+//!   20..24   epoch length (at most 64; version 1: zero, no epoch)
 //!   64..96   head record A  } head offset u64, floor u64, generation u64,
 //!   96..128  head record B  } CRC-32 of those 24 bytes u32, zero u32
 //!   128..384 producer id (UTF-8)
+//!   384..448 epoch (ASCII: the numbering's epoch in acknowledged delivery)
 //! entry (20 bytes + payload):
 //!   0..4     payload length u32
 //!   4..12    sequence number u64
@@ -24,7 +27,9 @@
 //! by testing each byte offset (a false match needs two CRC-32 collisions).
 
 pub(super) const MAGIC: &[u8; 8] = b"TRBSPOOL";
-pub(super) const VERSION: u32 = 1;
+pub(super) const VERSION: u32 = 2;
+/// The version before epochs, still read (as having no epoch).
+pub(super) const VERSION_WITHOUT_EPOCH: u32 = 1;
 /// Where the first entry starts.
 pub(super) const HEADER_LEN: u64 = 512;
 /// Longest producer id, in bytes: the one the handshake allows.
@@ -36,6 +41,9 @@ const SLOT_LEN: usize = 32;
 const ID_AT: usize = 128;
 // The id's room in the header (128..384) is part of the file format.
 const _: () = assert!(ID_AT + MAX_PRODUCER_ID <= 384);
+const EPOCH_AT: usize = 384;
+use tributary_core::frame::handshake::MAX_EPOCH;
+const _: () = assert!(EPOCH_AT + MAX_EPOCH <= HEADER_LEN as usize);
 
 /// Where reading resumes: the first unconsumed entry, and the lowest
 /// sequence number not yet consumed (`floor`), which lets a reader
@@ -81,18 +89,29 @@ pub(super) struct ParsedHeader {
     pub version: u32,
     /// `None` when the header checksum (or the id's UTF-8) is bad.
     pub producer_id: Option<String>,
+    /// The numbering's epoch ("" in a version 1 spool); `None` with the id.
+    pub epoch: Option<String>,
     /// The newest intact head record.
     pub head: Option<Head>,
 }
 
-pub(super) fn encode_header(producer_id: &str, head: Head) -> [u8; HEADER_LEN as usize] {
+/// A header for `producer_id` and `epoch` (at most [`MAX_EPOCH`] ASCII
+/// characters, as the handshake allows) in the current version.
+pub(super) fn encode_header(
+    producer_id: &str,
+    epoch: &str,
+    head: Head,
+) -> [u8; HEADER_LEN as usize] {
     let mut out = [0u8; HEADER_LEN as usize];
     out[0..8].copy_from_slice(MAGIC);
     out[8..12].copy_from_slice(&VERSION.to_le_bytes());
     let id = producer_id.as_bytes();
     out[12..16].copy_from_slice(&(id.len() as u32).to_le_bytes());
     out[ID_AT..ID_AT + id.len()].copy_from_slice(id);
-    let crc = header_crc(&out[0..16], id);
+    let epoch = &epoch.as_bytes()[..epoch.len().min(MAX_EPOCH)];
+    out[20..24].copy_from_slice(&(epoch.len() as u32).to_le_bytes());
+    out[EPOCH_AT..EPOCH_AT + epoch.len()].copy_from_slice(epoch);
+    let crc = header_crc(&out, id, epoch);
     out[16..20].copy_from_slice(&crc.to_le_bytes());
     let at = head.slot_offset() as usize;
     out[at..at + SLOT_LEN].copy_from_slice(&head.encode());
@@ -103,10 +122,32 @@ pub(super) fn encode_header(producer_id: &str, head: Head) -> [u8; HEADER_LEN as
 pub(super) fn parse_header(b: &[u8; HEADER_LEN as usize]) -> ParsedHeader {
     let version = le32(&b[8..12]);
     let id_len = le32(&b[12..16]) as usize;
-    let producer_id = (id_len <= MAX_PRODUCER_ID)
-        .then(|| &b[ID_AT..ID_AT + id_len])
-        .filter(|id| header_crc(&b[0..16], id) == le32(&b[16..20]))
-        .and_then(|id| String::from_utf8(id.to_vec()).ok());
+    let epoch_len = match version {
+        VERSION_WITHOUT_EPOCH => 0,
+        _ => le32(&b[20..24]) as usize,
+    };
+    let identity = (id_len <= MAX_PRODUCER_ID && epoch_len <= MAX_EPOCH)
+        .then(|| {
+            (
+                &b[ID_AT..ID_AT + id_len],
+                &b[EPOCH_AT..EPOCH_AT + epoch_len],
+            )
+        })
+        .filter(|(id, epoch)| {
+            let crc = if version == VERSION_WITHOUT_EPOCH {
+                header_crc_v1(&b[0..16], id)
+            } else {
+                header_crc(b, id, epoch)
+            };
+            crc == le32(&b[16..20])
+        })
+        .and_then(|(id, epoch)| {
+            Some((
+                String::from_utf8(id.to_vec()).ok()?,
+                String::from_utf8(epoch.to_vec()).ok()?,
+            ))
+        });
+    let (producer_id, epoch) = identity.unzip();
     let head = SLOT_AT
         .iter()
         .filter_map(|&at| Head::decode(&b[at..at + SLOT_LEN]))
@@ -114,11 +155,21 @@ pub(super) fn parse_header(b: &[u8; HEADER_LEN as usize]) -> ParsedHeader {
     ParsedHeader {
         version,
         producer_id,
+        epoch,
         head,
     }
 }
 
-fn header_crc(fixed: &[u8], id: &[u8]) -> u32 {
+fn header_crc(header: &[u8], id: &[u8], epoch: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&header[0..16]);
+    h.update(id);
+    h.update(&header[20..24]);
+    h.update(epoch);
+    h.finalize()
+}
+
+fn header_crc_v1(fixed: &[u8], id: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(fixed);
     h.update(id);
@@ -194,7 +245,7 @@ mod tests {
             floor: 0,
             generation: 1,
         };
-        let mut h = encode_header("host:42:abc", a);
+        let mut h = encode_header("host:42:abc", "9f2c51d0a3b84e17", a);
         let b = Head {
             offset: 700,
             floor: 9,
@@ -205,12 +256,44 @@ mod tests {
         let p = parse_header(&h);
         assert_eq!(p.version, VERSION);
         assert_eq!(p.producer_id.as_deref(), Some("host:42:abc"));
+        assert_eq!(p.epoch.as_deref(), Some("9f2c51d0a3b84e17"));
         assert_eq!(p.head, Some(b));
         // A torn newest record leaves the older one.
         h[at + 3] ^= 1;
         assert_eq!(parse_header(&h).head, Some(a));
         h[ID_AT] ^= 1;
         assert_eq!(parse_header(&h).producer_id, None);
+        h[ID_AT] ^= 1;
+        h[EPOCH_AT] ^= 1;
+        assert_eq!(
+            parse_header(&h).producer_id,
+            None,
+            "the epoch is checked too"
+        );
+    }
+
+    /// A version 1 header (before epochs) is read as having no epoch.
+    #[test]
+    fn a_version_1_header_has_no_epoch() {
+        let head = Head {
+            offset: 512,
+            floor: 3,
+            generation: 1,
+        };
+        let mut h = [0u8; HEADER_LEN as usize];
+        h[0..8].copy_from_slice(MAGIC);
+        h[8..12].copy_from_slice(&1u32.to_le_bytes());
+        h[12..16].copy_from_slice(&4u32.to_le_bytes());
+        h[ID_AT..ID_AT + 4].copy_from_slice(b"old1");
+        let crc = header_crc_v1(&h[0..16], b"old1");
+        h[16..20].copy_from_slice(&crc.to_le_bytes());
+        let at = head.slot_offset() as usize;
+        h[at..at + SLOT_LEN].copy_from_slice(&head.encode());
+        let p = parse_header(&h);
+        assert_eq!(p.version, VERSION_WITHOUT_EPOCH);
+        assert_eq!(p.producer_id.as_deref(), Some("old1"));
+        assert_eq!(p.epoch.as_deref(), Some(""));
+        assert_eq!(p.head, Some(head));
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub(crate) struct Spool {
     max_bytes: u64,
     sync: SpoolSync,
     producer_id: String,
+    /// The epoch of the numbering of its frames ("" in a version 1 spool).
+    epoch: String,
     /// Where the first unconsumed entry is, as last written to the header.
     head: Head,
     /// The end of the last entry.
@@ -249,6 +251,13 @@ impl Spool {
     /// The producer id stored in the spool.
     pub fn producer_id(&self) -> &str {
         &self.producer_id
+    }
+
+    /// The epoch of the numbering of the spooled frames: the next run
+    /// that resumes the spool says it in its hello, so the listener
+    /// recognises what it already wrote.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// The spool file.
@@ -489,8 +498,11 @@ impl Spool {
                 path: tmp.to_path_buf(),
             });
         }
-        out.write_all_at(&format::encode_header(&self.producer_id, head), 0)
-            .map_err(|e| io_tmp("write", e))?;
+        out.write_all_at(
+            &format::encode_header(&self.producer_id, &self.epoch, head),
+            0,
+        )
+        .map_err(|e| io_tmp("write", e))?;
         let mut pos = HEADER_LEN;
         let mut buf = vec![0u8; 256 * 1024];
         for &(start, end) in spans {

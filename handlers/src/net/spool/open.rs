@@ -1,6 +1,9 @@
 //! Opening a spool: create it, or read back what an earlier run left.
 
-use super::format::{self, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION};
+use super::format::{
+    self, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION,
+    VERSION_WITHOUT_EPOCH,
+};
 use super::report::{Corruption, CorruptionKind, Recovered, SpoolError};
 use super::window::Window;
 use super::{Spool, SpoolConfig, SpoolSync, fsio, scan};
@@ -25,8 +28,8 @@ pub(super) fn create_private(path: &Path) -> io::Result<File> {
 
 impl Spool {
     /// Opens the spool at `config.path()`, creating it (under
-    /// `producer_id_if_new`) when missing. An existing spool keeps its
-    /// producer id and unconsumed frames; what was found, including any
+    /// `producer_id_if_new` and a new random epoch) when missing. An
+    /// existing spool keeps its producer id, epoch and unconsumed frames; what was found, including any
     /// damage cut out, is in the returned [`Recovered`]: report it.
     pub fn open(
         config: &SpoolConfig,
@@ -83,6 +86,7 @@ impl Spool {
             max_bytes: config.max_bytes(),
             sync: config.sync(),
             producer_id: producer_id_if_new.to_owned(),
+            epoch: crate::net::epoch::new_epoch(),
             head: Head {
                 offset: HEADER_LEN,
                 floor: 0,
@@ -114,7 +118,7 @@ impl Spool {
             return Ok((spool, recovered));
         }
         let parsed = format::parse_header(&header);
-        if parsed.version != VERSION {
+        if parsed.version != VERSION && parsed.version != VERSION_WITHOUT_EPOCH {
             return Err(SpoolError::UnsupportedVersion {
                 path: path.to_path_buf(),
                 version: parsed.version,
@@ -122,8 +126,13 @@ impl Spool {
         }
         let mut damage = Vec::new();
         let header_damaged = parsed.producer_id.is_none();
-        match parsed.producer_id {
-            Some(id) => spool.producer_id = id,
+        match parsed.producer_id.zip(parsed.epoch) {
+            Some((id, epoch)) => {
+                spool.producer_id = id;
+                // A version 1 spool keeps numbering without an epoch, as
+                // the listener knows its records.
+                spool.epoch = epoch;
+            }
             None => damage.push(whole_file(CorruptionKind::FileHeader)),
         }
         spool.tail = len;
@@ -160,7 +169,7 @@ impl Spool {
 
     /// Writes the whole header: the producer id and the current head.
     fn write_header(&mut self) -> Result<(), SpoolError> {
-        let bytes = format::encode_header(&self.producer_id, self.head);
+        let bytes = format::encode_header(&self.producer_id, &self.epoch, self.head);
         self.file
             .write_all_at(&bytes, 0)
             .map_err(|e| self.io("write the header of", e))

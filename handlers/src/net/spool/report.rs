@@ -193,7 +193,7 @@ pub(crate) enum SpoolError {
     },
     /// A spool written by a newer version.
     #[error(
-        "spool {} has format version {version}, this build reads version 1; use the newer build or another path",
+        "spool {} has format version {version}, this build reads versions 1 and 2; use the newer build or another path",
         path.display()
     )]
     UnsupportedVersion {

@@ -157,6 +157,17 @@ struct Connection<S> {
     ticket: Ticket,
 }
 
+/// Why decoding stopped for good.
+enum Stop {
+    /// The stream cannot be resynchronised.
+    Frame(FrameError),
+    /// The producer's numbers ran out.
+    Exhausted,
+}
+
+/// Why a producer whose numbers ran out is refused.
+const EXHAUSTED: &str = "sequence numbers exhausted (the next would wrap): start a new epoch";
+
 /// What one wait produced.
 enum Woken {
     /// A read: bytes, or 0 at end of stream.
@@ -344,14 +355,26 @@ where
         if send(&self.input, batch).await.is_err() {
             return Some(End::WriterGone);
         }
-        fatal.map(End::Frame)
+        match fatal? {
+            Stop::Frame(e) => Some(End::Frame(e)),
+            Stop::Exhausted => Some(self.refuse(EXHAUSTED.to_owned()).await),
+        }
+    }
+
+    /// Tells the producer why its connection is refused, and ends it.
+    async fn refuse(&mut self, reason: String) -> End {
+        // Best effort: the connection closes either way.
+        let refusal = Reply::Refused {
+            reason: reason.clone(),
+        };
+        let _ = reply(&mut self.stream, &refusal).await;
+        End::Refused(reason)
     }
 
     /// Every complete payload in the buffer into `batch`, up to a hello
     /// (which must be answered before anything after it is read): the
-    /// hello, whether a payload completed, and an error the stream cannot
-    /// recover from.
-    fn decode(&mut self, batch: &mut Batch) -> (Option<Opening>, bool, Option<FrameError>) {
+    /// hello, whether a payload completed, and why the stream cannot go on.
+    fn decode(&mut self, batch: &mut Batch) -> (Option<Opening>, bool, Option<Stop>) {
         let Connection {
             decoder,
             input,
@@ -385,13 +408,14 @@ where
                             &"a control frame where a record was expected",
                             &mut state.reports,
                         ),
+                        Admit::Exhausted => return (None, completed, Some(Stop::Exhausted)),
                     }
                 }
                 Ok(None) => return (None, completed, None),
                 Err(e @ FrameError::LineTooLong { .. }) => {
                     input.malformed(peer, &e, &mut state.reports);
                 }
-                Err(e) => return (None, completed, Some(e)),
+                Err(e) => return (None, completed, Some(Stop::Frame(e))),
             }
         }
     }
@@ -408,14 +432,7 @@ where
                 self.acked = Some(session);
                 Ok(())
             }
-            Opening::Refused(reason) => {
-                // Best effort: the connection closes either way.
-                let refusal = Reply::Refused {
-                    reason: reason.clone(),
-                };
-                let _ = reply(&mut self.stream, &refusal).await;
-                Err(End::Refused(reason))
-            }
+            Opening::Refused(reason) => Err(self.refuse(reason).await),
         }
     }
 }

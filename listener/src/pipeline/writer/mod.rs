@@ -12,6 +12,8 @@
 //! which makes the listener finish with an error.
 
 mod outage;
+#[cfg(test)]
+mod tests;
 
 use super::batch::Lines;
 use super::queue::Budget;
@@ -140,6 +142,7 @@ impl Writer {
                 if mark.is_some() && self.commits.needs_begin() {
                     self.begin_journal();
                 }
+                self.rotate_before(&records.outputs);
                 let mut bytes = 0u64;
                 let mut lost = 0u64;
                 for (i, lines) in records.outputs.iter().enumerate() {
@@ -167,6 +170,16 @@ impl Writer {
                 true
             }
             Msg::Reopen => {
+                // As around a rotation: what was written to the files open
+                // now is journaled (and acknowledged) before they are let
+                // go, and the new files are on record before anything is
+                // written to them, so a crash right after still finds
+                // every unacknowledged tail where the journal says.
+                let journaling = self.commits.journaling();
+                if journaling {
+                    self.flush();
+                    self.commit();
+                }
                 for output in &mut self.outputs {
                     if let Err(error) = output.reopen() {
                         self.diag.emit(
@@ -177,6 +190,10 @@ impl Writer {
                             },
                         );
                     }
+                }
+                if journaling {
+                    self.flush();
+                    self.commit();
                 }
                 true
             }
@@ -202,20 +219,8 @@ impl Writer {
             }
             if self.commits.journaling() && from == 0 {
                 // The journal records where each file ends, so a batch must
-                // land whole in one file, and what precedes a rotation must
-                // be journaled before the file is archived.
-                // Journaled again right after, so the new file's inode is on
-                // record before anything is written to it.
-                if self.outputs[i].rotation_pending(lines.len() as u64) {
-                    self.flush();
-                    self.commit();
-                    if let Err(error) = self.outputs[i].rotate_if_due(lines.len() as u64) {
-                        self.failed(i, error);
-                        continue;
-                    }
-                    self.flush();
-                    self.commit();
-                }
+                // land whole in one file ([`rotate_before`] rotated what
+                // was due).
                 match self.outputs[i].write_whole(lines) {
                     Ok(written) => {
                         self.recovered(i);
@@ -239,6 +244,42 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Before a batch is written to any output, while journaling: rotates
+    /// the outputs it would rotate, with a commit just before (the old
+    /// files' final lengths) and just after (the new files' inodes, on
+    /// record before anything is written to them). All before the batch:
+    /// a commit after the batch went to some outputs but before its
+    /// acknowledgement mark is counted would journal its lines as kept
+    /// while its producer is told nothing, and the resend after a crash
+    /// would write them twice.
+    fn rotate_before(&mut self, batch: &[Lines]) {
+        if !self.commits.journaling() {
+            return;
+        }
+        let due: Vec<usize> = (0..self.outputs.len())
+            .filter(|&i| !matches!(self.health[i], Health::GivenUp { .. }))
+            .filter(|&i| self.outputs[i].rotation_pending(batch[i].len() as u64))
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        self.flush();
+        self.commit();
+        for i in due {
+            while !matches!(self.health[i], Health::GivenUp { .. }) {
+                match self.outputs[i].rotate_if_due(batch[i].len() as u64) {
+                    Ok(_) => {
+                        self.recovered(i);
+                        break;
+                    }
+                    Err(error) => self.failed(i, error),
+                }
+            }
+        }
+        self.flush();
+        self.commit();
     }
 
     /// After a flush: journals and acknowledges what was written, if every

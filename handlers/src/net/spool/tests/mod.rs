@@ -138,12 +138,15 @@ fn frames_come_back_in_order_in_batches() {
 fn reopening_recovers_the_producer_id_and_only_unconsumed_frames() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
-    {
+    let epoch = {
         let (mut spool, _) = Spool::open(&cfg, "host:1:first").unwrap();
         push_range(&mut spool, 0..10);
         spool.consume(4).unwrap();
-    }
+        spool.epoch().to_owned()
+    };
+    assert_eq!(epoch.len(), 32, "a new spool starts a numbering: {epoch:?}");
     let (mut spool, rec) = Spool::open(&cfg, "host:2:second").unwrap();
+    assert_eq!(spool.epoch(), epoch, "resumed: the same numbering");
     assert!(!rec.created);
     assert!(rec.is_clean(), "{rec}");
     assert_eq!(rec.producer_id, "host:1:first");
@@ -172,8 +175,43 @@ fn reopening_recovers_the_producer_id_and_only_unconsumed_frames() {
     let (spool, rec) = Spool::open(&cfg, "host:3:third").unwrap();
     assert!(rec.is_clean() && rec.frames == 0);
     assert_eq!(rec.producer_id, "host:1:first");
+    assert_eq!(spool.epoch(), epoch, "numbers continue, so does the epoch");
     assert_eq!(spool.max_seq(), Some(10));
     assert_eq!(file_len(spool.path()), HEADER_LEN);
+}
+
+/// A spool written before epochs (format version 1) is resumed with its
+/// frames, numbered without an epoch as the listener knows them.
+#[test]
+fn a_version_1_spool_is_resumed_without_an_epoch() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    {
+        let (mut spool, _) = Spool::open(&cfg, "old").unwrap();
+        push_range(&mut spool, 0..5);
+    }
+    // Rewrite the header as version 1 wrote it.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(cfg.path())
+        .unwrap();
+    let mut h = [0u8; HEADER_LEN as usize];
+    file.read_exact_at(&mut h, 0).unwrap();
+    h[8..12].copy_from_slice(&1u32.to_le_bytes());
+    h[20..24].fill(0);
+    h[384..448].fill(0);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&h[0..16]);
+    crc.update(b"old");
+    h[16..20].copy_from_slice(&crc.finalize().to_le_bytes());
+    file.write_all_at(&h, 0).unwrap();
+    drop(file);
+    let (mut spool, rec) = Spool::open(&cfg, "new").unwrap();
+    assert!(rec.is_clean(), "{rec}");
+    assert_eq!((spool.producer_id(), spool.epoch()), ("old", ""));
+    assert_eq!(all(&mut spool), (0..5).collect::<Vec<_>>());
 }
 
 #[test]
@@ -255,10 +293,10 @@ fn bad_configuration_and_foreign_files_are_refused() {
         let (mut spool, _) = open(&cfg);
         push_range(&mut spool, 0..3);
     }
-    scribble(cfg.path(), 8, &2u32.to_le_bytes());
+    scribble(cfg.path(), 8, &3u32.to_le_bytes());
     let err = Spool::open(&cfg, "p").unwrap_err();
     assert!(
-        matches!(err, SpoolError::UnsupportedVersion { version: 2, .. }),
+        matches!(err, SpoolError::UnsupportedVersion { version: 3, .. }),
         "{err}"
     );
 }

@@ -3,7 +3,7 @@
 //! only then acknowledge the producers whose records the group held.
 
 use super::Output;
-use crate::acks::{AckMark, Journal, OutputPos};
+use crate::acks::{AckMark, Journal, Numbering, OutputPos, sync_dir};
 use std::collections::HashMap;
 use std::io;
 
@@ -19,6 +19,10 @@ pub(crate) struct Commits {
     bytes_pending: u64,
     /// A record was given up on: nothing more is acknowledged.
     poisoned: bool,
+    /// Test hook: the commit stops (as if the listener were killed) just
+    /// after this step.
+    #[cfg(test)]
+    pub(crate) crash_after: Option<crash_points::Step>,
 }
 
 impl Commits {
@@ -29,6 +33,8 @@ impl Commits {
             pending: Vec::new(),
             bytes_pending: 0,
             poisoned: false,
+            #[cfg(test)]
+            crash_after: None,
         }
     }
 
@@ -85,16 +91,23 @@ impl Commits {
         }
         let sync = self.journal.durable() && (self.bytes_pending > 0 || !self.pending.is_empty());
         let positions = self.positions(outputs, sync)?;
-        let mut advanced: HashMap<&str, u64> = HashMap::new();
+        #[cfg(test)]
+        self.crash_point(crash_points::Step::Synced)?;
+        let mut advanced: HashMap<(&str, &str), u64> = HashMap::new();
         for mark in &self.pending {
-            let next = advanced.entry(mark.producer.id.as_str()).or_insert(0);
+            let p = &mark.producer;
+            let next = advanced
+                .entry((p.id.as_str(), p.epoch.as_str()))
+                .or_insert(0);
             *next = (*next).max(mark.next);
         }
-        let advanced: Vec<(String, u64)> = advanced
+        let advanced: Vec<(Numbering, u64)> = advanced
             .into_iter()
-            .map(|(id, next)| (id.to_owned(), next))
+            .map(|((id, epoch), next)| ((id.to_owned(), epoch.to_owned()), next))
             .collect();
         self.journal.commit(positions, &advanced)?;
+        #[cfg(test)]
+        self.crash_point(crash_points::Step::Journaled)?;
         for mark in self.pending.drain(..) {
             mark.producer.written_through(mark.next);
         }
@@ -102,14 +115,34 @@ impl Commits {
         Ok(())
     }
 
-    /// Where each output ends, after syncing them all when `sync`.
+    /// Where each output ends, after syncing them all when `sync`. A file
+    /// the journal does not know yet (created, or new after a rotation)
+    /// has its directory synced too: its name (and the archive's) would
+    /// otherwise not survive a power cut that its acknowledged data does.
     fn positions(&self, outputs: &mut [Output], sync: bool) -> io::Result<Vec<OutputPos>> {
         if sync {
             for output in outputs.iter_mut() {
                 output.sync()?;
             }
         }
-        outputs.iter().map(|o| OutputPos::of(&o.path)).collect()
+        let positions: Vec<OutputPos> = outputs
+            .iter_mut()
+            .map(Output::position)
+            .collect::<io::Result<_>>()?;
+        if sync {
+            for pos in positions.iter().filter(|p| !self.journal.knows(p)) {
+                sync_dir(&pos.path)?;
+            }
+        }
+        Ok(positions)
+    }
+
+    #[cfg(test)]
+    fn crash_point(&self, step: crash_points::Step) -> io::Result<()> {
+        if self.crash_after == Some(step) {
+            return Err(io::Error::other(format!("killed after {step:?}")));
+        }
+        Ok(())
     }
 
     /// The journal's path, for messages.
@@ -117,3 +150,6 @@ impl Commits {
         self.journal.path()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod crash_points;
