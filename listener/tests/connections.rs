@@ -26,6 +26,14 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A listener on a free loopback TCP port writing `out.log`, with `extra`
+/// flags.
+fn start_tcp(dir: &std::path::Path, extra: &[&str]) -> Tributary {
+    let mut args = vec!["--tcp", "127.0.0.1:0", "--out", "out.log"];
+    args.extend_from_slice(extra);
+    Tributary::start(dir, &args)
+}
+
 fn closed<T: AsRawFd>(sockets: &[T]) -> usize {
     sockets
         .iter()
@@ -43,17 +51,7 @@ fn a_thousand_unfinished_large_frames_keep_the_listener_small_and_a_producer_get
     raise_open_files(8_192);
     let dir = tempfile::tempdir().unwrap();
     // No first-frame timeout: the budget alone must bound the memory.
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--out",
-            "out.log",
-            "--first-frame-timeout",
-            "0",
-        ],
-    );
+    let t = start_tcp(dir.path(), &["--first-frame-timeout", "0"]);
     let addr = t.tcp(0);
     let mut wire = (FRAME as u32).to_be_bytes().to_vec();
     wire.push(b'{');
@@ -134,17 +132,7 @@ fn idle_connections_from_one_client_cannot_keep_a_producer_out() {
     let dir = tempfile::tempdir().unwrap();
     // No first-frame timeout, so only room-making closes connections and
     // the count is exact.
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--out",
-            "out.log",
-            "--first-frame-timeout",
-            "0",
-        ],
-    );
+    let t = start_tcp(dir.path(), &["--first-frame-timeout", "0"]);
     let addr = t.tcp(0);
     let idle: Vec<TcpStream> = (0..IDLE)
         .map(|_| TcpStream::connect(addr).unwrap())
@@ -179,17 +167,7 @@ fn idle_connections_from_one_client_cannot_keep_a_producer_out() {
 #[test]
 fn a_connection_that_completes_no_frame_is_closed_and_a_producer_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--out",
-            "out.log",
-            "--first-frame-timeout",
-            "1s",
-        ],
-    );
+    let t = start_tcp(dir.path(), &["--first-frame-timeout", "1s"]);
     let addr = t.tcp(0);
     let silent = TcpStream::connect(addr).unwrap();
     let mut producer = TcpStream::connect(addr).unwrap();

@@ -1,7 +1,7 @@
 //! What can happen to an input: each event counts itself on the input's
 //! counters and says what happened, after the input's label.
 
-use super::Event;
+use super::{Event, Source};
 use crate::input::connections::Eviction;
 use crate::input::{InputCtx, MALFORMED_REPORTS_PER_PEER};
 use std::fmt::{self, Display};
@@ -10,6 +10,10 @@ use tributary_core::Level;
 use tributary_core::frame::FrameError;
 
 type F<'a, 'b> = &'a mut fmt::Formatter<'b>;
+
+impl Source for InputCtx {
+    const IN_BAND: bool = true;
+}
 
 /// A payload, frame or datagram that could not be decoded: the record is
 /// skipped, nothing else is lost. Only the first few of a connection are

@@ -24,16 +24,20 @@ pub const LOGGER: &str = "tributary";
 const BURST: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(1);
 
+/// Where events happen: what holds their counters and names them.
+pub(crate) trait Source {
+    /// Whether its events may go into the log as records (`--diagnostics
+    /// log`); the writer's may not, they would feed the queue they come
+    /// from.
+    const IN_BAND: bool;
+}
+
 /// Something that happened to an input, the queue or the writer.
 pub(crate) trait Event {
     /// What it happens in: its counters, and what names it in messages.
-    type Context;
+    type Context: Source;
     /// How serious it is.
     const LEVEL: Level;
-    /// Whether it may go into the log as a record (`--diagnostics log`);
-    /// the writer's own events may not, they would feed the queue they
-    /// come from.
-    const IN_BAND: bool = true;
     /// Raises its counters.
     fn count(&self, _: &Self::Context) {}
     /// Whether it is described (it is counted either way).
@@ -99,7 +103,7 @@ impl Diag {
             return;
         }
         let message = Message(&event, cx);
-        if E::IN_BAND {
+        if E::Context::IN_BAND {
             self.report(E::LEVEL, message);
         } else {
             self.stderr(E::LEVEL, message);

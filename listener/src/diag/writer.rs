@@ -1,9 +1,10 @@
 //! What can happen to the writer and its outputs: each event counts itself
 //! on the writer's counters and says what happened. They go to stderr only
-//! (`IN_BAND` false): a record about the writer failing would queue behind
-//! the records it cannot write.
+//! (their contexts are not [`Source::IN_BAND`](super::Source::IN_BAND)): a
+//! record about the writer failing would queue behind the records it
+//! cannot write.
 
-use super::Event;
+use super::{Event, Source};
 use crate::stats::WriterCounters;
 use std::fmt::{self, Display};
 use std::io;
@@ -14,6 +15,16 @@ use tributary_core::Level;
 
 type F<'a, 'b> = &'a mut fmt::Formatter<'b>;
 
+impl Source for WriterCounters {
+    const IN_BAND: bool = false;
+}
+
+/// Start-up (recovery) and the outputs' background work, which have no
+/// counters.
+impl Source for () {
+    const IN_BAND: bool = false;
+}
+
 /// Reopening an output (SIGHUP) failed; the next write tries again.
 pub(crate) struct ReopenFailed<'a> {
     pub(crate) path: &'a Path,
@@ -23,7 +34,6 @@ pub(crate) struct ReopenFailed<'a> {
 impl Event for ReopenFailed<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
     }
@@ -50,7 +60,6 @@ pub(crate) struct JournalFailed<'a> {
 impl Event for JournalFailed<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
     }
@@ -76,7 +85,6 @@ pub(crate) struct OutageBegan<'a> {
 impl Event for OutageBegan<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
         c.stalls.fetch_add(1, Relaxed);
@@ -107,7 +115,6 @@ pub(crate) struct OutageGoesOn<'a> {
 impl Event for OutageGoesOn<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
     }
@@ -135,7 +142,6 @@ pub(crate) struct OutageEnded<'a> {
 impl Event for OutageEnded<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::INFO;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.stalled.fetch_sub(1, Relaxed);
     }
@@ -163,7 +169,6 @@ pub(crate) struct OutputGivenUp<'a> {
 impl Event for OutputGivenUp<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.unwritten.fetch_add(self.buffered, Relaxed);
         c.stalled.fetch_sub(1, Relaxed);
@@ -188,7 +193,6 @@ pub(crate) struct OutputLost<'a> {
 impl Event for OutputLost<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn describe(&self, _: &WriterCounters, f: F<'_, '_>) -> fmt::Result {
         write!(
             f,
@@ -208,7 +212,6 @@ pub(crate) struct CloseFailed<'a> {
 impl Event for CloseFailed<'_> {
     type Context = WriterCounters;
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
     }
@@ -227,7 +230,6 @@ pub(crate) struct BackgroundFailed<'a> {
 impl Event for BackgroundFailed<'_> {
     type Context = ();
     const LEVEL: Level = Level::ERROR;
-    const IN_BAND: bool = false;
     fn describe(&self, (): &(), f: F<'_, '_>) -> fmt::Result {
         write!(f, "{}: {}", self.output, self.error)
     }
@@ -239,7 +241,6 @@ pub(crate) struct RecoveryNote<'a>(pub(crate) &'a dyn Display);
 impl Event for RecoveryNote<'_> {
     type Context = ();
     const LEVEL: Level = Level::WARNING;
-    const IN_BAND: bool = false;
     fn describe(&self, (): &(), f: F<'_, '_>) -> fmt::Result {
         write!(f, "recovery: {}", self.0)
     }
