@@ -62,6 +62,7 @@ mod passthrough;
 mod pipeline;
 mod settings;
 mod stats;
+mod test_hooks;
 mod tls;
 pub mod units;
 

@@ -75,6 +75,8 @@ mod naming;
 mod policy;
 mod retention;
 mod sync;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 
 pub use builder::{Builder, Compression};
 pub use clock::{Clock, ManualClock, SystemClock};
