@@ -132,6 +132,27 @@ impl ListenerBuilder {
         self
     }
 
+    /// Closes connections that complete no frame or line this long after
+    /// opening (default 10 s; `None`: never).
+    pub fn first_frame_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.first_frame_timeout = timeout;
+        self
+    }
+
+    /// Most stream connections from one peer (default 256; 0: no cap).
+    /// TCP peers on loopback are not counted per peer.
+    pub fn max_connections_per_peer(mut self, n: usize) -> Self {
+        self.settings.max_connections_per_peer = n;
+        self
+    }
+
+    /// Most bytes held in unfinished frames over all connections (default
+    /// 16 MiB; never less than the largest frame in effect).
+    pub fn frame_budget(mut self, bytes: usize) -> Self {
+        self.settings.frame_budget = bytes;
+        self
+    }
+
     /// Prints a stats line to stderr this often (default: never).
     pub fn stats_interval(mut self, every: Option<Duration>) -> Self {
         self.settings.stats_interval = every;
@@ -308,6 +329,23 @@ impl ListenerBuilder {
         let mut bound = Vec::new();
         let mut sockets = Vec::new();
         let mut counters = Vec::new();
+        // One frame (or syslog message) of the largest size must fit,
+        // whatever the budget says.
+        let syslog_streams = settings
+            .inputs
+            .iter()
+            .any(|s| matches!(s, InputSpec::SyslogTcp(_) | InputSpec::SyslogUnixStream(_)));
+        let largest = if syslog_streams {
+            settings.max_frame.max(settings.syslog_max_message)
+        } else {
+            settings.max_frame
+        };
+        let connections = Arc::new(input::Connections::new(
+            settings.max_connections_per_peer,
+            settings
+                .frame_budget
+                .max(largest.saturating_add(input::READ_CHUNK)),
+        ));
         // `syslog`: the input speaks syslog (its own size bound and parser).
         let input_ctx = |label: String, syslog: bool| {
             Arc::new(InputCtx {
@@ -322,6 +360,8 @@ impl ListenerBuilder {
                 },
                 syslog: syslog.then(|| syslog_parser.clone()),
                 idle_timeout: settings.idle_timeout,
+                first_frame_timeout: settings.first_frame_timeout,
+                connections: connections.clone(),
                 drain_timeout: settings.drain_timeout,
                 decode: DecodeOptions {
                     lenient_pickle: settings.lenient_pickle,
@@ -350,6 +390,9 @@ impl ListenerBuilder {
         for spec in specs {
             let (b, socket) = input::bind(&spec).await?;
             check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
+            if let Some(warning) = crate::tls::open_to_any_client(&b, settings.tls.as_ref()) {
+                eprintln!("tributary: warning: {warning}");
+            }
             let ctx = input_ctx(b.to_string(), b.kind().is_syslog());
             counters.push((ctx.label.clone(), ctx.counters.clone()));
             bound.push(b);
@@ -364,10 +407,7 @@ impl ListenerBuilder {
                 source,
             })?;
         for note in &recovery.notes {
-            diag.stderr(
-                tributary_core::Level::WARNING,
-                format_args!("recovery: {note}"),
-            );
+            diag.emit(&(), crate::diag::writer::RecoveryNote(note));
         }
         producers.restore(recovery.producers);
         let outputs = open_outputs(&outputs_specs, &diag)?;

@@ -7,7 +7,24 @@ use std::process::ExitCode;
 use tokio::signal::unix::{SignalKind, signal};
 use tributary_listener::{ListenerBuilder, Settings, cli};
 
+/// Pins glibc's mmap threshold. Left dynamic, it rises to the size of the
+/// largest buffer freed, after which read buffers and the buffers of large
+/// frames come from the heap and their memory stays resident once freed:
+/// 1,000 connections each sending most of a 1 MiB frame (closed by the
+/// frame budget) left the listener at 95 MiB instead of 37.
+fn pin_mmap_threshold() {
+    // Buffers from 64 KiB up (a read's) are mapped on their own and given
+    // back to the system when freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+    }
+}
+
 fn main() -> ExitCode {
+    pin_mmap_threshold();
     let matches = cli::command().get_matches();
     let result = match matches.subcommand() {
         Some(("listen", args)) => cli::listen_settings(args)

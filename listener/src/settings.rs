@@ -39,6 +39,21 @@ pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+// Connection limits (issue 13): the per-peer cap, the frame budget and the
+// first-frame timeout.
+
+/// Default most stream connections from one peer (a remote address, or a
+/// Unix socket's process); TCP peers on loopback are not counted per peer.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 256;
+/// Default most bytes held in unfinished frames and lines over all
+/// connections: the listener's memory stays well under 64 MiB however many
+/// connections leave a large frame half-sent.
+pub const DEFAULT_FRAME_BUDGET: usize = 16 << 20;
+/// Default time a connection may stay open without completing a frame or
+/// line: producers send as soon as they connect (Python's `SocketHandler`
+/// connects for its first record).
+pub const DEFAULT_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a TLS client may take to complete its handshake, by default.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -324,6 +339,22 @@ pub struct Settings {
     /// on a connection the peer closed (python/cpython#84532), so an idle
     /// producer must not be disconnected unless asked.
     pub idle_timeout: Option<Duration>,
+    /// Close a stream connection that has completed no frame or line this
+    /// long after it opened (it holds a slot and sends nothing). `None`:
+    /// never.
+    pub first_frame_timeout: Option<Duration>,
+    /// Most stream connections from one peer: a remote address, or the
+    /// process at the other end of a Unix socket. TCP peers on loopback
+    /// are not counted per peer (every local process has the same
+    /// address); `max_connections` bounds them, and at that limit a
+    /// connection that has completed no frame yields its slot to a new
+    /// one. 0: no cap.
+    pub max_connections_per_peer: usize,
+    /// Most bytes held in unfinished frames and lines over all stream
+    /// connections; past it, the connections holding the largest are
+    /// closed, counted (`evicted`) and reported. Never less than
+    /// `max_frame` in effect, so one frame of the largest size fits.
+    pub frame_budget: usize,
     /// Print a stats line to stderr this often.
     pub stats_interval: Option<Duration>,
     /// Records in flight between inputs and the writer.
@@ -373,6 +404,9 @@ impl Default for Settings {
             syslog_timezone: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: None,
+            first_frame_timeout: Some(DEFAULT_FIRST_FRAME_TIMEOUT),
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            frame_budget: DEFAULT_FRAME_BUDGET,
             stats_interval: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
@@ -416,6 +450,12 @@ impl Settings {
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.frame_budget < 64 * 1024 {
+            return Err(invalid(
+                "frame-budget",
+                format!("{} bytes is below 64 KiB", self.frame_budget),
+            ));
         }
         if self.queue_capacity == 0 || self.queue_capacity > u32::MAX as usize {
             return Err(invalid(

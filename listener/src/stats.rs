@@ -25,6 +25,9 @@ pub(crate) struct InputCounters {
     pub(crate) lenient: AtomicU64,
     /// Records whose invalid UTF-8 was replaced.
     pub(crate) replaced_utf8: AtomicU64,
+    /// Connections closed to keep the others served (frame budget, room
+    /// for a new connection).
+    pub(crate) evicted: AtomicU64,
 }
 
 /// Counters of the writer thread.
@@ -72,6 +75,7 @@ impl Stats {
                     acknowledged: c.acknowledged.load(Relaxed),
                     lenient: c.lenient.load(Relaxed),
                     replaced_utf8: c.replaced_utf8.load(Relaxed),
+                    evicted: c.evicted.load(Relaxed),
                 })
                 .collect(),
             writer: WriterSnapshot {
@@ -120,6 +124,11 @@ pub struct InputSnapshot {
     pub lenient: u64,
     /// Records whose invalid UTF-8 was replaced with U+FFFD.
     pub replaced_utf8: u64,
+    /// Connections closed to keep the others served: their unfinished
+    /// frames were the largest when the frame budget ran out, or they had
+    /// completed no frame when a new connection needed a slot at
+    /// `max-connections`.
+    pub evicted: u64,
 }
 
 /// Counters of the writer.
@@ -186,6 +195,9 @@ impl fmt::Display for InputSnapshot {
                 " lenient={} replaced_utf8={}",
                 self.lenient, self.replaced_utf8
             )?;
+        }
+        if self.evicted > 0 {
+            write!(f, " evicted={}", self.evicted)?;
         }
         if self.acknowledged > 0 {
             write!(

@@ -18,7 +18,7 @@ use crate::{Formatter, JsonFormatter, Record};
 /// its largest frame would add up.
 const KEEP_CAPACITY: usize = 256 * 1024;
 
-fn shrink(buf: &mut Vec<u8>) {
+pub(crate) fn shrink(buf: &mut Vec<u8>) {
     if buf.capacity() > KEEP_CAPACITY && buf.len() <= KEEP_CAPACITY / 4 {
         buf.shrink_to(KEEP_CAPACITY / 4);
     }

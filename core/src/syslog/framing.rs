@@ -67,11 +67,20 @@ impl SyslogFramer {
 
     /// Appends bytes read from the connection.
     pub fn push(&mut self, data: &[u8]) {
+        self.buffer_mut().extend_from_slice(data);
+    }
+
+    /// The buffer to read into directly (no copy through a read buffer);
+    /// bytes appended to it are input.
+    pub fn buffer_mut(&mut self) -> &mut Vec<u8> {
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
+            // A buffer that grew for one large message gives the memory
+            // back, as the native decoders' do.
+            crate::frame::shrink(&mut self.buf);
         }
-        self.buf.extend_from_slice(data);
+        &mut self.buf
     }
 
     /// Bytes of an unfinished message held.
@@ -215,6 +224,21 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn bytes_read_into_the_buffer_continue_the_unread_ones() {
+        let mut framer = SyslogFramer::new(1024);
+        framer.buffer_mut().extend_from_slice(b"<13>a\n7 <14>");
+        assert_eq!(framer.next_message(), Some(Ok(&b"<13>a"[..])));
+        assert_eq!(framer.next_message(), None);
+        assert_eq!(framer.pending(), 6);
+        framer.buffer_mut().extend_from_slice(b"bcd<15>e\n");
+        assert_eq!(
+            all(&mut framer),
+            [Ok(b"<14>bcd".to_vec()), Ok(b"<15>e".to_vec())]
+        );
+        assert_eq!(framer.pending(), 0);
     }
 
     #[test]

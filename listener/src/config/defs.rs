@@ -199,7 +199,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "unix",
         form: Form::Repeated("PATH"),
-        doc: "Listen on a Unix stream socket, created with mode 0600 (repeatable); a stale socket is replaced only if nothing answers on it",
+        doc: "Listen on a Unix stream socket, created with mode 0600 (repeatable); an existing socket is replaced only if connecting to it is refused (stale)",
         default: Shown::Nothing,
         scope: Scope::Input,
         apply: Apply::Listener(|c, v| {
@@ -591,7 +591,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "max-connections",
         form: Form::Value("N"),
-        doc: "Most stream connections open at once (at least 1); more are accepted and closed at once, counted as rejected",
+        doc: "Most stream connections open at once (at least 1); at the limit a new connection takes the slot of the oldest one that completed no frame (counted as evicted), else it is accepted and closed at once, counted as rejected",
         default: Shown::Value("1024"),
         scope: Scope::Listener,
         apply: Apply::Listener(|c, v| {
@@ -604,7 +604,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "idle-timeout",
         form: Form::Value("DURATION"),
-        doc: "Close connections silent this long, e.g. 10m; 0 never (Python's SocketHandler loses the first record sent on a connection the peer closed)",
+        doc: "Close connections silent this long, e.g. 10m; 0 never (Python's SocketHandler keeps its connection between records and loses the first record sent on one the peer closed)",
         default: Shown::Words("never"),
         scope: Scope::Listener,
         apply: Apply::Listener(|c, v| {
@@ -613,6 +613,47 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         builder: Builder::Setter(|b, s| b.idle_timeout(s.idle_timeout)),
         sample: "5m",
+    },
+    // Connection limits (issue 13).
+    Setting {
+        name: "first-frame-timeout",
+        form: Form::Value("DURATION"),
+        doc: "Close a connection that completes no frame or line this long after it opens (it holds a slot and sends nothing; producers send as soon as they connect); 0 turns it off",
+        default: Shown::Value("10s"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.first_frame_timeout = Some(v.duration()?).filter(|d| !d.is_zero());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.first_frame_timeout(s.first_frame_timeout)),
+        sample: "30s",
+    },
+    Setting {
+        name: "max-connections-per-peer",
+        form: Form::Value("N"),
+        doc: "Most stream connections from one peer: a remote address, or a Unix socket's process (its pid); TCP on loopback is not counted per peer; 0: no cap",
+        default: Shown::Value("256"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.max_connections_per_peer = v.number()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.max_connections_per_peer(s.max_connections_per_peer)),
+        sample: "16",
+    },
+    Setting {
+        name: "frame-budget",
+        form: Form::Value("SIZE"),
+        doc: "Most bytes held in unfinished frames and lines over all connections (at least 64 KiB); past it the connections holding the largest are closed, counted as evicted",
+        default: Shown::Value("16MiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.frame_budget =
+                usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.frame_budget(s.frame_budget)),
+        sample: "4MiB",
     },
     Setting {
         name: "frame-timeout",

@@ -1,13 +1,12 @@
 //! Syslog inputs (`--syslog-tcp`, `--syslog-udp`, `--syslog-unix`,
-//! `--syslog-unix-stream`): the same sockets, accept loops and datagram
-//! loop as the native inputs, with syslog framing and parsing
-//! (`tributary_core::syslog`) in place of Tributary's frames.
+//! `--syslog-unix-stream`): the same sockets, accept loops, connection
+//! loop and datagram loop as the native inputs, with syslog framing and
+//! parsing (`tributary_core::syslog`) in place of Tributary's frames. A
+//! stream connection's syslog framing is its `Decoder` (input::stream).
 
 mod datagram;
-mod stream;
 
 pub(crate) use datagram::datagram;
-pub(crate) use stream::serve_stream;
 
 use super::InputCtx;
 use crate::pipeline::Batch;
@@ -17,7 +16,7 @@ use tributary_core::{CompactString, Timestamp};
 
 /// The `host` of a record whose header names none: the peer's IP address,
 /// or this machine's name for a local (Unix socket) peer.
-pub(super) fn fallback_host(peer: &str) -> Option<CompactString> {
+pub(crate) fn fallback_host(peer: &str) -> Option<CompactString> {
     match peer.parse::<std::net::SocketAddr>() {
         Ok(addr) => Some(addr.ip().to_string().into()),
         Err(_) => local_host_name(),
@@ -41,7 +40,7 @@ fn local_host_name() -> Option<CompactString> {
 
 /// Parses one syslog message, routes it and formats it into `batch`.
 /// Never refuses: what matches no form is kept raw (counted as lenient).
-pub(super) fn accept(
+pub(crate) fn accept(
     input: &InputCtx,
     parser: &SyslogParser,
     message: &[u8],
