@@ -329,17 +329,20 @@ impl ListenerBuilder {
         let mut bound = Vec::new();
         let mut sockets = Vec::new();
         let mut counters = Vec::new();
-        // One frame (or syslog message) of the largest size must fit,
-        // whatever the budget says.
-        let syslog_streams = settings
-            .inputs
+        // One frame (or syslog message) of the largest size a stream input
+        // accepts must fit, whatever the budget says.
+        let largest = settings
+            .effective_inputs()
             .iter()
-            .any(|s| matches!(s, InputSpec::SyslogTcp(_) | InputSpec::SyslogUnixStream(_)));
-        let largest = if syslog_streams {
-            settings.max_frame.max(settings.syslog_max_message)
-        } else {
-            settings.max_frame
-        };
+            .filter_map(|spec| match spec {
+                InputSpec::Tcp(_) | InputSpec::Unix(_) => Some(settings.max_frame),
+                InputSpec::SyslogTcp(_) | InputSpec::SyslogUnixStream(_) => {
+                    Some(settings.syslog_max_message)
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(settings.max_frame);
         let connections = Arc::new(input::Connections::new(
             settings.max_connections_per_peer,
             settings

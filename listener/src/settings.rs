@@ -352,8 +352,10 @@ pub struct Settings {
     pub max_connections_per_peer: usize,
     /// Most bytes held in unfinished frames and lines over all stream
     /// connections; past it, the connections holding the largest are
-    /// closed, counted (`evicted`) and reported. Never less than
-    /// `max_frame` in effect, so one frame of the largest size fits.
+    /// closed, counted (`evicted`) and reported. Never less than the
+    /// largest frame (`max_frame`) or syslog message (`syslog_max_message`)
+    /// a stream input accepts, plus a read, in effect, so one of the
+    /// largest size fits.
     pub frame_budget: usize,
     /// Print a stats line to stderr this often.
     pub stats_interval: Option<Duration>,

@@ -641,3 +641,120 @@ with socket.create_connection((host, int(port))) as raw:
     assert_eq!(seen.len(), 20);
     assert_eq!(summary_counter(&stderr, "rejected"), 0, "{stderr}");
 }
+
+/// Polls `f` until it holds, failing with `what` at the deadline.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Syslog connections run the same connection loop as the native ones,
+/// with its limits: a connection that completes no message is closed at
+/// the first-frame timeout, a process past its per-peer cap is refused,
+/// and past the frame budget the connection holding the largest
+/// unfinished message is closed; a producer still gets in.
+#[test]
+fn syslog_connections_are_held_to_the_connection_limits() {
+    use common::closed_by_peer;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("syslog.sock");
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--syslog-unix-stream",
+            sock.to_str().unwrap(),
+            "--first-frame-timeout",
+            "1s",
+            "--max-connections-per-peer",
+            "2",
+            // In effect the largest message and a read: 100 KiB + 64 KiB.
+            "--frame-budget",
+            "64KiB",
+            "--syslog-max-message",
+            "100KiB",
+            "--out",
+            "out.log",
+        ],
+    );
+    let addr = t.addr("syslog-tcp", 0);
+    let path = dir.path().join("out.log");
+
+    // First-frame timeout: the silent connection goes, the proven stays.
+    let silent = TcpStream::connect(&addr).unwrap();
+    let mut proven = TcpStream::connect(&addr).unwrap();
+    proven.write_all(b"<13>p: proven\n").unwrap();
+    wait_for_lines(&path, 1);
+    wait_until("the silent connection to close", || {
+        closed_by_peer(silent.as_raw_fd())
+    });
+    assert!(!closed_by_peer(proven.as_raw_fd()));
+
+    // Per-peer cap: this process holds two Unix connections; a third is
+    // refused.
+    let held: Vec<UnixStream> = (0..2)
+        .map(|i| {
+            let mut s = UnixStream::connect(&sock).unwrap();
+            s.write_all(format!("<13>h: held {i}\n").as_bytes())
+                .unwrap();
+            s
+        })
+        .collect();
+    wait_for_lines(&path, 3);
+    let refused = UnixStream::connect(&sock).unwrap();
+    wait_until("the third connection of the process to be refused", || {
+        closed_by_peer(refused.as_raw_fd())
+    });
+    assert!(held.iter().all(|s| !closed_by_peer(s.as_raw_fd())));
+
+    // Frame budget: two proven connections each hold 90,000 bytes of a
+    // 100,000-byte octet-counted message; together past the budget.
+    let mut big = Vec::new();
+    for i in 0..2 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        let mut wire = format!("<13>b: big {i}\n100000 <13>b: ").into_bytes();
+        wire.resize(wire.len() + 90_000, b'x');
+        s.write_all(&wire).unwrap();
+        big.push(s);
+    }
+    wait_until("one holder of a large message to be closed", || {
+        big.iter().any(|s| closed_by_peer(s.as_raw_fd()))
+    });
+    let mut producer = TcpStream::connect(&addr).unwrap();
+    producer
+        .write_all(b"<13>after: after the budget\n")
+        .unwrap();
+    drop(producer);
+    let lines = wait_for_lines(&path, 6);
+    let evicted = big.iter().filter(|s| closed_by_peer(s.as_raw_fd())).count();
+    drop((proven, held, big));
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&lines);
+    for msg in [
+        "proven",
+        "held 0",
+        "held 1",
+        "big 0",
+        "big 1",
+        "after the budget",
+    ] {
+        assert_eq!(seen.get(msg).map(Vec::len), Some(1), "{msg}: {seen:#?}");
+    }
+    assert_eq!(evicted, 1, "{stderr}");
+    assert_eq!(summary_counter(&stderr, "evicted"), 1, "{stderr}");
+    assert_eq!(summary_counter(&stderr, "rejected"), 1, "{stderr}");
+    for expected in [
+        "no frame or line completed since it opened (first-frame-timeout)",
+        "it has 2 connections open (max-connections-per-peer)",
+        "passed frame-budget (167936 bytes)",
+    ] {
+        assert_eq!(stderr.matches(expected).count(), 1, "{expected}: {stderr}");
+    }
+}
