@@ -758,3 +758,40 @@ fn syslog_connections_are_held_to_the_connection_limits() {
         assert_eq!(stderr.matches(expected).count(), 1, "{expected}: {stderr}");
     }
 }
+
+/// A datagram larger than `--syslog-max-message` is refused, counted and
+/// described; the next one lands.
+#[test]
+fn a_datagram_over_the_maximum_message_is_refused_and_the_next_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-max-message",
+            "480",
+            "--out",
+            "out.log",
+        ],
+    );
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = t.addr("syslog-udp", 0);
+    let mut large = b"<13>big: ".to_vec();
+    large.resize(1000, b'x');
+    socket.send_to(&large, &addr).unwrap();
+    socket.send_to(b"<14>small: fits", &addr).unwrap();
+    let lines = wait_for_lines(&dir.path().join("out.log"), 1);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&lines);
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_once(&seen, "fits", 20, "small", "127.0.0.1");
+    assert_eq!(summary_counter(&stderr, "malformed"), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "syslog datagram of 1000 bytes exceeds the maximum message size of 480 bytes (raise --syslog-max-message if legitimate); record skipped"
+        ),
+        "{stderr}"
+    );
+}

@@ -1,6 +1,6 @@
 //! What can happen to a syslog input beyond what every input reports
 //! ([`super::input`]): the ends of a syslog stream that only its framing
-//! has.
+//! has, and what is wrong with a datagram too large to be a message.
 
 use super::Event;
 use crate::input::InputCtx;
@@ -50,6 +50,25 @@ impl Event for CutShort<'_> {
             f,
             "{}: connection from {peer} closed inside an octet-counted message ({held} bytes held, count included); that message is not written",
             cx.label
+        )
+    }
+}
+
+/// What is wrong with a syslog datagram larger than the maximum message
+/// size (reported as [`super::input::Malformed`]: only that datagram is
+/// lost).
+pub(crate) struct DatagramTooLarge {
+    pub(crate) len: usize,
+    /// The maximum message size.
+    pub(crate) max: usize,
+}
+
+impl fmt::Display for DatagramTooLarge {
+    fn fmt(&self, f: F<'_, '_>) -> fmt::Result {
+        let DatagramTooLarge { len, max } = self;
+        write!(
+            f,
+            "syslog datagram of {len} bytes exceeds the maximum message size of {max} bytes (raise --syslog-max-message if legitimate)"
         )
     }
 }

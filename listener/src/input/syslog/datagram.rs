@@ -16,11 +16,10 @@ pub(crate) fn datagram(
     reports: &mut u32,
 ) {
     if data.len() > input.max_frame {
-        let too_large = format!(
-            "syslog datagram of {} bytes exceeds the maximum message size of {} bytes (raise --syslog-max-message if legitimate)",
-            data.len(),
-            input.max_frame
-        );
+        let too_large = crate::diag::syslog::DatagramTooLarge {
+            len: data.len(),
+            max: input.max_frame,
+        };
         return input.malformed(peer, &too_large, reports);
     }
     let host = super::fallback_host(&peer.to_string());
