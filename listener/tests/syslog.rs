@@ -751,7 +751,7 @@ fn syslog_connections_are_held_to_the_connection_limits() {
     assert_eq!(summary_counter(&stderr, "evicted"), 1, "{stderr}");
     assert_eq!(summary_counter(&stderr, "rejected"), 1, "{stderr}");
     for expected in [
-        "no frame or line completed since it opened (first-frame-timeout)",
+        "no message completed since it opened (first-frame-timeout)",
         "it has 2 connections open (max-connections-per-peer)",
         "passed frame-budget (167936 bytes)",
     ] {

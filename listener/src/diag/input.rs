@@ -153,8 +153,9 @@ impl Event for UnfinishedAtShutdown<'_> {
         let UnfinishedAtShutdown { peer, pending } = self;
         write!(
             f,
-            "{}: closing connection from {peer} at shutdown with {pending} bytes of an unfinished frame or line (not written)",
-            cx.label
+            "{}: closing connection from {peer} at shutdown with {pending} bytes of an unfinished {} (not written)",
+            cx.label,
+            cx.unit()
         )
     }
 }
@@ -184,8 +185,10 @@ impl Event for NoFirstFrame<'_> {
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         write!(
             f,
-            "{}: closing connection from {}: no frame or line completed since it opened (first-frame-timeout)",
-            cx.label, self.0
+            "{}: closing connection from {}: no {} completed since it opened (first-frame-timeout)",
+            cx.label,
+            self.0,
+            cx.unit()
         )
     }
 }
@@ -259,8 +262,9 @@ impl Event for SlowFrame<'_> {
         let SlowFrame { peer, pending } = self;
         write!(
             f,
-            "{}: closing connection from {peer}: {pending} bytes of an unfinished frame or line and nothing complete for the frame timeout (a stalled or slow-loris client; raise --frame-timeout if legitimate)",
-            cx.label
+            "{}: closing connection from {peer}: {pending} bytes of an unfinished {} and nothing complete for the frame timeout (a stalled or slow-loris client; raise --frame-timeout if legitimate)",
+            cx.label,
+            cx.unit()
         )
     }
 }

@@ -356,6 +356,16 @@ impl InputCtx {
         self.diag.emit(self, event);
     }
 
+    /// What a stream connection of this input sends, for messages:
+    /// `frame or line`, or a syslog `message`.
+    pub(crate) fn unit(&self) -> &'static str {
+        if self.syslog.is_some() {
+            "message"
+        } else {
+            "frame or line"
+        }
+    }
+
     /// Records were queued.
     pub(crate) fn queued(&self, n: usize) {
         self.counters.records.fetch_add(n as u64, Relaxed);
