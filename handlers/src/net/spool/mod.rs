@@ -69,7 +69,7 @@ pub use config::{SpoolConfig, SpoolSync};
 #[allow(unused_imports)] // named by the spool's tests
 pub(crate) use report::{Corruption, CorruptionKind, Recovered, SpoolError};
 
-use format::{ENTRY_HEADER_LEN, EntryHeader, HEADER_LEN, Head};
+use format::{Drops, ENTRY_HEADER_LEN, EntryHeader, HEADER_LEN, Head};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -97,6 +97,8 @@ pub(crate) struct Spool {
     epoch: String,
     /// Where the first unconsumed entry is, as last written to the header.
     head: Head,
+    /// Records dropped and not yet reported, as last written to the header.
+    drops: Drops,
     /// The end of the last entry.
     tail: u64,
     frames: usize,
@@ -246,6 +248,34 @@ impl Spool {
     /// not (kept across restarts): a restarted producer continues above it.
     pub fn max_seq(&self) -> Option<u64> {
         self.max_seq
+    }
+
+    /// Records the producer dropped and has not reported in-band yet, as
+    /// kept in the file (see [`set_unreported_drops`](Spool::set_unreported_drops)).
+    pub fn unreported_drops(&self) -> u64 {
+        self.drops.count
+    }
+
+    /// Keeps the number of records dropped and not yet reported in the
+    /// file (one small write, only when it changed): a run that ends, or is
+    /// killed, before its drop report went out leaves the count to the next
+    /// run, which reports it. Set it back to zero once the report is on its
+    /// way. With [`SpoolSync::Disk`] it reaches the disk at the next
+    /// [`commit`](Spool::commit).
+    pub fn set_unreported_drops(&mut self, count: u64) -> Result<(), SpoolError> {
+        if count == self.drops.count {
+            return Ok(());
+        }
+        let drops = Drops {
+            count,
+            generation: self.drops.generation + 1,
+        };
+        self.file
+            .write_all_at(&drops.encode(), drops.slot_offset())
+            .map_err(|e| self.io("write the drop count to", e))?;
+        self.drops = drops;
+        self.unsynced = true;
+        Ok(())
     }
 
     /// The producer id stored in the spool.
@@ -499,7 +529,7 @@ impl Spool {
             });
         }
         out.write_all_at(
-            &format::encode_header(&self.producer_id, &self.epoch, head),
+            &format::encode_header(&self.producer_id, &self.epoch, head, self.drops),
             0,
         )
         .map_err(|e| io_tmp("write", e))?;
