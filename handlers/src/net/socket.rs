@@ -475,15 +475,27 @@ impl SocketHandler {
             || self.common.backlog.bytes() >= limits.bytes
     }
 
-    /// Acknowledged mode, buffer full while connected: waits for the
-    /// listener to acknowledge rather than dropping unacknowledged
-    /// records. A listener silent for the whole timeout is considered gone.
-    fn make_room(&mut self) {
+    /// Whether a new `frame_len`-byte frame finds no place: the memory
+    /// buffer is full, or the frame belongs in a spool with no room.
+    fn blocked(&self, frame_len: usize) -> bool {
+        self.full()
+            || self
+                .spool
+                .as_ref()
+                .is_some_and(|s| !s.is_empty() && !s.fits(frame_len))
+    }
+
+    /// Acknowledged mode, no place for a new `frame_len`-byte frame while
+    /// connected (buffer full, or a full spool ahead of it): waits for the
+    /// listener to acknowledge, which frees memory and drains the spool,
+    /// rather than dropping records. A listener silent for the whole
+    /// timeout is considered gone.
+    fn make_room(&mut self, frame_len: usize) {
         let timeout = self.common.write_timeout;
         let mut quiet_since = Instant::now();
-        while self.full() && self.conn.is_some() {
+        while self.blocked(frame_len) && self.conn.is_some() {
             self.pump_acked(false);
-            if !self.full() {
+            if !self.blocked(frame_len) {
                 return;
             }
             let left = timeout.saturating_sub(quiet_since.elapsed());
@@ -653,9 +665,6 @@ impl SocketHandler {
     /// Buffers one encoded frame (or spools it, or waits for room in
     /// acknowledged mode) and sends once a batch's worth is waiting.
     fn push_frame(&mut self, frame: Vec<u8>) {
-        if self.acks.is_some() && self.full() {
-            self.make_room();
-        }
         self.refill();
         if self.would_spool() {
             // The spool is for when the listener cannot be reached: try it
@@ -663,6 +672,9 @@ impl SocketHandler {
             // than a batch never sends before closing, and a full spool
             // left by the last run drops new records with the listener up.
             self.pump(false);
+        }
+        if self.acks.is_some() && self.blocked(frame.len()) {
+            self.make_room(frame.len());
         }
         let Some(frame) = self.spool_frame(frame) else {
             self.keep_drop_count();

@@ -202,6 +202,13 @@ impl Spool {
         self.cursor_seq = None;
     }
 
+    /// Whether a push of a `frame_len`-byte frame would be taken (at once
+    /// or after compacting) rather than refused as [`SpoolError::Full`].
+    pub fn fits(&self, frame_len: usize) -> bool {
+        let entry = ENTRY_HEADER_LEN + frame_len as u64;
+        self.tail + entry <= self.max_bytes || self.compaction_makes_room(entry)
+    }
+
     /// Consumes the `n` oldest frames (fewer if fewer are left); returns
     /// how many.
     pub fn consume(&mut self, n: usize) -> Result<usize, SpoolError> {
@@ -468,10 +475,7 @@ impl Spool {
     /// Compacts when that makes room for an `entry`-byte push and is worth
     /// it (see the module documentation), else reports `Full`.
     fn make_room(&mut self, entry: u64) -> Result<(), SpoolError> {
-        let dead = self.head.offset - HEADER_LEN;
-        let live = self.tail - self.head.offset;
-        let capacity = self.max_bytes.saturating_sub(HEADER_LEN);
-        if HEADER_LEN + live + entry > self.max_bytes || dead < (capacity / 8).max(1) {
+        if !self.compaction_makes_room(entry) {
             return Err(SpoolError::Full {
                 entry,
                 max_bytes: self.max_bytes,
@@ -481,6 +485,15 @@ impl Spool {
         self.rewrite(&[(old_head, self.tail)])?;
         self.cursor = self.cursor.max(old_head) - old_head + HEADER_LEN;
         Ok(())
+    }
+
+    /// Whether compacting would make room for an `entry`-byte push and is
+    /// worth it (see the module documentation).
+    fn compaction_makes_room(&self, entry: u64) -> bool {
+        let dead = self.head.offset - HEADER_LEN;
+        let live = self.tail - self.head.offset;
+        let capacity = self.max_bytes.saturating_sub(HEADER_LEN);
+        HEADER_LEN + live + entry <= self.max_bytes && dead >= (capacity / 8).max(1)
     }
 
     /// Replaces the file by a new one holding the byte ranges `spans`
