@@ -3,8 +3,8 @@
 //! its records in the spool; the second sends them, in order, after an
 //! in-band recovery report and before its own records. A damaged spool is
 //! reported in-band and the frames after the damage still arrive. A spool
-//! that overflows must account for every record it dropped (an ignored test
-//! documents where it does not yet).
+//! that overflows accounts for every record it dropped, in-band, even when
+//! the run that dropped them never reached its listener.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Read;
@@ -148,13 +148,11 @@ fn the_next_run_sends_what_the_spool_kept_before_its_own_records() {
 
 /// Beyond the spool's bound records are dropped, "counted and reported
 /// in-band"; the next run, with its listener up, sends the recovery report
-/// and its own records. Fails today (found by this test): run 1's drops
-/// beyond the bound are reported nowhere (neither in-band nor by the
-/// close), and when the reopened spool is full the recovery report is
-/// only printed ("spool full") and run 2's first records are dropped as
-/// if the listener were unreachable.
+/// and its own records. Run 1 never reaches its listener, so its drop count
+/// has to outlive it (it is kept in the spool's header); the reopened spool
+/// is full, so the recovery report cannot wait in it, and run 2 has to try
+/// its listener before its records would be spooled (or dropped).
 #[test]
-#[ignore = "fails: a full spool loses its drop count, its recovery report and the next run's first records (see the doc comment)"]
 fn a_full_spool_reports_its_drops_and_the_next_run_sends_the_rest_first() {
     const BOUND: u64 = 16 * 1024;
     let dir = tempfile::tempdir().unwrap();

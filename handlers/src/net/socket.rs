@@ -1,6 +1,7 @@
 //! `SocketHandler`: native frames over TCP or a Unix stream socket.
 
 use super::ack::Acks;
+use super::backlog::Backlog;
 use super::conn::{Conn, Target, connect};
 use super::spool::{Spool, SpoolConfig, SpoolError};
 use super::{Common, common_builders};
@@ -49,6 +50,12 @@ pub struct SocketHandler {
     spool: Option<Spool>,
     /// Whether the current spool failure was reported.
     spool_failing: bool,
+    /// The in-band report of what the spool held at open, with the number
+    /// reserved for it there: right after the recovered frames. It waits
+    /// here rather than in the spool, whose bound may leave no room for it,
+    /// and joins the memory buffer when the spool hands over the frames
+    /// before it. Not kept across runs: each open makes its own.
+    recovery_report: Option<(u64, Vec<u8>)>,
 }
 
 common_builders!(SocketHandler);
@@ -77,15 +84,18 @@ impl SocketHandler {
             close_timeout: Duration::from_secs(10),
             spool: None,
             spool_failing: false,
+            recovery_report: None,
         }
     }
 
     /// Adds a disk spool: when the in-memory buffer is full (a long
     /// outage), records go to a bounded, checksummed file and are sent, in
     /// order, once the listener is back; only beyond the spool's bound are
-    /// records dropped (counted, reported in-band). Frames left by an
-    /// earlier run of the program are sent first; damage found in the file
-    /// is reported on stderr and in-band, never skipped silently.
+    /// records dropped (counted, reported in-band; the count is kept in the
+    /// spool, so the next run reports what this one could not). Frames left
+    /// by an earlier run of the program are sent first, after a report of
+    /// what was recovered; damage found in the file is reported on stderr
+    /// and in-band, never skipped silently.
     ///
     /// In acknowledged mode the spool remembers the producer id and the
     /// epoch of its numbering, so a restarted program resumes as the same
@@ -101,7 +111,7 @@ impl SocketHandler {
             .acks
             .as_ref()
             .map_or_else(|| self.name.clone(), |a| a.producer.clone());
-        let (mut spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
+        let (spool, recovered) = Spool::open(&config, &id).map_err(io::Error::other)?;
         if let Some(acks) = &mut self.acks {
             // A resumed spool resumes its numbering: same id, same epoch.
             acks.producer = spool.producer_id().to_owned();
@@ -112,6 +122,8 @@ impl SocketHandler {
         } else if let Some(last) = spool.max_seq() {
             self.common.backlog.first_seq = last.saturating_add(1);
         }
+        // Drops an earlier run could not report are reported by this one.
+        self.common.backlog.unreported += spool.unreported_drops();
         if !recovered.is_clean() || !spool.is_empty() {
             let level = if recovered.is_clean() {
                 Level::INFO
@@ -132,12 +144,7 @@ impl SocketHandler {
                 // below them may already be written (and so skipped).
                 match spool.max_seq() {
                     Some(last) if !spool.is_empty() => {
-                        if let Err(e) = spool
-                            .push(last.saturating_add(1), &frame)
-                            .and_then(|()| spool.commit())
-                        {
-                            eprintln!("tributary: {}: spool: {e}", self.name);
-                        }
+                        self.recovery_report = Some((last.saturating_add(1), frame));
                     }
                     _ => self.common.backlog.push_back_unbounded(frame),
                 }
@@ -159,9 +166,34 @@ impl SocketHandler {
             .backlog
             .first_seq
             .wrapping_add(self.common.backlog.len() as u64);
-        match self.spool.as_ref().and_then(Spool::max_seq) {
+        let reserved = self.recovery_report.as_ref().map(|(seq, _)| *seq);
+        match self.spool.as_ref().and_then(Spool::max_seq).max(reserved) {
             Some(last) => memory.max(last.saturating_add(1)),
             None => memory,
+        }
+    }
+
+    /// Whether a new frame would go to the spool (or be dropped) rather
+    /// than to the memory buffer.
+    fn would_spool(&self) -> bool {
+        self.spool.is_some() && (self.full() || self.spooled() > 0)
+    }
+
+    /// Keeps the count of drops not yet reported in the spool, so that a
+    /// run ending before its report went out leaves it to the next.
+    fn keep_drop_count(&mut self) {
+        let unreported = self.common.backlog.unreported;
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        if let Err(e) = spool.set_unreported_drops(unreported)
+            && !std::mem::replace(&mut self.spool_failing, true)
+        {
+            eprintln!(
+                "tributary: {}: cannot keep the drop count in {}: {e}",
+                self.name,
+                spool.path().display()
+            );
         }
     }
 
@@ -171,10 +203,11 @@ impl SocketHandler {
     fn spool_frame(&mut self, frame: Vec<u8>) -> Option<Vec<u8>> {
         let seq = self.next_seq();
         let full = self.full();
+        let report_waits = self.recovery_report.is_some();
         let Some(spool) = self.spool.as_mut() else {
             return Some(frame);
         };
-        if spool.is_empty() && !full {
+        if spool.is_empty() && !report_waits && !full {
             return Some(frame);
         }
         // Committed (fdatasync with `SpoolSync::Disk`) once per batch, in flush.
@@ -237,17 +270,22 @@ impl SocketHandler {
         spool.len()
     }
 
-    /// Moves spooled frames into the memory buffer while it has room.
+    /// Moves spooled frames into the memory buffer while it has room, and
+    /// the recovery report when its turn comes.
     fn refill(&mut self) {
         let Some(spool) = self.spool.as_mut() else {
             return;
         };
-        while !spool.is_empty() {
-            let limits = self.common.limits;
-            let backlog = &mut self.common.backlog;
+        let limits = self.common.limits;
+        let backlog = &mut self.common.backlog;
+        loop {
             let room = limits.records.max(1).saturating_sub(backlog.len());
             let bytes = limits.bytes.saturating_sub(backlog.bytes());
             if room == 0 || bytes == 0 {
+                return;
+            }
+            if spool.is_empty() {
+                take_in_reserved(backlog, &mut self.recovery_report);
                 return;
             }
             let frames = match spool.peek(bytes.min(BATCH)) {
@@ -268,14 +306,19 @@ impl SocketHandler {
             };
             let mut taken = 0;
             for f in frames.into_iter().take(room) {
-                let expected = backlog.first_seq.wrapping_add(backlog.len() as u64);
-                if f.seq != expected {
-                    if !backlog.is_empty() {
-                        // A gap (damage cut out): wait until the buffer
-                        // drains, then continue from the spool's number.
+                if self
+                    .recovery_report
+                    .as_ref()
+                    .is_some_and(|(r, _)| *r < f.seq)
+                {
+                    // The recovery report goes between the frames it
+                    // reports and the newer ones.
+                    if !take_in_reserved(backlog, &mut self.recovery_report) {
                         break;
                     }
-                    backlog.first_seq = f.seq;
+                }
+                if !take_in(backlog, f.seq) {
+                    break;
                 }
                 backlog.push_back_unbounded(f.frame);
                 taken += 1;
@@ -432,15 +475,27 @@ impl SocketHandler {
             || self.common.backlog.bytes() >= limits.bytes
     }
 
-    /// Acknowledged mode, buffer full while connected: waits for the
-    /// listener to acknowledge rather than dropping unacknowledged
-    /// records. A listener silent for the whole timeout is considered gone.
-    fn make_room(&mut self) {
+    /// Whether a new `frame_len`-byte frame finds no place: the memory
+    /// buffer is full, or the frame belongs in a spool with no room.
+    fn blocked(&self, frame_len: usize) -> bool {
+        self.full()
+            || self
+                .spool
+                .as_ref()
+                .is_some_and(|s| !s.is_empty() && !s.fits(frame_len))
+    }
+
+    /// Acknowledged mode, no place for a new `frame_len`-byte frame while
+    /// connected (buffer full, or a full spool ahead of it): waits for the
+    /// listener to acknowledge, which frees memory and drains the spool,
+    /// rather than dropping records. A listener silent for the whole
+    /// timeout is considered gone.
+    fn make_room(&mut self, frame_len: usize) {
         let timeout = self.common.write_timeout;
         let mut quiet_since = Instant::now();
-        while self.full() && self.conn.is_some() {
+        while self.blocked(frame_len) && self.conn.is_some() {
             self.pump_acked(false);
-            if !self.full() {
+            if !self.blocked(frame_len) {
                 return;
             }
             let left = timeout.saturating_sub(quiet_since.elapsed());
@@ -482,7 +537,9 @@ impl SocketHandler {
             let sent = self.acks.as_ref().map_or(0, |a| a.sent);
             // The drop report waits until the spool is drained: the
             // number it would take belongs to the first spooled frame.
-            let report_due = self.common.backlog.unreported > 0 && self.spooled() == 0;
+            let report_due = self.common.backlog.unreported > 0
+                && self.spooled() == 0
+                && self.recovery_report.is_none();
             if self.common.backlog.len() == sent && !report_due {
                 return;
             }
@@ -496,6 +553,7 @@ impl SocketHandler {
                 if encode_record(&report, &self.common.formatter, &mut frame).is_ok() {
                     self.common.backlog.push_back_unbounded(frame);
                 }
+                self.keep_drop_count();
             }
             let sent = self.acks.as_ref().map_or(0, |a| a.sent);
             let next = self.common.backlog.first_seq.wrapping_add(sent as u64);
@@ -576,6 +634,7 @@ impl SocketHandler {
                 if encode_record(&report, &self.common.formatter, &mut frame).is_ok() {
                     self.common.backlog.push_front(frame);
                 }
+                self.keep_drop_count();
             }
             let (data, _) = self.common.backlog.run(0, BATCH);
             let (written, error) = write_all(self.conn.as_mut(), data);
@@ -606,16 +665,27 @@ impl SocketHandler {
     /// Buffers one encoded frame (or spools it, or waits for room in
     /// acknowledged mode) and sends once a batch's worth is waiting.
     fn push_frame(&mut self, frame: Vec<u8>) {
-        if self.acks.is_some() && self.full() {
-            self.make_room();
-        }
         self.refill();
+        if self.would_spool() {
+            // The spool is for when the listener cannot be reached: try it
+            // first (when the retry schedule allows), or a buffer smaller
+            // than a batch never sends before closing, and a full spool
+            // left by the last run drops new records with the listener up.
+            self.pump(false);
+        }
+        if self.acks.is_some() && self.blocked(frame.len()) {
+            self.make_room(frame.len());
+        }
         let Some(frame) = self.spool_frame(frame) else {
+            self.keep_drop_count();
             return;
         };
         let front = self.common.backlog.first_seq;
         self.common.backlog.push(frame, self.common.limits);
         let dropped = self.common.backlog.first_seq.wrapping_sub(front);
+        if dropped > 0 {
+            self.keep_drop_count();
+        }
         if let Some(acks) = self.acks.as_mut().filter(|_| dropped > 0) {
             // The byte bound dropped frames already sent: they count as
             // lost (reported in-band), and what stays sent is recounted.
@@ -631,6 +701,36 @@ impl SocketHandler {
             self.pump(false);
         }
     }
+}
+
+/// Whether the frame numbered `seq` may join the back of `backlog` now,
+/// renumbering an empty backlog to start there. A gap (damage cut out of
+/// the spool, or a number reserved and never used) waits until the
+/// backlog has drained, then the numbering continues from `seq`.
+fn take_in(backlog: &mut Backlog, seq: u64) -> bool {
+    let expected = backlog.first_seq.wrapping_add(backlog.len() as u64);
+    if seq != expected {
+        if !backlog.is_empty() {
+            return false;
+        }
+        backlog.first_seq = seq;
+    }
+    true
+}
+
+/// Moves the recovery report into the backlog under its reserved number,
+/// when that is the backlog's next; false when it has to wait.
+fn take_in_reserved(backlog: &mut Backlog, report: &mut Option<(u64, Vec<u8>)>) -> bool {
+    let Some((seq, _)) = report else {
+        return true;
+    };
+    if !take_in(backlog, *seq) {
+        return false;
+    }
+    if let Some((_, frame)) = report.take() {
+        backlog.push_back_unbounded(frame);
+    }
+    true
 }
 
 /// Writes `data` (whole frames, straight from the backlog) to `conn`;
@@ -733,18 +833,39 @@ impl Handler for SocketHandler {
         }
         self.disconnect();
         let kept = self.spool_leftovers();
+        self.keep_drop_count();
+        if let Some(spool) = self.spool.as_mut()
+            && let Err(e) = spool.commit()
+        {
+            eprintln!(
+                "tributary: {}: spool {}: {e}",
+                self.name,
+                spool.path().display()
+            );
+        }
         let left = self.common.backlog.len();
-        if left > 0 || self.common.backlog.unreported > 0 {
+        let unreported = self.common.backlog.unreported;
+        if left > 0 || unreported > 0 {
+            let mut later = Vec::new();
+            if kept > 0 {
+                later.push(format!("{kept} more wait in the spool for the next run"));
+            }
+            if unreported > 0 {
+                later.push(match &self.spool {
+                    Some(spool) if spool.unreported_drops() == unreported => format!(
+                        "{unreported} dropped records are counted in the spool and the next run reports them"
+                    ),
+                    _ => format!("{unreported} dropped records were never reported"),
+                });
+            }
+            let later = if later.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", later.join("; "))
+            };
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
-                format!(
-                    "{left} records could not be delivered before closing{}",
-                    if kept > 0 {
-                        format!(" ({kept} more wait in the spool for the next run)")
-                    } else {
-                        String::new()
-                    }
-                ),
+                format!("{left} records could not be delivered before closing{later}"),
             ));
         }
         if kept > 0 {
@@ -757,7 +878,10 @@ impl Handler for SocketHandler {
     }
 
     fn has_backlog(&self) -> bool {
-        !self.common.backlog.is_empty() || self.common.backlog.unreported > 0 || self.spooled() > 0
+        !self.common.backlog.is_empty()
+            || self.common.backlog.unreported > 0
+            || self.spooled() > 0
+            || self.recovery_report.is_some()
     }
 }
 

@@ -21,8 +21,10 @@ use super::tls;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long a new connection waits for the slot of a connection told to
-/// close to make room for it (that one closes at its next wake-up).
-const ROOM_WAIT: Duration = Duration::from_secs(5);
+/// close to make room for it (that one closes at its next wake-up, which
+/// on a loaded machine with a thousand connections can take seconds; a
+/// refusal here would turn away the producer the room was made for).
+const ROOM_WAIT: Duration = Duration::from_secs(30);
 
 /// Who a connection comes from: a name for messages, and the key the
 /// per-peer cap counts (none where the kernel does not tell processes

@@ -12,6 +12,11 @@
 //!   96..128  head record B  } CRC-32 of those 24 bytes u32, zero u32
 //!   128..384 producer id (UTF-8)
 //!   384..448 epoch (ASCII: the numbering's epoch in acknowledged delivery)
+//!   448..480 drop record A  } records dropped and not yet reported u64,
+//!   480..512 drop record B  } generation u64, CRC-32 of those 16 bytes
+//!                             u32, zero u32 (added within version 2: older
+//!                             builds ignore them, and the zeros older
+//!                             builds left there read as no drops)
 //! entry (20 bytes + payload):
 //!   0..4     payload length u32
 //!   4..12    sequence number u64
@@ -20,9 +25,9 @@
 //!            payload's checksum are all covered)
 //! ```
 //!
-//! The two head records alternate: each update writes the older one with a
-//! higher generation, so a write torn by a power cut leaves the other
-//! intact. The header checksum on every entry lets a reader reject a
+//! The two head records, and the two drop records, alternate: each update
+//! writes the older one with a higher generation, so a write torn by a
+//! power cut leaves the other intact. The header checksum on every entry lets a reader reject a
 //! damaged length before trusting it and find the next entry after damage
 //! by testing each byte offset (a false match needs two CRC-32 collisions).
 
@@ -43,7 +48,9 @@ const ID_AT: usize = 128;
 const _: () = assert!(ID_AT + MAX_PRODUCER_ID <= 384);
 const EPOCH_AT: usize = 384;
 use tributary_core::frame::handshake::MAX_EPOCH;
-const _: () = assert!(EPOCH_AT + MAX_EPOCH <= HEADER_LEN as usize);
+const DROPS_AT: [usize; 2] = [448, 480];
+const _: () = assert!(EPOCH_AT + MAX_EPOCH <= DROPS_AT[0]);
+const _: () = assert!(DROPS_AT[1] + SLOT_LEN <= HEADER_LEN as usize);
 
 /// Where reading resumes: the first unconsumed entry, and the lowest
 /// sequence number not yet consumed (`floor`), which lets a reader
@@ -83,6 +90,41 @@ impl Head {
     }
 }
 
+/// Records the producer dropped (beyond the spool's bound, or its memory
+/// buffer's) and has not reported in-band yet: kept in the file so that a
+/// run which ends before it can report them leaves them to the next one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Drops {
+    pub count: u64,
+    pub generation: u64,
+}
+
+impl Drops {
+    /// The file offset of the record this count is written to.
+    pub fn slot_offset(&self) -> u64 {
+        DROPS_AT[(self.generation % 2) as usize] as u64
+    }
+
+    pub fn encode(&self) -> [u8; SLOT_LEN] {
+        let mut out = [0u8; SLOT_LEN];
+        out[0..8].copy_from_slice(&self.count.to_le_bytes());
+        out[8..16].copy_from_slice(&self.generation.to_le_bytes());
+        let crc = crc32fast::hash(&out[0..16]);
+        out[16..20].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Drops> {
+        if crc32fast::hash(&b[0..16]) != le32(&b[16..20]) {
+            return None;
+        }
+        Some(Drops {
+            count: le64(&b[0..8]),
+            generation: le64(&b[8..16]),
+        })
+    }
+}
+
 /// A header as read back: what could be trusted of it.
 #[derive(Debug)]
 pub(super) struct ParsedHeader {
@@ -93,6 +135,9 @@ pub(super) struct ParsedHeader {
     pub epoch: Option<String>,
     /// The newest intact head record.
     pub head: Option<Head>,
+    /// The newest intact drop record (none in a spool written before
+    /// drops were kept, or whose two records are both damaged).
+    pub drops: Option<Drops>,
 }
 
 /// A header for `producer_id` and `epoch` (at most [`MAX_EPOCH`] ASCII
@@ -101,6 +146,7 @@ pub(super) fn encode_header(
     producer_id: &str,
     epoch: &str,
     head: Head,
+    drops: Drops,
 ) -> [u8; HEADER_LEN as usize] {
     let mut out = [0u8; HEADER_LEN as usize];
     out[0..8].copy_from_slice(MAGIC);
@@ -115,6 +161,8 @@ pub(super) fn encode_header(
     out[16..20].copy_from_slice(&crc.to_le_bytes());
     let at = head.slot_offset() as usize;
     out[at..at + SLOT_LEN].copy_from_slice(&head.encode());
+    let at = drops.slot_offset() as usize;
+    out[at..at + SLOT_LEN].copy_from_slice(&drops.encode());
     out
 }
 
@@ -152,11 +200,16 @@ pub(super) fn parse_header(b: &[u8; HEADER_LEN as usize]) -> ParsedHeader {
         .iter()
         .filter_map(|&at| Head::decode(&b[at..at + SLOT_LEN]))
         .max_by_key(|h| h.generation);
+    let drops = DROPS_AT
+        .iter()
+        .filter_map(|&at| Drops::decode(&b[at..at + SLOT_LEN]))
+        .max_by_key(|d| d.generation);
     ParsedHeader {
         version,
         producer_id,
         epoch,
         head,
+        drops,
     }
 }
 
@@ -245,7 +298,11 @@ mod tests {
             floor: 0,
             generation: 1,
         };
-        let mut h = encode_header("host:42:abc", "9f2c51d0a3b84e17", a);
+        let d = Drops {
+            count: 7,
+            generation: 3,
+        };
+        let mut h = encode_header("host:42:abc", "9f2c51d0a3b84e17", a, d);
         let b = Head {
             offset: 700,
             floor: 9,
@@ -258,7 +315,17 @@ mod tests {
         assert_eq!(p.producer_id.as_deref(), Some("host:42:abc"));
         assert_eq!(p.epoch.as_deref(), Some("9f2c51d0a3b84e17"));
         assert_eq!(p.head, Some(b));
+        assert_eq!(p.drops, Some(d));
+        let e = Drops {
+            count: 0,
+            generation: 4,
+        };
+        let drops_at = e.slot_offset() as usize;
+        h[drops_at..drops_at + SLOT_LEN].copy_from_slice(&e.encode());
+        assert_eq!(parse_header(&h).drops, Some(e));
         // A torn newest record leaves the older one.
+        h[drops_at + 2] ^= 1;
+        assert_eq!(parse_header(&h).drops, Some(d));
         h[at + 3] ^= 1;
         assert_eq!(parse_header(&h).head, Some(a));
         h[ID_AT] ^= 1;
@@ -294,6 +361,7 @@ mod tests {
         assert_eq!(p.producer_id.as_deref(), Some("old1"));
         assert_eq!(p.epoch.as_deref(), Some(""));
         assert_eq!(p.head, Some(head));
+        assert_eq!(p.drops, None, "zeros are no drop record");
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub use config::{SpoolConfig, SpoolSync};
 #[allow(unused_imports)] // named by the spool's tests
 pub(crate) use report::{Corruption, CorruptionKind, Recovered, SpoolError};
 
-use format::{ENTRY_HEADER_LEN, EntryHeader, HEADER_LEN, Head};
+use format::{Drops, ENTRY_HEADER_LEN, EntryHeader, HEADER_LEN, Head};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -97,6 +97,8 @@ pub(crate) struct Spool {
     epoch: String,
     /// Where the first unconsumed entry is, as last written to the header.
     head: Head,
+    /// Records dropped and not yet reported, as last written to the header.
+    drops: Drops,
     /// The end of the last entry.
     tail: u64,
     frames: usize,
@@ -200,6 +202,13 @@ impl Spool {
         self.cursor_seq = None;
     }
 
+    /// Whether a push of a `frame_len`-byte frame would be taken (at once
+    /// or after compacting) rather than refused as [`SpoolError::Full`].
+    pub fn fits(&self, frame_len: usize) -> bool {
+        let entry = ENTRY_HEADER_LEN + frame_len as u64;
+        self.tail + entry <= self.max_bytes || self.compaction_makes_room(entry)
+    }
+
     /// Consumes the `n` oldest frames (fewer if fewer are left); returns
     /// how many.
     pub fn consume(&mut self, n: usize) -> Result<usize, SpoolError> {
@@ -246,6 +255,34 @@ impl Spool {
     /// not (kept across restarts): a restarted producer continues above it.
     pub fn max_seq(&self) -> Option<u64> {
         self.max_seq
+    }
+
+    /// Records the producer dropped and has not reported in-band yet, as
+    /// kept in the file (see [`set_unreported_drops`](Spool::set_unreported_drops)).
+    pub fn unreported_drops(&self) -> u64 {
+        self.drops.count
+    }
+
+    /// Keeps the number of records dropped and not yet reported in the
+    /// file (one small write, only when it changed): a run that ends, or is
+    /// killed, before its drop report went out leaves the count to the next
+    /// run, which reports it. Set it back to zero once the report is on its
+    /// way. With [`SpoolSync::Disk`] it reaches the disk at the next
+    /// [`commit`](Spool::commit).
+    pub fn set_unreported_drops(&mut self, count: u64) -> Result<(), SpoolError> {
+        if count == self.drops.count {
+            return Ok(());
+        }
+        let drops = Drops {
+            count,
+            generation: self.drops.generation + 1,
+        };
+        self.file
+            .write_all_at(&drops.encode(), drops.slot_offset())
+            .map_err(|e| self.io("write the drop count to", e))?;
+        self.drops = drops;
+        self.unsynced = true;
+        Ok(())
     }
 
     /// The producer id stored in the spool.
@@ -438,10 +475,7 @@ impl Spool {
     /// Compacts when that makes room for an `entry`-byte push and is worth
     /// it (see the module documentation), else reports `Full`.
     fn make_room(&mut self, entry: u64) -> Result<(), SpoolError> {
-        let dead = self.head.offset - HEADER_LEN;
-        let live = self.tail - self.head.offset;
-        let capacity = self.max_bytes.saturating_sub(HEADER_LEN);
-        if HEADER_LEN + live + entry > self.max_bytes || dead < (capacity / 8).max(1) {
+        if !self.compaction_makes_room(entry) {
             return Err(SpoolError::Full {
                 entry,
                 max_bytes: self.max_bytes,
@@ -451,6 +485,15 @@ impl Spool {
         self.rewrite(&[(old_head, self.tail)])?;
         self.cursor = self.cursor.max(old_head) - old_head + HEADER_LEN;
         Ok(())
+    }
+
+    /// Whether compacting would make room for an `entry`-byte push and is
+    /// worth it (see the module documentation).
+    fn compaction_makes_room(&self, entry: u64) -> bool {
+        let dead = self.head.offset - HEADER_LEN;
+        let live = self.tail - self.head.offset;
+        let capacity = self.max_bytes.saturating_sub(HEADER_LEN);
+        HEADER_LEN + live + entry <= self.max_bytes && dead >= (capacity / 8).max(1)
     }
 
     /// Replaces the file by a new one holding the byte ranges `spans`
@@ -499,7 +542,7 @@ impl Spool {
             });
         }
         out.write_all_at(
-            &format::encode_header(&self.producer_id, &self.epoch, head),
+            &format::encode_header(&self.producer_id, &self.epoch, head, self.drops),
             0,
         )
         .map_err(|e| io_tmp("write", e))?;

@@ -1,7 +1,7 @@
 //! Opening a spool: create it, or read back what an earlier run left.
 
 use super::format::{
-    self, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION,
+    self, Drops, ENTRY_HEADER_LEN, HEADER_LEN, Head, MAGIC, MAX_PRODUCER_ID, VERSION,
     VERSION_WITHOUT_EPOCH,
 };
 use super::report::{Corruption, CorruptionKind, Recovered, SpoolError};
@@ -92,6 +92,7 @@ impl Spool {
                 floor: 0,
                 generation: 0,
             },
+            drops: Drops::default(),
             tail: HEADER_LEN,
             frames: 0,
             first_seq: None,
@@ -148,6 +149,7 @@ impl Spool {
             }
             None => damage.push(whole_file(CorruptionKind::Head)),
         }
+        spool.drops = parsed.drops.unwrap_or_default();
         if header_damaged {
             spool.write_header()?;
         }
@@ -169,7 +171,7 @@ impl Spool {
 
     /// Writes the whole header: the producer id and the current head.
     fn write_header(&mut self) -> Result<(), SpoolError> {
-        let bytes = format::encode_header(&self.producer_id, &self.epoch, self.head);
+        let bytes = format::encode_header(&self.producer_id, &self.epoch, self.head, self.drops);
         self.file
             .write_all_at(&bytes, 0)
             .map_err(|e| self.io("write the header of", e))
@@ -181,6 +183,7 @@ impl Spool {
             producer_id: self.producer_id.clone(),
             frames: self.frames,
             bytes: self.bytes(),
+            dropped: self.drops.count,
             first_seq: self.first_seq,
             last_seq: (self.frames > 0).then_some(self.max_seq).flatten(),
             corruption,

@@ -116,6 +116,9 @@ pub(crate) struct Recovered {
     pub frames: usize,
     /// Their size on disk, entry headers included.
     pub bytes: u64,
+    /// Records an earlier run dropped and could not report in-band (see
+    /// `Spool::set_unreported_drops`): the caller reports them.
+    pub dropped: u64,
     /// The first and last unconsumed sequence numbers.
     pub first_seq: Option<u64>,
     /// See `first_seq`.
@@ -145,6 +148,9 @@ impl fmt::Display for Recovered {
                 self.frames, self.bytes
             )?,
             _ => f.write_str("no unsent frames")?,
+        }
+        if self.dropped > 0 {
+            write!(f, "; {} dropped records not yet reported", self.dropped)?;
         }
         if !self.corruption.is_empty() {
             write!(

@@ -1,6 +1,6 @@
 //! A producer killed with SIGKILL while spooling (and consuming, resetting
 //! and compacting) leaves a spool that reopens to exactly the frames it had
-//! not consumed, in order.
+//! not consumed, in order, and the drop count it last kept.
 
 use super::*;
 use std::io::{BufRead, BufReader, Write};
@@ -43,6 +43,9 @@ fn kill_child() {
             spool.consume(spool.len() / 2 + 1).unwrap();
             spool.push(seq, &frame(seq)).unwrap();
         }
+        // A count that changes with every push: after the kill it is the
+        // one kept after the last push or the one before.
+        spool.set_unreported_drops(seq + 1).unwrap();
         if seq % 3 == 0 {
             spool.consume(1).unwrap();
         }
@@ -129,6 +132,11 @@ fn kill_one_child(dir: &Path, kill_at: u64, delay_ms: u64) -> u64 {
     // consumed is still there.
     let max = spool.max_seq().unwrap();
     assert!(max >= pushed, "spooled up to {pushed}, found up to {max}");
+    assert!(
+        rec.dropped == max || rec.dropped == max + 1,
+        "drop count {} after frames up to {max}",
+        rec.dropped
+    );
     if let Some(&first) = got.first() {
         assert!(
             first as i64 > consumed,

@@ -251,6 +251,49 @@ fn full_at_the_bound_then_room_after_consuming() {
     assert_eq!(all(&mut spool), (5..23).collect::<Vec<_>>());
 }
 
+/// The count of drops not yet reported outlives the run that kept it, a
+/// compaction (the header is rewritten) and a reset (the file truncated to
+/// its header), and a torn update leaves the count before it.
+#[test]
+fn the_unreported_drop_count_survives_reopen_compaction_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path()).with_max_bytes(offset_of(20));
+    let (mut spool, rec) = open(&cfg);
+    assert_eq!((rec.dropped, spool.unreported_drops()), (0, 0));
+    push_range(&mut spool, 0..20);
+    spool.set_unreported_drops(3).unwrap();
+    drop(spool);
+    let (mut spool, rec) = open(&cfg);
+    assert_eq!((rec.dropped, spool.unreported_drops()), (3, 3));
+    assert!(
+        rec.to_string()
+            .contains("3 dropped records not yet reported"),
+        "{rec}"
+    );
+    // A quarter consumed: the next push compacts into a new file.
+    spool.consume(5).unwrap();
+    spool.set_unreported_drops(7).unwrap();
+    push_range(&mut spool, 20..22);
+    drop(spool);
+    let (mut spool, rec) = open(&cfg);
+    assert_eq!(rec.dropped, 7, "{rec}");
+    assert_eq!(all(&mut spool), (5..22).collect::<Vec<_>>());
+    // Drained: truncated to the header, which keeps the count.
+    spool.consume(usize::MAX).unwrap();
+    assert_eq!(file_len(spool.path()), HEADER_LEN);
+    drop(spool);
+    let (mut spool, rec) = open(&cfg);
+    assert_eq!(rec.dropped, 7, "{rec}");
+    // The report went out: zero. An update torn by a crash (its record
+    // damaged) leaves the count before it: reported again, never lost.
+    spool.set_unreported_drops(0).unwrap();
+    let torn = spool.drops.slot_offset();
+    drop(spool);
+    assert_eq!(open(&cfg).1.dropped, 0);
+    flip(cfg.path(), torn + 3);
+    assert_eq!(open(&cfg).1.dropped, 7);
+}
+
 #[test]
 fn sequence_numbers_must_increase() {
     let dir = tempfile::tempdir().unwrap();
