@@ -18,6 +18,17 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 /// Polls `f` until it holds, failing with `what` at the deadline.
+/// The tests of this file each open up to a thousand connections; run
+/// side by side on a small machine they starve each other's listeners
+/// and measure the machine instead of the limits. One at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !f() {
@@ -46,6 +57,7 @@ fn closed<T: AsRawFd>(sockets: &[T]) -> usize {
 /// memory stays bounded, and a producer arriving afterwards is served.
 #[test]
 fn a_thousand_unfinished_large_frames_keep_the_listener_small_and_a_producer_gets_in() {
+    let _serial = one_at_a_time();
     const CONNECTIONS: usize = 1_000;
     const FRAME: usize = 1_000_000;
     raise_open_files(8_192);
@@ -127,6 +139,7 @@ fn a_thousand_unfinished_large_frames_keep_the_listener_small_and_a_producer_get
 /// oldest one that has completed no frame, so a producer still gets in.
 #[test]
 fn idle_connections_from_one_client_cannot_keep_a_producer_out() {
+    let _serial = one_at_a_time();
     const IDLE: usize = 1_100;
     raise_open_files(8_192);
     let dir = tempfile::tempdir().unwrap();
@@ -165,6 +178,7 @@ fn idle_connections_from_one_client_cannot_keep_a_producer_out() {
 /// timeout; one that completed a frame, opened at the same moment, stays.
 #[test]
 fn a_connection_that_completes_no_frame_is_closed_and_a_producer_is_not() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let t = start_tcp(dir.path(), &["--first-frame-timeout", "1s"]);
     let addr = t.tcp(0);
@@ -202,6 +216,7 @@ fn a_connection_that_completes_no_frame_is_closed_and_a_producer_is_not() {
 /// next is refused, counted and reported, and another process still gets in.
 #[test]
 fn a_unix_peer_past_its_cap_is_refused_and_another_process_gets_in() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("in.sock");
     let sock_arg = sock.to_str().unwrap();
