@@ -8,10 +8,11 @@ use crate::diag::input as event;
 use crate::listener::TaskGuard;
 use crate::tls::ServerTls;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, watch};
 
 #[cfg(feature = "tls")]
 use super::tls;
@@ -60,20 +61,22 @@ fn start<A: Acceptor>(
         }
     };
     // At the limit, a connection that has completed nothing yields its
-    // slot; the new one waits for it on its own task.
+    // slot; the new one waits for it on its own task. It joins the
+    // semaphore's queue here, in accept order: a connection accepted
+    // later must not take the freed slot with `try_acquire` before this
+    // one's task first runs (it would then wait for a slot nobody frees).
     let permit = match limit.clone().try_acquire_owned() {
-        Ok(permit) => Some(permit),
-        Err(_) if ticket.make_room() => None,
+        Ok(permit) => Slot::Held(permit),
+        Err(_) if ticket.make_room() => Slot::queue(limit),
         Err(_) => return refuse(&"max-connections reached"),
     };
     input.counters.active.fetch_add(1, Relaxed);
     let opening = acceptor.open(accepted);
     let (input, mut shutdown, guard) = (input.clone(), shutdown.clone(), guard.clone());
-    let limit = limit.clone();
     tokio::spawn(async move {
         let permit = match permit {
-            Some(p) => Some(p),
-            None => tokio::time::timeout(ROOM_WAIT, limit.acquire_owned())
+            Slot::Held(p) => Some(p),
+            Slot::Queued(waiting) => tokio::time::timeout(ROOM_WAIT, waiting)
                 .await
                 .ok()
                 .and_then(Result::ok),
@@ -99,6 +102,33 @@ fn start<A: Acceptor>(
         input.counters.active.fetch_sub(1, Relaxed);
         drop(guard);
     });
+}
+
+/// A connection's place under `max-connections`.
+enum Slot {
+    /// A slot was free.
+    Held(OwnedSemaphorePermit),
+    /// Waiting, already in the semaphore's queue, for the slot of a
+    /// connection told to make room.
+    Queued(Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>),
+}
+
+impl Slot {
+    /// Joins the queue for the next freed slot now. Tokio's semaphore
+    /// hands a released permit to the oldest waiter, but a future joins
+    /// the queue only when first polled, so it is polled once here.
+    fn queue(limit: &Arc<Semaphore>) -> Slot {
+        let mut waiting: Pin<Box<dyn Future<Output = _> + Send>> =
+            Box::pin(limit.clone().acquire_owned());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match waiting.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Ok(permit)) => Slot::Held(permit),
+            std::task::Poll::Ready(Err(closed)) => {
+                Slot::Queued(Box::pin(std::future::ready(Err(closed))))
+            }
+            std::task::Poll::Pending => Slot::Queued(waiting),
+        }
+    }
 }
 
 /// Opens a connection; once shutdown has begun, only for as long as the
