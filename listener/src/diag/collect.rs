@@ -73,3 +73,48 @@ impl<'a> Event for AckFailed<'a> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Message;
+
+    fn text<E: Event>(cx: &E::Context, event: E) -> String {
+        Message(&event, cx).to_string()
+    }
+
+    #[test]
+    fn pulls_name_the_stream_and_acks_are_described_five_times() {
+        let cx = Collecting {
+            label: "nats nats://a:4222 stream T",
+        };
+        assert_eq!(
+            text(&cx, PullFailed(&"timed out")),
+            "collect: cannot pull from nats nats://a:4222 stream T: timed out; retrying"
+        );
+        assert_eq!(
+            text(&cx, PullBroken(&"heartbeat missed")),
+            "collect: nats nats://a:4222 stream T: heartbeat missed; pulling again"
+        );
+        let described: Vec<u64> = (1..=8)
+            .filter(|&nth| {
+                AckFailed {
+                    error: &"closed",
+                    nth,
+                }
+                .described()
+            })
+            .collect();
+        assert_eq!(described, [1, 2, 3, 4, 5]);
+        assert_eq!(
+            text(
+                &cx,
+                AckFailed {
+                    error: &"closed",
+                    nth: 1
+                }
+            ),
+            "collect: acknowledging to JetStream failed: closed; the message comes again and is recognised as written"
+        );
+    }
+}

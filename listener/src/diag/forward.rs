@@ -251,3 +251,144 @@ impl Event for BatchTooLarge<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Message;
+
+    fn text<E: Event>(cx: &E::Context, event: E) -> String {
+        Message(&event, cx).to_string()
+    }
+
+    fn file() -> FileId {
+        FileId { dev: 1, ino: 2 }
+    }
+
+    #[test]
+    fn losses_name_the_output_the_file_and_the_amount() {
+        let output = Path::new("logs/app.log");
+        let f = file();
+        assert_eq!(
+            text(
+                &NotForwarded,
+                ArchiveGone {
+                    output,
+                    file: f,
+                    skipped: Some(42)
+                }
+            ),
+            format!(
+                "forward: logs/app.log ({f}) was removed or compressed before it was forwarded; 42 bytes of it not forwarded; continuing with the current file. Keep more archives (backup-count) or fix the NATS outage sooner"
+            )
+        );
+        assert_eq!(
+            text(
+                &NotForwarded,
+                ArchiveGone {
+                    output,
+                    file: f,
+                    skipped: None
+                }
+            ),
+            format!(
+                "forward: logs/app.log ({f}) was removed or compressed before it was forwarded; the unread rest of it not forwarded; continuing with the current file. Keep more archives (backup-count) or fix the NATS outage sooner"
+            )
+        );
+        assert_eq!(
+            text(
+                &NotForwarded,
+                BatchesGone {
+                    output,
+                    file: f,
+                    lost: 7
+                }
+            ),
+            format!(
+                "forward: logs/app.log ({f}) is gone before its batches were acknowledged: 7 record(s) in them not forwarded. Keep more archives (backup-count) or fix NATS outages sooner"
+            )
+        );
+        assert_eq!(
+            text(
+                &NotForwarded,
+                BatchTooLarge {
+                    records: 1,
+                    bytes: 9000,
+                    error: &"maximum payload exceeded"
+                }
+            ),
+            "forward: a batch of 1 record(s), 9000 bytes, exceeds the NATS server's max_payload (maximum payload exceeded); not forwarded (raise max_payload in nats-server's configuration)"
+        );
+    }
+
+    #[test]
+    fn the_link_and_the_lag_say_where_records_wait() {
+        let output = Path::new("logs/app.log");
+        assert_eq!(
+            text(
+                &Forwarding,
+                Paused {
+                    why: "stream T: timed out",
+                    output
+                }
+            ),
+            "forward: stream T: timed out; retrying (records stay in logs/app.log and are forwarded when possible)"
+        );
+        assert_eq!(
+            text(
+                &Forwarding,
+                Resumed {
+                    after: "stream T: timed out"
+                }
+            ),
+            "forward: publishing again after: stream T: timed out"
+        );
+        assert_eq!(
+            text(
+                &Forwarding,
+                Lagging {
+                    lag: 100,
+                    output,
+                    bound: 64
+                }
+            ),
+            "forward: 100 bytes of logs/app.log not yet in JetStream (forward-lag-warn 64); local writing goes on"
+        );
+        assert_eq!(
+            text(&Forwarding, CaughtUp { lag: 3 }),
+            "forward: caught up (3 bytes behind)"
+        );
+        assert_eq!(
+            text(
+                &Forwarding,
+                StoppedBehind {
+                    lag: 5,
+                    output,
+                    cursor: Path::new("logs/.app.log.forward")
+                }
+            ),
+            "forward: stopping with 5 bytes of logs/app.log not yet in JetStream; the next start forwards them (cursor logs/.app.log.forward)"
+        );
+        assert_eq!(
+            text(
+                &Forwarding,
+                CannotConnect {
+                    servers: "nats://a:4222,nats://b:4222",
+                    error: &"refused"
+                }
+            ),
+            "forward: cannot use --forward-nats nats://a:4222,nats://b:4222: refused; retrying"
+        );
+        assert_eq!(
+            text(
+                &Forwarding,
+                StreamDiffers("stream T keeps messages in memory")
+            ),
+            "forward: using it as it is: stream T keeps messages in memory"
+        );
+        assert_eq!(
+            text(&Forwarding, CursorNote(&"c: ignored")),
+            "forward: c: ignored"
+        );
+    }
+}

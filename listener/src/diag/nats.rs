@@ -60,3 +60,29 @@ impl Event for ClientNotice<'_> {
         write!(f, "{}: NATS: {}", cx.what, self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Message;
+
+    #[test]
+    fn the_link_names_its_side_and_what_records_do_meanwhile() {
+        let link = NatsLink {
+            what: "forward: nats://a:4222".to_owned(),
+            meanwhile: "records stay in the local file and are forwarded when it is back",
+        };
+        assert_eq!(
+            Message(&Unreachable(&"disconnected"), &link).to_string(),
+            "forward: nats://a:4222: NATS unreachable (disconnected); retrying; records stay in the local file and are forwarded when it is back"
+        );
+        assert_eq!(
+            Message(&Connected, &link).to_string(),
+            "forward: nats://a:4222: connected"
+        );
+        assert_eq!(
+            Message(&ClientNotice(&"lame duck mode"), &link).to_string(),
+            "forward: nats://a:4222: NATS: lame duck mode"
+        );
+    }
+}
