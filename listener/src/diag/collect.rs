@@ -13,7 +13,7 @@ type F<'a, 'b> = &'a mut fmt::Formatter<'b>;
 
 /// Messages about acknowledgements are described for the first few
 /// failures only: a server that refuses them refuses them all.
-pub(crate) const ACK_FAILURES_DESCRIBED: u64 = 5;
+const ACK_FAILURES_DESCRIBED: u64 = 5;
 
 /// The collector's consumer.
 pub(crate) struct Collecting<'a> {
