@@ -14,9 +14,12 @@ mod jetstream;
 use common::{Tributary, python, rust_record, send_native, wait_ok};
 use jetstream::{Collector, NatsServer, count_lines, free_port, wait_lines};
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tributary_core::{JsonFormatter, Level, Record, frame};
 
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -431,6 +434,85 @@ fn nats_unreachable_at_start_then_back_forwards_everything() {
     assert_collected(
         &dir.path().join("all.log"),
         &[expect("a", 5000, "web"), expect("b", 5000, "web")],
+    );
+}
+
+/// A record larger than the NATS server's `max_payload` can never be
+/// forwarded: with `--diagnostics log` its loss is written into the log
+/// itself, so the notice is forwarded in its place and the collected log
+/// says what is missing (forwarding's other diagnostics stay on stderr).
+#[test]
+fn a_record_over_max_payload_is_reported_in_the_forwarded_log() {
+    let dir = tempdir();
+    let nats = NatsServer::start_with_config(dir.path(), "max_payload: 98304\n");
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let mut args = forwarding_args(port, &nats.url(), "web");
+    args.extend(["--diagnostics".to_owned(), "log".to_owned()]);
+    let listener = start_listener(&ldir, &args);
+    let big = Record::builder(Level::INFO, "x".repeat(200_000))
+        .logger("big")
+        .field("producer", "big")
+        .field("n", 0u64)
+        .build();
+    let mut wire = Vec::new();
+    frame::encode_record(&big, &JsonFormatter::native(), &mut wire).unwrap();
+    TcpStream::connect(listener.tcp(0))
+        .unwrap()
+        .write_all(&wire)
+        .unwrap();
+    // The server takes batches of 64 KiB (the most forwarding makes of
+    // small lines), not this line, which is a batch alone: the big record,
+    // then the notice of its loss.
+    let out = ldir.join("out.log");
+    wait_lines(&out, 2, "local file with the notice of the loss");
+    send_native(listener.tcp(0), "small", 100);
+    wait_lines(&out, 102, "local file");
+    collect_all(dir.path(), &nats.url(), 101);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert!(
+        !err.contains("max_payload"),
+        "the loss is in the log, not on stderr: {err}"
+    );
+    let local: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(local[0]["logger"], "big", "{:?}", local[0]["logger"]);
+    let collected: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("all.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (own, records): (Vec<_>, Vec<_>) = collected
+        .iter()
+        .partition(|v| v["logger"] == tributary_listener::LOGGER);
+    assert_eq!(own.len(), 1, "one notice: {own:?}");
+    assert_eq!(own[0]["level"], "ERROR", "{}", own[0]);
+    let notice = own[0]["msg"].as_str().unwrap();
+    assert!(
+        notice.starts_with("forward: a batch of 1 record(s), ")
+            && notice.contains("exceeds the NATS server's max_payload")
+            && notice.ends_with("not forwarded (raise max_payload in nats-server's configuration)"),
+        "{notice}"
+    );
+    let small: Vec<u64> = records
+        .iter()
+        .map(|v| {
+            assert_eq!(
+                v["fields"]["producer"], "small",
+                "only the big record is missing: {v}"
+            );
+            v["fields"]["n"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        small,
+        (0..100).collect::<Vec<u64>>(),
+        "every small record once, in order"
     );
 }
 

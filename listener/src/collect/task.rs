@@ -4,6 +4,7 @@ use super::settings::CollectSettings;
 use crate::ListenerError;
 use crate::acks::{AckMark, Producer};
 use crate::diag::Diag;
+use crate::diag::collect::{self as event, Collecting};
 use crate::forward::jetstream::{self as js_format, FORMAT_HEADER, FORMAT_JSON_LINES, HOST_HEADER};
 use crate::input::InputCtx;
 use crate::listener::TaskGuard;
@@ -17,7 +18,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use tributary_core::{CompactString, DecodeOptions, Level, decode_payload};
+use tributary_core::{CompactString, DecodeOptions, decode_payload};
 
 /// Messages delivered and not yet acknowledged, at most (the consumer's
 /// `max_ack_pending`): bounds what a collector holds.
@@ -107,12 +108,16 @@ pub(crate) async fn serve(
     let pending: Pending = Arc::default();
     let (done_tx, done_rx) = watch::channel(false);
     let acker = tokio::spawn(acknowledge(
+        attached.label.clone(),
         producer.clone(),
         pending.clone(),
         ctx.clone(),
         done_rx,
         guard.clone(),
     ));
+    let collecting = Collecting {
+        label: &attached.label,
+    };
     let mut ts = TsCache::default();
     let mut reports = 0u32;
     let mut backoff = Duration::from_millis(100);
@@ -123,13 +128,7 @@ pub(crate) async fn serve(
         let mut messages = match attached.consumer.messages().await {
             Ok(m) => m,
             Err(e) => {
-                ctx.diag.stderr(
-                    Level::WARNING,
-                    format_args!(
-                        "collect: cannot pull from {}: {e}; retrying",
-                        attached.label
-                    ),
-                );
+                ctx.diag.emit(&collecting, event::PullFailed(&e));
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => {}
@@ -146,10 +145,7 @@ pub(crate) async fn serve(
             let message = match next {
                 Some(Ok(m)) => m,
                 Some(Err(e)) => {
-                    ctx.diag.stderr(
-                        Level::WARNING,
-                        format_args!("collect: {}: {e}; pulling again", attached.label),
-                    );
+                    ctx.diag.emit(&collecting, event::PullBroken(&e));
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
                     continue 'outer;
@@ -267,6 +263,7 @@ fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
 /// written (and journaled), as commits happen; after shutdown, until none
 /// is left or the drain timeout passes.
 async fn acknowledge(
+    label: String,
     producer: Arc<Producer>,
     pending: Pending,
     ctx: Arc<InputCtx>,
@@ -295,12 +292,13 @@ async fn acknowledge(
         for a in due {
             if let Err(e) = a.ack().await {
                 failed += 1;
-                if failed <= 5 {
-                    ctx.diag.stderr(
-                        Level::WARNING,
-                        format_args!("collect: acknowledging to JetStream failed: {e}; the message comes again and is recognised as written"),
-                    );
-                }
+                ctx.diag.emit(
+                    &Collecting { label: &label },
+                    event::AckFailed {
+                        error: &e,
+                        nth: failed,
+                    },
+                );
             }
         }
         let empty = pending.lock().map_or(true, |p| p.is_empty());

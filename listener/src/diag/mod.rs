@@ -3,10 +3,18 @@
 //! `tributary`, never unlabelled into an output file.
 //!
 //! Each thing that can happen is an [`Event`] type (`input`, `syslog`,
-//! `writer`) that owns its level, its counters and its message;
-//! [`Diag::emit`] counts, reports (rate-limited) and logs it in one place.
+//! `writer`, and with NATS `forward`, `collect` and their connection's
+//! `nats`) that owns its level, its counters and its message;
+//! [`Diag::emit`] counts, reports (rate-limited) and logs it in one place,
+//! the only way out.
 
+#[cfg(feature = "nats")]
+pub(crate) mod collect;
+#[cfg(feature = "nats")]
+pub(crate) mod forward;
 pub(crate) mod input;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
 pub(crate) mod syslog;
 pub(crate) mod writer;
 
@@ -33,7 +41,8 @@ pub(crate) trait Source {
     const IN_BAND: bool;
 }
 
-/// Something that happened to an input, the queue or the writer.
+/// Something that happened to an input, the queue, the writer, forwarding
+/// or collect.
 pub(crate) trait Event {
     /// What it happens in: its counters, and what names it in messages.
     type Context: Source;
@@ -112,7 +121,7 @@ impl Diag {
     }
 
     /// Reports a problem, as configured.
-    pub(crate) fn report(&self, level: Level, message: impl fmt::Display) {
+    fn report(&self, level: Level, message: impl fmt::Display) {
         if !self.admit() {
             return;
         }
@@ -133,9 +142,10 @@ impl Diag {
         }
     }
 
-    /// Reports to stderr only: for the writer's own errors, which must not
-    /// feed back into the queue they come from.
-    pub(crate) fn stderr(&self, level: Level, message: impl fmt::Display) {
+    /// Reports to stderr only: for events of sources that are not
+    /// [`Source::IN_BAND`] (the writer's own errors, which must not feed
+    /// back into the queue they come from; background work).
+    fn stderr(&self, level: Level, message: impl fmt::Display) {
         if self.admit() {
             eprintln!(
                 "tributary: {}: {message}",

@@ -3,12 +3,12 @@
 //! JetStream").
 
 use crate::diag::Diag;
+use crate::diag::nats::{self, NatsLink};
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, ServerAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tributary_core::Level;
 
 /// Header naming the host whose listener published the message.
 pub(crate) const HOST_HEADER: &str = "Tributary-Host";
@@ -44,6 +44,7 @@ pub(crate) fn options(
     meanwhile: &'static str,
 ) -> ConnectOptions {
     let down = Arc::new(AtomicBool::new(false));
+    let link = Arc::new(NatsLink { what, meanwhile });
     ConnectOptions::new()
         .name(name)
         .connection_timeout(Duration::from_secs(3))
@@ -54,25 +55,20 @@ pub(crate) fn options(
         .event_callback(move |event| {
             let diag = diag.clone();
             let down = down.clone();
-            let what = what.clone();
+            let link = link.clone();
             async move {
                 match event {
                     async_nats::Event::Disconnected | async_nats::Event::ClientError(_) => {
                         if !down.swap(true, Ordering::AcqRel) {
-                            diag.stderr(
-                                Level::WARNING,
-                                format_args!(
-                                    "{what}: NATS unreachable ({event}); retrying; {meanwhile}"
-                                ),
-                            );
+                            diag.emit(&*link, nats::Unreachable(&event));
                         }
                     }
                     async_nats::Event::Connected => {
                         down.store(false, Ordering::Release);
-                        diag.stderr(Level::INFO, format_args!("{what}: connected"));
+                        diag.emit(&*link, nats::Connected);
                     }
                     async_nats::Event::Closed | async_nats::Event::Draining => {}
-                    other => diag.stderr(Level::WARNING, format_args!("{what}: NATS: {other}")),
+                    other => diag.emit(&*link, nats::ClientNotice(&other)),
                 }
             }
         })

@@ -10,6 +10,7 @@ use super::settings::ForwardSettings;
 use super::source::{Next, Source};
 use crate::ListenerError;
 use crate::diag::Diag;
+use crate::diag::forward::{self as event, Forwarding, NotForwarded};
 use async_nats::ServerAddr;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
@@ -23,7 +24,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tributary_core::Level;
 
 /// Batches published and not yet acknowledged, at most.
 const IN_FLIGHT: usize = 64;
@@ -76,7 +76,7 @@ pub(crate) fn start(
         ),
     })?;
     for note in &cursor.notes {
-        diag.stderr(Level::WARNING, format_args!("forward: {note}"));
+        diag.emit(&Forwarding, event::CursorNote(note));
     }
     let host = settings.effective_host_id();
     let line = format!(
@@ -133,12 +133,12 @@ impl Task {
             match options.connect(self.servers.clone()).await {
                 Ok(c) => break c,
                 Err(e) => {
-                    self.diag.stderr(
-                        Level::ERROR,
-                        format_args!(
-                            "forward: cannot use --forward-nats {}: {e}; retrying",
-                            self.settings.nats.join(",")
-                        ),
+                    self.diag.emit(
+                        &Forwarding,
+                        event::CannotConnect {
+                            servers: &self.settings.nats.join(","),
+                            error: &e,
+                        },
                     );
                     if self.sleep_or_stop(MAX_BACKOFF).await {
                         return;
@@ -178,10 +178,7 @@ impl Task {
                         return;
                     }
                     if let Some(what) = outage.take() {
-                        self.diag.stderr(
-                            Level::INFO,
-                            format_args!("forward: publishing again after: {what}"),
-                        );
+                        self.diag.emit(&Forwarding, event::Resumed { after: &what });
                     }
                     backoff = Duration::from_millis(100);
                     if lag_checked.elapsed() >= Duration::from_secs(1) {
@@ -195,12 +192,12 @@ impl Task {
                 Ok(false) => {}
                 Err(Pause::Outage(what)) | Err(Pause::Local(what)) => {
                     if outage.as_deref() != Some(&what) {
-                        self.diag.stderr(
-                            Level::WARNING,
-                            format_args!(
-                                "forward: {what}; retrying (records stay in {} and are forwarded when possible)",
-                                self.source.path().display()
-                            ),
+                        self.diag.emit(
+                            &Forwarding,
+                            event::Paused {
+                                why: &what,
+                                output: self.source.path(),
+                            },
                         );
                         outage = Some(what);
                     }
@@ -236,10 +233,7 @@ impl Task {
             .await
             .map_err(|e| Pause::Outage(format!("stream {}: {e}", self.settings.stream)))?;
         for note in notes {
-            self.diag.stderr(
-                Level::WARNING,
-                format_args!("forward: using it as it is: {note}"),
-            );
+            self.diag.emit(&Forwarding, event::StreamDiffers(&note));
         }
         Ok(())
     }
@@ -301,14 +295,13 @@ impl Task {
                     }
                     Next::Moved(next) => position = Some(next),
                     Next::Gone { next, skipped } => {
-                        self.diag.report(
-                            Level::ERROR,
-                            format_args!(
-                                "forward: {} ({}) was removed or compressed before it was forwarded; {} of it not forwarded; continuing with the current file. Keep more archives (backup-count) or fix the NATS outage sooner",
-                                self.source.path().display(),
-                                at.file,
-                                skipped.map_or_else(|| "the unread rest".to_owned(), |b| format!("{b} bytes"))
-                            ),
+                        self.diag.emit(
+                            &NotForwarded,
+                            event::ArchiveGone {
+                                output: self.source.path(),
+                                file: at.file,
+                                skipped,
+                            },
                         );
                         if in_flight.is_empty() {
                             self.cursor.skip_to(next).map_err(local)?;
@@ -386,13 +379,13 @@ impl Task {
     /// be published: say so and move past it.
     fn too_large(&mut self, e: &dyn std::fmt::Display) -> Result<(), Pause> {
         let p = self.cursor.planned.front().copied();
-        self.diag.report(
-            Level::ERROR,
-            format_args!(
-                "forward: a batch of {} record(s), {} bytes, exceeds the NATS server's max_payload ({e}); not forwarded (raise max_payload in nats-server's configuration)",
-                p.map_or(0, |p| p.records),
-                p.map_or(0, |p| p.end - p.start)
-            ),
+        self.diag.emit(
+            &NotForwarded,
+            event::BatchTooLarge {
+                records: p.map_or(0, |p| p.records),
+                bytes: p.map_or(0, |p| p.end - p.start),
+                error: e,
+            },
         );
         self.cursor.acknowledge_front().map_err(local)
     }
@@ -406,12 +399,13 @@ impl Task {
             .filter(|p| p.file == file)
             .map(|p| p.records)
             .sum();
-        self.diag.report(
-            Level::ERROR,
-            format_args!(
-                "forward: {} ({file}) is gone before its batches were acknowledged: {lost} record(s) in them not forwarded. Keep more archives (backup-count) or fix NATS outages sooner",
-                self.source.path().display()
-            ),
+        self.diag.emit(
+            &NotForwarded,
+            event::BatchesGone {
+                output: self.source.path(),
+                file,
+                lost,
+            },
         );
         match next {
             Some(next) => self.cursor.skip_to(next).map_err(local),
@@ -430,17 +424,18 @@ impl Task {
         };
         let bound = self.settings.lag_warn;
         if !warned && lag > bound {
-            self.diag.stderr(
-                Level::WARNING,
-                format_args!("forward: {lag} bytes of {} not yet in JetStream (forward-lag-warn {bound}); local writing goes on", self.source.path().display()),
+            self.diag.emit(
+                &Forwarding,
+                event::Lagging {
+                    lag,
+                    output: self.source.path(),
+                    bound,
+                },
             );
             return true;
         }
         if warned && lag <= bound / 2 {
-            self.diag.stderr(
-                Level::INFO,
-                format_args!("forward: caught up ({lag} bytes behind)"),
-            );
+            self.diag.emit(&Forwarding, event::CaughtUp { lag });
             return false;
         }
         warned
@@ -450,13 +445,13 @@ impl Task {
         let at = self.cursor.acked.or(self.cursor.frontier());
         let lag = at.and_then(|at| self.source.lag(at).ok()).unwrap_or(0);
         if lag > 0 {
-            self.diag.stderr(
-                Level::WARNING,
-                format_args!(
-                    "forward: stopping with {lag} bytes of {} not yet in JetStream; the next start forwards them (cursor {})",
-                    self.source.path().display(),
-                    self.cursor.path().display()
-                ),
+            self.diag.emit(
+                &Forwarding,
+                event::StoppedBehind {
+                    lag,
+                    output: self.source.path(),
+                    cursor: self.cursor.path(),
+                },
             );
         }
     }

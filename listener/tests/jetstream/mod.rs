@@ -56,9 +56,26 @@ impl NatsServer {
     /// Starts one on `port` with its store under `dir` (the same store
     /// after a restart).
     pub fn start_on(dir: &Path, port: u16) -> NatsServer {
+        NatsServer::spawn(dir, port, None)
+    }
+
+    /// Starts one on a free port with its store under `dir` and
+    /// `config` (nats-server's configuration syntax, e.g.
+    /// `max_payload: 4096`) as its configuration file.
+    pub fn start_with_config(dir: &Path, config: &str) -> NatsServer {
+        let file = dir.join("nats.conf");
+        std::fs::write(&file, config).unwrap();
+        NatsServer::spawn(dir, free_port(), Some(&file))
+    }
+
+    fn spawn(dir: &Path, port: u16, config: Option<&Path>) -> NatsServer {
         let store = dir.join("nats-store");
         std::fs::create_dir_all(&store).unwrap();
-        let mut child = Command::new(nats_server_bin())
+        let mut command = Command::new(nats_server_bin());
+        if let Some(config) = config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(&store)
             .stdin(Stdio::null())
