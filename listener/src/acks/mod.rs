@@ -12,7 +12,7 @@ mod journal;
 mod registry;
 mod session;
 
-pub(crate) use identity::{ProducerAuth, Secret};
+pub(crate) use identity::ProducerAuth;
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
 };
