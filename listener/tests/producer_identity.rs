@@ -105,7 +105,11 @@ fn a_forged_id_with_a_valid_certificate_for_another_name_is_refused_and_the_real
             .unwrap()
             .with_producer_id(forged)
             .with_close_timeout(REFUSED_CLOSE);
-        let err = send(forger, "forger", 5).unwrap_err().to_string();
+        let err = send(forger, "forger", 5)
+            .expect_err(&format!(
+                "web-2's certificate said hello as {forged:?} and was welcomed"
+            ))
+            .to_string();
         assert!(err.contains("5 records could not be delivered"), "{err}");
     }
     // A hello on the Unix socket has no certificate to check the id with.
@@ -191,7 +195,9 @@ fn a_wrong_or_missing_secret_is_refused_and_the_right_one_gets_everything_writte
         .with_producer_secret("correct horse battery stapler")
         .with_close_timeout(REFUSED_CLOSE);
     for (h, name) in [(missing, "missing"), (wrong, "wrong")] {
-        let err = send(h, name, 5).unwrap_err().to_string();
+        let err = send(h, name, 5)
+            .expect_err(&format!("a hello with the {name} secret was welcomed"))
+            .to_string();
         assert!(
             err.contains("5 records could not be delivered"),
             "{name}: {err}"
