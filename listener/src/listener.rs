@@ -278,11 +278,13 @@ impl ListenerBuilder {
             acks::default_journal_path(&first)
         });
         let output_paths: Vec<PathBuf> = outputs_specs.iter().map(|o| o.path.clone()).collect();
+        // Read before the locks: a bad secret file stops the listener
+        // having created nothing.
+        let auth = Arc::new(acks::ProducerAuth::load(&settings)?);
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
         let locks = OutputLocks::acquire(&output_paths)?;
         let producers = Arc::new(Producers::default());
-        let auth = Arc::new(acks::ProducerAuth::load(&settings)?);
 
         let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) = Queue::new(

@@ -251,4 +251,9 @@ fn a_secret_file_every_user_can_read_is_refused_at_start() {
         !err.contains("hunter2"),
         "the secret is in the message: {err}"
     );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["producer.secret"], "the refused start created files");
 }
