@@ -187,6 +187,21 @@ impl ListenerBuilder {
         self
     }
 
+    /// Binds producer ids to TLS client certificates: a hello's id must be
+    /// a name of the connection's certificate, or start with one followed
+    /// by `/` (needs [`TlsSettings::client_ca`]).
+    pub fn producer_ids_from_cert(mut self, on: bool) -> Self {
+        self.settings.producer_ids_from_cert = on;
+        self
+    }
+
+    /// Requires every hello to carry the secret held in the file at
+    /// `path` (refused at bind when every user may read the file).
+    pub fn producer_secret(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.producer_secret = Some(path.into());
+        self
+    }
+
     /// Where the acknowledgement journal lives (default: a hidden file
     /// beside the first output, `logs/.tributary.log.acks`).
     pub fn ack_journal(mut self, path: impl Into<PathBuf>) -> Self {
@@ -304,6 +319,9 @@ impl ListenerBuilder {
             acks::default_journal_path(&first)
         });
         let output_paths: Vec<PathBuf> = outputs_specs.iter().map(|o| o.path.clone()).collect();
+        // Read before the locks: a bad secret file stops the listener
+        // having created nothing.
+        let auth = Arc::new(acks::ProducerAuth::load(&settings)?);
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
         let locks = OutputLocks::acquire(&output_paths)?;
@@ -371,6 +389,7 @@ impl ListenerBuilder {
                 },
                 producers: producers.clone(),
                 durable: settings.durable,
+                auth: auth.clone(),
                 frame_timeout: settings.frame_timeout,
             })
         };

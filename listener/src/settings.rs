@@ -385,6 +385,14 @@ pub struct Settings {
     pub ack_journal: Option<PathBuf>,
     /// TLS on every TCP input; UDP and Unix inputs are unaffected.
     pub tls: Option<TlsSettings>,
+    /// A hello's producer id must be a name of the connection's TLS client
+    /// certificate (its common name or a DNS name), or start with one
+    /// followed by `/`; hellos on connections without a client certificate
+    /// are refused. Needs `tls` with `client_ca`.
+    pub producer_ids_from_cert: bool,
+    /// A file holding a shared secret every hello must carry (the file
+    /// must not be readable by every user).
+    pub producer_secret: Option<PathBuf>,
     /// Allow TCP inputs without TLS, and UDP inputs, on addresses other
     /// hosts can reach. Refused by default: records would cross the network
     /// in clear text and anyone who can reach the port could write to the log.
@@ -419,6 +427,8 @@ impl Default for Settings {
             durable: false,
             ack_journal: None,
             tls: None,
+            producer_ids_from_cert: false,
+            producer_secret: None,
             allow_insecure_remote: false,
             forward: crate::ForwardSettings::default(),
             collect: None,

@@ -343,6 +343,7 @@ mod raw {
                 producer: producer.into(),
                 epoch: String::new(),
                 next,
+                secret: None,
             }
             .encode(&mut hello);
             c.stream.write_all(&hello).unwrap();

@@ -127,6 +127,7 @@ impl Raw {
             producer: producer.into(),
             epoch: epoch.into(),
             next,
+            secret: None,
         }
         .encode(&mut hello);
         c.stream.write_all(&hello).unwrap();

@@ -61,6 +61,11 @@ fn python_client_loses_nothing_across_listener_restarts() {
     run_python_tests(&["test_restarts"]);
 }
 
+#[test]
+fn python_client_with_a_producer_secret() {
+    run_python_tests(&["test_secret"]);
+}
+
 #[cfg(feature = "tls")]
 #[test]
 fn python_client_over_tls() {

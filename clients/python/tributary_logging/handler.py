@@ -95,6 +95,11 @@ class AcknowledgedSocketHandler(logging.Handler):
         acknowledgement while records are in flight, after which the
         connection is considered dead and reopened.
     :param backoff_initial, backoff_max: reconnection delays (doubling).
+    :param secret: the shared secret of a listener started with
+        ``--producer-secret FILE`` (the file's content without its final
+        line end), sent in every hello; a listener that requires one refuses
+        a hello without it. Sent on every connection: use TLS or a Unix
+        socket where others can watch the network. Never logged.
 
     After ``close()``, ``unacknowledged`` holds the number of records the
     listener had not acknowledged (``close()`` returns it too, and says so
@@ -106,7 +111,7 @@ class AcknowledgedSocketHandler(logging.Handler):
                  close_timeout=10.0, ssl_context=None, server_hostname=None,
                  spool=None, max_frame=1 << 20, connect_timeout=5.0,
                  ack_timeout=10.0, backoff_initial=0.05, backoff_max=2.0,
-                 level=logging.NOTSET):
+                 secret=None, level=logging.NOTSET):
         super().__init__(level)
         if overflow not in ("block", "drop"):
             raise ValueError("overflow must be \"block\" or \"drop\", not %r" % (overflow,))
@@ -137,6 +142,16 @@ class AcknowledgedSocketHandler(logging.Handler):
                     "(e.g. host/app/instance), not %r" % (producer_id,))
             producer_id = str(producer_id)
         self._given_id = producer_id
+        if secret is not None:
+            secret = str(secret)
+            raw = secret.encode("utf-8", "surrogatepass")
+            # The listener's own checks: refused there, it would only show
+            # as a connection that never gets a welcome.
+            if not 0 < len(raw) <= 1024 or any(c < " " or c == "\x7f" for c in secret):
+                raise ValueError("secret must be 1 to 1024 bytes of UTF-8 without control "
+                                 "characters")
+        # Private, and never put in a message: it would end up in logs.
+        self._secret = secret
         self._encoder = Encoder(max_frame)
         #: Records dropped because the buffer was full (or logged after close).
         self.dropped = 0
@@ -521,7 +536,7 @@ class AcknowledgedSocketHandler(logging.Handler):
             sock.settimeout(self.ack_timeout)
             with self._cond:
                 oldest = self._first_seq
-            sock.sendall(wire.hello(self.producer_id, self.epoch, oldest))
+            sock.sendall(wire.hello(self.producer_id, self.epoch, oldest, self._secret))
             replies = wire.Replies()
             deadline = time.monotonic() + self.ack_timeout
             welcome = None

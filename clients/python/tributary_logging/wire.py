@@ -23,15 +23,18 @@ def frame(payload):
     return _LEN.pack(len(payload)) + payload
 
 
-def hello(producer, epoch, next_seq):
+def hello(producer, epoch, next_seq, secret=None):
     """The first frame of a connection: who we are, which numbering
     (``epoch``; "" for a numbering from before epochs, a version 1 spool,
-    which the hello then leaves out), and the number of the oldest record
-    we still hold."""
+    which the hello then leaves out), the number of the oldest record
+    we still hold, and the shared secret of a listener started with
+    ``--producer-secret`` (None leaves the key out)."""
     fields = {"tributary": "hello", "version": PROTOCOL_VERSION, "producer": producer}
     if epoch:
         fields["epoch"] = epoch
     fields["next"] = next_seq
+    if secret is not None:
+        fields["secret"] = secret
     payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return frame(payload)
 

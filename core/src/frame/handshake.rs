@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use tributary_core::frame::handshake::{Hello, Reply};
-//! let hello = Hello { producer: "web-1".into(), epoch: "9f2c51d0a3b84e17".into(), next: 0 };
+//! let hello = Hello { producer: "web-1".into(), epoch: "9f2c51d0a3b84e17".into(), next: 0, secret: None };
 //! let mut frame = Vec::new();
 //! hello.encode(&mut frame);
 //! assert_eq!(Hello::parse(&frame[4..]).unwrap(), Some(hello));
@@ -36,6 +36,9 @@ pub const MAX_PRODUCER_ID: usize = 256;
 
 /// The longest epoch accepted, in characters.
 pub const MAX_EPOCH: usize = 64;
+
+/// The longest shared secret accepted, in bytes.
+pub const MAX_SECRET: usize = 1024;
 
 /// The prefix every control frame's payload starts with.
 pub const CONTROL_PREFIX: &[u8] = b"{\"tributary\":";
@@ -65,6 +68,10 @@ pub enum HandshakeError {
         "invalid epoch: {0} (use 1 to {MAX_EPOCH} characters from 0-9, A-Z, a-z, '_' and '-', e.g. 32 random hex digits)"
     )]
     Epoch(String),
+    /// The secret is empty, too long or contains control characters. The
+    /// message never repeats the secret.
+    #[error("invalid secret: {0} (use 1 to {MAX_SECRET} printable bytes)")]
+    Secret(&'static str),
     /// A control frame of a kind this side does not expect here.
     #[error("unexpected control frame {0:?}")]
     Unexpected(String),
@@ -72,7 +79,9 @@ pub enum HandshakeError {
 
 /// The first frame of an acknowledged connection: who the producer is and
 /// the sequence number of the frame that follows the hello.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Hello {
     /// A stable name for the producer's stream of records, unique among
     /// the listener's producers: the key of deduplication.
@@ -86,6 +95,22 @@ pub struct Hello {
     pub epoch: String,
     /// Sequence number of the first record frame after the hello.
     pub next: u64,
+    /// The shared secret a listener started with `--producer-secret`
+    /// requires of every hello; `None` leaves the key out.
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Hello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A hello is printed in diagnostics and test failures: the secret
+        // would end up in logs.
+        f.debug_struct("Hello")
+            .field("producer", &self.producer)
+            .field("epoch", &self.epoch)
+            .field("next", &self.next)
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
 }
 
 /// What the listener sends back on an acknowledged connection.
@@ -125,6 +150,7 @@ struct Wire<'a> {
     next: Option<u64>,
     durable: Option<bool>,
     reason: Option<&'a str>,
+    secret: Option<&'a str>,
 }
 
 impl<'a> Wire<'a> {
@@ -159,6 +185,10 @@ impl<'a> Wire<'a> {
         if let Some(n) = self.next {
             out.extend_from_slice(b",\"next\":");
             write_u64(out, n);
+        }
+        if let Some(s) = self.secret {
+            out.extend_from_slice(b",\"secret\":");
+            write_str(out, s);
         }
         if let Some(d) = self.durable {
             out.extend_from_slice(if d {
@@ -201,6 +231,7 @@ impl<'a> Wire<'a> {
                     _ => return Err(bad(key, "true or false")),
                 },
                 "reason" => wire.reason = Some(value.as_str().ok_or_else(|| bad(key, "a string"))?),
+                "secret" => wire.secret = Some(value.as_str().ok_or_else(|| bad(key, "a string"))?),
                 // Unknown keys are for later versions to add.
                 _ => {}
             }
@@ -288,6 +319,19 @@ fn check_epoch(epoch: &str) -> Result<(), HandshakeError> {
     Ok(())
 }
 
+fn check_secret(secret: &str) -> Result<(), HandshakeError> {
+    if secret.is_empty() {
+        return Err(HandshakeError::Secret("empty"));
+    }
+    if secret.len() > MAX_SECRET {
+        return Err(HandshakeError::Secret("too long"));
+    }
+    if secret.chars().any(char::is_control) {
+        return Err(HandshakeError::Secret("contains a control character"));
+    }
+    Ok(())
+}
+
 impl Hello {
     /// Appends the hello as a frame (length prefix included); an empty
     /// epoch is left out.
@@ -297,6 +341,7 @@ impl Hello {
             producer: Some(&self.producer),
             epoch: Some(self.epoch.as_str()).filter(|e| !e.is_empty()),
             next: Some(self.next),
+            secret: self.secret.as_deref(),
             ..Wire::empty("hello")
         }
         .frame(out);
@@ -323,10 +368,14 @@ impl Hello {
         if let Some(epoch) = wire.epoch {
             check_epoch(epoch)?;
         }
+        if let Some(secret) = wire.secret {
+            check_secret(secret)?;
+        }
         Ok(Some(Hello {
             producer: producer.to_owned(),
             epoch: wire.epoch.unwrap_or_default().to_owned(),
             next,
+            secret: wire.secret.map(str::to_owned),
         }))
     }
 }
@@ -397,6 +446,7 @@ mod tests {
             producer: "h\u{e9}te/1/\"q\"".into(),
             epoch: "9f2c51d0a3b84e17_-Z".into(),
             next: u64::MAX,
+            secret: Some("s\u{e9}sa\"me".into()),
         };
         let mut f = Vec::new();
         hello.encode(&mut f);
@@ -449,6 +499,49 @@ mod tests {
             r#"{{"tributary":"hello","version":1,"producer":"p","epoch":"{max}","next":0}}"#
         );
         assert!(Hello::parse(text.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn the_secret_is_optional_checked_and_never_printed() {
+        let old = br#"{"tributary":"hello","version":1,"producer":"web-1","next":3}"#;
+        assert_eq!(Hello::parse(old).unwrap().unwrap().secret, None);
+        let with = br#"{"tributary":"hello","version":1,"producer":"web-1","next":3,"secret":"open sesame"}"#;
+        let hello = Hello::parse(with).unwrap().unwrap();
+        assert_eq!(hello.secret.as_deref(), Some("open sesame"));
+        let shown = format!("{hello:?}");
+        assert!(
+            !shown.contains("sesame") && shown.contains("<hidden>"),
+            "Debug hides the secret: {shown}"
+        );
+        let mut f = Vec::new();
+        Hello {
+            secret: None,
+            ..hello
+        }
+        .encode(&mut f);
+        assert!(
+            !String::from_utf8_lossy(payload(&f)).contains("secret"),
+            "no secret, no key"
+        );
+        for bad in [r#""""#, r#""a\u0001""#, "7"] {
+            let text = format!(
+                r#"{{"tributary":"hello","version":1,"producer":"p","next":0,"secret":{bad}}}"#
+            );
+            let err = Hello::parse(text.as_bytes()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    HandshakeError::Secret(_) | HandshakeError::Malformed(_)
+                ),
+                "{bad} is refused: {err}"
+            );
+        }
+        let long = format!(
+            r#"{{"tributary":"hello","version":1,"producer":"p","next":0,"secret":"{}"}}"#,
+            "k".repeat(MAX_SECRET + 1)
+        );
+        let err = Hello::parse(long.as_bytes()).unwrap_err().to_string();
+        assert!(!err.contains("kkk"), "the error does not repeat it: {err}");
     }
 
     #[test]

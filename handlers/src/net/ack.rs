@@ -21,6 +21,9 @@ pub(crate) struct Acks {
     /// memory), or the spool's when records are spooled (a resumed spool
     /// keeps its numbering).
     pub epoch: String,
+    /// The shared secret the hello carries, for a listener started with
+    /// `--producer-secret`.
+    pub secret: Option<String>,
     /// Frames at the front of the backlog written to the current
     /// connection but not yet acknowledged.
     pub sent: usize,
@@ -51,6 +54,7 @@ impl Acks {
         Acks {
             producer: producer.unwrap_or_else(default_producer_id),
             epoch: super::epoch::new_epoch(),
+            secret: None,
             sent: 0,
             sent_bytes: 0,
             next: 0,
@@ -76,6 +80,7 @@ impl Acks {
             producer: self.producer.clone(),
             epoch: self.epoch.clone(),
             next,
+            secret: self.secret.clone(),
         }
         .encode(&mut hello);
         let mut written = 0;

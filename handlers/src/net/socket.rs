@@ -375,6 +375,25 @@ impl SocketHandler {
         self
     }
 
+    /// Acknowledged delivery whose hello carries `secret`, for a listener
+    /// started with `--producer-secret FILE`: give it the file's content
+    /// (a listener that requires a secret refuses hellos without it). The
+    /// secret is sent on every connection, so use it over TLS or Unix
+    /// sockets when others can watch the network; it is never logged.
+    #[must_use]
+    pub fn with_producer_secret(mut self, secret: impl Into<String>) -> Self {
+        let secret = Some(secret.into());
+        match &mut self.acks {
+            Some(acks) => acks.secret = secret,
+            None => {
+                let mut acks = Acks::new(None, self.common.write_timeout);
+                acks.secret = secret;
+                self.acks = Some(acks);
+            }
+        }
+        self
+    }
+
     /// The producer name sent in the hello, in acknowledged mode.
     pub fn producer_id(&self) -> Option<&str> {
         self.acks.as_ref().map(|a| a.producer.as_str())

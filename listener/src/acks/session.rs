@@ -6,7 +6,7 @@
 //! the queue ([`Session::admit`]), mark the batch ([`Session::mark`]), and
 //! is an acknowledgement due ([`Session::due`], then [`Session::ack`]).
 
-use super::{AckMark, Producer, Producers};
+use super::{AckMark, Producer, ProducerAuth, Producers};
 use crate::pipeline::Batch;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Acquire;
@@ -68,8 +68,19 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Opens the session a hello asks for, and the welcome to send back.
-    pub(crate) fn open(producers: &Producers, hello: &Hello, durable: bool) -> (Session, Reply) {
+    /// Opens the session a hello asks for, and the welcome to send back;
+    /// `Err` with the reason to refuse it when the hello does not pass
+    /// `auth` on a connection whose client certificate has `cert_names`.
+    /// Checked before the registry sees the hello: a refused one neither
+    /// creates nor supersedes a numbering.
+    pub(crate) fn open(
+        producers: &Producers,
+        hello: &Hello,
+        durable: bool,
+        auth: &ProducerAuth,
+        cert_names: Option<&[String]>,
+    ) -> Result<(Session, Reply), String> {
+        auth.check(hello, cert_names)?;
         let (producer, generation, start) =
             producers.hello(&hello.producer, &hello.epoch, hello.next);
         let session = Session {
@@ -84,7 +95,7 @@ impl Session {
             next: start,
             durable,
         };
-        (session, welcome)
+        Ok((session, welcome))
     }
 
     /// Numbers the next record frame, `payload`, and says what to do with it.

@@ -819,6 +819,35 @@ pub(crate) static SETTINGS: &[Setting] = &[
         sample: "clients-ca.pem",
     },
     Setting {
+        name: "producer-ids-from-cert",
+        form: Form::Switch,
+        doc: "A hello's producer id must be a name of the client's TLS certificate (its CN or a DNS name), or start with one followed by '/'; hellos without a client certificate (plain TCP, Unix sockets) are refused. Needs --tls-client-ca",
+        default: Shown::Nothing,
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.producer_ids_from_cert = v.switch()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.producer_ids_from_cert(s.producer_ids_from_cert)),
+        sample: "",
+    },
+    Setting {
+        name: "producer-secret",
+        form: Form::Value("FILE"),
+        doc: "Every hello must carry the shared secret held in FILE (without its final line end); others are refused. A FILE every user can read is refused at start",
+        default: Shown::Words("none"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.producer_secret = Some(path(v)?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.producer_secret {
+            Some(p) => b.producer_secret(p),
+            None => b,
+        }),
+        sample: "producer.secret",
+    },
+    Setting {
         name: "tls-handshake-timeout",
         form: Form::Value("DURATION"),
         doc: "Disconnect a client that has not finished its TLS handshake in this long",

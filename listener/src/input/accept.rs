@@ -164,6 +164,7 @@ pub(crate) trait Acceptor: Send + Sync {
         + tokio::io::AsyncWrite
         + std::os::fd::AsRawFd
         + super::stream::ReadReady
+        + super::stream::PeerCertificate
         + Unpin
         + Send
         + 'static;

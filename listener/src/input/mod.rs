@@ -2,6 +2,8 @@
 //! datagram tasks share.
 
 mod accept;
+#[cfg(feature = "tls")]
+mod cert_names;
 pub(crate) mod connections;
 mod datagram;
 mod stream;
@@ -280,6 +282,8 @@ pub(crate) struct InputCtx {
     pub(crate) producers: Arc<crate::acks::Producers>,
     /// Whether acknowledgements follow an fsync (`--durable`).
     pub(crate) durable: bool,
+    /// What a hello must prove (`producer-ids-from-cert`, `producer-secret`).
+    pub(crate) auth: Arc<crate::acks::ProducerAuth>,
     /// How long a started frame or line may take (slow-loris bound).
     pub(crate) frame_timeout: Option<Duration>,
     /// On a syslog input, its parser; payloads are syslog messages.

@@ -140,6 +140,15 @@ impl super::stream::ReadReady for TlsConn {
     }
 }
 
+impl super::stream::PeerCertificate for TlsConn {
+    fn cert_names(&self) -> Option<Vec<String>> {
+        let chain = self.0.get_ref().1.peer_certificates()?;
+        chain
+            .first()
+            .map(|leaf| super::cert_names::cert_names(leaf))
+    }
+}
+
 impl AsRawFd for TlsConn {
     /// The TCP socket's: what the kernel has buffered there is ciphertext,
     /// a slight overestimate of the records waiting, which is all a drain

@@ -84,6 +84,18 @@ pub(crate) trait ReadReady {
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
 }
 
+/// A stream whose peer may have proven a name: a TLS client certificate.
+pub(crate) trait PeerCertificate {
+    /// The names of the peer's verified client certificate (its common
+    /// names and DNS names); `None` without one.
+    fn cert_names(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+impl PeerCertificate for tokio::net::TcpStream {}
+impl PeerCertificate for tokio::net::UnixStream {}
+
 impl ReadReady for tokio::net::TcpStream {
     fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         tokio::net::TcpStream::poll_read_ready(self, cx)
@@ -108,9 +120,11 @@ pub(crate) async fn serve_stream<S>(
     shutdown: watch::Receiver<bool>,
     ticket: Ticket,
 ) where
-    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + Unpin,
+    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + PeerCertificate + Unpin,
 {
     let mut conn = Connection {
+        // Read once: the handshake is over, the certificate cannot change.
+        cert_names: stream.cert_names(),
         stream,
         decoder: Decoder::for_input(&input, &peer),
         state: PeerState::default(),
@@ -153,6 +167,8 @@ struct Connection<S> {
     /// A frame or line completed (the first-frame timeout no longer applies).
     proven: bool,
     acked: Option<Session>,
+    /// The names of the peer's client certificate, if it presented one.
+    cert_names: Option<Vec<String>>,
     /// Since when bytes of an unfinished frame have waited with no payload
     /// completing.
     partial_since: Option<Instant>,
@@ -184,7 +200,7 @@ enum Woken {
 
 impl<S> Connection<S>
 where
-    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + Unpin,
+    S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + PeerCertificate + Unpin,
 {
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> End {
         if *shutdown.borrow_and_update() {
@@ -491,7 +507,16 @@ where
         match opening {
             Opening::Hello(hello) => {
                 let input = &self.input;
-                let (session, welcome) = Session::open(&input.producers, &hello, input.durable);
+                let (session, welcome) = match Session::open(
+                    &input.producers,
+                    &hello,
+                    input.durable,
+                    &input.auth,
+                    self.cert_names.as_deref(),
+                ) {
+                    Ok(opened) => opened,
+                    Err(reason) => return Err(self.refuse(reason).await),
+                };
                 reply(&mut self.stream, &welcome).await.map_err(End::Io)?;
                 input.counters.acknowledged.fetch_add(1, Relaxed);
                 self.acked = Some(session);
