@@ -37,3 +37,29 @@ pub fn decode_payload(payload: &[u8], options: DecodeOptions) -> Result<Record, 
         }),
     }
 }
+
+/// [`decode_payload`] into a record the caller keeps (one per connection):
+/// JSON is decoded in place ([`crate::json::decode_json_into`]), so the
+/// record's buffers are reused; a pickle replaces the record. On an error
+/// the record's contents are unspecified (but valid).
+///
+/// ```
+/// use tributary_core::{decode_payload_into, DecodeOptions, Record};
+/// let mut r = Record::empty();
+/// decode_payload_into(br#"{"msg":"hi","k":1}"#, DecodeOptions::default(), &mut r).unwrap();
+/// decode_payload_into(br#"{"msg":"again"}"#, DecodeOptions::default(), &mut r).unwrap();
+/// assert_eq!((r.msg.as_str(), r.fields.len()), ("again", 0));
+/// ```
+pub fn decode_payload_into(
+    payload: &[u8],
+    options: DecodeOptions,
+    record: &mut Record,
+) -> Result<(), DecodeError> {
+    match PayloadKind::of(payload) {
+        PayloadKind::Json => crate::json::decode_json_into(payload, record),
+        _ => {
+            *record = decode_payload(payload, options)?;
+            Ok(())
+        }
+    }
+}

@@ -109,6 +109,42 @@ impl Record {
         }
     }
 
+    /// Empties the record for reuse (time 0, level INFO, empty logger and
+    /// message, no optional parts, no fields) while keeping the room its
+    /// message, logger and fields map had grown, so a record decoded into
+    /// again and again stops allocating once warm.
+    pub fn clear(&mut self) {
+        self.ts = Timestamp::from_unix_nanos(0);
+        self.level = Level::INFO;
+        self.logger.clear();
+        self.msg.clear();
+        self.host = None;
+        self.pid = None;
+        self.process = None;
+        self.tid = None;
+        self.thread = None;
+        self.file = None;
+        self.line = None;
+        self.func = None;
+        self.module = None;
+        self.seq = None;
+        self.exc = None;
+        self.stack = None;
+        self.fields.clear();
+        self.relative_created_ms = None;
+    }
+
+    /// An empty record stamped at the epoch, on no logger: what a decoder
+    /// starts from (see [`Record::clear`]); it reads no clock.
+    pub fn empty() -> Record {
+        Record::new_at(
+            Timestamp::from_unix_nanos(0),
+            Level::INFO,
+            CompactString::default(),
+            CompactString::default(),
+        )
+    }
+
     /// Starts building a record stamped now, on the `root` logger.
     pub fn builder(level: Level, msg: impl Into<CompactString>) -> RecordBuilder {
         RecordBuilder(Record::new(level, "root", msg))

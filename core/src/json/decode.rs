@@ -25,28 +25,45 @@ use crate::{DecodeError, Fields, Level, Record, Timestamp, Value};
 /// assert_eq!(r.fields.get("user").and_then(|v| v.as_str()), Some("ann"));
 /// ```
 pub fn decode_json(payload: &[u8]) -> Result<Record, DecodeError> {
+    let mut record = Record::empty();
+    decode_json_into(payload, &mut record)?;
+    Ok(record)
+}
+
+/// [`decode_json`] into a record the caller keeps, for one connection's
+/// records one after the other: its message, logger and fields map keep
+/// their room, so once warm a record costs no allocation but for strings
+/// longer than 24 bytes. Whatever the record held before is replaced (it
+/// is [`Record::clear`]ed first). On an error its contents are unspecified
+/// (but valid): decode the next payload into it as usual.
+///
+/// ```
+/// let mut r = tributary_core::Record::empty();
+/// tributary_core::json::decode_json_into(br#"{"msg":"a","user":"ann"}"#, &mut r).unwrap();
+/// tributary_core::json::decode_json_into(br#"{"msg":"b"}"#, &mut r).unwrap();
+/// assert_eq!(r.msg, "b");
+/// assert!(r.fields.is_empty());
+/// ```
+pub fn decode_json_into(payload: &[u8], record: &mut Record) -> Result<(), DecodeError> {
     match std::str::from_utf8(payload) {
-        Ok(text) => decode_text(text),
-        Err(_) => decode_text(&String::from_utf8_lossy(payload)),
+        Ok(text) => decode_text(text, record),
+        Err(_) => decode_text(&String::from_utf8_lossy(payload), record),
     }
 }
 
-fn decode_text(text: &str) -> Result<Record, DecodeError> {
+fn decode_text(text: &str, r: &mut Record) -> Result<(), DecodeError> {
     let syntax = |e: super::parse::SyntaxError| DecodeError::Json {
         offset: e.offset,
         reason: e.reason,
     };
     let mut reader = Reader::new(text);
     reader.begin_object().map_err(syntax)?;
-    let mut r = Record::new_at(
-        Timestamp::from_unix_nanos(0),
-        Level::INFO,
-        CompactString::default(),
-        CompactString::default(),
-    );
+    r.clear();
     let mut seen = [false; Key::Other as usize];
     let mut parts = Parts::default();
-    let mut extra = Fields::new();
+    // The record's own map, taken out while other parts of the record are
+    // borrowed, so its room is reused; `finish` puts it back.
+    let mut extra = std::mem::take(&mut r.fields);
     let mut first = true;
     // The slot the native formatter writes next, in `Key` order.
     let mut expected = 0;
@@ -91,25 +108,25 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                 let ts = reader.string().map_err(syntax)?;
                 match Timestamp::parse_rfc3339(&ts) {
                     Some(ts) => parts.ts = Some(ts),
-                    None => extra.insert_key(key.into_key(text), Value::Str(ts.into_owned())),
+                    None => extra.insert_key(key.into_key(text), Value::Str(compact(ts))),
                 }
             }
             (Key::Level, Some(b'"')) => parts.level_name = Some(reader.string().map_err(syntax)?),
             // Text slots take the string as is, skipping the `Value` round trip.
             (_, Some(b'"')) if is_text(slot) => {
                 let value = reader.string().map_err(syntax)?;
-                if let Some(dest) = text_slot(&mut r, slot) {
-                    *dest = compact(value);
+                if let Some(dest) = text_slot(r, slot) {
+                    set_text(dest, value);
                 }
             }
             // Integer slots take plain digits straight into the record,
             // skipping the general number reader and the `Value`.
             (Key::LevelNo | Key::Pid | Key::Tid | Key::Line | Key::Seq, Some(b'0'..=b'9')) => {
                 let stored = match reader.small_uint() {
-                    Some(n) => set_uint(&mut r, &mut parts, slot, n),
+                    Some(n) => set_uint(r, &mut parts, slot, n),
                     None => {
                         let value = reader.value().map_err(syntax)?;
-                        apply(&mut r, &mut parts, slot, value)
+                        apply(r, &mut parts, slot, value)
                     }
                 };
                 if let Err(value) = stored {
@@ -125,7 +142,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
             _ => {
                 let value = reader.value().map_err(syntax)?;
                 // A value of the wrong type is kept as a field, never dropped.
-                if let Err(value) = apply(&mut r, &mut parts, slot, value) {
+                if let Err(value) = apply(r, &mut parts, slot, value) {
                     extra.insert_key(key.into_key(text), value);
                 }
             }
@@ -136,8 +153,21 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
         r.logger.push_str("root");
     }
     // In place: a `Record` is a few hundred bytes, and each move is a copy.
-    finish(&mut r, parts, extra);
-    Ok(r)
+    finish(r, parts, extra);
+    Ok(())
+}
+
+/// Stores a read string in a text slot: into the slot's own buffer when
+/// it has one on the heap that is large enough (a reused record's long
+/// message), else as a new `CompactString` (inline up to 24 bytes).
+#[inline(always)]
+fn set_text(dest: &mut CompactString, value: Cow<'_, str>) {
+    if dest.is_heap_allocated() && dest.capacity() >= value.len() {
+        dest.clear();
+        dest.push_str(&value);
+    } else {
+        *dest = compact(value);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -416,7 +446,7 @@ fn uint64(v: Value) -> Result<u64, Value> {
 
 fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(), Value> {
     let text = |v: Value| match v {
-        Value::Str(s) => Ok(Some(CompactString::from(s))),
+        Value::Str(s) => Ok(Some(s)),
         // Python sends None for absent attributes; absent it is.
         Value::Null => Ok(None),
         v => Err(v),
@@ -435,7 +465,7 @@ fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(
         Key::Logger => r.logger = text(value)?.unwrap_or_default(),
         Key::Msg => {
             r.msg = match value {
-                Value::Str(s) => s.into(),
+                Value::Str(s) => s,
                 Value::Null => CompactString::default(),
                 v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::BigInt(_)) => {
                     v.to_string().into()
@@ -527,7 +557,7 @@ mod tests {
             (-1e300f64..1e300).prop_map(Value::Float),
             (0u32..100_000, 0u32..4)
                 .prop_map(|(m, k)| Value::Float(f64::from(m) / 10f64.powi(k as i32))),
-            arb_text().prop_map(Value::Str),
+            arb_text().prop_map(Value::from),
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![

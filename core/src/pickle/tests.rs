@@ -873,8 +873,8 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("NaN never compares equal", |x| !x.is_nan())
             .prop_map(Value::Float),
-        "[a-c]{0,3}".prop_map(Value::Str),
-        any::<String>().prop_map(Value::Str),
+        "[a-c]{0,3}".prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
