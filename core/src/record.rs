@@ -3,6 +3,11 @@
 use crate::{Fields, Level, Timestamp, Value};
 use compact_str::CompactString;
 
+/// A cleared record keeps a message or logger buffer up to this size.
+const KEEP_TEXT_BYTES: usize = 4096;
+/// A cleared record keeps room for up to this many fields.
+const KEEP_FIELDS: usize = 64;
+
 /// One log event, with every field of the native JSON profile.
 ///
 /// Optional fields are `None` when the producer did not send them; the JSON
@@ -111,13 +116,21 @@ impl Record {
 
     /// Empties the record for reuse (time 0, level INFO, empty logger and
     /// message, no optional parts, no fields) while keeping the room its
-    /// message, logger and fields map had grown, so a record decoded into
-    /// again and again stops allocating once warm.
+    /// message, logger and fields map had grown (up to 4 KiB of text and 64
+    /// fields: beyond that the memory is given back), so a record decoded
+    /// into again and again stops allocating once warm.
     pub fn clear(&mut self) {
         self.ts = Timestamp::from_unix_nanos(0);
         self.level = Level::INFO;
-        self.logger.clear();
-        self.msg.clear();
+        // What one large record grew is given back: a reused record per
+        // connection must not pin a frame's worth of memory per connection.
+        for text in [&mut self.logger, &mut self.msg] {
+            if text.capacity() > KEEP_TEXT_BYTES {
+                *text = CompactString::default();
+            } else {
+                text.clear();
+            }
+        }
         self.host = None;
         self.pid = None;
         self.process = None;
@@ -130,7 +143,7 @@ impl Record {
         self.seq = None;
         self.exc = None;
         self.stack = None;
-        self.fields.clear();
+        self.fields.clear_within(KEEP_FIELDS);
         self.relative_created_ms = None;
     }
 

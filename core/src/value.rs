@@ -317,6 +317,16 @@ impl Fields {
         self.index = None;
     }
 
+    /// [`Fields::clear`], but a map that grew past `room` fields (one
+    /// hostile record) gives its memory back instead of keeping it.
+    pub(crate) fn clear_within(&mut self, room: usize) {
+        if self.entries.capacity() > room {
+            *self = Fields::new();
+        } else {
+            self.clear();
+        }
+    }
+
     /// The fields in insertion order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))

@@ -679,6 +679,145 @@ mod tests {
         }
     }
 
+    /// `line`'s top-level members in the order `seed` picks (a foreign
+    /// producer's order: alphabetical, struct order, insertion order are
+    /// all among them), with `unknown` members added at the end.
+    fn reordered(line: &[u8], seed: u64, unknown: &[(String, Value)]) -> Vec<u8> {
+        let text = std::str::from_utf8(line).unwrap();
+        let Value::Map(members) = super::super::parse::parse_value(text).unwrap() else {
+            panic!("not an object: {text}");
+        };
+        let mut members: Vec<(CompactString, Value)> = members.into_iter().collect();
+        // Fisher-Yates with a xorshift: the order is a function of the seed.
+        let mut x = seed | 1;
+        for i in (1..members.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            members.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut out = b"{".to_vec();
+        let all = members
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(unknown.iter().map(|(k, v)| (k.as_str(), v)));
+        for (i, (k, v)) in all.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            crate::json::escape::write_str(&mut out, k);
+            out.push(b':');
+            crate::json::write_value(&mut out, v);
+        }
+        out.push(b'}');
+        out
+    }
+
+    /// Integers beyond 64 bits, as Python sends them.
+    fn arb_big_int() -> impl Strategy<Value = Value> {
+        "-?[1-9][0-9]{19,40}".prop_map(|d| Value::big_int(&d).unwrap())
+    }
+
+    /// One payload of a connection's stream: a record in native order, the
+    /// same in a foreign order with unknown keys, any object, or garbage.
+    fn arb_payload() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            arb_record().prop_map(|r| {
+                let mut line = Vec::new();
+                JsonFormatter::native().format(&r, &mut line);
+                line
+            }),
+            (arb_record(), any::<u64>(), prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..3))
+                .prop_map(|(r, seed, unknown)| {
+                    let mut line = Vec::new();
+                    JsonFormatter::native().format(&r, &mut line);
+                    reordered(&line, seed, &unknown)
+                }),
+            prop::collection::vec((arb_key(), arb_value()), 0..6).prop_map(|members| {
+                let mut line = b"{".to_vec();
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        line.push(b',');
+                    }
+                    crate::json::escape::write_str(&mut line, k);
+                    line.push(b':');
+                    crate::json::write_value(&mut line, v);
+                }
+                line.push(b'}');
+                line
+            }),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn foreign_key_orders_and_unknown_keys_decode_alike(
+            mut record in arb_record(),
+            big in prop::collection::vec(("[a-z]{1,6}", arb_big_int()), 0..2),
+            seed in any::<u64>(),
+            unknown in prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..4),
+        ) {
+            for (k, v) in big {
+                record.fields.insert(k, v);
+            }
+            let mut line = Vec::new();
+            JsonFormatter::native().format(&record, &mut line);
+            let foreign = reordered(&line, seed, &unknown);
+            // Unknown keys become fields after the record's own.
+            let mut expected = record;
+            for (k, v) in unknown {
+                expected.fields.insert(k, v);
+            }
+            prop_assert_eq!(&decode_json(&foreign).unwrap(), &expected);
+            prop_assert_eq!(decode_json(&spaced(&foreign)).unwrap(), expected);
+        }
+
+        #[test]
+        fn a_reused_record_decodes_each_payload_as_a_fresh_one(
+            payloads in prop::collection::vec(arb_payload(), 1..12),
+        ) {
+            // Nothing of an earlier record (a field, the level, an
+            // exception, the message) may survive into a later one.
+            let mut reused = Record::empty();
+            for payload in &payloads {
+                let before = Timestamp::now();
+                let fresh = decode_json(payload);
+                let again = decode_json_into(payload, &mut reused);
+                prop_assert_eq!(fresh.is_ok(), again.is_ok());
+                if let Ok(mut fresh) = fresh {
+                    // A record without a usable time is stamped on receipt.
+                    if fresh.ts != reused.ts {
+                        prop_assert!(fresh.ts >= before && reused.ts >= before);
+                        fresh.ts = reused.ts;
+                    }
+                    prop_assert_eq!(&reused, &fresh);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_reused_record_forgets_the_previous_ones_parts() {
+        let mut r = Record::empty();
+        let long = "m".repeat(100);
+        let first = format!(
+            r#"{{"level":"NOTICE","levelno":25,"msg":"{long}","exc":"boom","pid":7,"fields":{{"a":1}},"b":"x"}}"#
+        );
+        decode_json_into(first.as_bytes(), &mut r).unwrap();
+        assert_eq!((r.level.clone(), r.exc.as_deref(), r.fields.len()), (Level::custom(25, "NOTICE"), Some("boom"), 2));
+        decode_json_into(br#"{"ts":"2026-01-01T00:00:00Z","msg":"short"}"#, &mut r).unwrap();
+        let mut expected = Record::empty();
+        expected.ts = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        expected.logger = "root".into();
+        expected.msg = "short".into();
+        assert_eq!(r, expected);
+        // A failed payload leaves a record the next payload can use.
+        assert!(decode_json_into(br#"{"msg":"half"#, &mut r).is_err());
+        decode_json_into(first.as_bytes(), &mut r).unwrap();
+        assert_eq!(r.msg, long);
+    }
+
     #[test]
     fn native_output_decodes_to_the_same_record() {
         let record = Record::builder(Level::ERROR, "boom\nsecond line")
