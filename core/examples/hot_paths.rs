@@ -14,8 +14,9 @@
 //! `foreign_reused` (the same, decoded into one record reused as the
 //! listener does per connection), `format` (native JSON line),
 //! `pattern` (the cookbook's `%` template), `pickle` (the pickle bench's
-//! LogRecord → `Record`), `pickle_pattern` (that record decoded and written
-//! through the cookbook's template, as the listener does for a text output).
+//! LogRecord → `Record`), `pickle_pattern` (that record decoded into a
+//! reused record and written through the cookbook's template, as the
+//! listener does for a text output).
 
 use std::hint::black_box;
 use tributary_core::json::decode_json_into;
@@ -98,8 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "pickle_pattern" => {
             let f = PatternFormatter::new(COOKBOOK)?;
             let mut out = Vec::with_capacity(256);
+            let mut r = tributary_core::Record::empty();
             for _ in 0..n {
-                let r = tributary_core::pickle::decode_record(black_box(pickled::RECORD), false)?;
+                tributary_core::pickle::decode_record_into(black_box(pickled::RECORD), false, &mut r)?;
                 out.clear();
                 f.format(&r, &mut out);
                 black_box(&out);

@@ -39,8 +39,8 @@ pub fn decode_payload(payload: &[u8], options: DecodeOptions) -> Result<Record, 
 }
 
 /// [`decode_payload`] into a record the caller keeps (one per connection):
-/// JSON is decoded in place ([`crate::json::decode_json_into`]), so the
-/// record's buffers are reused; a pickle replaces the record. On an error
+/// the record's buffers are reused (JSON: [`crate::json::decode_json_into`];
+/// pickles: `pickle::decode_record_into`). On an error
 /// the record's contents are unspecified (but valid).
 ///
 /// ```
@@ -57,6 +57,11 @@ pub fn decode_payload_into(
 ) -> Result<(), DecodeError> {
     match PayloadKind::of(payload) {
         PayloadKind::Json => crate::json::decode_json_into(payload, record),
+        #[cfg(feature = "pickle")]
+        PayloadKind::Pickle => {
+            crate::pickle::decode_record_into(payload, options.lenient_pickle, record)
+                .map_err(DecodeError::Pickle)
+        }
         _ => {
             *record = decode_payload(payload, options)?;
             Ok(())

@@ -927,3 +927,45 @@ proptest! {
         }
     }
 }
+
+/// LogRecord-like dicts: standard attribute names over-represented, any
+/// value under each (so wrong types become fields too).
+fn arb_log_dict() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        prop::sample::select(vec![
+            "name", "msg", "levelname", "levelno", "created", "msecs", "exc_text",
+            "stack_info", "pathname", "filename", "lineno", "funcName", "process",
+            "processName", "thread", "threadName", "user", "n",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z]{1,6}",
+    ];
+    prop::collection::vec((key, arb_value()), 0..10)
+        .prop_map(|kv| Value::Map(kv.into_iter().collect()))
+}
+
+proptest! {
+    #[test]
+    fn a_reused_record_decodes_each_pickle_as_a_fresh_one(
+        dicts in prop::collection::vec(arb_log_dict(), 1..8),
+    ) {
+        // Nothing of an earlier record (a field, the level, an exception,
+        // the message) may survive into a later one.
+        let mut reused = crate::Record::empty();
+        for dict in &dicts {
+            let bytes = Pickler::dumps(dict, true);
+            let before = crate::Timestamp::now();
+            let fresh = decode_record(&bytes, false);
+            let again = super::decode_record_into(&bytes, false, &mut reused);
+            prop_assert_eq!(fresh.is_ok(), again.is_ok());
+            if let Ok(mut fresh) = fresh {
+                // A dict without a usable `created` is stamped on receipt.
+                if fresh.ts != reused.ts {
+                    prop_assert!(fresh.ts >= before && reused.ts >= before);
+                    fresh.ts = reused.ts;
+                }
+                prop_assert_eq!(&reused, &fresh);
+            }
+        }
+    }
+}
