@@ -28,6 +28,11 @@ pub enum Scenario {
     /// Acknowledged delivery: N Rust processes with acknowledged socket
     /// handlers → listener, acknowledging after write vs after fsync.
     S9,
+    /// Foreign JSON: N Rust processes sending JSON as a producer of any
+    /// language would (keys alphabetical, as `serde_json::json!` writes
+    /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
+    /// JSON; against the same content as RFC 5424 to rsyslog (s7's harness).
+    S13,
 }
 
 impl Scenario {
@@ -43,6 +48,7 @@ impl Scenario {
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
+            Scenario::S13 => "s13",
         }
     }
 
@@ -63,6 +69,9 @@ impl Scenario {
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
+            Scenario::S13 => {
+                "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
             }
         }
     }
@@ -420,6 +429,39 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
             });
         }
     }
+    for &n in &sizes.ns {
+        for (system, client) in [
+            ("tributary foreign frames", Client::Foreign),
+            ("tributary foreign ndjson", Client::ForeignLines),
+        ] {
+            cases.push(Case {
+                scenario: Scenario::S13,
+                system,
+                tributary: true,
+                n,
+                per_producer: sizes.rust_records,
+                format: LineFormat::Json,
+                rotating: false,
+                setup: tributary_net(Transport::Tcp, false, false, Producers::Rust(client)),
+            });
+        }
+        if can.rsyslog {
+            cases.push(Case {
+                scenario: Scenario::S13,
+                system: "rsyslog",
+                tributary: false,
+                n,
+                per_producer: sizes.rust_records,
+                format: LineFormat::Json,
+                rotating: false,
+                setup: Setup::Network {
+                    receiver: Receiver::Rsyslog,
+                    producers: Producers::Rust(Client::Syslog),
+                    transport: Transport::Tcp,
+                },
+            });
+        }
+    }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays
     (cases, notes)
 }
@@ -464,7 +506,8 @@ mod tests {
                 Scenario::S6,
                 Scenario::S7,
                 Scenario::S8,
-                Scenario::S9
+                Scenario::S9,
+                Scenario::S13
             ]
         );
     }
