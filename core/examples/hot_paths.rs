@@ -101,7 +101,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut out = Vec::with_capacity(256);
             let mut r = tributary_core::Record::empty();
             for _ in 0..n {
-                tributary_core::pickle::decode_record_into(black_box(pickled::RECORD), false, &mut r)?;
+                tributary_core::pickle::decode_record_into(
+                    black_box(pickled::RECORD),
+                    false,
+                    &mut r,
+                )?;
                 out.clear();
                 f.format(&r, &mut out);
                 black_box(&out);

@@ -249,3 +249,31 @@ impl RecordBuilder {
         self.0
     }
 }
+
+/// Checks a decoder's reuse: each payload decoded into one record, reused
+/// from payload to payload, must equal a fresh decode of it (the time
+/// aside, when both were stamped on receipt), so nothing of an earlier
+/// record (a field, the level, an exception) leaks into a later one.
+#[cfg(test)]
+pub(crate) fn decodes_like_fresh<'p, E>(
+    payloads: impl IntoIterator<Item = &'p [u8]>,
+    fresh: impl Fn(&[u8]) -> Result<Record, E>,
+    into: impl Fn(&[u8], &mut Record) -> Result<(), E>,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::{prop_assert, prop_assert_eq};
+    let mut reused = Record::empty();
+    for payload in payloads {
+        let before = Timestamp::now();
+        let fresh = fresh(payload);
+        let again = into(payload, &mut reused);
+        prop_assert_eq!(fresh.is_ok(), again.is_ok());
+        if let Ok(mut fresh) = fresh {
+            if fresh.ts != reused.ts {
+                prop_assert!(fresh.ts >= before && reused.ts >= before);
+                fresh.ts = reused.ts;
+            }
+            prop_assert_eq!(&reused, &fresh);
+        }
+    }
+    Ok(())
+}

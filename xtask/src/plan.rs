@@ -377,22 +377,24 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         true,
         Setup::Inproc(System::Log4rsRolling),
     ));
+    // s7's harness, also the alternative s13 is measured against.
+    let rsyslog = |scenario, n| Case {
+        scenario,
+        system: "rsyslog",
+        tributary: false,
+        n,
+        per_producer: sizes.rust_records,
+        format: LineFormat::Json,
+        rotating: false,
+        setup: Setup::Network {
+            receiver: Receiver::Rsyslog,
+            producers: Producers::Rust(Client::Syslog),
+            transport: Transport::Tcp,
+        },
+    };
     if can.rsyslog {
         for &n in &sizes.ns {
-            cases.push(Case {
-                scenario: Scenario::S7,
-                system: "rsyslog",
-                tributary: false,
-                n,
-                per_producer: sizes.rust_records,
-                format: LineFormat::Json,
-                rotating: false,
-                setup: Setup::Network {
-                    receiver: Receiver::Rsyslog,
-                    producers: Producers::Rust(Client::Syslog),
-                    transport: Transport::Tcp,
-                },
-            });
+            cases.push(rsyslog(Scenario::S7, n));
         }
     } else {
         notes.push("rsyslogd not installed: s7 skipped (enable it with `apt-get install rsyslog`; the bench starts its own rsyslogd, no service needed)".into());
@@ -446,20 +448,7 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
             });
         }
         if can.rsyslog {
-            cases.push(Case {
-                scenario: Scenario::S13,
-                system: "rsyslog",
-                tributary: false,
-                n,
-                per_producer: sizes.rust_records,
-                format: LineFormat::Json,
-                rotating: false,
-                setup: Setup::Network {
-                    receiver: Receiver::Rsyslog,
-                    producers: Producers::Rust(Client::Syslog),
-                    transport: Transport::Tcp,
-                },
-            });
+            cases.push(rsyslog(Scenario::S13, n));
         }
     }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays

@@ -272,7 +272,10 @@ mod tests {
         );
         assert!(line.contains(r#""pid":42,"seq":7,"ts":""#), "{line}");
         let r = tributary_core::decode_json(line.as_bytes()).unwrap();
-        assert_eq!((r.msg.as_str(), r.seq, r.pid), (shape::message(3, 7).as_str(), Some(7), Some(42)));
+        assert_eq!(
+            (r.msg.as_str(), r.seq, r.pid),
+            (shape::message(3, 7).as_str(), Some(7), Some(42))
+        );
         assert_eq!(r.fields.len(), 4);
     }
 }

@@ -654,16 +654,7 @@ mod tests {
         ) {
             // Any object, duplicates and aliases included: compact JSON goes
             // through the short-key path, spaced JSON through the general one.
-            let mut line = b"{".to_vec();
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    line.push(b',');
-                }
-                crate::json::escape::write_str(&mut line, k);
-                line.push(b':');
-                crate::json::write_value(&mut line, v);
-            }
-            line.push(b'}');
+            let line = object(members.iter().map(|(k, v)| (k.as_str(), v)));
             let before = Timestamp::now();
             let compact = decode_json(&line);
             let general = decode_json(&spaced(&line));
@@ -696,12 +687,18 @@ mod tests {
             x ^= x << 17;
             members.swap(i, (x % (i as u64 + 1)) as usize);
         }
+        object(
+            members
+                .iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .chain(unknown.iter().map(|(k, v)| (k.as_str(), v))),
+        )
+    }
+
+    /// A compact JSON object of `members`, in order, duplicates kept.
+    fn object<'v>(members: impl Iterator<Item = (&'v str, &'v Value)>) -> Vec<u8> {
         let mut out = b"{".to_vec();
-        let all = members
-            .iter()
-            .map(|(k, v)| (k.as_str(), v))
-            .chain(unknown.iter().map(|(k, v)| (k.as_str(), v)));
-        for (i, (k, v)) in all.enumerate() {
+        for (i, (k, v)) in members.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -727,25 +724,18 @@ mod tests {
                 JsonFormatter::native().format(&r, &mut line);
                 line
             }),
-            (arb_record(), any::<u64>(), prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..3))
+            (
+                arb_record(),
+                any::<u64>(),
+                prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..3)
+            )
                 .prop_map(|(r, seed, unknown)| {
                     let mut line = Vec::new();
                     JsonFormatter::native().format(&r, &mut line);
                     reordered(&line, seed, &unknown)
                 }),
-            prop::collection::vec((arb_key(), arb_value()), 0..6).prop_map(|members| {
-                let mut line = b"{".to_vec();
-                for (i, (k, v)) in members.iter().enumerate() {
-                    if i > 0 {
-                        line.push(b',');
-                    }
-                    crate::json::escape::write_str(&mut line, k);
-                    line.push(b':');
-                    crate::json::write_value(&mut line, v);
-                }
-                line.push(b'}');
-                line
-            }),
+            prop::collection::vec((arb_key(), arb_value()), 0..6)
+                .prop_map(|members| object(members.iter().map(|(k, v)| (k.as_str(), v)))),
             prop::collection::vec(any::<u8>(), 0..40),
         ]
     }
@@ -777,23 +767,11 @@ mod tests {
         fn a_reused_record_decodes_each_payload_as_a_fresh_one(
             payloads in prop::collection::vec(arb_payload(), 1..12),
         ) {
-            // Nothing of an earlier record (a field, the level, an
-            // exception, the message) may survive into a later one.
-            let mut reused = Record::empty();
-            for payload in &payloads {
-                let before = Timestamp::now();
-                let fresh = decode_json(payload);
-                let again = decode_json_into(payload, &mut reused);
-                prop_assert_eq!(fresh.is_ok(), again.is_ok());
-                if let Ok(mut fresh) = fresh {
-                    // A record without a usable time is stamped on receipt.
-                    if fresh.ts != reused.ts {
-                        prop_assert!(fresh.ts >= before && reused.ts >= before);
-                        fresh.ts = reused.ts;
-                    }
-                    prop_assert_eq!(&reused, &fresh);
-                }
-            }
+            crate::record::decodes_like_fresh(
+                payloads.iter().map(Vec::as_slice),
+                decode_json,
+                decode_json_into,
+            )?;
         }
     }
 
@@ -805,7 +783,10 @@ mod tests {
             r#"{{"level":"NOTICE","levelno":25,"msg":"{long}","exc":"boom","pid":7,"fields":{{"a":1}},"b":"x"}}"#
         );
         decode_json_into(first.as_bytes(), &mut r).unwrap();
-        assert_eq!((r.level.clone(), r.exc.as_deref(), r.fields.len()), (Level::custom(25, "NOTICE"), Some("boom"), 2));
+        assert_eq!(
+            (r.level.clone(), r.exc.as_deref(), r.fields.len()),
+            (Level::custom(25, "NOTICE"), Some("boom"), 2)
+        );
         decode_json_into(br#"{"ts":"2026-01-01T00:00:00Z","msg":"short"}"#, &mut r).unwrap();
         let mut expected = Record::empty();
         expected.ts = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();

@@ -139,7 +139,11 @@ impl PickleDecoder {
     /// [`PickleDecoder::decode_record`] into a record the caller keeps (one
     /// per connection), which is replaced whole; its buffers are reused. On
     /// an error its contents are unspecified (but valid).
-    pub fn decode_record_into(&self, payload: &[u8], record: &mut Record) -> Result<(), PickleError> {
+    pub fn decode_record_into(
+        &self,
+        payload: &[u8],
+        record: &mut Record,
+    ) -> Result<(), PickleError> {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
         let parsed = machine::run(payload, self.lenient, &mut budget)?;
         let mut conv = Converter {

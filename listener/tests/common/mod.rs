@@ -299,6 +299,33 @@ pub fn python(args: &[&str]) -> Child {
         .expect("python3")
 }
 
+/// Runs `body` in python3 with `log`, the `app` logger at INFO, sending
+/// through the stdlib's `logging.handlers.SocketHandler` to `port` on
+/// loopback; the handler is closed (everything sent) before it returns.
+pub fn python_socket_handler(port: u16, body: &str) {
+    let script = format!(
+        "import logging, logging.handlers\n\
+         log = logging.getLogger(\"app\")\n\
+         log.setLevel(logging.INFO)\n\
+         handler = logging.handlers.SocketHandler(\"127.0.0.1\", {port})\n\
+         log.addHandler(handler)\n\
+         {body}\n\
+         handler.close()\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 is needed for this test (apt-get install python3): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn wait_ok(child: Child, what: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(
