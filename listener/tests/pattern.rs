@@ -55,16 +55,7 @@ fn missing_fields(stderr: &str) -> u64 {
 
 fn run(extra_args: &[&str]) -> (Vec<String>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "--tcp",
-        "127.0.0.1:0",
-        "--out",
-        "app.log",
-        "--pattern",
-        "%(asctime)s %(user)s %(message)s",
-    ];
-    args.extend_from_slice(extra_args);
-    let t = Tributary::start(dir.path(), &args);
+    let t = start_text(dir.path(), "%(asctime)s %(user)s %(message)s", extra_args);
     log_with_and_without_user(t.tcp(0).port());
     let lines = wait_for_text_lines(&dir.path().join("app.log"), 2);
     let (status, stderr) = t.stop();

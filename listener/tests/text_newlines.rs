@@ -34,16 +34,8 @@ log.info("last")"#,
 /// lines once the listener has stopped.
 fn run(extra_args: &[&str]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "--tcp",
-        "127.0.0.1:0",
-        "--out",
-        "app.log",
-        "--pattern",
-        "%(name)s %(levelname)s %(user)s %(message)s",
-    ];
-    args.extend_from_slice(extra_args);
-    let t = Tributary::start(dir.path(), &args);
+    let pattern = "%(name)s %(levelname)s %(user)s %(message)s";
+    let t = start_text(dir.path(), pattern, extra_args);
     log_forged_lines(t.tcp(0).port());
     let path = dir.path().join("app.log");
     wait_for_last(&path, "app INFO - last");

@@ -299,6 +299,21 @@ pub fn python(args: &[&str]) -> Child {
         .expect("python3")
 }
 
+/// Starts a listener on a free loopback TCP port writing `app.log` in `dir`
+/// as text lines of `pattern`, with `extra` arguments.
+pub fn start_text(dir: &Path, pattern: &str, extra: &[&str]) -> Tributary {
+    let mut args = vec![
+        "--tcp",
+        "127.0.0.1:0",
+        "--out",
+        "app.log",
+        "--pattern",
+        pattern,
+    ];
+    args.extend_from_slice(extra);
+    Tributary::start(dir, &args)
+}
+
 /// Runs `body` in python3 with `log`, the `app` logger at INFO, sending
 /// through the stdlib's `logging.handlers.SocketHandler` to `port` on
 /// loopback; the handler is closed (everything sent) before it returns.
