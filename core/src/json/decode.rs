@@ -670,15 +670,23 @@ mod tests {
         }
     }
 
-    /// `line`'s top-level members in the order `seed` picks (a foreign
-    /// producer's order: alphabetical, struct order, insertion order are
-    /// all among them), with `unknown` members added at the end.
-    fn reordered(line: &[u8], seed: u64, unknown: &[(String, Value)]) -> Vec<u8> {
+    /// `line`'s top-level members and the `unknown` ones, all in the order
+    /// `seed` picks (a foreign producer's order: alphabetical, struct
+    /// order, insertion order are all among them); with the unknown members
+    /// in the order they ended up in.
+    fn reordered(
+        line: &[u8],
+        seed: u64,
+        unknown: &[(String, Value)],
+    ) -> (Vec<u8>, Vec<(CompactString, Value)>) {
         let text = std::str::from_utf8(line).unwrap();
         let Value::Map(members) = super::super::parse::parse_value(text).unwrap() else {
             panic!("not an object: {text}");
         };
-        let mut members: Vec<(CompactString, Value)> = members.into_iter().collect();
+        let mut members: Vec<(CompactString, Value)> = members
+            .into_iter()
+            .chain(unknown.iter().map(|(k, v)| (k.as_str().into(), v.clone())))
+            .collect();
         // Fisher-Yates with a xorshift: the order is a function of the seed.
         let mut x = seed | 1;
         for i in (1..members.len()).rev() {
@@ -687,12 +695,12 @@ mod tests {
             x ^= x << 17;
             members.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        object(
-            members
-                .iter()
-                .map(|(k, v)| (k.as_str(), v))
-                .chain(unknown.iter().map(|(k, v)| (k.as_str(), v))),
-        )
+        let line = object(members.iter().map(|(k, v)| (k.as_str(), v)));
+        let unknown = members
+            .into_iter()
+            .filter(|(k, _)| unknown.iter().any(|(u, _)| u == k.as_str()))
+            .collect();
+        (line, unknown)
     }
 
     /// A compact JSON object of `members`, in order, duplicates kept.
@@ -732,7 +740,7 @@ mod tests {
                 .prop_map(|(r, seed, unknown)| {
                     let mut line = Vec::new();
                     JsonFormatter::native().format(&r, &mut line);
-                    reordered(&line, seed, &unknown)
+                    reordered(&line, seed, &unknown).0
                 }),
             prop::collection::vec((arb_key(), arb_value()), 0..6)
                 .prop_map(|members| object(members.iter().map(|(k, v)| (k.as_str(), v)))),
@@ -753,8 +761,9 @@ mod tests {
             }
             let mut line = Vec::new();
             JsonFormatter::native().format(&record, &mut line);
-            let foreign = reordered(&line, seed, &unknown);
-            // Unknown keys become fields after the record's own.
+            let (foreign, unknown) = reordered(&line, seed, &unknown);
+            // Unknown keys become fields after the record's own, in the
+            // order they came, wherever `fields` stood.
             let mut expected = record;
             for (k, v) in unknown {
                 expected.fields.insert(k, v);
