@@ -40,6 +40,7 @@ pub mod pattern;
 #[cfg(feature = "pickle")]
 pub mod pickle;
 mod pyfmt;
+mod rate_limit;
 mod record;
 mod time;
 mod value;
@@ -54,6 +55,7 @@ pub use json::{JsonFormatter, JsonProfile, decode_json};
 pub use level::Level;
 pub use logger::logger_matches;
 pub use pattern::{PatternBuilder, PatternError, PatternFormatter, Style};
+pub use rate_limit::RateLimit;
 pub use record::{Record, RecordBuilder};
 pub use time::Timestamp;
 pub use value::{Fields, Value};

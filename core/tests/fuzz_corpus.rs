@@ -4,7 +4,55 @@
 
 use std::path::{Path, PathBuf};
 use tributary_core::frame::{FrameError, LineSplitter, StreamDecoder};
-use tributary_core::{DecodeOptions, decode_payload};
+use tributary_core::{
+    DecodeOptions, Fields, Formatter, JsonFormatter, Record, Value, decode_payload,
+};
+
+/// Formats `record` in the native profile (what the listener writes),
+/// decodes that line back and requires the same record: whatever the
+/// decoders accept, the writer's output must carry whole (to the
+/// microsecond of its timestamp).
+fn assert_round_trips(record: &Record, path: &Path) {
+    let mut line = Vec::new();
+    JsonFormatter::native().format(record, &mut line);
+    let back = decode_payload(&line, DecodeOptions::default()).unwrap_or_else(|e| {
+        panic!(
+            "{}: the formatted record does not decode: {e}\n{}",
+            path.display(),
+            String::from_utf8_lossy(&line)
+        )
+    });
+    // The line carries microseconds, as Python's `created` does, and not
+    // `relativeCreated` (kept for pattern formatting only, by design).
+    // Non-finite floats, which JSON cannot express, become the strings
+    // `"NaN"`, `"Infinity"`, `"-Infinity"` (documented on `Value::Float`).
+    let mut expected = record.clone();
+    expected.ts = expected.ts.truncate_to_micros();
+    expected.relative_created_ms = None;
+    expected.fields = as_json_carries(&record.fields);
+    assert_eq!(
+        back,
+        expected,
+        "{}: the record changed through format and decode\n{}",
+        path.display(),
+        String::from_utf8_lossy(&line)
+    );
+}
+
+/// `fields` as a JSON line carries them: non-finite floats as strings.
+fn as_json_carries(fields: &Fields) -> Fields {
+    fn value(v: &Value) -> Value {
+        match v {
+            Value::Float(f) if f.is_nan() => Value::Str("NaN".into()),
+            Value::Float(f) if f.is_infinite() && *f > 0.0 => Value::Str("Infinity".into()),
+            Value::Float(f) if f.is_infinite() => Value::Str("-Infinity".into()),
+            Value::List(items) => Value::List(items.iter().map(value).collect()),
+            Value::Map(map) => Value::Map(as_json_carries(map)),
+            other => other.clone(),
+        }
+    }
+    fields.iter().map(|(k, v)| (k, value(v))).collect()
+}
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +108,7 @@ fn pickle_corpus_decodes_or_errors_and_lenient_accepts_more() {
         let lenient = decode_record(&bytes, true);
         if let Ok(mut strict) = strict {
             decoded += 1;
+            assert_round_trips(&strict, &path);
             let lenient =
                 lenient.unwrap_or_else(|e| panic!("{}: lenient refused: {e}", path.display()));
             strict.ts = lenient.ts;
@@ -79,6 +128,7 @@ fn pickle_corpus_decodes_or_errors_and_lenient_accepts_more() {
 
 #[test]
 fn frame_corpus_splits_the_same_at_any_chunking() {
+    let mut decoded = 0;
     for (path, bytes) in corpus("frame_decode") {
         let Some((&chunk, stream)) = bytes.split_first() else {
             continue;
@@ -88,18 +138,23 @@ fn frame_corpus_splits_the_same_at_any_chunking() {
         // Chunking can only end a stream earlier on an error it then reports; equal when none.
         assert_eq!(whole, chunked, "{}", path.display());
         for p in &whole {
-            let _ = decode_payload(p, DecodeOptions::default());
-            let _ = decode_payload(
+            let strict = decode_payload(p, DecodeOptions::default());
+            let lenient = decode_payload(
                 p,
                 DecodeOptions {
                     lenient_pickle: true,
                 },
             );
+            for record in [strict, lenient].iter().flatten() {
+                decoded += 1;
+                assert_round_trips(record, &path);
+            }
         }
         let mut lines = LineSplitter::new(1 << 16);
         lines.push(stream);
         while !matches!(lines.next_line(), Ok(None)) {}
     }
+    assert!(decoded > 0, "no frame in the corpus decodes to a record");
 }
 
 /// The lines of `stream` cut into `chunk`-byte reads, and how many lines
@@ -130,6 +185,7 @@ fn split_lines(stream: &[u8], chunk: usize, max: usize) -> (Vec<Vec<u8>>, usize)
 
 #[test]
 fn ndjson_corpus_splits_the_same_at_any_chunking() {
+    let mut decoded = 0;
     for (path, bytes) in corpus("ndjson_split") {
         let [chunk, max, stream @ ..] = &bytes[..] else {
             continue;
@@ -139,9 +195,13 @@ fn ndjson_corpus_splits_the_same_at_any_chunking() {
         let whole = split_lines(stream, stream.len(), max);
         assert_eq!(chunked, whole, "{}", path.display());
         for line in &whole.0 {
-            let _ = decode_payload(line, DecodeOptions::default());
+            if let Ok(record) = decode_payload(line, DecodeOptions::default()) {
+                decoded += 1;
+                assert_round_trips(&record, &path);
+            }
         }
     }
+    assert!(decoded > 0, "no line in the corpus decodes to a record");
 }
 
 #[test]

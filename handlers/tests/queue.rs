@@ -92,7 +92,16 @@ fn full_queue_blocks_producers(capacity: usize) {
             })
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Wait until the queue is full: at least `capacity` calls get through
+    // before any must wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while returned.load(Ordering::SeqCst) < capacity {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than {capacity} calls returned"
+        );
+        std::thread::yield_now();
+    }
     // The handler holds one record; the queue holds the rest of what went
     // through: every other call waits.
     let through = returned.load(Ordering::SeqCst);
@@ -143,17 +152,23 @@ fn a_stop_waits_for_the_records_of_producers_asleep_for_room() {
         });
         // (flume counts the record handed straight to the idle dispatcher
         // against the capacity until it is taken again.)
-        while listener.queue_handler().queued() < 3 {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let wait_queued = |q: &tributary_handlers::QueueHandler, n: usize| {
+            while q.queued() < n {
+                assert!(std::time::Instant::now() < deadline, "{n} never queued");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        let q = listener.queue_handler();
+        wait_queued(&q, 3);
         assert!(!producer.is_finished(), "the sixth record must be waiting");
         let stopper = std::thread::spawn(move || {
             let mut listener = listener;
             assert!(listener.stop());
             listener.stats()
         });
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        // The stop's marker takes the free slot, ahead of the sleepers.
+        wait_queued(&q, 4);
         collect.open_gate();
         producer.join().unwrap();
         let stats = stopper.join().unwrap();

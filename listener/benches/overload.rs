@@ -24,8 +24,9 @@ fn main() {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_tributary"));
     let run = overload::run(bin, dir.path(), connections, each);
     println!(
-        "overload: {connections} connections, {} records in {:.2}s: {:.0} records/s; listener peak RSS {:.1} MiB",
+        "overload: {connections} connections, {} records ({:.1} MiB) in {:.2}s: {:.0} records/s; listener peak RSS {:.1} MiB",
         run.records,
+        run.offered_bytes as f64 / (1 << 20) as f64,
         run.seconds,
         run.records as f64 / run.seconds,
         run.peak_rss_kib as f64 / 1024.0

@@ -20,6 +20,123 @@ pub fn command() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(listen_command())
+        .subcommand(collect_command())
+        .subcommand(crate::read::cat_command())
+        .subcommand(crate::read::tail_command())
+}
+
+/// The flags of `tributary collect` that are not settings of `listen`.
+const NATS: &str = "nats";
+const STREAM: &str = "stream";
+const CONSUMER: &str = "consumer";
+
+/// `--out -`: write to standard output.
+pub const STDOUT: &str = "-";
+
+/// Listener-wide settings that `tributary collect` takes too (besides
+/// every output setting): how it writes, not what it listens on.
+const COLLECT_LISTENER_SETTINGS: &[&str] = &[
+    "out",
+    "durable",
+    "ack-journal",
+    "stats-interval",
+    "diagnostics",
+    "queue-capacity",
+    "queue-bytes",
+    "drain-timeout",
+];
+
+/// Whether `tributary collect` has this setting.
+fn collects(setting: &Setting) -> bool {
+    matches!(setting.scope, Scope::Output | Scope::Route)
+        || COLLECT_LISTENER_SETTINGS.contains(&setting.name)
+}
+
+/// `tributary collect`: a JetStream stream into the output settings of
+/// `listen`.
+fn collect_command() -> Command {
+    let config = Arg::new(CONFIG)
+        .long(CONFIG)
+        .value_name("FILE")
+        .value_parser(clap::value_parser!(PathBuf))
+        .help("TOML config file with the same keys as these flags, plus [[output]] tables");
+    defs::SETTINGS.iter().filter(|s| collects(s)).fold(
+        Command::new("collect")
+            .about(
+                "Collect the records forwarding listeners publish to NATS JetStream into one log \
+                 (exactly once, through a durable consumer). Prints `collecting nats <URL> stream <NAME>` \
+                 once attached (on stderr when --out is -).",
+            )
+            .arg(
+                Arg::new(NATS)
+                    .long(NATS)
+                    .value_name("URL")
+                    .action(ArgAction::Append)
+                    .required(true)
+                    .help("NATS server (repeatable for a cluster), e.g. nats://127.0.0.1:4222"),
+            )
+            .arg(
+                Arg::new(STREAM)
+                    .long(STREAM)
+                    .value_name("NAME")
+                    .default_value(crate::DEFAULT_FORWARD_STREAM)
+                    .help("The JetStream stream the listeners forward to"),
+            )
+            .arg(
+                Arg::new(CONSUMER)
+                    .long(CONSUMER)
+                    .value_name("NAME")
+                    .default_value(crate::DEFAULT_CONSUMER)
+                    .help("Durable consumer: collectors sharing a name split the records, distinct names each get all"),
+            )
+            .arg(config),
+        |cmd, setting| cmd.arg(flag(setting)),
+    )
+}
+
+/// The settings of `tributary collect`: the config file if one was
+/// given, the flags laid over it, all checked. `--out -` writes to
+/// standard output, with a journal in the temporary directory.
+pub fn collect_settings(matches: &ArgMatches) -> Result<Settings, ConfigError> {
+    let mut config = match matches.get_one::<PathBuf>(CONFIG) {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    overlay(matches, &mut config)?;
+    let stdout = config
+        .top
+        .file
+        .as_ref()
+        .is_some_and(|f| f.as_os_str() == STDOUT);
+    if stdout {
+        if config.settings.durable {
+            return Err(crate::config::invalid(
+                "--durable",
+                "standard output cannot be fsynced: give --out a file",
+            ));
+        }
+        config.top.file = Some(PathBuf::from("/dev/stdout"));
+        if config.settings.ack_journal.is_none() {
+            config.settings.ack_journal = Some(
+                std::env::temp_dir()
+                    .join(format!(".tributary-collect-{}.acks", std::process::id())),
+            );
+        }
+    }
+    let mut collect = crate::CollectSettings::new(
+        matches
+            .get_many::<String>(NATS)
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default(),
+    );
+    if let Some(s) = matches.get_one::<String>(STREAM) {
+        collect.stream.clone_from(s);
+    }
+    if let Some(c) = matches.get_one::<String>(CONSUMER) {
+        collect.consumer.clone_from(c);
+    }
+    config.settings.collect = Some(collect);
+    config.into_settings()
 }
 
 /// `tributary listen`: every setting as a flag.
@@ -84,9 +201,18 @@ pub fn listen_settings(matches: &ArgMatches) -> Result<Settings, ConfigError> {
 
 /// Lays the flags given over `config`.
 fn overlay(matches: &ArgMatches, config: &mut FileConfig) -> Result<(), ConfigError> {
+    // A subcommand may define only some settings (`collect`).
     let given = |s: &Setting| match s.form {
-        Form::Switch => matches.get_flag(s.name),
-        _ => matches.contains_id(s.name) && matches.value_source(s.name).is_some(),
+        Form::Switch => matches
+            .try_get_one::<bool>(s.name)
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false),
+        _ => {
+            matches.try_contains_id(s.name).unwrap_or(false)
+                && matches.value_source(s.name).is_some()
+        }
     };
     // Naming any input replaces the file's inputs as a whole.
     if defs::SETTINGS
@@ -97,18 +223,18 @@ fn overlay(matches: &ArgMatches, config: &mut FileConfig) -> Result<(), ConfigEr
     }
     // A format flag replaces the file's format and its companions.
     let top = &mut config.top;
-    if let Some(format) = matches.get_one::<String>("format") {
+    if let Some(format) = matches.try_get_one::<String>("format").ok().flatten() {
         let format: FormatName = format
             .parse()
             .map_err(|e| crate::config::invalid("--format", e))?;
-        if !matches.contains_id("pattern") && top.format != Some(format) {
+        if !matches.try_contains_id("pattern").unwrap_or(false) && top.format != Some(format) {
             *top = OutputDraft {
                 pattern: None,
                 json_profile: None,
                 ..top.clone()
             };
         }
-    } else if matches.contains_id("pattern") {
+    } else if matches.try_contains_id("pattern").unwrap_or(false) {
         top.format = Some(FormatName::Text);
     }
     for setting in defs::SETTINGS.iter().filter(|s| given(s)) {
@@ -218,6 +344,63 @@ mod tests {
         assert_eq!(s.outputs[0].filter.exclude_loggers, ["app.noisy"]);
         assert_eq!(s.outputs[0].filter.max_level, Some(30));
         assert_eq!(s.inputs.len(), 2);
+    }
+
+    #[test]
+    fn collect_takes_the_output_flags_and_its_own() {
+        let m = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "nats://127.0.0.1:4222",
+                "--consumer",
+                "c1",
+                "--out",
+                "all.log",
+                "--format",
+                "text",
+                "--max-bytes",
+                "1MiB",
+                "--durable",
+            ])
+            .unwrap();
+        let s = collect_settings(m.subcommand_matches("collect").unwrap()).unwrap();
+        let c = s.collect.as_ref().unwrap();
+        assert_eq!(
+            (c.stream.as_str(), c.consumer.as_str()),
+            ("TRIBUTARY", "c1")
+        );
+        assert_eq!(s.outputs[0].path, Path::new("all.log"));
+        assert_eq!(s.outputs[0].rotation.max_bytes, Some(1 << 20));
+        assert!(s.durable && s.inputs.is_empty());
+        let e = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "n",
+                "--tcp",
+                "127.0.0.1:1",
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--tcp"), "{e}");
+        let m = command()
+            .try_get_matches_from([
+                "tributary",
+                "collect",
+                "--nats",
+                "nats://x:4222",
+                "--out",
+                "-",
+                "--durable",
+            ])
+            .unwrap();
+        let e = collect_settings(m.subcommand_matches("collect").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--durable") && e.contains("fsynced"), "{e}");
     }
 
     #[test]

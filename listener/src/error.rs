@@ -111,6 +111,18 @@ pub enum ListenerError {
         /// The final counters.
         summary: Box<crate::listener::Summary>,
     },
+    /// Forwarding to NATS cannot start (a bad URL, the cursor file).
+    #[error("cannot forward to NATS: {reason}")]
+    Forward {
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// `tributary collect` cannot attach to its stream.
+    #[error("cannot collect from NATS: {reason}")]
+    Collect {
+        /// What is wrong, naming the flag, and what to do.
+        reason: String,
+    },
     /// The listener's own thread panicked.
     #[error("the listener thread panicked")]
     ThreadPanicked,

@@ -50,24 +50,32 @@
 
 mod acks;
 pub mod cli;
+mod collect;
 pub mod config;
 mod diag;
 mod error;
 mod filter;
+mod forward;
 mod handle;
 mod input;
 mod listener;
 mod output_lock;
 mod passthrough;
 mod pipeline;
+pub mod read;
 mod settings;
 mod stats;
+mod test_hooks;
 mod tls;
 pub mod units;
 
+pub use collect::settings::{CollectSettings, DEFAULT_CONSUMER};
 pub use diag::LOGGER;
 pub use error::ListenerError;
 pub use filter::{MAX_OUTPUTS, RouteFilter};
+pub use forward::settings::{
+    DEFAULT_FORWARD_LAG_WARN, DEFAULT_FORWARD_STREAM, DEFAULT_SUBJECT_PREFIX, ForwardSettings,
+};
 pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};

@@ -91,6 +91,27 @@ impl ListenerBuilder {
         self
     }
 
+    /// Closes connections that complete no frame or line this long after
+    /// opening (default 10 s; `None`: never).
+    pub fn first_frame_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.settings.first_frame_timeout = timeout;
+        self
+    }
+
+    /// Most stream connections from one peer (default 256; 0: no cap).
+    /// TCP peers on loopback are not counted per peer.
+    pub fn max_connections_per_peer(mut self, n: usize) -> Self {
+        self.settings.max_connections_per_peer = n;
+        self
+    }
+
+    /// Most bytes held in unfinished frames over all connections (default
+    /// 16 MiB; never less than the largest frame in effect).
+    pub fn frame_budget(mut self, bytes: usize) -> Self {
+        self.settings.frame_budget = bytes;
+        self
+    }
+
     /// Prints a stats line to stderr this often (default: never).
     pub fn stats_interval(mut self, every: Option<Duration>) -> Self {
         self.settings.stats_interval = every;
@@ -166,6 +187,56 @@ impl ListenerBuilder {
         self
     }
 
+    /// Forwards the first output's records to NATS JetStream at this
+    /// server (call again for more servers of one cluster).
+    pub fn forward_nats(mut self, url: impl Into<String>) -> Self {
+        self.settings.forward.nats.push(url.into());
+        self
+    }
+
+    /// The JetStream stream to forward to (default `TRIBUTARY`).
+    pub fn forward_stream(mut self, name: impl Into<String>) -> Self {
+        self.settings.forward.stream = name.into();
+        self
+    }
+
+    /// The subjects' first token (default `tributary`).
+    pub fn forward_subject_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.settings.forward.subject_prefix = prefix.into();
+        self
+    }
+
+    /// This host's id in subjects and message ids (default: the host name).
+    pub fn host_id(mut self, id: impl Into<String>) -> Self {
+        self.settings.forward.host_id = Some(id.into());
+        self
+    }
+
+    /// Stored-bytes limit of the stream, when forwarding creates it.
+    pub fn forward_max_bytes(mut self, bytes: u64) -> Self {
+        self.settings.forward.stream_max_bytes = Some(bytes);
+        self
+    }
+
+    /// Message age limit of the stream, when forwarding creates it.
+    pub fn forward_max_age(mut self, age: Duration) -> Self {
+        self.settings.forward.stream_max_age = Some(age);
+        self
+    }
+
+    /// Forwarding lag (bytes) past which a warning is printed (default 64 MiB).
+    pub fn forward_lag_warn(mut self, bytes: u64) -> Self {
+        self.settings.forward.lag_warn = bytes;
+        self
+    }
+
+    /// Makes this a collector: its one input is a JetStream stream
+    /// (`tributary collect`), instead of sockets.
+    pub fn collect(mut self, collect: crate::CollectSettings) -> Self {
+        self.settings.collect = Some(collect);
+        self
+    }
+
     /// Runtime threads for [`spawn`](ListenerBuilder::spawn) (default: 2,
     /// or 1 on a single core).
     pub fn worker_threads(mut self, n: usize) -> Self {
@@ -211,16 +282,23 @@ impl ListenerBuilder {
         let mut bound = Vec::new();
         let mut sockets = Vec::new();
         let mut counters = Vec::new();
-        for spec in settings.effective_inputs() {
-            let (b, socket) = input::bind(&spec).await?;
-            check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
-            let ctx = Arc::new(InputCtx {
-                label: b.to_string(),
+        // One frame of the largest size must fit, whatever the budget says.
+        let connections = Arc::new(input::Connections::new(
+            settings.max_connections_per_peer,
+            settings
+                .frame_budget
+                .max(settings.max_frame.saturating_add(input::READ_CHUNK)),
+        ));
+        let input_ctx = |label: String| {
+            Arc::new(InputCtx {
+                label,
                 counters: Arc::new(InputCounters::default()),
                 queue: queue.clone(),
                 diag: diag.clone(),
                 max_frame: settings.max_frame,
                 idle_timeout: settings.idle_timeout,
+                first_frame_timeout: settings.first_frame_timeout,
+                connections: connections.clone(),
                 drain_timeout: settings.drain_timeout,
                 decode: DecodeOptions {
                     lenient_pickle: settings.lenient_pickle,
@@ -228,7 +306,31 @@ impl ListenerBuilder {
                 producers: producers.clone(),
                 durable: settings.durable,
                 frame_timeout: settings.frame_timeout,
-            });
+            })
+        };
+        // `tributary collect`: the stream is the one input.
+        #[cfg(feature = "nats")]
+        let collector = match &settings.collect {
+            Some(c) => {
+                let attached = crate::collect::attach(c, diag.clone()).await?;
+                let ctx = input_ctx(attached.label.clone());
+                counters.push((ctx.label.clone(), ctx.counters.clone()));
+                Some((attached, ctx))
+            }
+            None => None,
+        };
+        let specs = if settings.collect.is_some() {
+            Vec::new()
+        } else {
+            settings.effective_inputs()
+        };
+        for spec in specs {
+            let (b, socket) = input::bind(&spec).await?;
+            check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
+            if let Some(warning) = crate::tls::open_to_any_client(&b, settings.tls.as_ref()) {
+                eprintln!("tributary: warning: {warning}");
+            }
+            let ctx = input_ctx(b.to_string());
             counters.push((ctx.label.clone(), ctx.counters.clone()));
             bound.push(b);
             sockets.push((socket, ctx));
@@ -242,10 +344,7 @@ impl ListenerBuilder {
                 source,
             })?;
         for note in &recovery.notes {
-            diag.stderr(
-                tributary_core::Level::WARNING,
-                format_args!("recovery: {note}"),
-            );
+            diag.emit(&(), crate::diag::writer::RecoveryNote(note));
         }
         producers.restore(recovery.producers);
         let outputs = open_outputs(&outputs_specs, &diag)?;
@@ -262,6 +361,32 @@ impl ListenerBuilder {
             Commits::new(journal),
         )
         .map_err(ListenerError::Runtime)?;
+        // Forwarding reads what the writer writes to the first output.
+        #[cfg(feature = "nats")]
+        let forwarder = if settings.forward.is_active() {
+            let first = outputs_specs
+                .first()
+                .map(|o| o.path.clone())
+                .unwrap_or_default();
+            let started = crate::forward::start(
+                &settings.forward,
+                &first,
+                &journal_path,
+                settings.durable,
+                diag.clone(),
+                settings.drain_timeout,
+            );
+            match started {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    shutdown.send_replace(true);
+                    queue.control(Msg::Stop);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         Ok(Listener {
             bound,
             sockets,
@@ -276,9 +401,14 @@ impl ListenerBuilder {
                 writer: writer_counters,
             },
             max_connections: settings.max_connections,
+            drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
             tls,
             _locks: locks,
+            #[cfg(feature = "nats")]
+            forwarder,
+            #[cfg(feature = "nats")]
+            collector,
         })
     }
 
@@ -358,10 +488,17 @@ pub struct Listener {
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
     max_connections: usize,
+    /// How long forwarding may finish after the writer has (feature `nats`).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    drain_timeout: Duration,
     stats_interval: Option<Duration>,
     tls: Option<ServerTls>,
     /// Held until the listener is dropped, after the writer has finished.
     _locks: OutputLocks,
+    #[cfg(feature = "nats")]
+    forwarder: Option<crate::forward::Forwarder>,
+    #[cfg(feature = "nats")]
+    collector: Option<(crate::collect::Attached, Arc<InputCtx>)>,
 }
 
 /// Refuses a plaintext input that other hosts can reach, unless allowed;
@@ -404,6 +541,24 @@ impl Listener {
     /// readiness line.
     pub fn bound(&self) -> &[BoundInput] {
         &self.bound
+    }
+
+    /// With forwarding on, its readiness line:
+    /// `forwarding nats <URL> stream <NAME> host <ID>`.
+    pub fn forwarding(&self) -> Option<&str> {
+        #[cfg(feature = "nats")]
+        return self.forwarder.as_ref().map(|f| f.line.as_str());
+        #[cfg(not(feature = "nats"))]
+        None
+    }
+
+    /// For `tributary collect`, what it is attached to: `nats <URL> stream
+    /// <NAME>` (the readiness line is `collecting ` and this).
+    pub fn collecting(&self) -> Option<&str> {
+        #[cfg(feature = "nats")]
+        return self.collector.as_ref().map(|(a, _)| a.label.as_str());
+        #[cfg(not(feature = "nats"))]
+        None
     }
 
     /// A handle to stop or reopen the listener.
@@ -456,6 +611,15 @@ impl Listener {
                 }
             }
         }
+        #[cfg(feature = "nats")]
+        if let Some((attached, ctx)) = self.collector.take() {
+            tokio::spawn(crate::collect::serve(
+                attached,
+                ctx,
+                self.shutdown_rx.clone(),
+                guard.clone(),
+            ));
+        }
         drop(guard);
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
@@ -484,6 +648,11 @@ impl Listener {
             .map_err(|_| ListenerError::WriterPanicked)?;
         if let Some(Err(_)) = joined {
             return Err(ListenerError::WriterPanicked);
+        }
+        // What the writer wrote last is forwarded before the summary.
+        #[cfg(feature = "nats")]
+        if let Some(f) = self.forwarder.take() {
+            f.finish(self.drain_timeout).await;
         }
         let summary = Summary {
             stats: self.stats.snapshot(),

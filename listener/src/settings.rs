@@ -39,6 +39,21 @@ pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
+// Connection limits (issue 13): the per-peer cap, the frame budget and the
+// first-frame timeout.
+
+/// Default most stream connections from one peer (a remote address, or a
+/// Unix socket's process); TCP peers on loopback are not counted per peer.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 256;
+/// Default most bytes held in unfinished frames and lines over all
+/// connections: the listener's memory stays well under 64 MiB however many
+/// connections leave a large frame half-sent.
+pub const DEFAULT_FRAME_BUDGET: usize = 16 << 20;
+/// Default time a connection may stay open without completing a frame or
+/// line: producers send as soon as they connect (Python's `SocketHandler`
+/// connects for its first record).
+pub const DEFAULT_FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a TLS client may take to complete its handshake, by default.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -315,6 +330,22 @@ pub struct Settings {
     /// on a connection the peer closed (python/cpython#84532), so an idle
     /// producer must not be disconnected unless asked.
     pub idle_timeout: Option<Duration>,
+    /// Close a stream connection that has completed no frame or line this
+    /// long after it opened (it holds a slot and sends nothing). `None`:
+    /// never.
+    pub first_frame_timeout: Option<Duration>,
+    /// Most stream connections from one peer: a remote address, or the
+    /// process at the other end of a Unix socket. TCP peers on loopback
+    /// are not counted per peer (every local process has the same
+    /// address); `max_connections` bounds them, and at that limit a
+    /// connection that has completed no frame yields its slot to a new
+    /// one. 0: no cap.
+    pub max_connections_per_peer: usize,
+    /// Most bytes held in unfinished frames and lines over all stream
+    /// connections; past it, the connections holding the largest are
+    /// closed, counted (`evicted`) and reported. Never less than
+    /// `max_frame` in effect, so one frame of the largest size fits.
+    pub frame_budget: usize,
     /// Print a stats line to stderr this often.
     pub stats_interval: Option<Duration>,
     /// Records in flight between inputs and the writer.
@@ -347,6 +378,11 @@ pub struct Settings {
     /// hosts can reach. Refused by default: records would cross the network
     /// in clear text and anyone who can reach the port could write to the log.
     pub allow_insecure_remote: bool,
+    /// Forwarding of the first output to NATS JetStream (`--forward-nats`).
+    pub forward: crate::ForwardSettings,
+    /// `tributary collect`: the listener's one input is this JetStream
+    /// stream instead of sockets.
+    pub collect: Option<crate::CollectSettings>,
 }
 
 impl Default for Settings {
@@ -357,6 +393,9 @@ impl Default for Settings {
             max_frame: tributary_core::frame::DEFAULT_MAX_FRAME,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: None,
+            first_frame_timeout: Some(DEFAULT_FIRST_FRAME_TIMEOUT),
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            frame_budget: DEFAULT_FRAME_BUDGET,
             stats_interval: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
@@ -368,6 +407,8 @@ impl Default for Settings {
             ack_journal: None,
             tls: None,
             allow_insecure_remote: false,
+            forward: crate::ForwardSettings::default(),
+            collect: None,
         }
     }
 }
@@ -385,6 +426,12 @@ impl Settings {
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.frame_budget < 64 * 1024 {
+            return Err(invalid(
+                "frame-budget",
+                format!("{} bytes is below 64 KiB", self.frame_budget),
+            ));
         }
         if self.queue_capacity == 0 || self.queue_capacity > u32::MAX as usize {
             return Err(invalid(
@@ -419,6 +466,42 @@ impl Settings {
                         "{} is named twice; one file must have one writer",
                         o.path.display()
                     ),
+                ));
+            }
+        }
+        self.forward
+            .check()
+            .map_err(|(key, reason)| invalid(key, reason))?;
+        if self.forward.is_active() {
+            let first = self.effective_outputs().remove(0);
+            if first.format != OutputFormat::Json(JsonProfile::Native) {
+                return Err(invalid(
+                    "forward-nats",
+                    format!(
+                        "forwards the first output, {}, which must write native JSON lines (format json, json-profile native)",
+                        first.path.display()
+                    ),
+                ));
+            }
+            if cfg!(not(feature = "nats")) {
+                return Err(invalid(
+                    "forward-nats",
+                    "this build has no NATS support (cargo feature `nats`)",
+                ));
+            }
+        }
+        if let Some(c) = &self.collect {
+            c.check().map_err(|(key, reason)| invalid(key, reason))?;
+            if self.forward.is_active() {
+                return Err(invalid(
+                    "forward-nats",
+                    "tributary collect does not forward: what it writes would come back to it from the stream",
+                ));
+            }
+            if cfg!(not(feature = "nats")) {
+                return Err(invalid(
+                    "nats",
+                    "this build has no NATS support (cargo feature `nats`)",
                 ));
             }
         }

@@ -21,6 +21,9 @@ pub(crate) struct InputCounters {
     pub(crate) duplicates: AtomicU64,
     /// Connections that opened with a hello (acknowledged delivery).
     pub(crate) acknowledged: AtomicU64,
+    /// Connections closed to keep the others served (frame budget, room
+    /// for a new connection).
+    pub(crate) evicted: AtomicU64,
 }
 
 /// Counters of the writer thread.
@@ -66,6 +69,7 @@ impl Stats {
                     filtered: c.filtered.load(Relaxed),
                     duplicates: c.duplicates.load(Relaxed),
                     acknowledged: c.acknowledged.load(Relaxed),
+                    evicted: c.evicted.load(Relaxed),
                 })
                 .collect(),
             writer: WriterSnapshot {
@@ -110,6 +114,11 @@ pub struct InputSnapshot {
     pub duplicates: u64,
     /// Connections that asked for acknowledged delivery.
     pub acknowledged: u64,
+    /// Connections closed to keep the others served: their unfinished
+    /// frames were the largest when the frame budget ran out, or they had
+    /// completed no frame when a new connection needed a slot at
+    /// `max-connections`.
+    pub evicted: u64,
 }
 
 /// Counters of the writer.
@@ -170,6 +179,9 @@ impl fmt::Display for InputSnapshot {
             self.dropped,
             self.filtered
         )?;
+        if self.evicted > 0 {
+            write!(f, " evicted={}", self.evicted)?;
+        }
         if self.acknowledged > 0 {
             write!(
                 f,

@@ -20,6 +20,25 @@ pub(crate) struct ServerTls {
     pub(crate) handshake_timeout: Duration,
 }
 
+/// The warning for a TLS input that other hosts can reach and that takes
+/// any client (no `tls-client-ca`): encrypted, but anyone who can reach
+/// the port can write to the log. `None` for other inputs. A warning, not
+/// a refusal: server-only TLS behind a firewall is a common, deliberate
+/// setup, and the warning names the setting that closes the gap.
+pub(crate) fn open_to_any_client(
+    bound: &crate::input::BoundInput,
+    tls: Option<&TlsSettings>,
+) -> Option<String> {
+    let addr = bound.socket_addr()?;
+    let tls = tls?;
+    let reachable = bound.kind() == crate::input::InputKind::Tcp && !addr.ip().is_loopback();
+    (reachable && tls.client_ca.is_none()).then(|| {
+        format!(
+            "{bound} serves TLS to any client: no tls-client-ca is set, so anyone who can reach it can write to the log; set --tls-client-ca to require client certificates"
+        )
+    })
+}
+
 fn invalid(key: &str, reason: String) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_owned(),
@@ -177,5 +196,41 @@ fn pem_reason(e: &rustls::pki_types::pem::Error) -> String {
     match e {
         Error::NoItemsFound => "no PEM block of that kind".to_owned(),
         e => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod exposure_tests {
+    use super::*;
+    use crate::input::{BoundInput, InputKind};
+
+    fn tcp(addr: &str) -> BoundInput {
+        BoundInput::for_test(InputKind::Tcp, addr.parse().ok())
+    }
+
+    #[test]
+    fn a_reachable_tls_input_without_client_certificates_is_warned_about() {
+        let tls = TlsSettings::new("cert.pem", "key.pem");
+        let warning = open_to_any_client(&tcp("0.0.0.0:9020"), Some(&tls)).unwrap();
+        assert!(
+            warning.starts_with("tcp 0.0.0.0:9020 serves TLS to any client")
+                && warning.contains("--tls-client-ca"),
+            "{warning}"
+        );
+        assert!(open_to_any_client(&tcp("192.0.2.7:9020"), Some(&tls)).is_some());
+        let mutual = tls.clone().client_ca("ca.pem");
+        assert_eq!(
+            open_to_any_client(&tcp("0.0.0.0:9020"), Some(&mutual)),
+            None
+        );
+        assert_eq!(open_to_any_client(&tcp("127.0.0.1:9020"), Some(&tls)), None);
+        assert_eq!(open_to_any_client(&tcp("[::1]:9020"), Some(&tls)), None);
+        assert_eq!(open_to_any_client(&tcp("0.0.0.0:9020"), None), None);
+        let udp = BoundInput::for_test(InputKind::Udp, "0.0.0.0:9021".parse().ok());
+        assert_eq!(
+            open_to_any_client(&udp, Some(&tls)),
+            None,
+            "TLS is for TCP only"
+        );
     }
 }

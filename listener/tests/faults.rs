@@ -34,13 +34,10 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 /// Starts a producer process: this test binary again, running only
-/// [`ack_producer_process`].
-fn ack_producer(addr: &str, name: &str, count: u64) -> Child {
-    ack_producer_with(addr, name, count, "")
-}
-
-/// [`ack_producer`] with extra settings: `spool=PATH buffer=N pace=N`
-/// (pace: records per millisecond at most, so the run spans an outage).
+/// [`ack_producer_process`], with extra settings: `spool=PATH buffer=N pace=N
+/// hold=PATH` (pace: records per millisecond at most, so the run spans an
+/// outage; hold: the last record waits until PATH exists, so the producer
+/// is still running when the test needs it to be).
 fn ack_producer_with(addr: &str, name: &str, count: u64, extra: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["ack_producer_process", "--exact", "--ignored", "--quiet"])
@@ -59,7 +56,7 @@ fn ack_producer_with(addr: &str, name: &str, count: u64, extra: &str) -> Child {
 fn ack_producer_process() {
     use tributary_handlers::QueueListener;
     use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
-    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer()");
+    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer_with()");
     let words: Vec<&str> = spec.split_whitespace().collect();
     let [addr, name, count, ref extra @ ..] = words[..] else {
         panic!("bad {PRODUCER_ENV}: {spec}");
@@ -72,6 +69,7 @@ fn ack_producer_process() {
     };
     let buffer = setting("buffer").map_or(count as usize + 16, |b| b.parse().unwrap());
     let pace: Option<u64> = setting("pace").map(|p| p.parse().unwrap());
+    let hold = setting("hold").map(std::path::Path::new);
     let mut handler = SocketHandler::tcp(addr)
         .with_producer_id(name)
         .with_backoff(Backoff {
@@ -99,18 +97,64 @@ fn ack_producer_process() {
                 std::thread::sleep(wait);
             }
         }
+        if n + 1 == count
+            && let Some(hold) = hold
+        {
+            let deadline = Instant::now() + PATIENCE * 2;
+            while !hold.exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "never released from {}",
+                    hold.display()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         log.log(rust_record(name, n));
     }
     assert!(queue.stop(), "not every record was acknowledged");
 }
 
-/// A port free now, so every incarnation of the listener can bind it.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts the listener on `args`, whose TCP address is the one an earlier
+/// incarnation bound: another process may have taken the port since it
+/// died, so binding it is retried until the port is free again.
+fn restart(dir: &std::path::Path, args: &[&str]) -> Tributary {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match Tributary::try_start(dir, args, 1, &[]) {
+            Ok(t) => return t,
+            Err(err) if err.contains("in use") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => panic!("the listener did not restart: {err}"),
+        }
+    }
+}
+
+/// The length of `out.log` in the journal's last whole line, if any.
+fn journaled_len(dir: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(".out.log.acks")).ok()?;
+    let last = text.split_inclusive('\n').rfind(|l| l.ends_with('\n'))?;
+    let line: serde_json::Value = serde_json::from_str(last).ok()?;
+    line["outputs"]
+        .as_array()?
+        .iter()
+        .find(|o| o["path"].as_str().is_some_and(|p| p.ends_with("out.log")))?["len"]
+        .as_u64()
+}
+
+/// Waits until the listener has written something it has not journaled
+/// yet (a tail the next start must cut), or gives up after a while: kills
+/// timed by this land mid-stream and usually leave a repair to make.
+fn wait_for_unjournaled_tail(dir: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let len = std::fs::metadata(dir.join("out.log")).map_or(0, |m| m.len());
+        if journaled_len(dir).is_some_and(|j| len > j) {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
 }
 
 /// A small deterministic generator: the kill points vary between runs of
@@ -148,31 +192,54 @@ fn kill_loop(durable: bool, rotate: bool) {
     let records = env_or("TRIBUTARY_FAULT_RECORDS", 20_000);
     let kills = env_or("TRIBUTARY_FAULT_KILLS", 3);
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut args = vec!["--tcp", addr.as_str(), "--out", "out.log"];
+    let mut extra = Vec::new();
     if durable {
-        args.push("--durable");
+        extra.push("--durable");
     }
     if rotate {
-        args.extend(["--max-bytes", "256KiB", "--backup-count", "1000"]);
+        extra.extend(["--max-bytes", "256KiB", "--backup-count", "1000"]);
     }
+    let mut args = vec!["--tcp", "127.0.0.1:0", "--out", "out.log"];
+    args.extend(&extra);
     let mut listener = Tributary::start(dir.path(), &args);
+    // Every incarnation binds the port the first one got.
+    let addr = listener.tcp(0).to_string();
+    let mut args = vec!["--tcp", addr.as_str(), "--out", "out.log"];
+    args.extend(&extra);
     let names: Vec<String> = (0..4).map(|i| format!("p{i}")).collect();
+    // Paced to span about 3 s, so the kills land while records flow; each
+    // producer's last record waits for the release after the last kill, so
+    // none can be done before it, however fast the machine.
+    let release = dir.path().join("release");
+    let extra = format!(
+        "pace={} hold={}",
+        (records / 3_000).max(1),
+        release.display()
+    );
     let mut producers: Vec<Child> = names
         .iter()
-        .map(|n| ack_producer(&addr, n, records))
+        .map(|n| ack_producer_with(&addr, n, records, &extra))
         .collect();
     let mut rng = Lcg(0x5eed ^ records ^ u64::from(durable));
     let mut stderrs = Vec::new();
-    for _ in 0..kills {
-        std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
+    for kill in 0..kills {
+        std::thread::sleep(Duration::from_millis(50 + rng.below(200)));
+        wait_for_unjournaled_tail(dir.path());
+        // Mid-stream: a producer exits only once all its records are
+        // acknowledged (and is held before its last until released).
+        for (p, name) in producers.iter_mut().zip(&names) {
+            assert!(
+                p.try_wait().unwrap().is_none(),
+                "producer {name} finished before kill {kill}: the kill would not land mid-stream"
+            );
+        }
         listener.signal(libc::SIGKILL);
         let (_, err) = listener.wait();
         stderrs.push(err);
         std::thread::sleep(Duration::from_millis(rng.below(300)));
-        listener = Tributary::start(dir.path(), &args);
+        listener = restart(dir.path(), &args);
     }
+    std::fs::write(&release, b"").unwrap();
     let deadline = Instant::now() + PATIENCE * 2;
     for (p, name) in producers.iter_mut().zip(&names) {
         loop {
@@ -208,8 +275,17 @@ fn kill_loop(durable: bool, rotate: bool) {
     );
     let expected: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), records)).collect();
     assert_exactly_once(&seen, &expected);
-    let recovered = stderrs.iter().filter(|e| e.contains("recovery:")).count();
+    // A restart only repairs when it must: the stderr of the incarnation
+    // after each kill says so (the first start has nothing to repair).
+    let recovered = stderrs[1..]
+        .iter()
+        .filter(|e| e.contains("recovery:") && e.contains(" cut "))
+        .count();
     eprintln!("restarts that had to repair an output: {recovered} of {kills}");
+    assert!(
+        recovered >= 1,
+        "no restart had to cut an unacknowledged tail: the kills did not test recovery"
+    );
 }
 
 #[test]
@@ -247,6 +323,13 @@ mod raw {
     impl Client {
         /// Connects and says hello; returns the welcome's `next`.
         pub fn connect(addr: &str, producer: &str, next: u64) -> (Client, u64) {
+            let (c, next, _durable) = Client::connect_durable(addr, producer, next);
+            (c, next)
+        }
+
+        /// [`connect`](Self::connect), also returning the welcome's
+        /// `durable`.
+        pub fn connect_durable(addr: &str, producer: &str, next: u64) -> (Client, u64, bool) {
             let stream = TcpStream::connect(addr).unwrap();
             stream
                 .set_read_timeout(Some(Duration::from_secs(30)))
@@ -264,7 +347,7 @@ mod raw {
             .encode(&mut hello);
             c.stream.write_all(&hello).unwrap();
             match c.reply() {
-                Reply::Welcome { next, .. } => (c, next),
+                Reply::Welcome { next, durable } => (c, next, durable),
                 other => panic!("expected a welcome, got {other:?}"),
             }
         }
@@ -380,10 +463,10 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     let outage = Duration::from_secs(env_or("TRIBUTARY_FAULT_OUTAGE_SECS", 2));
     let records = 6_000u64;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
+    let listener = Tributary::start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "out.log"]);
+    // The listener comes back on the same port.
+    let addr = listener.tcp(0).to_string();
     let args = ["--tcp", addr.as_str(), "--out", "out.log"];
-    let listener = Tributary::start(dir.path(), &args);
     // Each producer spreads its records over about twice the outage.
     let pace = (records / (outage.as_millis() as u64 * 2)).max(1);
     let names: Vec<String> = (0..2).map(|i| format!("s{i}")).collect();
@@ -398,16 +481,26 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     std::thread::sleep(outage / 4);
     let (status, err) = listener.stop();
     assert!(status.success(), "{err}");
-    std::thread::sleep(outage);
-    let spooled: u64 = names
-        .iter()
-        .map(|n| std::fs::metadata(dir.path().join(format!("{n}.spool"))).map_or(0, |m| m.len()))
-        .sum();
-    assert!(
-        spooled > 4 * 1024,
-        "the outage should have filled the 200-record buffers and spilled to disk ({spooled} bytes spooled)"
-    );
-    let listener = Tributary::start(dir.path(), &args);
+    // The outage lasts at least `outage`, and until the producers' 200-record
+    // buffers have filled and spilled to disk (on a slow machine, longer).
+    let down = Instant::now();
+    loop {
+        let spooled: u64 = names
+            .iter()
+            .map(|n| {
+                std::fs::metadata(dir.path().join(format!("{n}.spool"))).map_or(0, |m| m.len())
+            })
+            .sum();
+        if spooled > 4 * 1024 && down.elapsed() >= outage {
+            break;
+        }
+        assert!(
+            down.elapsed() < PATIENCE,
+            "the outage should have filled the 200-record buffers and spilled to disk ({spooled} bytes spooled)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let listener = restart(dir.path(), &args);
     for (p, name) in producers.iter_mut().zip(&names) {
         let status = p.wait().unwrap();
         let mut err = String::new();
@@ -419,4 +512,158 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     let seen = tally(&read_json(&dir.path().join("out.log")));
     let expected: Vec<(String, u64)> = names.iter().map(|n| (n.clone(), records)).collect();
     assert_exactly_once(&seen, &expected);
+}
+
+/// The last fsynced length of each file the listener synced, by file name,
+/// and how many times each was synced, from the test hooks' sync log
+/// (`sync<TAB>path<TAB>length` lines; feature `test-hooks`).
+fn synced(log: &std::path::Path) -> std::collections::BTreeMap<String, (u64, usize)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut files = std::collections::BTreeMap::new();
+    // Only whole lines: the listener may be appending one right now.
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let mut parts = line.trim_end().split('\t');
+        let (Some("sync"), Some(path), Some(len), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            panic!("bad sync log line {line:?}");
+        };
+        let name = std::path::Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let entry = files.entry(name).or_insert((0, 0));
+        *entry = (len.parse().unwrap(), entry.1 + 1);
+    }
+    files
+}
+
+/// `--durable` means: every acknowledged record is on disk before its
+/// acknowledgement, so it survives a power cut. The welcome says so; the
+/// listener's test hook logs every fsync with the file's length, and each
+/// acknowledgement must follow a new fsync of the output and of the journal
+/// whose synced length holds every record it acknowledges. Then a power cut
+/// is simulated: `kill -9` with records in flight, and every file cut back
+/// to its last fsynced length, as losing the page cache would; the
+/// restarted listener and the producer's resends must end with every record
+/// exactly once. A `--durable` that skipped its fsyncs loses acknowledged
+/// records here.
+#[test]
+fn durable_acknowledgements_survive_a_simulated_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let sync_log = dir.path().join("sync-log");
+    let env = [("TRIBUTARY_TEST_SYNC_LOG", sync_log.as_os_str())];
+    let args = [
+        "--tcp",
+        "127.0.0.1:0",
+        "--out",
+        "out.log",
+        "--durable",
+        "--ack-journal",
+        "out.acks",
+    ];
+    let (batch, batches, total) = (500u64, 6u64, 20_000u64);
+    let mut listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", 0);
+    assert!(
+        durable,
+        "the welcome of a --durable listener says durable: false"
+    );
+    assert_eq!(start, 0);
+
+    let mut acked = 0;
+    let mut syncs_before = (0, 0);
+    for b in 0..batches {
+        c.send("cut", b * batch, (b + 1) * batch);
+        while acked < (b + 1) * batch {
+            let tributary_core::frame::handshake::Reply::Ack { next } = c.reply() else {
+                panic!("expected an ack");
+            };
+            if next <= acked {
+                continue; // a repeated acknowledgement commits nothing new
+            }
+            acked = next;
+            // The hook appends before the acknowledgement is sent.
+            let files = synced(&sync_log);
+            let (out_len, out_syncs) = files.get("out.log").copied().unwrap_or_default();
+            let (_, journal_syncs) = files.get("out.acks").copied().unwrap_or_default();
+            assert!(
+                out_syncs > syncs_before.0 && journal_syncs > syncs_before.1,
+                "ack {next} without a new fsync of the output ({out_syncs} syncs, {} before) \
+                 and of the journal ({journal_syncs}, {} before)",
+                syncs_before.0,
+                syncs_before.1
+            );
+            syncs_before = (out_syncs, journal_syncs);
+            let file = std::fs::read(dir.path().join("out.log")).unwrap();
+            let on_disk: std::collections::BTreeSet<u64> = file[..out_len as usize]
+                .split(|&b| b == b'\n')
+                .filter_map(producer_and_n)
+                .map(|(_, n)| n)
+                .collect();
+            assert!(
+                (0..next).all(|n| on_disk.contains(&n)),
+                "ack {next}: the output's fsynced {out_len} bytes hold only {} records",
+                on_disk.len()
+            );
+        }
+    }
+
+    // The power cut, with records in flight: the process dies, and so does
+    // everything the files held beyond their last fsync. It comes once the
+    // output holds bytes not fsynced yet (if the writer syncs them first,
+    // the cut merely finds less to cut).
+    let out = dir.path().join("out.log");
+    let mut sent = batches * batch;
+    while sent < total {
+        c.send("cut", sent, sent + 100);
+        sent += 100;
+        let synced_len = synced(&sync_log).get("out.log").map_or(0, |(len, _)| *len);
+        if std::fs::metadata(&out).unwrap().len() > synced_len {
+            break;
+        }
+    }
+    listener.signal(libc::SIGKILL);
+    let _ = listener.wait();
+    drop(c);
+    let files = synced(&sync_log);
+    let mut cut = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path == sync_log || !path.is_file() {
+            continue;
+        }
+        let kept = files.get(&name).map_or(0, |(len, _)| *len);
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len >= kept, "{name}: {len} bytes, fsynced {kept}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(kept)
+            .unwrap();
+        cut += len - kept;
+    }
+    eprintln!(
+        "power cut after {sent} records sent: {cut} bytes written after the last fsyncs were lost"
+    );
+
+    listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
+    let addr = listener.tcp(0).to_string();
+    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", acked);
+    assert!(durable);
+    assert!(
+        start >= acked,
+        "the welcome went back from {acked} to {start}"
+    );
+    c.send("cut", start, total);
+    c.wait_acked(total);
+    drop(c);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    let seen = tally(&read_json(&dir.path().join("out.log")));
+    assert_exactly_once(&seen, &[("cut".to_owned(), total)]);
 }

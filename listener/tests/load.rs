@@ -360,6 +360,7 @@ fn five_hundred_twelve_connections_and_sixteen_slow_loris_are_served_fairly_in_b
         ],
     );
     let addr = t.tcp(0);
+    let rss_idle = proc_status_kib(t.pid(), "VmHWM");
     let tail = Arc::new(std::sync::Mutex::new(Tail {
         lag: vec![0.0; GOOD],
         ..Tail::default()
@@ -514,8 +515,11 @@ fn five_hundred_twelve_connections_and_sixteen_slow_loris_are_served_fairly_in_b
             .count(),
     );
     println!(
-        "  listener peak RSS {:.1} MiB with the good records written, {:.1} MiB at the end",
+        "  listener peak RSS {:.1} MiB idle, {:.1} MiB with the good records written \
+         ({:.1} MiB offered), {:.1} MiB at the end",
+        rss_idle as f64 / 1024.0,
         rss_loaded as f64 / 1024.0,
+        good_bytes as f64 / (1 << 20) as f64,
         rss_peak as f64 / 1024.0,
     );
     println!(
@@ -530,6 +534,12 @@ fn five_hundred_twelve_connections_and_sixteen_slow_loris_are_served_fairly_in_b
         rss_peak < LOAD_RSS_BOUND_KIB,
         "listener peak RSS {rss_peak} KiB (bound {LOAD_RSS_BOUND_KIB} KiB)"
     );
+    // The quick run offers ~12 MiB, less than the per-connection worst
+    // case above: a bound below the bytes offered is asserted where the
+    // offer exceeds it (memory.rs: 67 MiB offered, the peak under half;
+    // the stalled-output tests below). Growth beyond the idle process is
+    // only reported here: on a loaded machine the listener falls behind
+    // and its 528 read buffers fill, as they may.
 }
 
 /// Records of the stalled-output test: about 1 KiB each, so a few
@@ -861,5 +871,116 @@ fn large_records_are_held_back_by_the_queue_byte_bound() {
     assert!(
         rss_stalled < RSS_BOUND_KIB,
         "listener RSS {rss_stalled} KiB while stalled (bound {RSS_BOUND_KIB} KiB)"
+    );
+}
+
+/// Fairness where it matters, with the listener saturated: 64 connections
+/// send as fast as their sockets take records for a short while (2 s;
+/// `TRIBUTARY_SATURATED_SECS` for longer), so the listener is the
+/// bottleneck throughout and every connection waits on it. Served fairly,
+/// their lags (creation to output) grow alike: the worst connection's lag
+/// stays within a small multiple of the median's. A listener that drained
+/// one connection while others waited would leave those far behind. Every
+/// record lands exactly once and in order.
+#[test]
+fn saturated_connections_share_the_listener_fairly() {
+    const CONNECTIONS: usize = 64;
+    /// Worst lag over median lag, at most.
+    const K: f64 = 4.0;
+    let secs = env_u64("TRIBUTARY_SATURATED_SECS", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "sat.log"]);
+    let addr = t.tcp(0);
+    let tail = Arc::new(std::sync::Mutex::new(Tail {
+        lag: vec![0.0; CONNECTIONS],
+        ..Tail::default()
+    }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (path, tail, stop) = (dir.path().join("sat.log"), tail.clone(), stop.clone());
+        std::thread::spawn(move || follow(path, tail, stop))
+    };
+    let until = Instant::now() + Duration::from_secs(secs);
+    let senders: Vec<_> = (0..CONNECTIONS)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let producer = format!("c{c}");
+                let json = JsonFormatter::native();
+                let mut s = TcpStream::connect(addr).unwrap();
+                // Kernel buffers that hold little: the backlog waits here,
+                // in the sender, not in hundreds of MiB of socket memory.
+                small_send_buffer(&s);
+                let (mut n, mut blocked) = (0u64, Duration::ZERO);
+                let mut wire = Vec::new();
+                while Instant::now() < until {
+                    // Small writes: a record's creation stays close to the
+                    // moment its socket takes it.
+                    wire.clear();
+                    for _ in 0..20 {
+                        frame::encode_record(&rust_record(&producer, n), &json, &mut wire).unwrap();
+                        n += 1;
+                    }
+                    let writing = Instant::now();
+                    s.write_all(&wire).unwrap();
+                    blocked += writing.elapsed();
+                }
+                (n, blocked)
+            })
+        })
+        .collect();
+    let sent: Vec<(u64, Duration)> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let total: u64 = sent.iter().map(|(n, _)| n).sum();
+    wait_tail(&tail, PATIENCE, "records missing", |t| t.good_seen >= total);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    stop.store(true, Relaxed);
+    follower.join().unwrap();
+    let tail = Arc::try_unwrap(tail).unwrap().into_inner().unwrap();
+
+    assert!(tail.disorder.is_empty(), "{:?}", tail.disorder);
+    assert!(
+        tail.other.is_empty(),
+        "unexpected lines: {:?}",
+        &tail.other[..1]
+    );
+    for (c, (n, _)) in sent.iter().enumerate() {
+        assert_eq!(tail.next.get(&format!("c{c}")), Some(n), "connection c{c}");
+    }
+    assert_eq!(tail.good_seen, total);
+    assert_eq!(summary_writer(&stderr, "records"), total, "{stderr}");
+
+    let mut lags = tail.lag.clone();
+    lags.sort_by(f64::total_cmp);
+    let (median, worst) = (lags[CONNECTIONS / 2], lags[CONNECTIONS - 1]);
+    let mut blocked: Vec<f64> = sent.iter().map(|(_, b)| b.as_secs_f64()).collect();
+    blocked.sort_by(f64::total_cmp);
+    // Not asserted (reported): how many records each connection got in;
+    // it also depends on how the OS schedules 64 sender threads.
+    let mut shares: Vec<u64> = sent.iter().map(|(n, _)| *n).collect();
+    shares.sort_unstable();
+    println!(
+        "records per connection: fewest {}, median {}, most {}",
+        shares[0],
+        shares[CONNECTIONS / 2],
+        shares[CONNECTIONS - 1]
+    );
+    println!(
+        "\nsaturated: {CONNECTIONS} connections, {total} records in {secs} s; lag per connection \
+         (its worst record): median {:.1} ms, worst {:.1} ms; time blocked in write: median {:.2} s",
+        median * 1e3,
+        worst * 1e3,
+        blocked[CONNECTIONS / 2]
+    );
+    // Saturated: the senders spent much of the run waiting for the listener.
+    assert!(
+        blocked[CONNECTIONS / 2] > secs as f64 / 4.0,
+        "not saturated: the median sender was blocked {:.2} s of {secs} s",
+        blocked[CONNECTIONS / 2]
+    );
+    assert!(
+        worst <= K * median,
+        "unfair: the worst connection's lag {:.1} ms is over {K} x the median {:.1} ms ({lags:?})",
+        worst * 1e3,
+        median * 1e3
     );
 }

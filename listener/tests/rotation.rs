@@ -50,28 +50,57 @@ fn rotation_under_load_loses_and_doubles_nothing() {
     };
     assert!(status.success(), "{stderr}");
 
-    let mut lines = read_json(&dir.path().join("logs/all.log"));
-    let mut archives = 0;
+    // The archives, oldest (highest number) first, then the active file.
+    let mut files: Vec<(u64, String)> = Vec::new();
     for entry in std::fs::read_dir(dir.path().join("logs")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         if name == "all.log" || name == ".all.log.lock" {
             continue; // the live file; the lock that keeps a second listener off it
         }
-        assert!(
-            name.starts_with("all.log.") && name.ends_with(".gz"),
-            "unexpected file {name}"
-        );
+        let number = name
+            .strip_prefix("all.log.")
+            .and_then(|n| n.strip_suffix(".gz"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected file {name}"));
         let mut text = String::new();
         flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
             .read_to_string(&mut text)
             .unwrap();
-        for line in text.lines() {
-            lines.push(serde_json::from_str(line).unwrap());
-        }
-        archives += 1;
+        files.push((number, text));
     }
-    assert!(archives >= 10, "only {archives} archives");
+    files.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let numbers: Vec<u64> = files.iter().map(|(n, _)| *n).collect();
+    let expected: Vec<u64> = (1..=files.len() as u64).rev().collect();
+    assert_eq!(numbers, expected, "archive numbers");
+    files.push((
+        0,
+        std::fs::read_to_string(dir.path().join("logs/all.log")).unwrap(),
+    ));
+    // Exactly as many rotations as the size policy calls for: each file
+    // holds at most 64 KiB, and rotated only when the next record would
+    // not have fit.
+    for pair in files.windows(2) {
+        let (this, next) = (&pair[0].1, &pair[1].1);
+        let first_next = next.split_inclusive('\n').next().unwrap().len();
+        assert!(this.len() <= 64 * 1024, "a file of {} bytes", this.len());
+        assert!(
+            this.len() + first_next > 64 * 1024,
+            "rotated at {} bytes, before a record of {first_next} that fit",
+            this.len()
+        );
+    }
+    let total_bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+    assert!(
+        files.len() > total_bytes / (64 * 1024),
+        "{} files",
+        files.len()
+    );
+    let lines: Vec<serde_json::Value> = files
+        .iter()
+        .flat_map(|(_, t)| t.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_exactly_once(&tally(&lines), &producers);
     assert_eq!(summary_writer(&stderr, "records"), 16_000, "{stderr}");
 }

@@ -27,16 +27,19 @@ fn frames(producer: &str, n: u64, count: u64) -> Vec<u8> {
 }
 
 /// Sends small batches until the listener closes the connection (paced,
-/// so the file stays small enough to check quickly).
-fn stream_until_closed(mut s: impl Write, producer: &str) {
+/// so the file stays small enough to check quickly); returns how many
+/// records the kernel accepted, an upper bound of what the listener can
+/// have read.
+fn stream_until_closed(mut s: impl Write, producer: &str) -> u64 {
     let mut n = 0;
     while n < 1_000_000 {
         if s.write_all(&frames(producer, n, 20)).is_err() {
-            return;
+            return n;
         }
         n += 20;
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
+    panic!("{producer}: the listener never closed the connection");
 }
 
 #[test]
@@ -63,14 +66,17 @@ fn sigterm_mid_stream_writes_everything_read() {
     }
     let s = UnixStream::connect(&sock).unwrap();
     producers.push(std::thread::spawn(move || stream_until_closed(s, "unix0")));
+    let names = ["tcp0", "tcp1", "tcp2", "unix0"];
 
     // Mid-stream: records are flowing on every connection.
     wait_for_lines(&dir.path().join("all.log"), 5000);
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
-    for p in producers {
-        p.join().unwrap();
-    }
+    let sent: BTreeMap<String, u64> = names
+        .iter()
+        .zip(producers)
+        .map(|(name, p)| ((*name).to_owned(), p.join().unwrap()))
+        .collect();
 
     let lines = read_json(&dir.path().join("all.log"));
     let mut per_producer: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -79,10 +85,27 @@ fn sigterm_mid_stream_writes_everything_read() {
         per_producer.entry(p).or_default().push(n);
     }
     assert_eq!(per_producer.len(), 4, "{per_producer:?}");
-    // Each connection's records are a prefix 0..k: nothing read was lost.
+    // Each connection's records are a prefix 0..k of what its producer
+    // sent: nothing read was lost, nothing was made up.
     for (p, ns) in &per_producer {
         let expected: Vec<u64> = (0..ns.len() as u64).collect();
         assert_eq!(ns, &expected, "gap in {p}");
+        assert!(
+            ns.len() as u64 <= sent[p],
+            "{p}: {} written, only {} sent",
+            ns.len(),
+            sent[p]
+        );
+    }
+    // What was sent and not written was never read: it sat in the socket
+    // buffers when the listener stopped reading, at most a few MiB each.
+    let frame_len = frames("tcp0", 0, 1).len() as u64;
+    for (p, sent) in &sent {
+        let unwritten = sent - per_producer[p].len() as u64;
+        assert!(
+            unwritten * frame_len <= 16 << 20,
+            "{p}: {unwritten} of {sent} records sent were not written"
+        );
     }
     // Everything the inputs read was written.
     assert_eq!(
@@ -111,6 +134,19 @@ fn sighup_reopens_after_an_external_rename() {
     let rotated = dir.path().join("all.log.1");
     std::fs::rename(&log, &rotated).unwrap();
     t.signal(libc::SIGHUP);
+    // The reopen itself creates the file, before anything is written: the
+    // output also follows a renamed path by itself at its next write, so
+    // only a file that appears with nothing sent proves the SIGHUP worked.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !log.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reopen {} within {PATIENCE:?}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
     s.write_all(&frames("after", 0, 100)).unwrap();
     assert_eq!(wait_for_lines(&log, 100).len(), 100);
     drop(s);

@@ -41,6 +41,8 @@ pub(crate) fn gzip_into(src: &mut File, dest: &Path, level: u32) -> io::Result<(
             Err(e) => return Err(e),
         };
         enc.write_all(&chunk[..n])?;
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::compression_checkpoint();
     }
     let out = enc.finish()?.into_inner().map_err(|e| e.into_error())?;
     out.sync_all()

@@ -67,6 +67,7 @@ mod builder;
 mod clock;
 #[cfg(feature = "gzip")]
 mod compress;
+mod discover;
 mod error;
 mod file;
 #[cfg(feature = "tracing")]
@@ -75,9 +76,12 @@ mod naming;
 mod policy;
 mod retention;
 mod sync;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 
 pub use builder::{Builder, Compression};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use discover::{ArchiveFile, find_archives};
 pub use error::{Error, ErrorCallback};
 pub use file::{FilePosition, RotatingFile, Truncation};
 #[cfg(feature = "tracing")]

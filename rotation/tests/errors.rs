@@ -79,7 +79,13 @@ fn unopenable_path_is_an_error_from_the_write_and_recovers() {
 #[cfg(unix)]
 fn run_child(test: &str, var: &str) -> std::process::Output {
     std::process::Command::new(std::env::current_exe().expect("own path"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(var, "1")
         .output()
         .expect("child ran")
@@ -101,10 +107,12 @@ fn full_disk_cuts_back_to_the_record_boundary() {
 /// fail with EFBIG after a short write, like a full disk.
 #[cfg(unix)]
 #[test]
+#[ignore = "child helper: run by full_disk_cuts_back_to_the_record_boundary"]
 fn full_disk_child() {
-    if std::env::var_os("ROTATION_FULL_DISK_CHILD").is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os("ROTATION_FULL_DISK_CHILD").is_some(),
+        "a child helper: run by the parent test, which sets ROTATION_FULL_DISK_CHILD"
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("app.log");
     let set_limit = |bytes: libc::rlim_t| {
@@ -173,10 +181,12 @@ fn full_disk_cuts_a_batch_back_whole() {
 /// once the limit is raised.
 #[cfg(unix)]
 #[test]
+#[ignore = "child helper: run by full_disk_cuts_a_batch_back_whole"]
 fn full_disk_batch_child() {
-    if std::env::var_os("ROTATION_FULL_DISK_BATCH_CHILD").is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os("ROTATION_FULL_DISK_BATCH_CHILD").is_some(),
+        "a child helper: run by the parent test, which sets ROTATION_FULL_DISK_BATCH_CHILD"
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("app.log");
     let set_limit = |bytes: libc::rlim_t| {

@@ -6,7 +6,7 @@ use crate::plan::{self, Abilities, Case, Scenario, Sizes};
 use crate::receivers::Programs;
 use crate::results::{self, BenchResults, CaseResult, Meta};
 use crate::run::{self, RunContext};
-use crate::{micro, plot, table};
+use crate::{micro, plot, read_bench, table};
 use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Runs per case (default: 1 with --quick, 3 otherwise).
     #[arg(long, value_name = "N")]
     pub runs: Option<usize>,
+    /// Input of the reading scenario s12, per layout, e.g. 256MiB
+    /// (default: 64MiB with --quick, 1GiB otherwise).
+    #[arg(long, value_name = "SIZE")]
+    pub read_size: Option<String>,
 }
 
 /// Runs the bench; an error when a Tributary system failed its oracle.
@@ -123,6 +127,19 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         timeout: Duration::from_secs(if args.quick { 90 } else { 300 }),
     };
     results.cases = run_cases(&ctx, &cases, sizes.runs);
+    let read_size = match &args.read_size {
+        Some(text) => crate::units::parse_size(text)?,
+        None if args.quick => 64 << 20,
+        None => 1 << 30,
+    };
+    results.reads = read_bench::run(
+        &ctx.programs.tributary,
+        &ctx.work,
+        read_size,
+        sizes.runs,
+        args.filter.as_deref(),
+        &mut results.notes,
+    );
     // Outputs of failed cases stay for inspection; otherwise nothing is left.
     let _ = std::fs::remove_dir(&ctx.work);
     results.ratios = results::ratios(&results.cases);
@@ -145,6 +162,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     );
     println!();
     print!("{}", table::summary(&results, color));
+    if !results.reads.is_empty() {
+        println!("\nReading it back (s12):");
+        print!("{}", read_bench::table(&results.reads));
+    }
     if !results.ratios.is_empty() {
         println!("\nTributary ÷ alternative:");
         print!("{}", table::ratios(&results));
@@ -182,6 +203,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|c| c.tributary && !c.ok())
         .map(CaseResult::key)
+        .chain(
+            results
+                .reads
+                .iter()
+                .filter(|r| r.system.starts_with("tributary") && r.error.is_some())
+                .map(read_bench::ReadResult::key),
+        )
         .collect();
     if !failed.is_empty() {
         bail!(

@@ -19,6 +19,7 @@ mod plan;
 mod plot;
 mod procstat;
 mod producer;
+mod read_bench;
 mod receivers;
 mod report;
 mod results;

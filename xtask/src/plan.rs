@@ -111,6 +111,9 @@ pub enum Producers {
     Rust(Client),
     /// `bench/py_producer.py` processes (stdlib `SocketHandler`).
     Python,
+    /// `bench/py_producer.py --acknowledged` processes
+    /// (`tributary_logging.AcknowledgedSocketHandler` from clients/python).
+    PythonAck,
 }
 
 /// How one case is set up.
@@ -302,6 +305,12 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
                 "tributary listener",
                 true,
                 tributary_net(Transport::Tcp, true, false, Producers::Python),
+            ));
+            cases.push(text_case(
+                Scenario::S2,
+                "tributary listener, python ack handler",
+                true,
+                tributary_net(Transport::Tcp, true, false, Producers::PythonAck),
             ));
             cases.push(text_case(
                 Scenario::S3,

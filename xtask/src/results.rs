@@ -16,6 +16,9 @@ pub struct BenchResults {
     pub cases: Vec<CaseResult>,
     /// Tributary ÷ alternative.
     pub ratios: Vec<Ratio>,
+    /// Scenario s12: reading logs back.
+    #[serde(default)]
+    pub reads: Vec<crate::read_bench::ReadResult>,
     /// What was skipped and why.
     pub notes: Vec<String>,
 }
@@ -174,6 +177,22 @@ pub fn ratios(cases: &[CaseResult]) -> Vec<Ratio> {
             );
         }
         if let (Some(t), Some(a)) = (
+            find("s2", "tributary listener, python ack handler", n),
+            find("s2", "tributary listener", n),
+        ) {
+            // Issue 19: the acknowledged handler's call within 1.2x the stdlib's.
+            push(
+                format!("s2 per-call p50, python ack handler ÷ stdlib SocketHandler, N={n}"),
+                t.median.p50_ns as f64 / a.median.p50_ns as f64,
+                false,
+            );
+            push(
+                format!("s2 per-call p99, python ack handler ÷ stdlib SocketHandler, N={n}"),
+                t.median.p99_ns as f64 / a.median.p99_ns as f64,
+                false,
+            );
+        }
+        if let (Some(t), Some(a)) = (
             find("s2", "tributary listener", n),
             find("s4", "QueueHandler+mp.Queue", n),
         ) {
@@ -306,5 +325,31 @@ mod tests {
             .unwrap();
         assert_eq!(rate.value, 3.0);
         assert!(rate.higher_is_better);
+    }
+
+    #[test]
+    fn the_python_ack_handler_call_is_compared_with_the_stdlib_one() {
+        let case = |system: &str, p50: u64, p99: u64| CaseResult {
+            scenario: "s2".into(),
+            system: system.into(),
+            n: 1,
+            median: RunFigures {
+                p50_ns: p50,
+                p99_ns: p99,
+                ..run(1.0, p99, 0)
+            },
+            ..CaseResult::default()
+        };
+        let r = ratios(&[
+            case("tributary listener", 10_000, 40_000),
+            case("tributary listener, python ack handler", 11_000, 20_000),
+        ]);
+        let value = |prefix: &str| {
+            let found = r.iter().find(|r| r.label.starts_with(prefix)).unwrap();
+            assert!(!found.higher_is_better);
+            found.value
+        };
+        assert_eq!(value("s2 per-call p50, python ack handler"), 1.1);
+        assert_eq!(value("s2 per-call p99, python ack handler"), 0.5);
     }
 }

@@ -119,7 +119,7 @@ fn network(
         let cpu_before = procstat::proc_cpu_ns(rx.pid)?;
         let delay_ms = match producers {
             Producers::Rust(_) => 100 + 30 * case.n as u64,
-            Producers::Python => 250 + 120 * case.n as u64,
+            Producers::Python | Producers::PythonAck => 250 + 120 * case.n as u64,
         };
         let start_at = wall_ns() + delay_ms * 1_000_000;
         let mut children = Vec::new();
@@ -187,6 +187,12 @@ fn producer_command(
         Producers::Python => {
             let mut cmd = Command::new("python3");
             cmd.arg(programs.bench.join("py_producer.py"));
+            cmd
+        }
+        Producers::PythonAck => {
+            let mut cmd = Command::new("python3");
+            cmd.arg(programs.bench.join("py_producer.py"))
+                .arg("--acknowledged");
             cmd
         }
     };

@@ -9,8 +9,10 @@
 
 mod journal;
 mod registry;
+mod session;
 
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
 };
 pub(crate) use registry::{AckMark, Producer, Producers};
+pub(crate) use session::{Admit, Opening, Session, due as ack_due};

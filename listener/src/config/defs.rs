@@ -199,7 +199,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "unix",
         form: Form::Repeated("PATH"),
-        doc: "Listen on a Unix stream socket, created with mode 0600 (repeatable); a stale socket is replaced only if nothing answers on it",
+        doc: "Listen on a Unix stream socket, created with mode 0600 (repeatable); an existing socket is replaced only if connecting to it is refused (stale)",
         default: Shown::Nothing,
         scope: Scope::Input,
         apply: Apply::Listener(|c, v| {
@@ -481,7 +481,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "max-connections",
         form: Form::Value("N"),
-        doc: "Most stream connections open at once (at least 1); more are accepted and closed at once, counted as rejected",
+        doc: "Most stream connections open at once (at least 1); at the limit a new connection takes the slot of the oldest one that completed no frame (counted as evicted), else it is accepted and closed at once, counted as rejected",
         default: Shown::Value("1024"),
         scope: Scope::Listener,
         apply: Apply::Listener(|c, v| {
@@ -494,7 +494,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "idle-timeout",
         form: Form::Value("DURATION"),
-        doc: "Close connections silent this long, e.g. 10m; 0 never (Python's SocketHandler loses the first record sent on a connection the peer closed)",
+        doc: "Close connections silent this long, e.g. 10m; 0 never (Python's SocketHandler keeps its connection between records and loses the first record sent on one the peer closed)",
         default: Shown::Words("never"),
         scope: Scope::Listener,
         apply: Apply::Listener(|c, v| {
@@ -503,6 +503,47 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         builder: Builder::Setter(|b, s| b.idle_timeout(s.idle_timeout)),
         sample: "5m",
+    },
+    // Connection limits (issue 13).
+    Setting {
+        name: "first-frame-timeout",
+        form: Form::Value("DURATION"),
+        doc: "Close a connection that completes no frame or line this long after it opens (it holds a slot and sends nothing; producers send as soon as they connect); 0 turns it off",
+        default: Shown::Value("10s"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.first_frame_timeout = Some(v.duration()?).filter(|d| !d.is_zero());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.first_frame_timeout(s.first_frame_timeout)),
+        sample: "30s",
+    },
+    Setting {
+        name: "max-connections-per-peer",
+        form: Form::Value("N"),
+        doc: "Most stream connections from one peer: a remote address, or a Unix socket's process (its pid); TCP on loopback is not counted per peer; 0: no cap",
+        default: Shown::Value("256"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.max_connections_per_peer = v.number()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.max_connections_per_peer(s.max_connections_per_peer)),
+        sample: "16",
+    },
+    Setting {
+        name: "frame-budget",
+        form: Form::Value("SIZE"),
+        doc: "Most bytes held in unfinished frames and lines over all connections (at least 64 KiB); past it the connections holding the largest are closed, counted as evicted",
+        default: Shown::Value("16MiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.frame_budget =
+                usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.frame_budget(s.frame_budget)),
+        sample: "4MiB",
     },
     Setting {
         name: "frame-timeout",
@@ -692,6 +733,107 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         builder: Builder::Setter(|b, s| b.allow_insecure_remote(s.allow_insecure_remote)),
         sample: "",
+    },
+    // Forwarding to NATS JetStream (docs/scale-out.md).
+    Setting {
+        name: "forward-nats",
+        form: Form::Repeated("URL"),
+        doc: "Also publish every record of the first output to NATS JetStream at this server (repeatable for a cluster); the output file is the buffer while NATS is away",
+        default: Shown::Words("no forwarding"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.nats.extend(v.list()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| s.forward.nats.iter().fold(b, |b, u| b.forward_nats(u))),
+        sample: "nats://127.0.0.1:4222",
+    },
+    Setting {
+        name: "forward-stream",
+        form: Form::Value("NAME"),
+        doc: "The JetStream stream to forward to (created when missing: file storage, subjects PREFIX.>, 2 min duplicate window)",
+        default: Shown::Value(crate::DEFAULT_FORWARD_STREAM),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream = v.text()?.to_owned();
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_stream(&s.forward.stream)),
+        sample: "LOGS",
+    },
+    Setting {
+        name: "forward-subject-prefix",
+        form: Form::Value("TOKEN"),
+        doc: "Records of this host go to subject PREFIX.HOST-ID",
+        default: Shown::Value(crate::DEFAULT_SUBJECT_PREFIX),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.subject_prefix = v.text()?.to_owned();
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_subject_prefix(&s.forward.subject_prefix)),
+        sample: "logs",
+    },
+    Setting {
+        name: "host-id",
+        form: Form::Value("ID"),
+        doc: "This host in forwarded subjects, message ids and records without a host (letters, digits, - and _)",
+        default: Shown::Words("the host name, other characters as _"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.host_id = Some(v.text()?.to_owned());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.forward.host_id {
+            Some(id) => b.host_id(id),
+            None => b,
+        }),
+        sample: "web-1",
+    },
+    Setting {
+        name: "forward-max-bytes",
+        form: Form::Value("SIZE"),
+        doc: "When forwarding creates the stream: its limit on stored bytes (oldest messages go first)",
+        default: Shown::Words("unlimited"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream_max_bytes = Some(v.size()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match s.forward.stream_max_bytes {
+            Some(n) => b.forward_max_bytes(n),
+            None => b,
+        }),
+        sample: "10GiB",
+    },
+    Setting {
+        name: "forward-max-age",
+        form: Form::Value("DURATION"),
+        doc: "When forwarding creates the stream: how long it keeps a message",
+        default: Shown::Words("forever"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.stream_max_age = Some(v.duration()?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match s.forward.stream_max_age {
+            Some(d) => b.forward_max_age(d),
+            None => b,
+        }),
+        sample: "7d",
+    },
+    Setting {
+        name: "forward-lag-warn",
+        form: Form::Value("SIZE"),
+        doc: "Warn when this much of the output is not yet acknowledged by JetStream (local writing never waits for NATS)",
+        default: Shown::Value("64MiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.lag_warn = v.size()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_lag_warn(s.forward.lag_warn)),
+        sample: "1MiB",
     },
 ];
 

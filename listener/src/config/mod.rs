@@ -42,6 +42,9 @@ use toml::de::{DeTable, DeValue};
 
 /// The key of the `[[output]]` tables: file-only, as is [`OUTPUT_FILE`].
 pub(crate) const OUTPUTS: &str = "output";
+/// The `[forward]` table: the forwarding settings without their
+/// `forward-` prefix.
+pub(crate) const FORWARD: &str = "forward";
 /// An `[[output]]` table's file: its one key that is no flag (the top
 /// level's is `out`).
 pub(crate) const OUTPUT_FILE: &str = "file";
@@ -188,12 +191,16 @@ impl FileConfig {
         let top_keys: Vec<&str> = defs::SETTINGS
             .iter()
             .map(|s| s.name)
-            .chain([OUTPUTS])
+            .chain([OUTPUTS, FORWARD])
             .collect();
         for (key, value) in doc.get_ref() {
             let name = key.get_ref().as_ref();
             if name == OUTPUTS {
                 config.read_outputs(&place, value)?;
+                continue;
+            }
+            if name == FORWARD {
+                config.read_forward(&place, value)?;
                 continue;
             }
             let Some(setting) = defs::find(name) else {
@@ -267,6 +274,47 @@ impl FileConfig {
                 ));
             }
             self.outputs.push(draft);
+        }
+        Ok(())
+    }
+
+    /// The `[forward]` table: its key `K` is the setting `forward-K`
+    /// (`host-id` as it is), so `[forward] nats = [...]` is
+    /// `forward-nats = [...]`.
+    fn read_forward(
+        &mut self,
+        place: &Place<'_>,
+        value: &toml::Spanned<DeValue<'_>>,
+    ) -> Result<(), ConfigError> {
+        let DeValue::Table(table) = value.get_ref() else {
+            return Err(place.refuse(
+                value.span(),
+                FORWARD.into(),
+                "expected a [forward] table".into(),
+            ));
+        };
+        let known: Vec<&str> = defs::SETTINGS
+            .iter()
+            .filter_map(|s| {
+                s.name
+                    .strip_prefix("forward-")
+                    .or((s.name == "host-id").then_some(s.name))
+            })
+            .collect();
+        for (key, value) in table {
+            let name = key.get_ref().as_ref();
+            let shown = format!("{FORWARD}.{name}");
+            let full = if name == "host-id" {
+                name.to_owned()
+            } else {
+                format!("forward-{name}")
+            };
+            let Some(Apply::Listener(apply)) = defs::find(&full).map(|s| s.apply) else {
+                return Err(place.refuse(key.span(), shown, suggestion(name, &known)));
+            };
+            let refuse = |reason| place.refuse(value.span(), shown.clone(), reason);
+            let given = raw(value.get_ref()).map_err(refuse)?;
+            apply(self, &given).map_err(refuse)?;
         }
         Ok(())
     }

@@ -2,7 +2,9 @@
 //! under a shared connection limit.
 
 use super::InputCtx;
+use super::connections::PeerKey;
 use super::stream::serve_stream;
+use crate::diag::input as event;
 use crate::listener::TaskGuard;
 use crate::tls::ServerTls;
 use std::io;
@@ -10,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
-use tributary_core::Level;
 
 #[cfg(feature = "tls")]
 use super::tls;
@@ -19,51 +20,81 @@ use super::tls;
 /// long rather than spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Starts serving an accepted connection, or refuses it at the limit.
+/// How long a new connection waits for the slot of a connection told to
+/// close to make room for it (that one closes at its next wake-up).
+const ROOM_WAIT: Duration = Duration::from_secs(5);
+
+/// Who a connection comes from: a name for messages, and the key the
+/// per-peer cap counts (none where the kernel does not tell processes
+/// apart: TCP on loopback).
+pub(crate) struct Peer {
+    name: String,
+    key: Option<PeerKey>,
+}
+
+/// Starts serving an accepted connection, or refuses it at a limit.
 /// Opening it (the TLS handshake) holds a connection slot and runs on the
 /// connection's task, so a slow client never delays the accept loop.
 fn start<A: Acceptor>(
     acceptor: &A,
     accepted: A::Accepted,
-    peer: String,
+    peer: Peer,
     input: &Arc<InputCtx>,
     limit: &Arc<Semaphore>,
     shutdown: &watch::Receiver<bool>,
     guard: &TaskGuard,
 ) {
-    let Ok(permit) = limit.clone().try_acquire_owned() else {
-        input.counters.rejected.fetch_add(1, Relaxed);
-        input.diag.report(
-            Level::WARNING,
-            format_args!(
-                "{}: refusing connection from {peer}: max-connections reached",
-                input.label
-            ),
-        );
-        return;
+    let Peer { name: peer, key } = peer;
+    let refuse = |why: &dyn std::fmt::Display| {
+        input.emit(event::ConnectionRefused { peer: &peer, why });
+    };
+    let ticket = match input.connections.admit(key) {
+        Ok(ticket) => ticket,
+        Err(full) => {
+            return refuse(&format_args!(
+                "it has {} connections open (max-connections-per-peer)",
+                full.cap
+            ));
+        }
+    };
+    // At the limit, a connection that has completed nothing yields its
+    // slot; the new one waits for it on its own task.
+    let permit = match limit.clone().try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) if ticket.make_room() => None,
+        Err(_) => return refuse(&"max-connections reached"),
     };
     input.counters.active.fetch_add(1, Relaxed);
     let opening = acceptor.open(accepted);
     let (input, mut shutdown, guard) = (input.clone(), shutdown.clone(), guard.clone());
+    let limit = limit.clone();
     tokio::spawn(async move {
-        match open_or_drain(opening, &mut shutdown, &input).await {
-            Ok(stream) => {
-                input.counters.connections.fetch_add(1, Relaxed);
-                serve_stream(stream, peer, input.clone(), shutdown).await;
+        let permit = match permit {
+            Some(p) => Some(p),
+            None => tokio::time::timeout(ROOM_WAIT, limit.acquire_owned())
+                .await
+                .ok()
+                .and_then(Result::ok),
+        };
+        if let Some(permit) = permit {
+            match open_or_drain(opening, &mut shutdown, &input).await {
+                Ok(stream) => {
+                    input.counters.connections.fetch_add(1, Relaxed);
+                    serve_stream(stream, peer, input.clone(), shutdown, ticket).await;
+                }
+                Err(e) => input.emit(event::ConnectionRefused {
+                    peer: &peer,
+                    why: &format_args!("TLS handshake failed: {e}"),
+                }),
             }
-            Err(e) => {
-                input.counters.rejected.fetch_add(1, Relaxed);
-                input.diag.report(
-                    Level::WARNING,
-                    format_args!(
-                        "{}: refusing connection from {peer}: TLS handshake failed: {e}",
-                        input.label
-                    ),
-                );
-            }
+            drop(permit);
+        } else {
+            input.emit(event::ConnectionRefused {
+                peer: &peer,
+                why: &"max-connections reached",
+            });
         }
         input.counters.active.fetch_sub(1, Relaxed);
-        drop(permit);
         drop(guard);
     });
 }
@@ -100,11 +131,12 @@ pub(crate) trait Acceptor: Send + Sync {
     type Stream: tokio::io::AsyncRead
         + tokio::io::AsyncWrite
         + std::os::fd::AsRawFd
+        + super::stream::ReadReady
         + Unpin
         + Send
         + 'static;
-    /// The next connection and a name for its peer.
-    fn next(&self) -> impl Future<Output = io::Result<(Self::Accepted, String)>> + Send;
+    /// The next connection and its peer.
+    fn next(&self) -> impl Future<Output = io::Result<(Self::Accepted, Peer)>> + Send;
     /// Makes an accepted connection ready to serve; runs on its own task.
     fn open(
         &self,
@@ -115,9 +147,16 @@ pub(crate) trait Acceptor: Send + Sync {
 impl Acceptor for tokio::net::TcpListener {
     type Accepted = tokio::net::TcpStream;
     type Stream = tokio::net::TcpStream;
-    async fn next(&self) -> io::Result<(Self::Accepted, String)> {
+    async fn next(&self) -> io::Result<(Self::Accepted, Peer)> {
         let (stream, peer) = self.accept().await?;
-        Ok((stream, peer.to_string()))
+        let key = PeerKey::tcp(peer.ip());
+        Ok((
+            stream,
+            Peer {
+                name: peer.to_string(),
+                key,
+            },
+        ))
     }
     fn open(
         &self,
@@ -130,12 +169,19 @@ impl Acceptor for tokio::net::TcpListener {
 impl Acceptor for tokio::net::UnixListener {
     type Accepted = tokio::net::UnixStream;
     type Stream = tokio::net::UnixStream;
-    /// Unix clients are usually unnamed: the peer is named by its pid.
-    async fn next(&self) -> io::Result<(Self::Accepted, String)> {
+    /// Unix clients are usually unnamed: the peer is named, and counted,
+    /// by its pid (`SO_PEERCRED`).
+    async fn next(&self) -> io::Result<(Self::Accepted, Peer)> {
         let (stream, _) = self.accept().await?;
         let peer = match stream.peer_cred().ok().and_then(|c| c.pid()) {
-            Some(pid) => format!("pid {pid}"),
-            None => "an unnamed peer".to_owned(),
+            Some(pid) => Peer {
+                name: format!("pid {pid}"),
+                key: Some(PeerKey::Pid(pid)),
+            },
+            None => Peer {
+                name: "an unnamed peer".to_owned(),
+                key: None,
+            },
         };
         Ok((stream, peer))
     }
@@ -163,10 +209,7 @@ async fn accept_loop<A: Acceptor>(
             r = listener.next() => match r {
                 Ok((stream, peer)) => start(&listener, stream, peer, &input, &limit, &shutdown, &guard),
                 Err(e) => {
-                    input.diag.report(
-                        Level::ERROR,
-                        format_args!("{}: accept failed: {e}", input.label),
-                    );
+                    input.emit(event::AcceptFailed(&e));
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },

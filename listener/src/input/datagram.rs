@@ -8,6 +8,7 @@
 
 use super::{InputCtx, PeerState};
 use crate::diag::LOGGER;
+use crate::diag::input as event;
 use crate::listener::TaskGuard;
 use crate::pipeline::Batch;
 use std::fmt;
@@ -148,11 +149,9 @@ impl Ingest {
                 self.notice();
             }
             Err(dropped) => {
-                self.input
-                    .counters
-                    .dropped
-                    .fetch_add(dropped.records as u64, Relaxed);
-                self.unreported += dropped.records as u64;
+                let records = dropped.records as u64;
+                self.input.emit(event::DatagramsDropped(records));
+                self.unreported += records;
             }
         }
     }
@@ -176,13 +175,7 @@ impl Ingest {
             return;
         }
         if self.input.queue.try_send(self.notice_record()).is_ok() {
-            self.input.diag.report(
-                Level::WARNING,
-                format_args!(
-                    "{} records dropped from {}: the queue was full",
-                    self.unreported, self.input.label
-                ),
-            );
+            self.input.emit(event::DropNotice(self.unreported));
             self.unreported = 0;
         }
     }
@@ -197,13 +190,7 @@ impl Ingest {
         if self.unreported > 0 {
             let notice = self.notice_record();
             let _ = self.input.queue.send(notice).await;
-            self.input.diag.report(
-                Level::WARNING,
-                format_args!(
-                    "{} records dropped from {}: the queue was full",
-                    self.unreported, self.input.label
-                ),
-            );
+            self.input.emit(event::DropNotice(self.unreported));
         }
     }
 }
@@ -235,7 +222,7 @@ macro_rules! serve_datagrams {
                             ingest.flush();
                         }
                         Err(e) => {
-                            input.diag.report(Level::WARNING, format_args!("{}: receive failed: {e}", input.label));
+                            input.emit(crate::diag::input::ReceiveFailed(&e));
                         }
                     },
                     _ = retry.tick() => ingest.notice(),

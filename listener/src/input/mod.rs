@@ -2,6 +2,7 @@
 //! datagram tasks share.
 
 mod accept;
+pub(crate) mod connections;
 mod datagram;
 mod stream;
 #[cfg(feature = "tls")]
@@ -9,10 +10,12 @@ mod tls;
 mod unix_path;
 
 pub(crate) use accept::{accept_tcp, accept_unix};
+pub(crate) use connections::Connections;
 pub(crate) use datagram::{serve_udp, serve_unix_dgram};
+pub(crate) use stream::READ_CHUNK;
 
 use crate::ListenerError;
-use crate::diag::Diag;
+use crate::diag::{Diag, Event};
 use crate::passthrough::{self, TsCache};
 use crate::pipeline::{Batch, Queue};
 use crate::settings::InputSpec;
@@ -23,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
-use tributary_core::{DecodeOptions, Level, Record, decode_payload_into};
+use tributary_core::{DecodeOptions, Record, decode_payload_into};
 
 /// The kind of an input socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,6 +76,18 @@ impl BoundInput {
     /// The path of a Unix input.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+}
+
+#[cfg(test)]
+impl BoundInput {
+    /// A bound input that was never bound, for tests of what is said about it.
+    pub(crate) fn for_test(kind: InputKind, addr: Option<SocketAddr>) -> BoundInput {
+        BoundInput {
+            kind,
+            addr,
+            path: None,
+        }
     }
 }
 
@@ -215,6 +230,12 @@ pub(crate) struct InputCtx {
     pub(crate) diag: Arc<Diag>,
     pub(crate) max_frame: usize,
     pub(crate) idle_timeout: Option<Duration>,
+    /// How long a connection may stay open without completing its first
+    /// frame or line.
+    pub(crate) first_frame_timeout: Option<Duration>,
+    /// Every open stream connection, over all inputs (per-peer cap, frame
+    /// budget, room for new producers).
+    pub(crate) connections: Arc<Connections>,
     pub(crate) drain_timeout: Duration,
     pub(crate) decode: DecodeOptions,
     /// Producers using acknowledged delivery, shared by every input.
@@ -225,15 +246,16 @@ pub(crate) struct InputCtx {
     pub(crate) frame_timeout: Option<Duration>,
 }
 
-/// What a connection (or a datagram socket) keeps between payloads.
+/// What a connection (or a datagram socket, or the collector's consumer)
+/// keeps between payloads.
 #[derive(Default)]
 pub(crate) struct PeerState {
     /// Bad payloads so far (only the first few are described).
     pub(crate) reports: u32,
-    ts: TsCache,
+    pub(crate) ts: TsCache,
     /// The record payloads are decoded into, reused so a connection's
     /// records cost no allocation once it is warm.
-    record: Record,
+    pub(crate) record: Record,
 }
 
 impl InputCtx {
@@ -286,14 +308,17 @@ impl InputCtx {
         what: &dyn fmt::Display,
         reports: &mut u32,
     ) {
-        self.counters.malformed.fetch_add(1, Relaxed);
         *reports += 1;
-        if *reports <= MALFORMED_REPORTS_PER_PEER {
-            self.diag.report(
-                Level::WARNING,
-                format_args!("{} from {peer}: {what}; record skipped", self.label),
-            );
-        }
+        self.emit(crate::diag::input::Malformed {
+            peer,
+            what,
+            nth: *reports,
+        });
+    }
+
+    /// Counts and reports something that happened to this input.
+    pub(crate) fn emit<E: Event<Context = InputCtx>>(&self, event: E) {
+        self.diag.emit(self, event);
     }
 
     /// Records were queued.

@@ -2,7 +2,7 @@
 //! own task, bounded by `tls-handshake-timeout`, and the stream it yields
 //! ends the way a TCP stream does.
 
-use super::accept::Acceptor;
+use super::accept::{Acceptor, Peer};
 use crate::tls::ServerTls;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -30,7 +30,7 @@ impl Acceptor for TlsListener {
     type Accepted = TcpStream;
     type Stream = TlsConn;
 
-    async fn next(&self) -> io::Result<(TcpStream, String)> {
+    async fn next(&self) -> io::Result<(TcpStream, Peer)> {
         self.listener.next().await
     }
 
@@ -128,6 +128,15 @@ impl AsyncWrite for TlsConn {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl super::stream::ReadReady for TlsConn {
+    /// rustls may hold decrypted bytes the socket no longer shows, so a
+    /// TLS connection reads (with its buffer) at once.
+    const TELLS: bool = false;
+    fn poll_read_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 

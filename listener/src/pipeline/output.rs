@@ -103,7 +103,9 @@ impl Output {
 
     /// Flushes and fsyncs the file (durable acknowledgements).
     pub(crate) fn sync(&mut self) -> io::Result<()> {
-        self.sink.sync_all()
+        self.sink.sync_all()?;
+        crate::test_hooks::synced(&self.path);
+        Ok(())
     }
 
     pub(crate) fn reopen(&mut self) -> io::Result<()> {

@@ -7,7 +7,6 @@ use crate::settings::RotationSpec;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use tributary_core::Level;
 use tributary_rotation::RotatingFile;
 
 /// Opens the file for one output with its rotation policy.
@@ -34,7 +33,13 @@ pub(crate) fn open_sink(
     let diag = diag.clone();
     let shown = path.display().to_string();
     builder = builder.on_error(move |e| {
-        diag.stderr(Level::ERROR, format_args!("{shown}: {e}"));
+        diag.emit(
+            &(),
+            crate::diag::writer::BackgroundFailed {
+                output: &shown,
+                error: &e,
+            },
+        );
     });
     builder.open().map_err(io::Error::from)
 }

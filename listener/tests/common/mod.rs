@@ -38,9 +38,33 @@ impl Tributary {
     }
 
     pub fn start_expecting(cwd: &Path, args: &[&str], expected: usize) -> Tributary {
+        Tributary::start_with_env(cwd, args, expected, &[])
+    }
+
+    /// [`start_expecting`](Self::start_expecting) with extra environment
+    /// variables (the test hooks' settings).
+    pub fn start_with_env(
+        cwd: &Path,
+        args: &[&str],
+        expected: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Tributary {
+        Tributary::try_start(cwd, args, expected, env)
+            .unwrap_or_else(|err| panic!("no readiness lines; {err}"))
+    }
+
+    /// Starts the listener; `Err` with its exit status and stderr when it
+    /// exits (or stays silent) before printing its readiness lines.
+    pub fn try_start(
+        cwd: &Path,
+        args: &[&str],
+        expected: usize,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Result<Tributary, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
             .arg("listen")
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -78,12 +102,12 @@ impl Tributary {
                 }
                 Err(_) => {
                     let (status, err) = t.finish_now();
-                    panic!("no readiness lines; exit {status:?}; stderr:\n{err}");
+                    return Err(format!("exit {status:?}; stderr:\n{err}"));
                 }
             }
         }
         t.bound = bound;
-        t
+        Ok(t)
     }
 
     /// The address of the `n`th input of `kind`.
@@ -235,14 +259,21 @@ pub fn read_json(path: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Waits until `path` holds at least `n` lines; returns them parsed.
+/// Panics at the deadline, naming the count it saw: a test whose records
+/// never arrive fails here rather than later on a confusing count.
 pub fn wait_for_lines(path: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let text = std::fs::read(path).unwrap_or_default();
         let count = text.iter().filter(|&&b| b == b'\n').count();
-        if count >= n || Instant::now() > deadline {
+        if count >= n {
             return read_json(path);
         }
+        assert!(
+            Instant::now() < deadline,
+            "{} holds {count} lines after {PATIENCE:?}, expected at least {n}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -433,4 +464,29 @@ pub fn line_ts(line: &[u8]) -> Option<f64> {
     let end = rest.iter().position(|&b| b == b'"')?;
     let ts = std::str::from_utf8(&rest[..end]).ok()?;
     Some(tributary_core::Timestamp::parse_rfc3339(ts)?.as_secs_f64())
+}
+
+/// Datagrams the kernel dropped at the UDP socket bound to `addr` (its
+/// receive buffer was full), from /proc/net/udp: a loss no listener can
+/// see, so tests account for it instead of assuming it never happens.
+pub fn udp_kernel_drops(addr: SocketAddr) -> u64 {
+    let SocketAddr::V4(v4) = addr else {
+        panic!("udp_kernel_drops reads /proc/net/udp (IPv4): {addr}")
+    };
+    let local = format!(
+        "{:08X}:{:04X}",
+        u32::from_le_bytes(v4.ip().octets()),
+        v4.port()
+    );
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+        .unwrap_or_else(|| panic!("no UDP socket {addr} ({local}) in /proc/net/udp:\n{table}"))
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

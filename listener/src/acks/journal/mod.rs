@@ -348,6 +348,9 @@ impl Journal {
             }
             return Err(error);
         }
+        if durable {
+            crate::test_hooks::synced(&self.path);
+        }
         self.size += bytes.len() as u64;
         Ok(())
     }
@@ -426,6 +429,7 @@ impl Journal {
         fs::rename(&tmp, &self.path)?;
         // The rename is durable once the directory is.
         sync_dir(&self.path)?;
+        crate::test_hooks::synced(&self.path);
         self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
         self.size = bytes.len() as u64;
         self.snapshot_len = self.size;

@@ -19,6 +19,7 @@ use super::batch::Lines;
 use super::queue::Budget;
 use super::{Commits, Msg, Output};
 use crate::diag::Diag;
+use crate::diag::writer as event;
 use crate::stats::WriterCounters;
 use outage::{Outage, advice};
 use std::io;
@@ -27,7 +28,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use tributary_core::Level;
 
 /// A retry wait is slept in slices this long, so a shutdown is noticed
 /// soon even during a 2 s wait.
@@ -181,14 +181,13 @@ impl Writer {
                     self.commit();
                 }
                 for output in &mut self.outputs {
-                    if let Err(e) = output.reopen() {
-                        self.counters.write_errors.fetch_add(1, Relaxed);
-                        self.diag.stderr(
-                            Level::ERROR,
-                            format_args!(
-                                "cannot reopen {}: {e}; the next write tries again",
-                                output.path.display()
-                            ),
+                    if let Err(error) = output.reopen() {
+                        self.diag.emit(
+                            &*self.counters,
+                            event::ReopenFailed {
+                                path: &output.path,
+                                error: &error,
+                            },
                         );
                     }
                 }
@@ -313,13 +312,14 @@ impl Writer {
 
     /// Counts and reports a failed journal write.
     fn journal_failed(&self, e: &io::Error, what: &str, consequence: &str) {
-        self.counters.write_errors.fetch_add(1, Relaxed);
-        self.diag.stderr(
-            Level::ERROR,
-            format_args!(
-                "{what} {}: {e}; {consequence}",
-                self.commits.journal_path().display()
-            ),
+        self.diag.emit(
+            &*self.counters,
+            event::JournalFailed {
+                what,
+                path: self.commits.journal_path(),
+                error: e,
+                consequence,
+            },
         );
     }
 
@@ -346,30 +346,30 @@ impl Writer {
     /// if the cause changes), then waits before the retry, or gives the
     /// output up if a shutdown's drain timeout has run out.
     fn failed(&mut self, i: usize, error: io::Error) {
-        self.counters.write_errors.fetch_add(1, Relaxed);
         let path = self.outputs[i].path.display().to_string();
+        let advice = advice(&error);
         match &mut self.health[i] {
             Health::Stalled(outage) => {
-                if outage.again(&error) {
-                    self.diag.stderr(
-                        Level::ERROR,
-                        format_args!(
-                            "still cannot write to {path}, now: {error}; {}",
-                            advice(&error)
-                        ),
-                    );
-                }
+                let cause_changed = outage.again(&error);
+                self.diag.emit(
+                    &*self.counters,
+                    event::OutageGoesOn {
+                        path: &path,
+                        error: &error,
+                        advice: &advice,
+                        cause_changed,
+                    },
+                );
             }
             health => {
                 *health = Health::Stalled(Outage::new(&error));
-                self.counters.stalls.fetch_add(1, Relaxed);
-                self.counters.stalled.fetch_add(1, Relaxed);
-                self.diag.stderr(
-                    Level::ERROR,
-                    format_args!(
-                        "cannot write to {path}: {error}; {}. Writing stopped at a record boundary: the records are held and retried until they can be written (inputs pause while the queue is full; datagrams beyond it are dropped, counted)",
-                        advice(&error)
-                    ),
+                self.diag.emit(
+                    &*self.counters,
+                    event::OutageBegan {
+                        path: &path,
+                        error: &error,
+                        advice: &advice,
+                    },
                 );
             }
         }
@@ -383,16 +383,14 @@ impl Writer {
     /// Output `i` was written: ends its outage, if any.
     fn recovered(&mut self, i: usize) {
         if let Health::Stalled(outage) = &self.health[i] {
-            self.diag.stderr(
-                Level::INFO,
-                format_args!(
-                    "writing to {} again after {:.1}s and {} failed attempts; no record was lost",
-                    self.outputs[i].path.display(),
-                    outage.since.elapsed().as_secs_f64(),
-                    outage.attempts
-                ),
+            self.diag.emit(
+                &*self.counters,
+                event::OutageEnded {
+                    path: &self.outputs[i].path,
+                    lasted: outage.since.elapsed(),
+                    attempts: outage.attempts,
+                },
             );
-            self.counters.stalled.fetch_sub(1, Relaxed);
             self.health[i] = Health::Writing;
         }
     }
@@ -401,18 +399,17 @@ impl Writer {
     /// to come for it are counted as unwritten.
     fn give_up(&mut self, i: usize, error: &io::Error) {
         let buffered = self.outputs[i].discard_buffered() as u64;
-        self.counters.unwritten.fetch_add(buffered, Relaxed);
-        self.counters.stalled.fetch_sub(1, Relaxed);
         self.health[i] = Health::GivenUp {
             unwritten: buffered,
         };
-        self.diag.stderr(
-            Level::ERROR,
-            format_args!(
-                "giving up on {}: it still fails ({error}) after the drain timeout ({:?}) of the shutdown; the records for it that are left will not be written",
-                self.outputs[i].path.display(),
-                self.stop.drain_timeout
-            ),
+        self.diag.emit(
+            &*self.counters,
+            event::OutputGivenUp {
+                path: &self.outputs[i].path,
+                error,
+                drain_timeout: self.stop.drain_timeout,
+                buffered,
+            },
         );
     }
 
@@ -458,28 +455,34 @@ impl Writer {
         for (output, health) in self.outputs.drain(..).zip(self.health.drain(..)) {
             let path = output.path.clone();
             if let Health::GivenUp { unwritten } = health {
-                self.diag.stderr(
-                    Level::ERROR,
-                    format_args!(
-                        "{unwritten} records could not be written to {} and are lost",
-                        path.display()
-                    ),
+                self.diag.emit(
+                    &*self.counters,
+                    event::OutputLost {
+                        path: &path,
+                        unwritten,
+                    },
                 );
             }
             match output.close() {
                 Ok(errors) => {
+                    let output = path.display().to_string();
                     for e in errors {
-                        self.diag
-                            .stderr(Level::ERROR, format_args!("{}: {e}", path.display()));
+                        self.diag.emit(
+                            &(),
+                            event::BackgroundFailed {
+                                output: &output,
+                                error: &e,
+                            },
+                        );
                     }
                 }
-                Err(e) => {
-                    self.counters.write_errors.fetch_add(1, Relaxed);
-                    self.diag.stderr(
-                        Level::ERROR,
-                        format_args!("cannot flush {}: {e}", path.display()),
-                    );
-                }
+                Err(error) => self.diag.emit(
+                    &*self.counters,
+                    event::CloseFailed {
+                        path: &path,
+                        error: &error,
+                    },
+                ),
             }
         }
     }

@@ -1,13 +1,20 @@
 //! The listener's own diagnostics: bad input, refused connections, write
 //! errors. They go to stderr, or into the log as records of logger
 //! `tributary`, never unlabelled into an output file.
+//!
+//! Each thing that can happen is an [`Event`] type (`input`, `writer`)
+//! that owns its level, its counters and its message; [`Diag::emit`]
+//! counts, reports (rate-limited) and logs it in one place.
+
+pub(crate) mod input;
+pub(crate) mod writer;
 
 use crate::pipeline::Queue;
 use crate::settings::DiagnosticsMode;
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
-use tributary_core::{Level, Record};
+use std::time::Duration;
+use tributary_core::{Level, RateLimit, Record};
 
 /// The logger name of the listener's own records.
 pub const LOGGER: &str = "tributary";
@@ -17,17 +24,44 @@ pub const LOGGER: &str = "tributary";
 const BURST: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(1);
 
-struct Limiter {
-    window_start: Instant,
-    in_window: u32,
-    suppressed: u64,
+/// Where events happen: what holds their counters and names them.
+pub(crate) trait Source {
+    /// Whether its events may go into the log as records (`--diagnostics
+    /// log`); the writer's may not, they would feed the queue they come
+    /// from.
+    const IN_BAND: bool;
+}
+
+/// Something that happened to an input, the queue or the writer.
+pub(crate) trait Event {
+    /// What it happens in: its counters, and what names it in messages.
+    type Context: Source;
+    /// How serious it is.
+    const LEVEL: Level;
+    /// Raises its counters.
+    fn count(&self, _: &Self::Context) {}
+    /// Whether it is described (it is counted either way).
+    fn described(&self) -> bool {
+        true
+    }
+    /// Its message.
+    fn describe(&self, cx: &Self::Context, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+/// An event's message, for formatting.
+struct Message<'a, E: Event>(&'a E, &'a E::Context);
+
+impl<E: Event> fmt::Display for Message<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.describe(self.1, f)
+    }
 }
 
 /// Reports diagnostics, rate-limited.
 pub(crate) struct Diag {
     mode: DiagnosticsMode,
     queue: OnceLock<Queue>,
-    limiter: Mutex<Limiter>,
+    limiter: Mutex<RateLimit>,
 }
 
 impl Diag {
@@ -35,11 +69,7 @@ impl Diag {
         Diag {
             mode,
             queue: OnceLock::new(),
-            limiter: Mutex::new(Limiter {
-                window_start: Instant::now(),
-                in_window: 0,
-                suppressed: 0,
-            }),
+            limiter: Mutex::new(RateLimit::new(BURST, WINDOW)),
         }
     }
 
@@ -49,27 +79,34 @@ impl Diag {
     }
 
     /// Whether this message may go out now; prints a note about the
-    /// messages suppressed in the previous window when a new one starts.
+    /// messages suppressed before it.
     fn admit(&self) -> bool {
-        let mut l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if now.duration_since(l.window_start) >= WINDOW {
-            if l.suppressed > 0 {
-                eprintln!(
-                    "tributary: warning: {} diagnostics suppressed (rate limit)",
-                    l.suppressed
-                );
+        let admitted = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit();
+        match admitted {
+            Some(0) => true,
+            Some(suppressed) => {
+                eprintln!("tributary: warning: {suppressed} diagnostics suppressed (rate limit)");
+                true
             }
-            l.window_start = now;
-            l.in_window = 0;
-            l.suppressed = 0;
+            None => false,
         }
-        if l.in_window < BURST {
-            l.in_window += 1;
-            true
+    }
+
+    /// Counts `event` and reports it, as configured.
+    pub(crate) fn emit<E: Event>(&self, cx: &E::Context, event: E) {
+        event.count(cx);
+        if !event.described() {
+            return;
+        }
+        let message = Message(&event, cx);
+        if E::Context::IN_BAND {
+            self.report(E::LEVEL, message);
         } else {
-            l.suppressed += 1;
-            false
+            self.stderr(E::LEVEL, message);
         }
     }
 

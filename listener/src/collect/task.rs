@@ -1,0 +1,322 @@
+//! Attaching to the stream and consuming it.
+
+use super::settings::CollectSettings;
+use crate::ListenerError;
+use crate::acks::{AckMark, Producer};
+use crate::diag::Diag;
+use crate::forward::jetstream::{self as js_format, FORMAT_HEADER, FORMAT_JSON_LINES, HOST_HEADER};
+use crate::input::{InputCtx, PeerState};
+use crate::listener::TaskGuard;
+use crate::passthrough;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::message::Acker;
+use async_nats::jetstream::{self};
+use futures_util::StreamExt;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tributary_core::{CompactString, DecodeOptions, Level, decode_payload_into};
+
+/// Messages delivered and not yet acknowledged, at most (the consumer's
+/// `max_ack_pending`): bounds what a collector holds.
+const MAX_ACK_PENDING: i64 = 10_000;
+/// How long JetStream waits for an acknowledgement before redelivering.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// A collector attached to its stream, ready to [`serve`].
+pub(crate) struct Attached {
+    consumer: PullConsumer,
+    /// `nats <URL> stream <NAME>`: the readiness line after `collecting `.
+    pub(crate) label: String,
+    /// The producer id under which the journal keeps the stream position.
+    producer_id: String,
+}
+
+/// Connects, gets (or creates) the stream and the durable consumer. An
+/// unreachable server is an error naming `--nats`.
+pub(crate) async fn attach(
+    settings: &CollectSettings,
+    diag: Arc<Diag>,
+) -> Result<Attached, ListenerError> {
+    let fail = |reason: String| ListenerError::Collect { reason };
+    settings
+        .check()
+        .map_err(|(flag, reason)| fail(format!("--{flag}: {reason}")))?;
+    let servers = js_format::server_addrs(&settings.nats, "--nats").map_err(fail)?;
+    let urls = settings.nats.join(",");
+    let client = js_format::options(
+        format!("tributary collect {}", settings.consumer),
+        diag,
+        format!("collect: {urls}"),
+        "nothing is collected meanwhile; the stream keeps the records",
+    )
+    .connect(servers)
+    .await
+    .map_err(|e| {
+        fail(format!(
+            "cannot reach --nats {urls}: {e}; is nats-server running with JetStream (nats-server -js)?"
+        ))
+    })?;
+    let js = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build(client);
+    let wanted = js_format::stream_config(
+        &settings.stream,
+        crate::forward::settings::DEFAULT_SUBJECT_PREFIX,
+        None,
+        None,
+    );
+    let (stream, _) = js_format::ensure_stream(&js, wanted)
+        .await
+        .map_err(|e| fail(format!("--stream {}: {e}", settings.stream)))?;
+    let consumer: PullConsumer = stream
+        .get_or_create_consumer(
+            &settings.consumer,
+            pull::Config {
+                durable_name: Some(settings.consumer.clone()),
+                ack_policy: AckPolicy::Explicit,
+                deliver_policy: DeliverPolicy::All,
+                ack_wait: ACK_WAIT,
+                max_ack_pending: MAX_ACK_PENDING,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| fail(format!("--consumer {}: {e}", settings.consumer)))?;
+    Ok(Attached {
+        consumer,
+        label: format!("nats {urls} stream {}", settings.stream),
+        producer_id: format!("nats/{}/{}", settings.stream, settings.consumer),
+    })
+}
+
+/// Messages waiting for their records to be written, oldest first.
+type Pending = Arc<Mutex<VecDeque<(u64, Acker)>>>;
+
+/// Consumes until shutdown; returns once every message written is
+/// acknowledged to JetStream (or the drain timeout passed).
+pub(crate) async fn serve(
+    attached: Attached,
+    ctx: Arc<InputCtx>,
+    mut shutdown: watch::Receiver<bool>,
+    guard: TaskGuard,
+) {
+    let (producer, _, _) = ctx.producers.hello(&attached.producer_id, "", 0);
+    let pending: Pending = Arc::default();
+    let (done_tx, done_rx) = watch::channel(false);
+    let acker = tokio::spawn(acknowledge(
+        producer.clone(),
+        pending.clone(),
+        ctx.clone(),
+        done_rx,
+        guard.clone(),
+    ));
+    // Like a connection's: the passthrough's time cache, the count of bad
+    // lines, and the record lines are decoded into (reused, so a busy
+    // collector allocates nothing per decoded line once warm).
+    let mut state = PeerState::default();
+    let mut backoff = Duration::from_millis(100);
+    'outer: loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let mut messages = match attached.consumer.messages().await {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.diag.stderr(
+                    Level::WARNING,
+                    format_args!(
+                        "collect: cannot pull from {}: {e}; retrying",
+                        attached.label
+                    ),
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                m = messages.next() => m,
+                _ = shutdown.changed() => break 'outer,
+            };
+            let message = match next {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    ctx.diag.stderr(
+                        Level::WARNING,
+                        format_args!("collect: {}: {e}; pulling again", attached.label),
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue 'outer;
+                }
+                None => continue 'outer,
+            };
+            backoff = Duration::from_millis(100);
+            let Ok(seq) = message.info().map(|i| i.stream_sequence) else {
+                // Not a JetStream delivery: nothing to acknowledge.
+                continue;
+            };
+            let (message, acker) = message.split();
+            if !producer.accept(seq) {
+                // Redelivered, and written (or queued) already.
+                push_pending(&pending, seq, acker);
+                continue;
+            }
+            let mut batch = ctx.batch(message.payload.len());
+            let host = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(HOST_HEADER))
+                .map(|v| CompactString::from(v.as_str()));
+            let format_ok = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(FORMAT_HEADER))
+                .is_some_and(|v| v.as_str() == FORMAT_JSON_LINES);
+            if !format_ok || host.is_none() {
+                ctx.malformed(
+                    &format_args!("{} message {seq} on {}", attached.label, message.subject),
+                    &"not a tributary batch (no Tributary-Host or Tributary-Format: json-lines header)",
+                    &mut state.reports,
+                );
+            } else {
+                let host = host.unwrap_or_default();
+                for line in message.payload.split(|&b| b == b'\n') {
+                    if line.is_empty() {
+                        continue;
+                    }
+                    accept_line(&ctx, line, &host, &mut batch, &mut state, seq);
+                }
+            }
+            batch.ack = Some(AckMark {
+                producer: producer.clone(),
+                next: seq + 1,
+            });
+            push_pending(&pending, seq, acker);
+            let n = batch.records;
+            if ctx.queue.send(batch).await.is_err() {
+                break 'outer;
+            }
+            ctx.queued(n);
+        }
+    }
+    done_tx.send_replace(true);
+    let _ = acker.await;
+    drop(guard);
+}
+
+fn push_pending(pending: &Pending, seq: u64, acker: Acker) {
+    pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push_back((seq, acker));
+}
+
+/// One line of a batch: written as it came when it is already canonical
+/// and names its host; otherwise decoded, given the batch's host if it has
+/// none, and formatted.
+fn accept_line(
+    ctx: &InputCtx,
+    line: &[u8],
+    host: &CompactString,
+    batch: &mut crate::pipeline::Batch,
+    state: &mut PeerState,
+    seq: u64,
+) {
+    let encoder = &ctx.queue.encoder;
+    if let Some(c) = passthrough::check(line, &mut state.ts)
+        && memchr_find(line, b",\"host\":\"")
+    {
+        let mask = encoder.route_parts(c.level_no, c.logger);
+        if mask == 0 {
+            ctx.counters.filtered.fetch_add(1, Relaxed);
+            return;
+        }
+        if encoder.all_native(mask) {
+            encoder.push_native(line, mask, batch);
+            return;
+        }
+    }
+    match decode_payload_into(line, DecodeOptions::default(), &mut state.record) {
+        Ok(()) => {
+            let record = &mut state.record;
+            if record.host.is_none() {
+                record.host = Some(host.clone());
+            }
+            let mask = encoder.route(record);
+            if mask == 0 {
+                ctx.counters.filtered.fetch_add(1, Relaxed);
+            } else {
+                encoder.push(record, mask, batch);
+            }
+        }
+        Err(e) => ctx.malformed(&format_args!("message {seq}"), &e, &mut state.reports),
+    }
+}
+
+fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Acknowledges to JetStream every pending message whose records are
+/// written (and journaled), as commits happen; after shutdown, until none
+/// is left or the drain timeout passes.
+async fn acknowledge(
+    producer: Arc<Producer>,
+    pending: Pending,
+    ctx: Arc<InputCtx>,
+    done: watch::Receiver<bool>,
+    guard: TaskGuard,
+) {
+    let mut failed = 0u64;
+    let mut deadline = None;
+    loop {
+        let notified = producer.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let written = producer.written.load(Acquire);
+        let due: Vec<Acker> = {
+            let mut p = pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut due = Vec::new();
+            while p.front().is_some_and(|(seq, _)| *seq < written) {
+                if let Some((_, a)) = p.pop_front() {
+                    due.push(a);
+                }
+            }
+            due
+        };
+        for a in due {
+            if let Err(e) = a.ack().await {
+                failed += 1;
+                if failed <= 5 {
+                    ctx.diag.stderr(
+                        Level::WARNING,
+                        format_args!("collect: acknowledging to JetStream failed: {e}; the message comes again and is recognised as written"),
+                    );
+                }
+            }
+        }
+        let empty = pending.lock().map_or(true, |p| p.is_empty());
+        if *done.borrow() {
+            let d =
+                *deadline.get_or_insert_with(|| tokio::time::Instant::now() + ctx.drain_timeout);
+            if empty || tokio::time::Instant::now() >= d {
+                break;
+            }
+        }
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    drop(guard);
+}

@@ -1,0 +1,121 @@
+//! Reading sources one after the other, from a start position, through a
+//! [`Scan`]; where reading ended is returned for the cursor.
+
+use std::io::Write;
+
+use super::cursor::Cursor;
+use super::error::ReadError;
+use super::lines::LineReader;
+use super::position::open_at;
+use super::prefetch::Prefetch;
+use super::scan::Scan;
+use super::source::Source;
+
+/// How a run of [`read_sources`] ended.
+#[derive(Debug, Default)]
+pub struct ReadEnd {
+    /// With `hold_unfinished`: the position after the last complete line of
+    /// the last file read (`None` for stdin, or when no file had a complete
+    /// line).
+    pub cursor: Option<Cursor>,
+    /// Problems that did not stop reading (a truncated gzip member, a file
+    /// that vanished), one sentence each, naming the file.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `sources` in order, starting at `start` (source index, decoded
+/// offset) or at the beginning. With `hold_unfinished` (for a cursor), the
+/// position after the last complete line is returned, and a last line
+/// without `\n` in the last source is left unread (a writer is still
+/// writing it; the next run with the cursor reads it whole); otherwise it
+/// is judged like any line (and is usually broken: truncated).
+///
+/// # Errors
+///
+/// A file that cannot be opened, or a write to the output that failed.
+/// Read errors inside a file (a truncated gzip member) are warnings.
+pub fn read_sources<W: Write>(
+    scan: &mut Scan<W>,
+    sources: &[Source],
+    start: Option<(usize, u64)>,
+    hold_unfinished: bool,
+) -> Result<ReadEnd, ReadError> {
+    let mut end = ReadEnd::default();
+    let (first, first_offset) = start.unwrap_or((0, 0));
+    // The reading thread scans while the other cores inflate what comes next.
+    let ahead = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut prefetch = Prefetch::new(ahead, first + 1);
+    let mut last_line = Vec::new();
+    for (i, source) in sources.iter().enumerate().skip(first) {
+        let offset = if i == first { first_offset } else { 0 };
+        let last = i + 1 == sources.len();
+        let prefetched = prefetch.take(sources, i);
+        let (reader, id): (Box<dyn std::io::Read + Send>, _) = match (prefetched, source) {
+            (Some((id, decoded)), _) => (Box::new(decoded), Some(id)),
+            (None, source) => match source {
+                Source::Stdin => (source.open()?, None),
+                Source::File(path) => match open_at(path, offset) {
+                    Ok(o) => (o.reader, Some(o.id)),
+                    // An archive rotated away (retention, Python's renames)
+                    // between listing and opening: say so, go on.
+                    Err(ReadError::Io { source: e, .. })
+                        if e.kind() == std::io::ErrorKind::NotFound && !last =>
+                    {
+                        end.warnings.push(format!(
+                            "{}: vanished before it could be read",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            },
+        };
+        let mut lines = LineReader::new(reader, offset);
+        let mut last_end = None;
+        loop {
+            match lines.next_line() {
+                Ok(Some(line)) => {
+                    if !line.terminated && last && hold_unfinished {
+                        break;
+                    }
+                    // The cursor is hashed once at the end: hashing every
+                    // line cost more than scanning it.
+                    if hold_unfinished && line.terminated {
+                        last_line.clear();
+                        last_line.extend_from_slice(line.bytes);
+                        last_end = Some(line.end);
+                    }
+                    scan.line(line.bytes, line.terminated)
+                        .map_err(stdout_error)?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    end.warnings.push(format!(
+                        "{}: {e} after {} bytes (a truncated gzip member?); the rest of this file is skipped",
+                        source.name(),
+                        lines.offset() + lines.pending() as u64
+                    ));
+                    if let Some(rest) = lines.take_rest() {
+                        scan.line(rest.bytes, false).map_err(stdout_error)?;
+                    }
+                    break;
+                }
+            }
+        }
+        if let (Some(id), Some(line_end)) = (id, last_end) {
+            end.cursor = Some(Cursor::after(id, line_end, &last_line));
+        }
+        // A text record ends with its file.
+        scan.finish_record().map_err(stdout_error)?;
+    }
+    Ok(end)
+}
+
+/// A failed write to the output.
+pub(crate) fn stdout_error(e: std::io::Error) -> ReadError {
+    ReadError::Io {
+        path: "<stdout>".into(),
+        source: e,
+    }
+}

@@ -1,0 +1,239 @@
+//! Helpers for the scale-out tests: a real `nats-server -js` on a free
+//! loopback port with a temporary store, and `tributary collect` as a
+//! child process.
+
+#![allow(dead_code)] // each test uses a different subset
+#![allow(clippy::unwrap_used)] // test helpers: a failure should fail the test
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Bounds waits for things that must happen (not a measurement).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Where `nats-server` is, or a failure saying how to install it.
+pub fn nats_server_bin() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
+        .map(|d| d.join("nats-server"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "nats-server is not installed; these tests need a real one: \
+                 `apt-get install nats-server` (Debian/Ubuntu; JetStream since 2.2) \
+                 or put a nats-server binary on PATH"
+            )
+        })
+}
+
+/// A free loopback port now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `nats-server -js`, killed when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    pub store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts one on a free port with its store under `dir`.
+    pub fn start(dir: &Path) -> NatsServer {
+        NatsServer::start_on(dir, free_port())
+    }
+
+    /// Starts one on `port` with its store under `dir` (the same store
+    /// after a restart).
+    pub fn start_on(dir: &Path, port: u16) -> NatsServer {
+        let store = dir.join("nats-store");
+        std::fs::create_dir_all(&store).unwrap();
+        let mut child = Command::new(nats_server_bin())
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nats-server");
+        // Ready once it logs so (JetStream is up by then).
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            let mut log = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                log.push_str(&line);
+                log.push('\n');
+                if !sent && line.contains("Server is ready") {
+                    sent = true;
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            if !sent {
+                let _ = tx.send(Err(log));
+            }
+        });
+        match rx.recv_timeout(PATIENCE) {
+            Ok(Ok(())) => {}
+            Ok(Err(log)) => panic!("nats-server did not start:\n{log}"),
+            Err(_) => panic!("nats-server not ready in time"),
+        }
+        NatsServer {
+            child: Some(child),
+            port,
+            store,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9`, and waits for the process to be gone.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A running `tributary collect`.
+pub struct Collector {
+    child: Option<Child>,
+    /// The readiness line.
+    pub line: String,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Collector {
+    /// Starts `tributary collect --nats URL ARGS` in `cwd` and waits for
+    /// its `collecting ...` line.
+    pub fn start(cwd: &Path, url: &str, args: &[&str]) -> Collector {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["collect", "--nats", url])
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tributary collect");
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut c = Collector {
+            child: Some(child),
+            line: String::new(),
+            stderr: Some(stderr),
+        };
+        match rx.recv_timeout(PATIENCE) {
+            Ok(line) if line.starts_with("collecting ") => c.line = line,
+            other => {
+                let (status, err) = c.kill9();
+                panic!("no `collecting` line ({other:?}); exit {status:?}; stderr:\n{err}");
+            }
+        }
+        c
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    /// SIGTERM, then waits: exit status and stderr.
+    pub fn stop(mut self) -> (ExitStatus, String) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.pid(), libc::SIGTERM) };
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "collector did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status, self.stderr.take().unwrap().join().unwrap())
+    }
+
+    /// `kill -9`: exit status and stderr.
+    pub fn kill9(&mut self) -> (Option<ExitStatus>, String) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let status = child.wait().ok();
+        (status, self.stderr.take().unwrap().join().unwrap())
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Lines in `path` (0 if it does not exist).
+pub fn count_lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+/// Waits until `path` has at least `n` lines; fails with `what` and the
+/// count reached otherwise.
+pub fn wait_lines(path: &Path, n: usize, what: &str) {
+    let deadline = Instant::now() + PATIENCE * 2;
+    loop {
+        let have = count_lines(path);
+        if have >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {} has {have} of {n} lines",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether a TCP connection to the port succeeds.
+pub fn reachable(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}

@@ -1,0 +1,568 @@
+//! Past one host: listeners forward to NATS JetStream, `tributary collect`
+//! writes one log. Everything real: `nats-server -js` on a free loopback
+//! port with a temporary store, the `tributary` binary, producer processes
+//! (Rust acknowledged `SocketHandler`s, Python's stdlib `SocketHandler`),
+//! and a NATS client in Python's standard library that reads the stream
+//! without our code. A missing `nats-server` fails with how to install it.
+
+#![cfg(feature = "nats")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod jetstream;
+
+use common::{Tributary, python, rust_record, send_native, wait_ok};
+use jetstream::{Collector, NatsServer, count_lines, free_port, wait_lines};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Names the producer a re-run of this test binary plays.
+const PRODUCER_ENV: &str = "TRIBUTARY_TEST_NATS_PRODUCER";
+
+/// A producer process: this test binary again, running only
+/// [`ack_producer_process`]: `count` records through an acknowledged
+/// `SocketHandler`, `pace` records per millisecond at most (0: no pacing).
+fn ack_producer(addr: &str, name: &str, count: u64, pace: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["ack_producer_process", "--exact", "--ignored", "--quiet"])
+        .env(PRODUCER_ENV, format!("{addr} {name} {count} {pace}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "run as a child process by the scale-out tests"]
+fn ack_producer_process() {
+    use tributary_handlers::QueueListener;
+    use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
+    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer()");
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    let [addr, name, count, pace] = words[..] else {
+        panic!("bad {PRODUCER_ENV}: {spec}");
+    };
+    let count: u64 = count.parse().unwrap();
+    let pace: u64 = pace.parse().unwrap();
+    let handler = SocketHandler::tcp(addr)
+        .with_producer_id(name)
+        .with_backoff(Backoff {
+            start: Duration::from_millis(20),
+            factor: 2.0,
+            max: Duration::from_millis(200),
+        })
+        .with_buffer(BufferLimits {
+            records: count as usize + 16,
+            bytes: 1 << 30,
+        })
+        .with_close_timeout(PATIENCE);
+    let mut queue = QueueListener::builder().handler(handler).start().unwrap();
+    let log = queue.queue_handler();
+    let started = Instant::now();
+    for n in 0..count {
+        if let Some(ms) = n.checked_div(pace) {
+            let due = Duration::from_millis(ms);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        log.log(rust_record(name, n));
+    }
+    assert!(queue.stop(), "not every record was acknowledged");
+}
+
+fn wait_producer(p: &mut Child, name: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = p.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert!(status.success(), "producer {name} failed: {err}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "producer {name} did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A forwarding listener's arguments: TCP on `port`, `out.log` in its
+/// directory, forwarding as `host`.
+fn forwarding_args(port: u16, url: &str, host: &str) -> Vec<String> {
+    [
+        "--tcp",
+        &format!("127.0.0.1:{port}"),
+        "--out",
+        "out.log",
+        "--forward-nats",
+        url,
+        "--host-id",
+        host,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+fn start_listener(dir: &Path, args: &[String]) -> Tributary {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Tributary::start(dir, &args)
+}
+
+/// What a producer must have delivered: its name, record count, and the
+/// host id of the listener it logged to.
+struct Expect {
+    producer: String,
+    count: u64,
+    /// The host id of the listener, which records without a host of
+    /// their own get; Rust producers send their machine's host name.
+    host: String,
+    /// Whether the producer's records carry their own host.
+    own_host: bool,
+}
+
+fn expect(producer: &str, count: u64, host: &str) -> Expect {
+    Expect {
+        producer: producer.to_owned(),
+        count,
+        host: host.to_owned(),
+        own_host: false,
+    }
+}
+
+/// A producer whose records name their host (a Rust `SocketHandler`):
+/// the collector keeps it.
+fn expect_own_host(producer: &str, count: u64) -> Expect {
+    Expect {
+        own_host: true,
+        ..expect(producer, count, "")
+    }
+}
+
+/// Checks the collector's output: every record of every producer exactly
+/// once, each producer's records in their order, each with its
+/// listener's host id; nothing else.
+fn assert_collected(path: &Path, expected: &[Expect]) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut next: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
+    let mut total = 0u64;
+    for line in text.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
+        let producer = v["fields"]["producer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{line}"));
+        let n = v["fields"]["n"].as_u64().unwrap();
+        let e = expected
+            .iter()
+            .find(|e| e.producer == producer)
+            .unwrap_or_else(|| panic!("a record of an unknown producer: {line}"));
+        if e.own_host {
+            assert!(
+                v["host"].as_str().is_some_and(|h| !h.is_empty()),
+                "host of {line}"
+            );
+        } else {
+            assert_eq!(v["host"], e.host.as_str(), "host of {line}");
+        }
+        let times = seen.entry((producer.to_owned(), n)).or_insert(0);
+        *times += 1;
+        assert!(
+            *times == 1,
+            "record {n} of {producer} collected twice (the second time after {} records)",
+            total
+        );
+        let want = next.entry(&e.producer).or_insert(0);
+        assert!(
+            n >= *want,
+            "{producer}: record {n} after {} (order lost)",
+            *want - 1
+        );
+        *want = n + 1;
+        total += 1;
+    }
+    for e in expected {
+        for n in 0..e.count {
+            let c = seen.get(&(e.producer.clone(), n)).copied().unwrap_or(0);
+            assert_eq!(c, 1, "record {n} of {} collected {c} times", e.producer);
+        }
+    }
+    let want: u64 = expected.iter().map(|e| e.count).sum();
+    assert_eq!(total, want, "records collected");
+}
+
+/// The stream read by a NATS client in Python's standard library
+/// (tests/py/nats_stream.py): a JSON summary.
+fn read_stream(port: u16) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("TRIBUTARY")
+        .output()
+        .expect("python3 (apt-get install python3)");
+    assert!(
+        out.status.success(),
+        "nats_stream.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The stream holds exactly `records` records, in messages that follow
+/// the documented format, with no message id twice.
+fn assert_stream(port: u16, records: u64) -> serde_json::Value {
+    let s = read_stream(port);
+    assert_eq!(s["records"], records, "records in the stream: {s}");
+    assert_eq!(s["duplicate_ids"], 0, "{s}");
+    assert_eq!(s["subjects_ok"], true, "{s}");
+    assert_eq!(s["counts_ok"], true, "{s}");
+    assert_eq!(s["lines_ok"], true, "{s}");
+    s
+}
+
+/// Collects until `out` holds `total` lines, then stops the collector
+/// (which acknowledges what it wrote) and returns its stderr.
+fn collect_all(dir: &Path, url: &str, total: u64) -> String {
+    let c = Collector::start(dir, url, &["--out", "all.log"]);
+    wait_lines(&dir.join("all.log"), total as usize, "collector");
+    let (status, err) = c.stop();
+    assert!(status.success(), "{err}");
+    err
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn three_hosts_into_one_collector_every_record_once_in_order() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let mut listeners = Vec::new();
+    let mut producers = Vec::new();
+    let mut expected = Vec::new();
+    for h in 0..3 {
+        let host = format!("host-{h}");
+        let ldir = dir.path().join(&host);
+        std::fs::create_dir_all(&ldir).unwrap();
+        let port = free_port();
+        let l = start_listener(&ldir, &forwarding_args(port, &nats.url(), &host));
+        let addr = format!("127.0.0.1:{port}");
+        let rust = format!("rust-{h}");
+        producers.push((rust.clone(), ack_producer(&addr, &rust, 3000, 0), false));
+        let py = format!("py-{h}");
+        producers.push((
+            py.clone(),
+            python(&["--tcp", &addr, "--name", &py, "--count", "500"]),
+            true,
+        ));
+        expected.push(expect_own_host(&rust, 3000));
+        expected.push(expect(&py, 500, &host));
+        listeners.push(l);
+    }
+    for (name, mut p, is_python) in producers {
+        if is_python {
+            wait_ok(p, &name);
+        } else {
+            wait_producer(&mut p, &name);
+        }
+    }
+    // Python's SocketHandler gets no acknowledgement: wait for its
+    // records in the local file before stopping the listener.
+    for h in 0..3 {
+        wait_lines(
+            &dir.path().join(format!("host-{h}/out.log")),
+            3500,
+            "local file",
+        );
+    }
+    for l in listeners {
+        let (status, err) = l.stop();
+        assert!(status.success(), "{err}");
+    }
+    let total = 3 * 3500;
+    let summary = assert_stream(nats.port, total);
+    for h in 0..3 {
+        assert_eq!(summary["hosts"][format!("host-{h}")], 3500, "{summary}");
+    }
+    collect_all(dir.path(), &nats.url(), total);
+    assert_collected(&dir.path().join("all.log"), &expected);
+}
+
+#[test]
+fn kill_9_of_a_forwarding_listener_mid_stream_loses_and_doubles_nothing() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let args = forwarding_args(port, &nats.url(), "web");
+    let addr = format!("127.0.0.1:{port}");
+    let mut listener = start_listener(&ldir, &args);
+    let (names, records) = ((0..4).map(|i| format!("p{i}")).collect::<Vec<_>>(), 20_000);
+    let mut producers: Vec<Child> = names
+        .iter()
+        .map(|n| ack_producer(&addr, n, records, 10))
+        .collect();
+    let mut recoveries = 0;
+    for pause in [200, 300, 400, 500, 300] {
+        std::thread::sleep(Duration::from_millis(pause));
+        listener.signal(libc::SIGKILL);
+        let (_, err) = listener.wait();
+        listener = start_listener(&ldir, &args);
+        recoveries += usize::from(err.contains("recovery:"));
+    }
+    for (p, n) in producers.iter_mut().zip(&names) {
+        wait_producer(p, n);
+    }
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert_stream(nats.port, 4 * records);
+    collect_all(dir.path(), &nats.url(), 4 * records);
+    let expected: Vec<Expect> = names.iter().map(|n| expect_own_host(n, records)).collect();
+    assert_collected(&dir.path().join("all.log"), &expected);
+    eprintln!("forwarding listener killed 5 times; {recoveries} restarts cut back a tail");
+}
+
+/// One forwarding listener (host `host`, its own directory) that got
+/// `records` records from each of two plain producers, `<host>-a` and
+/// `<host>-b`, stopped once everything is in JetStream.
+fn forwarded(dir: &Path, nats: &NatsServer, host: &str, records: u64) -> Vec<Expect> {
+    let ldir = dir.join(host);
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let l = start_listener(&ldir, &forwarding_args(port, &nats.url(), host));
+    let (a, b) = (format!("{host}-a"), format!("{host}-b"));
+    send_native(l.tcp(0), &a, records);
+    send_native(l.tcp(0), &b, records);
+    wait_lines(&ldir.join("out.log"), 2 * records as usize, "local file");
+    let (status, err) = l.stop();
+    assert!(status.success(), "{err}");
+    vec![expect(&a, records, host), expect(&b, records, host)]
+}
+
+#[test]
+fn kill_9_of_the_collector_five_times_loses_and_repeats_nothing() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let records = 20_000;
+    let expected = forwarded(dir.path(), &nats, "web", records);
+    let out = dir.path().join("all.log");
+    let mut recoveries = 0;
+    for kill in 0..5u64 {
+        let mut c = Collector::start(dir.path(), &nats.url(), &["--out", "all.log"]);
+        // Kill at different points: after some records arrived.
+        let at = (count_lines(&out) + 1500 + kill as usize * 700).min(2 * records as usize - 1);
+        wait_lines(&out, at, "collector before kill");
+        let (_, err) = c.kill9();
+        recoveries += usize::from(err.contains("recovery:"));
+    }
+    let err = collect_all(dir.path(), &nats.url(), 2 * records);
+    recoveries += usize::from(err.contains("recovery:"));
+    assert_collected(&out, &expected);
+    eprintln!("collector restarts that cut back an unacknowledged tail: {recoveries} of 5");
+}
+
+#[test]
+fn kill_9_of_nats_server_and_restart_on_the_same_store() {
+    let dir = tempdir();
+    let mut nats = NatsServer::start(dir.path());
+    let nats_port = nats.port;
+    let url = nats.url();
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let listener = start_listener(&ldir, &forwarding_args(port, &url, "web"));
+    let addr = format!("127.0.0.1:{port}");
+    let names: Vec<String> = (0..2).map(|i| format!("p{i}")).collect();
+    let mut producers: Vec<Child> = names
+        .iter()
+        .map(|n| ack_producer(&addr, n, 6000, 4))
+        .collect();
+    wait_lines(
+        &ldir.join("out.log"),
+        2000,
+        "local file before the NATS kill",
+    );
+    nats.kill9();
+    // The listener goes on writing locally while NATS is away.
+    wait_lines(&ldir.join("out.log"), 5000, "local file while NATS is away");
+    let nats = NatsServer::start_on(dir.path(), nats_port);
+    for (p, n) in producers.iter_mut().zip(&names) {
+        wait_producer(p, n);
+    }
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("forward:"), "the outage is reported: {err}");
+    assert_stream(nats.port, 2 * 6000);
+    collect_all(dir.path(), &url, 2 * 6000);
+    let expected: Vec<Expect> = names.iter().map(|n| expect_own_host(n, 6000)).collect();
+    assert_collected(&dir.path().join("all.log"), &expected);
+}
+
+#[test]
+fn nats_unreachable_at_start_then_back_forwards_everything() {
+    let dir = tempdir();
+    let nats_port = free_port();
+    let url = format!("nats://127.0.0.1:{nats_port}");
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let listener = start_listener(&ldir, &forwarding_args(port, &url, "web"));
+    send_native(listener.tcp(0), "a", 5000);
+    // The local file is complete while NATS is away.
+    wait_lines(&ldir.join("out.log"), 5000, "local file without NATS");
+    let nats = NatsServer::start_on(dir.path(), nats_port);
+    send_native(listener.tcp(0), "b", 5000);
+    wait_lines(&ldir.join("out.log"), 10_000, "local file");
+    collect_all(dir.path(), &url, 10_000);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("forward:") && err.contains("NATS unreachable") && err.contains("retrying"),
+        "the outage is reported as a warning with retries: {err}"
+    );
+    assert_stream(nats.port, 10_000);
+    assert_collected(
+        &dir.path().join("all.log"),
+        &[expect("a", 5000, "web"), expect("b", 5000, "web")],
+    );
+}
+
+#[test]
+fn messages_not_ours_are_reported_and_skipped() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let mut expected = forwarded(dir.path(), &nats, "first", 100);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("127.0.0.1:{}", nats.port))
+        .args(["TRIBUTARY", "--publish-foreign", "tributary.intruder"])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Real records after the foreign ones too.
+    expected.extend(forwarded(dir.path(), &nats, "second", 50));
+    let err = collect_all(dir.path(), &nats.url(), 300);
+    assert!(
+        err.contains("not a tributary batch"),
+        "the message without headers is reported: {err}"
+    );
+    assert!(
+        err.contains("record skipped"),
+        "the garbage line is reported: {err}"
+    );
+    assert_eq!(common::summary_counter(&err, "malformed"), 2, "{err}");
+    assert_collected(&dir.path().join("all.log"), &expected);
+}
+
+#[test]
+fn collect_names_the_flag_when_nats_is_unreachable() {
+    let dir = tempdir();
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "collect",
+            "--nats",
+            &format!("nats://127.0.0.1:{port}"),
+            "--out",
+            "x.log",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--nats") && err.contains(&port.to_string()) && err.contains("nats-server"),
+        "{err}"
+    );
+}
+
+#[test]
+fn collect_to_stdout_is_a_live_tail_in_text() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    forwarded(dir.path(), &nats, "web", 20);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "collect",
+            "--nats",
+            &nats.url(),
+            "--consumer",
+            "tail",
+            "--out",
+            "-",
+        ])
+        .args([
+            "--format",
+            "text",
+            "--pattern",
+            "%(host)s %(name)s %(message)s",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .take(40)
+        .map(Result::unwrap)
+        .collect();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("collecting nats"),
+        "readiness on stderr: {err}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("web rust.web-a "))
+            .count(),
+        20
+    );
+    assert!(lines.contains(&"web rust.web-a record 0 from web-a".to_owned()));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("web rust.web-b "))
+            .count(),
+        20
+    );
+    let journal = std::env::temp_dir().join(format!(".tributary-collect-{pid}.acks"));
+    assert!(
+        !journal.exists(),
+        "the scratch journal {} is removed",
+        journal.display()
+    );
+}
+
+#[test]
+fn the_deployed_nats_server_configuration_is_valid() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats-server.conf");
+    let out = Command::new(jetstream::nats_server_bin())
+        .arg("-c")
+        .arg(&conf)
+        .arg("-t")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("is valid"), "{text}");
+}
