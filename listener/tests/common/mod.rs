@@ -23,6 +23,8 @@ pub struct Tributary {
     /// `(kind, address)` from each readiness line, in order.
     pub bound: Vec<(String, String)>,
     stderr: Option<std::thread::JoinHandle<String>>,
+    /// What stderr said so far (for [`Tributary::wait_stderr`]).
+    stderr_so_far: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Tributary {
@@ -73,10 +75,17 @@ impl Tributary {
             .expect("spawn tributary");
         let stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
+        let stderr_so_far = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let so_far = stderr_so_far.clone();
         let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                so_far.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+            String::from_utf8_lossy(&so_far.lock().unwrap()).into_owned()
         });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -92,6 +101,7 @@ impl Tributary {
             child: Some(child),
             bound: Vec::new(),
             stderr: Some(stderr),
+            stderr_so_far,
         };
         while bound.len() < expected {
             match rx.recv_timeout(PATIENCE) {
@@ -126,6 +136,23 @@ impl Tributary {
 
     pub fn udp(&self, n: usize) -> SocketAddr {
         self.addr("udp", n).parse().unwrap()
+    }
+
+    /// Waits until stderr contains `needle` (while it runs), failing with
+    /// `what` and what stderr said at the deadline.
+    pub fn wait_stderr(&self, needle: &str, what: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let so_far = String::from_utf8_lossy(&self.stderr_so_far.lock().unwrap()).into_owned();
+            if so_far.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: no {needle:?} on stderr within {PATIENCE:?}; it said:\n{so_far}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn pid(&self) -> i32 {
