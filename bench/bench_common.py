@@ -61,8 +61,13 @@ def quantile(sorted_values, q):
 
 
 def report_producer(producer, records, latencies, first, last, cpu_start):
+    print(json.dumps(producer_report(producer, records, latencies, first, last, cpu_start)), flush=True)
+
+
+def producer_report(producer, records, latencies, first, last, cpu_start):
+    """The producer's report, as the dict `report_producer` prints."""
     latencies.sort()
-    print(json.dumps({
+    return {
         "kind": "producer",
         "id": producer,
         "records": records,
@@ -72,4 +77,4 @@ def report_producer(producer, records, latencies, first, last, cpu_start):
         "maxrss_kib": peak_rss_kib(),
         "p50_ns": quantile(latencies, 0.5),
         "p99_ns": quantile(latencies, 0.99),
-    }), flush=True)
+    }

@@ -8,8 +8,15 @@ cookbook's format.
 
     mp_queue.py --procs 4 --records 10000 --out FILE --start-at NS
 
-Each worker prints its producer report line; the main process prints a
-writer report line (CPU and peak memory of the listening process).
+Each worker sends its producer report to the main process through its own
+pipe; the main process prints every report line itself, then a writer report
+line (CPU and peak memory of the listening process). Workers never write to
+the shared stdout: forked children printing there raced for it, and a worker
+that died (killed for memory on a loaded machine: `multiprocessing.Queue(-1)`
+buffers without bound) left no line, so the bench failed with "2 of 4
+producers reported" instead of counting the records that worker lost. A
+worker that dies is reported on stderr with its exit code; its missing
+records are then the oracle's to count.
 """
 
 import argparse
@@ -17,6 +24,7 @@ import json
 import logging
 import logging.handlers
 import multiprocessing
+import sys
 import time
 
 import bench_common
@@ -24,7 +32,7 @@ import bench_common
 FORMAT = "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s"
 
 
-def worker(queue, producer, records, start_at):
+def worker(queue, report, producer, records, start_at):
     root = logging.getLogger()
     root.handlers = [logging.handlers.QueueHandler(queue)]
     root.setLevel(logging.DEBUG)
@@ -33,7 +41,8 @@ def worker(queue, producer, records, start_at):
     latencies, first, last = bench_common.emit_all(logger, producer, records, start_at)
     queue.close()
     queue.join_thread()  # every record is in the pipe before we report
-    bench_common.report_producer(producer, records, latencies, first, last, cpu_start)
+    report.send(bench_common.producer_report(producer, records, latencies, first, last, cpu_start))
+    report.close()
 
 
 def main():
@@ -50,16 +59,30 @@ def main():
     handler.setFormatter(logging.Formatter(FORMAT))
     listener = logging.handlers.QueueListener(queue, handler)
     listener.start()
+    pipes = [multiprocessing.Pipe(duplex=False) for _ in range(args.procs)]
     workers = [
-        multiprocessing.Process(target=worker, args=(queue, i, args.records, args.start_at))
-        for i in range(args.procs)
+        multiprocessing.Process(target=worker, args=(queue, send, i, args.records, args.start_at))
+        for i, (_, send) in enumerate(pipes)
     ]
     for w in workers:
         w.start()
-    for w in workers:
+    for _, send in pipes:
+        send.close()  # the worker's copy is the only one: EOF when it dies
+    reports = []
+    for i, (recv, _) in enumerate(pipes):
+        try:
+            reports.append(recv.recv())
+        except EOFError:
+            pass  # the worker died before reporting; see below
+    for i, w in enumerate(workers):
         w.join()
+        if w.exitcode != 0:
+            print("mp_queue.py: worker %d exited with code %s; its records that did "
+                  "not reach the queue are lost" % (i, w.exitcode), file=sys.stderr)
     listener.stop()  # processes everything queued before returning
     handler.close()
+    for report in reports:
+        print(json.dumps(report))
     print(json.dumps({
         "kind": "writer",
         "cpu_ns": bench_common.cpu_ns() - cpu_start,

@@ -5,7 +5,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tributary_core::frame::{StreamDecoder, encode_record};
-use tributary_core::{Formatter, JsonFormatter, JsonProfile, decode_json};
+use tributary_core::json::decode_json_into;
+use tributary_core::{Formatter, JsonFormatter, JsonProfile, Record, decode_json};
 
 mod common;
 use common::typical;
@@ -40,6 +41,18 @@ fn json(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(line.len() as u64));
     g.bench_function("native", |b| {
         b.iter(|| decode_json(black_box(&line)).map(|r| r.seq))
+    });
+    // A foreign producer's record (keys alphabetical, as `serde_json::json!`
+    // writes them), decoded into one reused record as the listener does.
+    let foreign = common::FOREIGN.as_bytes();
+    g.throughput(Throughput::Bytes(foreign.len() as u64));
+    let mut reused = Record::empty();
+    g.bench_function("foreign", |b| {
+        b.iter(|| decode_json_into(black_box(foreign), &mut reused).map(|()| reused.seq))
+    });
+    g.throughput(Throughput::Bytes(line.len() as u64));
+    g.bench_function("native_reused", |b| {
+        b.iter(|| decode_json_into(black_box(&line), &mut reused).map(|()| reused.seq))
     });
     g.finish();
 }

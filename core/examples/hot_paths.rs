@@ -8,17 +8,27 @@
 //! ```
 //!
 //! (instructions at 10001 − instructions at 1) ÷ 10000 = instructions per
-//! record. Paths: `decode` (native JSON → `Record`), `format` (native JSON
-//! line), `pattern` (the cookbook's `%` template), `pickle` (the pickle
-//! bench's LogRecord → `Record`).
+//! record. Paths: `decode` (native JSON → `Record`), `foreign` (a foreign
+//! producer's JSON → `Record`: keys in alphabetical order as
+//! `serde_json::json!` writes them, 4 fields), `decode_reused` and
+//! `foreign_reused` (the same, decoded into one record reused as the
+//! listener does per connection), `format` (native JSON line),
+//! `pattern` (the cookbook's `%` template), `pickle` (the pickle bench's
+//! LogRecord → `Record`), `pickle_pattern` (that record decoded into a
+//! reused record and written through the cookbook's template, as the
+//! listener does for a text output).
 
 use std::hint::black_box;
+use tributary_core::json::decode_json_into;
 use tributary_core::{Formatter, JsonFormatter, PatternFormatter, decode_json};
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 #[path = "../benches/common/pickled.rs"]
 mod pickled;
+
+/// The logging cookbook's socket receiver pattern.
+const COOKBOOK: &str = "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -37,6 +47,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             black_box(total);
         }
+        "foreign" => {
+            let foreign = common::FOREIGN.as_bytes();
+            let mut total = 0;
+            for _ in 0..n {
+                let r = decode_json(black_box(foreign))?;
+                total += r.msg.len();
+                black_box(&r);
+            }
+            black_box(total);
+        }
+        "decode_reused" | "foreign_reused" => {
+            let input = if path == "decode_reused" {
+                &line[..]
+            } else {
+                common::FOREIGN.as_bytes()
+            };
+            let mut r = tributary_core::Record::empty();
+            let mut total = 0;
+            for _ in 0..n {
+                decode_json_into(black_box(input), &mut r)?;
+                total += r.msg.len();
+                black_box(&r);
+            }
+            black_box(total);
+        }
         "format" => {
             let f = JsonFormatter::native();
             let mut out = Vec::with_capacity(512);
@@ -47,9 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "pattern" => {
-            let f = PatternFormatter::new(
-                "%(asctime)s %(processName)-10s %(name)s %(levelname)-8s %(message)s",
-            )?;
+            let f = PatternFormatter::new(COOKBOOK)?;
             let mut out = Vec::with_capacity(256);
             for _ in 0..n {
                 out.clear();
@@ -63,9 +96,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 black_box(&r);
             }
         }
+        "pickle_pattern" => {
+            let f = PatternFormatter::new(COOKBOOK)?;
+            let mut out = Vec::with_capacity(256);
+            let mut r = tributary_core::Record::empty();
+            for _ in 0..n {
+                tributary_core::pickle::decode_record_into(
+                    black_box(pickled::RECORD),
+                    false,
+                    &mut r,
+                )?;
+                out.clear();
+                f.format(&r, &mut out);
+                black_box(&out);
+            }
+        }
         other => {
             return Err(
-                format!("unknown path {other:?}: decode, format, pattern or pickle").into(),
+                format!("unknown path {other:?}: decode, foreign, decode_reused, foreign_reused, format, pattern, pickle or pickle_pattern").into(),
             );
         }
     }

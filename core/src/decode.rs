@@ -37,3 +37,34 @@ pub fn decode_payload(payload: &[u8], options: DecodeOptions) -> Result<Record, 
         }),
     }
 }
+
+/// [`decode_payload`] into a record the caller keeps (one per connection):
+/// the record's buffers are reused (JSON: [`crate::json::decode_json_into`];
+/// pickles: `pickle::decode_record_into`). On an error
+/// the record's contents are unspecified (but valid).
+///
+/// ```
+/// use tributary_core::{decode_payload_into, DecodeOptions, Record};
+/// let mut r = Record::empty();
+/// decode_payload_into(br#"{"msg":"hi","k":1}"#, DecodeOptions::default(), &mut r).unwrap();
+/// decode_payload_into(br#"{"msg":"again"}"#, DecodeOptions::default(), &mut r).unwrap();
+/// assert_eq!((r.msg.as_str(), r.fields.len()), ("again", 0));
+/// ```
+pub fn decode_payload_into(
+    payload: &[u8],
+    options: DecodeOptions,
+    record: &mut Record,
+) -> Result<(), DecodeError> {
+    match PayloadKind::of(payload) {
+        PayloadKind::Json => crate::json::decode_json_into(payload, record),
+        #[cfg(feature = "pickle")]
+        PayloadKind::Pickle => {
+            crate::pickle::decode_record_into(payload, options.lenient_pickle, record)
+                .map_err(DecodeError::Pickle)
+        }
+        _ => {
+            *record = decode_payload(payload, options)?;
+            Ok(())
+        }
+    }
+}

@@ -49,7 +49,7 @@ mod value;
 /// The text type of [`Record`]'s fields and of [`Fields`]' keys, re-exported so
 /// users need no dependency of their own to name it.
 pub use compact_str::CompactString;
-pub use decode::{DecodeOptions, decode_payload};
+pub use decode::{DecodeOptions, decode_payload, decode_payload_into};
 pub use error::DecodeError;
 pub use formatter::Formatter;
 pub use json::{JsonFormatter, JsonProfile, decode_json};

@@ -3,6 +3,11 @@
 use crate::{Fields, Level, Timestamp, Value};
 use compact_str::CompactString;
 
+/// A cleared record keeps a message or logger buffer up to this size.
+const KEEP_TEXT_BYTES: usize = 4096;
+/// A cleared record keeps room for up to this many fields.
+const KEEP_FIELDS: usize = 64;
+
 /// One log event, with every field of the native JSON profile.
 ///
 /// Optional fields are `None` when the producer did not send them; the JSON
@@ -109,6 +114,50 @@ impl Record {
         }
     }
 
+    /// Empties the record for reuse (time 0, level INFO, empty logger and
+    /// message, no optional parts, no fields) while keeping the room its
+    /// message, logger and fields map had grown (up to 4 KiB of text and 64
+    /// fields: beyond that the memory is given back), so a record decoded
+    /// into again and again stops allocating once warm.
+    pub fn clear(&mut self) {
+        self.ts = Timestamp::from_unix_nanos(0);
+        self.level = Level::INFO;
+        // What one large record grew is given back: a reused record per
+        // connection must not pin a frame's worth of memory per connection.
+        for text in [&mut self.logger, &mut self.msg] {
+            if text.capacity() > KEEP_TEXT_BYTES {
+                *text = CompactString::default();
+            } else {
+                text.clear();
+            }
+        }
+        self.host = None;
+        self.pid = None;
+        self.process = None;
+        self.tid = None;
+        self.thread = None;
+        self.file = None;
+        self.line = None;
+        self.func = None;
+        self.module = None;
+        self.seq = None;
+        self.exc = None;
+        self.stack = None;
+        self.fields.clear_within(KEEP_FIELDS);
+        self.relative_created_ms = None;
+    }
+
+    /// An empty record stamped at the epoch, on no logger: what a decoder
+    /// starts from (see [`Record::clear`]); it reads no clock.
+    pub fn empty() -> Record {
+        Record::new_at(
+            Timestamp::from_unix_nanos(0),
+            Level::INFO,
+            CompactString::default(),
+            CompactString::default(),
+        )
+    }
+
     /// Starts building a record stamped now, on the `root` logger.
     pub fn builder(level: Level, msg: impl Into<CompactString>) -> RecordBuilder {
         RecordBuilder(Record::new(level, "root", msg))
@@ -199,4 +248,32 @@ impl RecordBuilder {
     pub fn build(self) -> Record {
         self.0
     }
+}
+
+/// Checks a decoder's reuse: each payload decoded into one record, reused
+/// from payload to payload, must equal a fresh decode of it (the time
+/// aside, when both were stamped on receipt), so nothing of an earlier
+/// record (a field, the level, an exception) leaks into a later one.
+#[cfg(test)]
+pub(crate) fn decodes_like_fresh<'p, E>(
+    payloads: impl IntoIterator<Item = &'p [u8]>,
+    fresh: impl Fn(&[u8]) -> Result<Record, E>,
+    into: impl Fn(&[u8], &mut Record) -> Result<(), E>,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::{prop_assert, prop_assert_eq};
+    let mut reused = Record::empty();
+    for payload in payloads {
+        let before = Timestamp::now();
+        let fresh = fresh(payload);
+        let again = into(payload, &mut reused);
+        prop_assert_eq!(fresh.is_ok(), again.is_ok());
+        if let Ok(mut fresh) = fresh {
+            if fresh.ts != reused.ts {
+                prop_assert!(fresh.ts >= before && reused.ts >= before);
+                fresh.ts = reused.ts;
+            }
+            prop_assert_eq!(&reused, &fresh);
+        }
+    }
+    Ok(())
 }

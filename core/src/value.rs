@@ -19,8 +19,9 @@ pub enum Value {
     BigInt(Box<str>),
     /// A floating-point number. Non-finite values render as strings in JSON.
     Float(f64),
-    /// A string.
-    Str(String),
+    /// A string: inline up to 24 bytes, so the short strings log fields
+    /// carry (methods, paths, user names) cost no allocation.
+    Str(CompactString),
     /// A list of values.
     List(Vec<Value>),
     /// A map of values, in insertion order.
@@ -133,12 +134,18 @@ impl From<bool> for Value {
 
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Value::Str(v.to_owned())
+        Value::Str(CompactString::new(v))
     }
 }
 
 impl From<String> for Value {
     fn from(v: String) -> Self {
+        Value::Str(v.into())
+    }
+}
+
+impl From<CompactString> for Value {
+    fn from(v: CompactString) -> Self {
         Value::Str(v)
     }
 }
@@ -308,6 +315,16 @@ impl Fields {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.index = None;
+    }
+
+    /// [`Fields::clear`], but a map that grew past `room` fields (one
+    /// hostile record) gives its memory back instead of keeping it.
+    pub(crate) fn clear_within(&mut self, room: usize) {
+        if self.entries.capacity() > room {
+            *self = Fields::new();
+        } else {
+            self.clear();
+        }
     }
 
     /// The fields in insertion order.

@@ -319,7 +319,7 @@ fn json_value(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::BigInt(digits) => digits.to_string(),
         Value::Float(x) => format!("{x:?}"),
-        Value::Str(s) => serde_json::to_string(s).unwrap(),
+        Value::Str(s) => serde_json::to_string(s.as_str()).unwrap(),
         Value::List(items) => format!(
             "[{}]",
             items.iter().map(json_value).collect::<Vec<_>>().join(",")

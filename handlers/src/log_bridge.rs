@@ -70,9 +70,9 @@ impl<'kvs> log::kv::VisitSource<'kvs> for KvVisitor<'_> {
         } else if let Some(f) = value.to_f64() {
             Value::Float(f)
         } else if let Some(s) = value.to_borrowed_str() {
-            Value::Str(s.to_owned())
+            Value::from(s)
         } else {
-            Value::Str(value.to_string())
+            Value::from(value.to_string())
         };
         self.0.push((Cow::Owned(key.as_str().to_owned()), v));
         Ok(())

@@ -121,12 +121,12 @@ impl Visit for EventVisitor {
             self.msg.push_str(value);
         } else {
             self.fields
-                .push((Cow::Borrowed(field.name()), Value::Str(value.to_owned())));
+                .push((Cow::Borrowed(field.name()), Value::from(value)));
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.fields
-            .push((Cow::Borrowed(field.name()), Value::Str(value.to_string())));
+            .push((Cow::Borrowed(field.name()), Value::from(value.to_string())));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
@@ -134,7 +134,7 @@ impl Visit for EventVisitor {
         } else {
             self.fields.push((
                 Cow::Borrowed(field.name()),
-                Value::Str(format!("{value:?}")),
+                Value::from(format!("{value:?}")),
             ));
         }
     }
@@ -278,13 +278,13 @@ impl Visit for SpanVisitor<'_> {
         self.put(field.name(), Value::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field.name(), Value::Str(value.to_owned()));
+        self.put(field.name(), Value::from(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field.name(), Value::Str(value.to_string()));
+        self.put(field.name(), Value::from(value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field.name(), Value::Str(format!("{value:?}")));
+        self.put(field.name(), Value::from(format!("{value:?}")));
     }
 }
 

@@ -183,6 +183,10 @@ pub struct TextFormat {
     pub fields: Vec<String>,
     /// What an absent field prints (default [`DEFAULT_MISSING`]).
     pub missing: String,
+    /// Line feeds and carriage returns a record supplies are written as
+    /// `\n` and `\r`, so each record is one line (Python writes them as
+    /// they are; off by default).
+    pub escape_newlines: bool,
 }
 
 impl TextFormat {
@@ -192,6 +196,7 @@ impl TextFormat {
             pattern: pattern.into(),
             fields: Vec::new(),
             missing: DEFAULT_MISSING.to_owned(),
+            escape_newlines: false,
         }
     }
 
@@ -208,6 +213,13 @@ impl TextFormat {
     /// What an absent field prints.
     pub fn missing(mut self, text: impl Into<String>) -> TextFormat {
         self.missing = text.into();
+        self
+    }
+
+    /// Writes line breaks a record supplies as `\n` and `\r` (see
+    /// [`TextFormat::escape_newlines`](struct.TextFormat.html#structfield.escape_newlines)).
+    pub fn escape_newlines(mut self, escape: bool) -> TextFormat {
+        self.escape_newlines = escape;
         self
     }
 }

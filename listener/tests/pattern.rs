@@ -10,35 +10,15 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 /// Logs `with user` with `extra={"user": "ann"}`, then `without user`
 /// without it, through Python's stdlib SocketHandler.
-fn python_socket_handler(port: u16) {
-    let script = format!(
-        r#"
-import logging, logging.handlers
-log = logging.getLogger("app")
-log.setLevel(logging.INFO)
-handler = logging.handlers.SocketHandler("127.0.0.1", {port})
-log.addHandler(handler)
-log.info("with user", extra={{"user": "ann"}})
-log.info("without user")
-handler.close()
-"#
-    );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 is needed for this test (apt-get install python3): {e}")
-        });
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+fn log_with_and_without_user(port: u16) {
+    python_socket_handler(
+        port,
+        "log.info(\"with user\", extra={\"user\": \"ann\"})\nlog.info(\"without user\")",
     );
 }
 
@@ -75,17 +55,8 @@ fn missing_fields(stderr: &str) -> u64 {
 
 fn run(extra_args: &[&str]) -> (Vec<String>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "--tcp",
-        "127.0.0.1:0",
-        "--out",
-        "app.log",
-        "--pattern",
-        "%(asctime)s %(user)s %(message)s",
-    ];
-    args.extend_from_slice(extra_args);
-    let t = Tributary::start(dir.path(), &args);
-    python_socket_handler(t.tcp(0).port());
+    let t = start_text(dir.path(), "%(asctime)s %(user)s %(message)s", extra_args);
+    log_with_and_without_user(t.tcp(0).port());
     let lines = wait_for_text_lines(&dir.path().join("app.log"), 2);
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");

@@ -420,6 +420,9 @@ fn nats_unreachable_at_start_then_back_forwards_everything() {
     send_native(listener.tcp(0), "a", 5000);
     // The local file is complete while NATS is away.
     wait_lines(&ldir.join("out.log"), 5000, "local file without NATS");
+    // NATS starts only once the forwarder has found it away (its first
+    // attempt comes after a reconnect delay, which a fast start beats).
+    listener.wait_stderr("NATS unreachable", "the forwarder's first attempt");
     let nats = NatsServer::start_on(dir.path(), nats_port);
     send_native(listener.tcp(0), "b", 5000);
     wait_lines(&ldir.join("out.log"), 10_000, "local file");

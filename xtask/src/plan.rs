@@ -28,6 +28,11 @@ pub enum Scenario {
     /// Acknowledged delivery: N Rust processes with acknowledged socket
     /// handlers → listener, acknowledging after write vs after fsync.
     S9,
+    /// Foreign JSON: N Rust processes sending JSON as a producer of any
+    /// language would (keys alphabetical, as `serde_json::json!` writes
+    /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
+    /// JSON; against the same content as RFC 5424 to rsyslog (s7's harness).
+    S13,
 }
 
 impl Scenario {
@@ -43,6 +48,7 @@ impl Scenario {
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
+            Scenario::S13 => "s13",
         }
     }
 
@@ -63,6 +69,9 @@ impl Scenario {
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
+            Scenario::S13 => {
+                "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
             }
         }
     }
@@ -377,22 +386,24 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         true,
         Setup::Inproc(System::Log4rsRolling),
     ));
+    // s7's harness, also the alternative s13 is measured against.
+    let rsyslog = |scenario, n| Case {
+        scenario,
+        system: "rsyslog",
+        tributary: false,
+        n,
+        per_producer: sizes.rust_records,
+        format: LineFormat::Json,
+        rotating: false,
+        setup: Setup::Network {
+            receiver: Receiver::Rsyslog,
+            producers: Producers::Rust(Client::Syslog),
+            transport: Transport::Tcp,
+        },
+    };
     if can.rsyslog {
         for &n in &sizes.ns {
-            cases.push(Case {
-                scenario: Scenario::S7,
-                system: "rsyslog",
-                tributary: false,
-                n,
-                per_producer: sizes.rust_records,
-                format: LineFormat::Json,
-                rotating: false,
-                setup: Setup::Network {
-                    receiver: Receiver::Rsyslog,
-                    producers: Producers::Rust(Client::Syslog),
-                    transport: Transport::Tcp,
-                },
-            });
+            cases.push(rsyslog(Scenario::S7, n));
         }
     } else {
         notes.push("rsyslogd not installed: s7 skipped (enable it with `apt-get install rsyslog`; the bench starts its own rsyslogd, no service needed)".into());
@@ -427,6 +438,26 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
                     transport: Transport::Tcp,
                 },
             });
+        }
+    }
+    for &n in &sizes.ns {
+        for (system, client) in [
+            ("tributary foreign frames", Client::Foreign),
+            ("tributary foreign ndjson", Client::ForeignLines),
+        ] {
+            cases.push(Case {
+                scenario: Scenario::S13,
+                system,
+                tributary: true,
+                n,
+                per_producer: sizes.rust_records,
+                format: LineFormat::Json,
+                rotating: false,
+                setup: tributary_net(Transport::Tcp, false, false, Producers::Rust(client)),
+            });
+        }
+        if can.rsyslog {
+            cases.push(rsyslog(Scenario::S13, n));
         }
     }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays
@@ -473,7 +504,8 @@ mod tests {
                 Scenario::S6,
                 Scenario::S7,
                 Scenario::S8,
-                Scenario::S9
+                Scenario::S9,
+                Scenario::S13
             ]
         );
     }

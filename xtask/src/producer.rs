@@ -28,6 +28,13 @@ pub enum Client {
     /// [`Client::Handler`] with `SocketHandler::acknowledged()`: records
     /// kept until the listener acknowledges them (docs/protocol.md).
     Acked,
+    /// A foreign producer's JSON, as any language's JSON library writes
+    /// it: built with `serde_json::json!` (keys in alphabetical order:
+    /// `fields` first, `ts` last; 4 fields), length-prefixed frames.
+    Foreign,
+    /// [`Client::Foreign`]'s records as NDJSON lines.
+    #[value(name = "foreign-lines")]
+    ForeignLines,
 }
 
 /// Arguments of `xtask produce`.
@@ -98,6 +105,23 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{e}"))
             })?
         }
+        Client::Foreign | Client::ForeignLines => {
+            let pid = std::process::id();
+            let framed = args.client == Client::Foreign;
+            raw(args, move |id, seq, out| {
+                if framed {
+                    out.extend_from_slice(&[0; 4]);
+                }
+                serde_json::to_writer(&mut *out, &foreign(id, seq, pid))?;
+                if framed {
+                    let len = u32::try_from(out.len() - 4).context("record too large")?;
+                    out[..4].copy_from_slice(&len.to_be_bytes());
+                } else {
+                    out.push(b'\n');
+                }
+                Ok(())
+            })?
+        }
         Client::Syslog => {
             let host = hostname();
             let pid = std::process::id();
@@ -117,6 +141,21 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
     };
     Report::Producer(report).print();
     Ok(())
+}
+
+/// The bench's record as a foreign producer builds it: `json!` keeps its
+/// keys in alphabetical order (serde_json's map without `preserve_order`).
+fn foreign(id: usize, seq: u64, pid: u32) -> serde_json::Value {
+    serde_json::json!({
+        "ts": tributary_core::Timestamp::now().to_rfc3339(),
+        "level": "INFO",
+        "levelno": 20,
+        "logger": shape::logger(id),
+        "msg": shape::message(id, seq),
+        "pid": pid,
+        "seq": seq,
+        "fields": {"user": "ann", "bytes": seq, "ok": true, "method": "GET"},
+    })
 }
 
 /// A record stamped as `QueueHandler::log` would: pid, sequence number.
@@ -216,4 +255,27 @@ fn with_handler(args: &ProduceArgs, acked: bool) -> anyhow::Result<ProducerRepor
 #[cfg(not(feature = "handlers"))]
 fn with_handler(_: &ProduceArgs, _: bool) -> anyhow::Result<ProducerReport> {
     bail!("xtask was built without the `handlers` feature; use --client raw")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_records_have_alphabetical_keys_and_decode_to_the_bench_record() {
+        let line = serde_json::to_string(&foreign(3, 7, 42)).unwrap();
+        assert!(
+            line.starts_with(
+                r#"{"fields":{"bytes":7,"method":"GET","ok":true,"user":"ann"},"level":"INFO","levelno":20,"logger":"bench.p3","msg":"p3 #000007 "#
+            ),
+            "{line}"
+        );
+        assert!(line.contains(r#""pid":42,"seq":7,"ts":""#), "{line}");
+        let r = tributary_core::decode_json(line.as_bytes()).unwrap();
+        assert_eq!(
+            (r.msg.as_str(), r.seq, r.pid),
+            (shape::message(3, 7).as_str(), Some(7), Some(42))
+        );
+        assert_eq!(r.fields.len(), 4);
+    }
 }

@@ -177,6 +177,8 @@ fn producer_command(
                 crate::producer::Client::Handler => "handler",
                 crate::producer::Client::Raw => "raw",
                 crate::producer::Client::Syslog => "syslog",
+                crate::producer::Client::Foreign => "foreign",
+                crate::producer::Client::ForeignLines => "foreign-lines",
                 crate::producer::Client::Acked => "acked",
             };
             cmd.args(["produce", "--client", client]);
@@ -322,7 +324,24 @@ fn figures(
     out: &Path,
 ) -> anyhow::Result<RunFigures> {
     if producers.len() != case.n && !matches!(case.setup, Setup::Limit) {
-        bail!("{} of {} producers reported", producers.len(), case.n);
+        let missing: Vec<usize> = (0..case.n)
+            .filter(|id| !producers.iter().any(|p| p.id == *id))
+            .collect();
+        // Our own producers always report: one that did not is a harness
+        // failure. An alternative's producer that died (a Python worker
+        // killed on a loaded machine) lost records: that is what the bench
+        // measures, so the oracle counts them instead of the run failing.
+        if case.tributary {
+            bail!(
+                "{} of {} producers reported (missing: {missing:?})",
+                producers.len(),
+                case.n
+            );
+        }
+        eprintln!(
+            "{}: producers {missing:?} did not report; their undelivered records count as lost",
+            case.label()
+        );
     }
     let mut oracle = Oracle::new(case.format, case.n, case.per_producer);
     let files = if case.rotating {

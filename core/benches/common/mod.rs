@@ -22,3 +22,13 @@ pub fn typical() -> Record {
         .field("elapsed_ms", 12.5)
         .build()
 }
+
+/// A foreign producer's record, as `serde_json::json!` writes it: keys in
+/// alphabetical order (so `fields` first and `ts` last), 4 fields, compact.
+/// The issue's "foreign JSON" shape, also what xtask's s13 sends.
+#[allow(dead_code, reason = "not every bench decodes foreign JSON")]
+pub const FOREIGN: &str = concat!(
+    r#"{"fields":{"elapsed_ms":12.5,"method":"GET","path":"/api/users","status":200},"#,
+    r#""level":"INFO","levelno":20,"logger":"app.http","msg":"request handled in 12 ms","#,
+    r#""pid":4242,"seq":1000001,"ts":"2025-11-22T01:24:42.444123Z"}"#
+);

@@ -25,28 +25,45 @@ use crate::{DecodeError, Fields, Level, Record, Timestamp, Value};
 /// assert_eq!(r.fields.get("user").and_then(|v| v.as_str()), Some("ann"));
 /// ```
 pub fn decode_json(payload: &[u8]) -> Result<Record, DecodeError> {
+    let mut record = Record::empty();
+    decode_json_into(payload, &mut record)?;
+    Ok(record)
+}
+
+/// [`decode_json`] into a record the caller keeps, for one connection's
+/// records one after the other: its message, logger and fields map keep
+/// their room, so once warm a record costs no allocation but for strings
+/// longer than 24 bytes. Whatever the record held before is replaced (it
+/// is [`Record::clear`]ed first). On an error its contents are unspecified
+/// (but valid): decode the next payload into it as usual.
+///
+/// ```
+/// let mut r = tributary_core::Record::empty();
+/// tributary_core::json::decode_json_into(br#"{"msg":"a","user":"ann"}"#, &mut r).unwrap();
+/// tributary_core::json::decode_json_into(br#"{"msg":"b"}"#, &mut r).unwrap();
+/// assert_eq!(r.msg, "b");
+/// assert!(r.fields.is_empty());
+/// ```
+pub fn decode_json_into(payload: &[u8], record: &mut Record) -> Result<(), DecodeError> {
     match std::str::from_utf8(payload) {
-        Ok(text) => decode_text(text),
-        Err(_) => decode_text(&String::from_utf8_lossy(payload)),
+        Ok(text) => decode_text(text, record),
+        Err(_) => decode_text(&String::from_utf8_lossy(payload), record),
     }
 }
 
-fn decode_text(text: &str) -> Result<Record, DecodeError> {
+fn decode_text(text: &str, r: &mut Record) -> Result<(), DecodeError> {
     let syntax = |e: super::parse::SyntaxError| DecodeError::Json {
         offset: e.offset,
         reason: e.reason,
     };
     let mut reader = Reader::new(text);
     reader.begin_object().map_err(syntax)?;
-    let mut r = Record::new_at(
-        Timestamp::from_unix_nanos(0),
-        Level::INFO,
-        CompactString::default(),
-        CompactString::default(),
-    );
+    r.clear();
     let mut seen = [false; Key::Other as usize];
     let mut parts = Parts::default();
-    let mut extra = Fields::new();
+    // The record's own map, taken out while other parts of the record are
+    // borrowed, so its room is reused; `finish` puts it back.
+    let mut extra = std::mem::take(&mut r.fields);
     let mut first = true;
     // The slot the native formatter writes next, in `Key` order.
     let mut expected = 0;
@@ -91,25 +108,25 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
                 let ts = reader.string().map_err(syntax)?;
                 match Timestamp::parse_rfc3339(&ts) {
                     Some(ts) => parts.ts = Some(ts),
-                    None => extra.insert_key(key.into_key(text), Value::Str(ts.into_owned())),
+                    None => extra.insert_key(key.into_key(text), Value::Str(compact(ts))),
                 }
             }
             (Key::Level, Some(b'"')) => parts.level_name = Some(reader.string().map_err(syntax)?),
             // Text slots take the string as is, skipping the `Value` round trip.
             (_, Some(b'"')) if is_text(slot) => {
                 let value = reader.string().map_err(syntax)?;
-                if let Some(dest) = text_slot(&mut r, slot) {
-                    *dest = compact(value);
+                if let Some(dest) = text_slot(r, slot) {
+                    set_text(dest, value);
                 }
             }
             // Integer slots take plain digits straight into the record,
             // skipping the general number reader and the `Value`.
             (Key::LevelNo | Key::Pid | Key::Tid | Key::Line | Key::Seq, Some(b'0'..=b'9')) => {
                 let stored = match reader.small_uint() {
-                    Some(n) => set_uint(&mut r, &mut parts, slot, n),
+                    Some(n) => set_uint(r, &mut parts, slot, n),
                     None => {
                         let value = reader.value().map_err(syntax)?;
-                        apply(&mut r, &mut parts, slot, value)
+                        apply(r, &mut parts, slot, value)
                     }
                 };
                 if let Err(value) = stored {
@@ -125,7 +142,7 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
             _ => {
                 let value = reader.value().map_err(syntax)?;
                 // A value of the wrong type is kept as a field, never dropped.
-                if let Err(value) = apply(&mut r, &mut parts, slot, value) {
+                if let Err(value) = apply(r, &mut parts, slot, value) {
                     extra.insert_key(key.into_key(text), value);
                 }
             }
@@ -136,8 +153,21 @@ fn decode_text(text: &str) -> Result<Record, DecodeError> {
         r.logger.push_str("root");
     }
     // In place: a `Record` is a few hundred bytes, and each move is a copy.
-    finish(&mut r, parts, extra);
-    Ok(r)
+    finish(r, parts, extra);
+    Ok(())
+}
+
+/// Stores a read string in a text slot: into the slot's own buffer when
+/// it has one on the heap that is large enough (a reused record's long
+/// message), else as a new `CompactString` (inline up to 24 bytes).
+#[inline(always)]
+fn set_text(dest: &mut CompactString, value: Cow<'_, str>) {
+    if dest.is_heap_allocated() && dest.capacity() >= value.len() {
+        dest.clear();
+        dest.push_str(&value);
+    } else {
+        *dest = compact(value);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -416,7 +446,7 @@ fn uint64(v: Value) -> Result<u64, Value> {
 
 fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(), Value> {
     let text = |v: Value| match v {
-        Value::Str(s) => Ok(Some(CompactString::from(s))),
+        Value::Str(s) => Ok(Some(s)),
         // Python sends None for absent attributes; absent it is.
         Value::Null => Ok(None),
         v => Err(v),
@@ -435,7 +465,7 @@ fn apply(r: &mut Record, p: &mut Parts<'_>, slot: Key, value: Value) -> Result<(
         Key::Logger => r.logger = text(value)?.unwrap_or_default(),
         Key::Msg => {
             r.msg = match value {
-                Value::Str(s) => s.into(),
+                Value::Str(s) => s,
                 Value::Null => CompactString::default(),
                 v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::BigInt(_)) => {
                     v.to_string().into()
@@ -527,7 +557,7 @@ mod tests {
             (-1e300f64..1e300).prop_map(Value::Float),
             (0u32..100_000, 0u32..4)
                 .prop_map(|(m, k)| Value::Float(f64::from(m) / 10f64.powi(k as i32))),
-            arb_text().prop_map(Value::Str),
+            arb_text().prop_map(Value::from),
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
@@ -624,16 +654,7 @@ mod tests {
         ) {
             // Any object, duplicates and aliases included: compact JSON goes
             // through the short-key path, spaced JSON through the general one.
-            let mut line = b"{".to_vec();
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    line.push(b',');
-                }
-                crate::json::escape::write_str(&mut line, k);
-                line.push(b':');
-                crate::json::write_value(&mut line, v);
-            }
-            line.push(b'}');
+            let line = object(members.iter().map(|(k, v)| (k.as_str(), v)));
             let before = Timestamp::now();
             let compact = decode_json(&line);
             let general = decode_json(&spaced(&line));
@@ -647,6 +668,144 @@ mod tests {
                 prop_assert_eq!(a, b);
             }
         }
+    }
+
+    /// `line`'s top-level members and the `unknown` ones, all in the order
+    /// `seed` picks (a foreign producer's order: alphabetical, struct
+    /// order, insertion order are all among them); with the unknown members
+    /// in the order they ended up in.
+    fn reordered(
+        line: &[u8],
+        seed: u64,
+        unknown: &[(String, Value)],
+    ) -> (Vec<u8>, Vec<(CompactString, Value)>) {
+        let text = std::str::from_utf8(line).unwrap();
+        let Value::Map(members) = super::super::parse::parse_value(text).unwrap() else {
+            panic!("not an object: {text}");
+        };
+        let mut members: Vec<(CompactString, Value)> = members
+            .into_iter()
+            .chain(unknown.iter().map(|(k, v)| (k.as_str().into(), v.clone())))
+            .collect();
+        // Fisher-Yates with a xorshift: the order is a function of the seed.
+        let mut x = seed | 1;
+        for i in (1..members.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            members.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let line = object(members.iter().map(|(k, v)| (k.as_str(), v)));
+        let unknown = members
+            .into_iter()
+            .filter(|(k, _)| unknown.iter().any(|(u, _)| u == k.as_str()))
+            .collect();
+        (line, unknown)
+    }
+
+    /// A compact JSON object of `members`, in order, duplicates kept.
+    fn object<'v>(members: impl Iterator<Item = (&'v str, &'v Value)>) -> Vec<u8> {
+        let mut out = b"{".to_vec();
+        for (i, (k, v)) in members.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            crate::json::escape::write_str(&mut out, k);
+            out.push(b':');
+            crate::json::write_value(&mut out, v);
+        }
+        out.push(b'}');
+        out
+    }
+
+    /// Integers beyond 64 bits, as Python sends them.
+    fn arb_big_int() -> impl Strategy<Value = Value> {
+        "-?[1-9][0-9]{19,40}".prop_map(|d| Value::big_int(&d).unwrap())
+    }
+
+    /// One payload of a connection's stream: a record in native order, the
+    /// same in a foreign order with unknown keys, any object, or garbage.
+    fn arb_payload() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            arb_record().prop_map(|r| {
+                let mut line = Vec::new();
+                JsonFormatter::native().format(&r, &mut line);
+                line
+            }),
+            (
+                arb_record(),
+                any::<u64>(),
+                prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..3)
+            )
+                .prop_map(|(r, seed, unknown)| {
+                    let mut line = Vec::new();
+                    JsonFormatter::native().format(&r, &mut line);
+                    reordered(&line, seed, &unknown).0
+                }),
+            prop::collection::vec((arb_key(), arb_value()), 0..6)
+                .prop_map(|members| object(members.iter().map(|(k, v)| (k.as_str(), v)))),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn foreign_key_orders_and_unknown_keys_decode_alike(
+            mut record in arb_record(),
+            big in prop::collection::vec(("[a-z]{1,6}", arb_big_int()), 0..2),
+            seed in any::<u64>(),
+            unknown in prop::collection::vec(("x_[a-z]{1,8}", arb_value()), 0..4),
+        ) {
+            for (k, v) in big {
+                record.fields.insert(k, v);
+            }
+            let mut line = Vec::new();
+            JsonFormatter::native().format(&record, &mut line);
+            let (foreign, unknown) = reordered(&line, seed, &unknown);
+            // Unknown keys become fields after the record's own, in the
+            // order they came, wherever `fields` stood.
+            let mut expected = record;
+            for (k, v) in unknown {
+                expected.fields.insert(k, v);
+            }
+            prop_assert_eq!(&decode_json(&foreign).unwrap(), &expected);
+            prop_assert_eq!(decode_json(&spaced(&foreign)).unwrap(), expected);
+        }
+
+        #[test]
+        fn a_reused_record_decodes_each_payload_as_a_fresh_one(
+            payloads in prop::collection::vec(arb_payload(), 1..12),
+        ) {
+            crate::record::decodes_like_fresh(
+                payloads.iter().map(Vec::as_slice),
+                decode_json,
+                decode_json_into,
+            )?;
+        }
+    }
+
+    #[test]
+    fn a_reused_record_forgets_the_previous_ones_parts() {
+        let mut r = Record::empty();
+        let long = "m".repeat(100);
+        let first = format!(
+            r#"{{"level":"NOTICE","levelno":25,"msg":"{long}","exc":"boom","pid":7,"fields":{{"a":1}},"b":"x"}}"#
+        );
+        decode_json_into(first.as_bytes(), &mut r).unwrap();
+        assert_eq!(
+            (r.level.clone(), r.exc.as_deref(), r.fields.len()),
+            (Level::custom(25, "NOTICE"), Some("boom"), 2)
+        );
+        decode_json_into(br#"{"ts":"2026-01-01T00:00:00Z","msg":"short"}"#, &mut r).unwrap();
+        let mut expected = Record::empty();
+        expected.ts = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        expected.logger = "root".into();
+        expected.msg = "short".into();
+        assert_eq!(r, expected);
+        // A failed payload leaves a record the next payload can use.
+        assert!(decode_json_into(br#"{"msg":"half"#, &mut r).is_err());
+        decode_json_into(first.as_bytes(), &mut r).unwrap();
+        assert_eq!(r.msg, long);
     }
 
     #[test]

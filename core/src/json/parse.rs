@@ -186,7 +186,7 @@ impl<'a> Reader<'a> {
     /// Any value.
     pub(crate) fn value(&mut self) -> Result<Value> {
         match self.peek() {
-            Some(b'"') => Ok(Value::Str(self.string()?.into_owned())),
+            Some(b'"') => Ok(Value::Str(compact(self.string()?))),
             Some(b'{') => {
                 let mut fields = Fields::new();
                 self.object_into(&mut fields)?;
@@ -549,7 +549,7 @@ mod tests {
                 (_, _, Some(f)) => Value::Float(f),
                 _ => Value::Null,
             },
-            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::String(s) => Value::Str(s.into()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(to_value).collect()),
             serde_json::Value::Object(o) => {
                 Value::Map(o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())

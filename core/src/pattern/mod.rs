@@ -101,6 +101,9 @@ pub struct PatternFormatter {
     missing_count: AtomicU64,
     /// Origin of `relativeCreated` for records that carry none.
     start_nanos: i64,
+    /// Whether line breaks in what the record supplies are written as `\n`
+    /// and `\r` (see [`PatternBuilder::escape_newlines`]).
+    escape_newlines: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -150,6 +153,7 @@ impl PatternFormatter {
             defaults: Fields::new(),
             datefmt: None,
             tz: None,
+            escape_newlines: false,
         }
     }
 
@@ -214,6 +218,7 @@ impl Clone for PatternFormatter {
             // A clone counts its own records.
             missing_count: AtomicU64::new(0),
             start_nanos: self.start_nanos,
+            escape_newlines: self.escape_newlines,
         }
     }
 }
@@ -229,6 +234,7 @@ impl std::fmt::Debug for PatternFormatter {
             .field("any_field", &self.any_field)
             .field("missing", &self.missing)
             .field("defaults", &self.defaults)
+            .field("escape_newlines", &self.escape_newlines)
             .finish_non_exhaustive()
     }
 }
@@ -246,6 +252,7 @@ pub struct PatternBuilder {
     defaults: Fields,
     datefmt: Option<String>,
     tz: Option<TimeZone>,
+    escape_newlines: bool,
 }
 
 impl PatternBuilder {
@@ -313,6 +320,18 @@ impl PatternBuilder {
         self
     }
 
+    /// Writes line feeds and carriage returns in what a record supplies (its message, logger
+    /// and other attributes, fields, traceback and stack, and the line
+    /// breaks Python puts before the traceback and the stack) as the two
+    /// characters `\n` and `\r`, so every record is one line and a
+    /// producer cannot write lines that look like another producer's
+    /// records. Off by default, as in Python, whose `Formatter` writes them
+    /// as they are. The template's own text is never changed.
+    pub fn escape_newlines(mut self, escape: bool) -> Self {
+        self.escape_newlines = escape;
+        self
+    }
+
     /// Parses and checks the template and date format.
     pub fn build(self) -> Result<PatternFormatter, PatternError> {
         // Python's `Formatter` uses its default format for an empty one.
@@ -364,6 +383,7 @@ impl PatternBuilder {
             missing: self.missing.into(),
             missing_count: AtomicU64::new(0),
             start_nanos: Timestamp::now().unix_nanos(),
+            escape_newlines: self.escape_newlines,
         })
     }
 }
@@ -385,7 +405,11 @@ impl crate::Formatter for PatternFormatter {
                             lacking = true;
                             attrs::Py::Str(&self.missing)
                         });
+                    let at = out.len();
                     render::render(out, value, spec, &ctx);
+                    if self.escape_newlines {
+                        render::escape_newlines(out, at);
+                    }
                 }
             }
         }
@@ -396,10 +420,14 @@ impl crate::Formatter for PatternFormatter {
         // each on a new line.
         for appended in [&record.exc, &record.stack] {
             if let Some(text) = appended.as_deref().filter(|t| !t.is_empty()) {
+                let at = out.len();
                 if out.len() == start || out.last() != Some(&b'\n') {
                     out.push(b'\n');
                 }
                 out.extend_from_slice(text.as_bytes());
+                if self.escape_newlines {
+                    render::escape_newlines(out, at);
+                }
             }
         }
     }

@@ -20,6 +20,38 @@ pub(crate) struct Ctx<'a> {
     pub clock: &'a super::asctime::Clock,
 }
 
+/// Rewrites line feeds and carriage returns in `out[from..]` as the two
+/// characters `\n` and `\r`, in place: what a record supplied is usually
+/// clean, so the common case is one scan and no copy.
+pub(crate) fn escape_newlines(out: &mut Vec<u8>, from: usize) {
+    let breaks = out[from..]
+        .iter()
+        .filter(|&&c| c == b'\n' || c == b'\r')
+        .count();
+    if breaks == 0 {
+        return;
+    }
+    let old_len = out.len();
+    out.resize(old_len + breaks, 0);
+    // From the end backwards, so nothing is overwritten before it moved.
+    let mut write = out.len();
+    for read in (from..old_len).rev() {
+        let c = out[read];
+        let escaped = match c {
+            b'\n' => b'n',
+            b'\r' => b'r',
+            _ => {
+                write -= 1;
+                out[write] = c;
+                continue;
+            }
+        };
+        write -= 2;
+        out[write] = b'\\';
+        out[write + 1] = escaped;
+    }
+}
+
 /// Appends `v` formatted by `spec`.
 pub(crate) fn render(out: &mut Vec<u8>, v: Py<'_>, spec: &Spec, ctx: &Ctx<'_>) {
     match spec.flavor {
@@ -639,5 +671,31 @@ mod tests {
         assert_eq!(fmt(Py::None, Brace, ""), "None");
         // Python raises for a spec on None; the str() is padded instead.
         assert_eq!(fmt(Py::None, Brace, ">6"), "  None");
+    }
+
+    #[test]
+    fn escaped_newlines_touch_only_what_the_record_supplied() {
+        use crate::{Formatter, Level, PatternFormatter, Record};
+        let f = PatternFormatter::builder("%(name)s|\n%(user)s|%(message)s")
+            .allow_any_field()
+            .escape_newlines(true)
+            .build()
+            .unwrap();
+        let r = Record::builder(Level::INFO, "a\nb\r\nc")
+            .logger("x\ny")
+            .field("user", "u\rv")
+            .exc("Traceback\n  line")
+            .build();
+        let mut out = b"kept\n".to_vec();
+        f.format(&r, &mut out);
+        // The template's own line break stays; the record's are escaped,
+        // and so is the break Python puts before the traceback.
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "kept\nx\\ny|\nu\\rv|a\\nb\\r\\nc\\nTraceback\\n  line"
+        );
+        let mut clean = Vec::new();
+        escape_newlines(&mut clean, 0);
+        assert!(clean.is_empty());
     }
 }

@@ -10,6 +10,7 @@ use super::budget::Budget;
 use super::item::{Container, Item, Kind, owned_str};
 use super::text::push_hex_escape;
 use crate::{Fields, Value};
+use compact_str::CompactString;
 
 /// Python `str()` of a dict with more keys than this is fine, but building
 /// [`Fields`] costs O(n²) in the number of keys (it keeps insertion order
@@ -45,14 +46,14 @@ impl<'a> Converter<'_, 'a> {
             Item::Text(b) => {
                 self.budget.spend(b.len())?;
                 Value::Str(match std::str::from_utf8(b) {
-                    Ok(s) => s.to_owned(),
-                    Err(_) => String::from_utf8_lossy(b).into_owned(),
+                    Ok(s) => CompactString::new(s),
+                    Err(_) => String::from_utf8_lossy(b).into(),
                 })
             }
             Item::Owned(i) | Item::Opaque(i) => self.string(owned_str(self.owned, *i))?,
             Item::Bytes(b) => {
                 self.budget.spend(b.len())?;
-                Value::Str(super::text::backslash_replace(b).into_owned())
+                Value::Str(super::text::backslash_replace(b).into())
             }
             Item::Container(i) => self.container(*i, depth)?,
         })
@@ -61,7 +62,7 @@ impl<'a> Converter<'_, 'a> {
     /// An owned copy of a string, paid for.
     pub(crate) fn string(&mut self, s: &str) -> Result<Value, PickleError> {
         self.budget.spend(s.len())?;
-        Ok(Value::Str(s.to_owned()))
+        Ok(Value::Str(CompactString::new(s)))
     }
 
     fn container(&mut self, index: usize, depth: usize) -> Result<Value, PickleError> {
@@ -75,7 +76,7 @@ impl<'a> Converter<'_, 'a> {
             });
         }
         if c.visiting.get() {
-            return Ok(Value::Str(recursion_marker(c.kind).to_owned()));
+            return Ok(Value::Str(CompactString::new(recursion_marker(c.kind))));
         }
         c.visiting.set(true);
         let result = self.container_items(c, depth);

@@ -131,6 +131,19 @@ impl PickleDecoder {
     /// `taskName` when None; every other key becomes a field. A standard
     /// attribute of an unexpected type is kept as a field too.
     pub fn decode_record(&self, payload: &[u8]) -> Result<Record, PickleError> {
+        let mut record = Record::empty();
+        self.decode_record_into(payload, &mut record)?;
+        Ok(record)
+    }
+
+    /// [`PickleDecoder::decode_record`] into a record the caller keeps (one
+    /// per connection), which is replaced whole; its buffers are reused. On
+    /// an error its contents are unspecified (but valid).
+    pub fn decode_record_into(
+        &self,
+        payload: &[u8],
+        record: &mut Record,
+    ) -> Result<(), PickleError> {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
         let parsed = machine::run(payload, self.lenient, &mut budget)?;
         let mut conv = Converter {
@@ -139,7 +152,7 @@ impl PickleDecoder {
             budget: &mut budget,
             max_depth: self.max_depth,
         };
-        record::to_record(&parsed, &mut conv)
+        record::to_record(&parsed, &mut conv, record)
     }
 
     /// Decodes any pickled plain-data value: tuples and sets become lists,
@@ -162,6 +175,18 @@ impl PickleDecoder {
 /// [`PickleDecoder::decode_record`].
 pub fn decode_record(payload: &[u8], lenient: bool) -> Result<Record, PickleError> {
     PickleDecoder::new().lenient(lenient).decode_record(payload)
+}
+
+/// Decodes a pickled LogRecord dict with the default limits into a record
+/// the caller keeps; see [`PickleDecoder::decode_record_into`].
+pub fn decode_record_into(
+    payload: &[u8],
+    lenient: bool,
+    record: &mut Record,
+) -> Result<(), PickleError> {
+    PickleDecoder::new()
+        .lenient(lenient)
+        .decode_record_into(payload, record)
 }
 
 /// Decodes any pickled plain-data value with the default limits; see

@@ -70,11 +70,13 @@ fn slot(key: &[u8]) -> Slot {
     }
 }
 
-/// Builds the record from the pickled dict at the root of `parsed`.
+/// Builds the record from the pickled dict at the root of `parsed` into
+/// `r`, which is cleared first (a reused record keeps its buffers).
 pub(crate) fn to_record<'a>(
     parsed: &Parsed<'a>,
     conv: &mut Converter<'_, 'a>,
-) -> Result<Record, PickleError> {
+    r: &mut Record,
+) -> Result<(), PickleError> {
     let items = match &parsed.root {
         Item::Container(i) => match parsed.arena.get(*i) {
             Some(c) if c.kind == Kind::Dict => &c.items,
@@ -89,12 +91,7 @@ pub(crate) fn to_record<'a>(
     }
     // Stamped and named after the loop: `Timestamp::now()` and "root" are
     // only needed when the dict lacks `created` or `name`.
-    let mut r = Record::new_at(
-        Timestamp::default(),
-        Level::INFO,
-        String::new(),
-        String::new(),
-    );
+    r.clear();
     let mut ts = None;
     let mut msecs = None;
     let mut logger = None;
@@ -112,12 +109,22 @@ pub(crate) fn to_record<'a>(
         };
         let kept = match slot(name) {
             Slot::Logger => text(value, owned).map(|s| logger = s.map(CompactString::from)),
-            Slot::Msg => {
-                let mut msg = String::new();
-                conv.py_str(value, &mut msg, 1)?;
-                r.msg = msg.into();
-                Ok(())
-            }
+            // A str message (the common case) goes straight into the
+            // record's buffer; anything else is rendered as Python's str().
+            Slot::Msg => match value.text(owned) {
+                Some(msg) => {
+                    conv.budget.spend(msg.len())?;
+                    r.msg.clear();
+                    r.msg.push_str(&msg);
+                    Ok(())
+                }
+                None => {
+                    let mut msg = String::new();
+                    conv.py_str(value, &mut msg, 1)?;
+                    r.msg = msg.into();
+                    Ok(())
+                }
+            },
             Slot::LevelName => text(value, owned).map(|s| level_name = s),
             Slot::LevelNo => int(value).map(|n| level_no = Some(n)),
             Slot::File => text(value, owned).map(|s| r.file = s.map(CompactString::from)),
@@ -192,7 +199,7 @@ pub(crate) fn to_record<'a>(
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
     };
-    Ok(r)
+    Ok(())
 }
 
 fn not_a_dict(parsed: &Parsed<'_>) -> PickleError {

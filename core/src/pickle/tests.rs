@@ -873,8 +873,8 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("NaN never compares equal", |x| !x.is_nan())
             .prop_map(Value::Float),
-        "[a-c]{0,3}".prop_map(Value::Str),
-        any::<String>().prop_map(Value::Str),
+        "[a-c]{0,3}".prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
@@ -925,5 +925,50 @@ proptest! {
             let bytes = Pickler::dumps(&v, proto2);
             prop_assert_eq!(decode_value(&bytes, false), Ok(v.clone()));
         }
+    }
+}
+
+/// LogRecord-like dicts: standard attribute names over-represented, any
+/// value under each (so wrong types become fields too).
+fn arb_log_dict() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        prop::sample::select(vec![
+            "name",
+            "msg",
+            "levelname",
+            "levelno",
+            "created",
+            "msecs",
+            "exc_text",
+            "stack_info",
+            "pathname",
+            "filename",
+            "lineno",
+            "funcName",
+            "process",
+            "processName",
+            "thread",
+            "threadName",
+            "user",
+            "n",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z]{1,6}",
+    ];
+    prop::collection::vec((key, arb_value()), 0..10)
+        .prop_map(|kv| Value::Map(kv.into_iter().collect()))
+}
+
+proptest! {
+    #[test]
+    fn a_reused_record_decodes_each_pickle_as_a_fresh_one(
+        dicts in prop::collection::vec(arb_log_dict(), 1..8),
+    ) {
+        let pickles: Vec<Vec<u8>> = dicts.iter().map(|d| Pickler::dumps(d, true)).collect();
+        crate::record::decodes_like_fresh(
+            pickles.iter().map(Vec::as_slice),
+            |p| decode_record(p, false),
+            |p, r| super::decode_record_into(p, false, r),
+        )?;
     }
 }

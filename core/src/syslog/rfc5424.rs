@@ -119,7 +119,7 @@ fn param_value(text: &str) -> Option<(Value, &str)> {
         match bytes[i] {
             b'"' => {
                 out.push_str(&text[from..i]);
-                return Some((Value::Str(out), &text[i + 1..]));
+                return Some((Value::Str(out.into()), &text[i + 1..]));
             }
             b'\\' if matches!(bytes.get(i + 1), Some(b'"' | b'\\' | b']')) => {
                 out.push_str(&text[from..i]);

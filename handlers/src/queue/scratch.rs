@@ -43,19 +43,19 @@ impl Scratch {
 
     /// A string value.
     pub fn string(&mut self, value: &str) -> Value {
-        Value::Str(value.to_owned())
+        Value::from(value)
     }
 
     /// A value's `Debug` text.
     pub fn debug(&mut self, value: &dyn fmt::Debug) -> Value {
-        let mut s = String::new();
+        let mut s = CompactString::default();
         let _ = write!(s, "{value:?}");
         Value::Str(s)
     }
 
     /// A `Display` text (an error's message).
     pub fn display(&mut self, value: &dyn fmt::Display) -> Value {
-        let mut s = String::new();
+        let mut s = CompactString::default();
         let _ = write!(s, "{value}");
         Value::Str(s)
     }

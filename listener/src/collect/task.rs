@@ -6,9 +6,9 @@ use crate::acks::{AckMark, Producer};
 use crate::diag::Diag;
 use crate::diag::collect::{self as event, Collecting};
 use crate::forward::jetstream::{self as js_format, FORMAT_HEADER, FORMAT_JSON_LINES, HOST_HEADER};
-use crate::input::InputCtx;
+use crate::input::{InputCtx, PeerState};
 use crate::listener::TaskGuard;
-use crate::passthrough::{self, TsCache};
+use crate::passthrough;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::Acker;
 use async_nats::jetstream::{self};
@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use tributary_core::{CompactString, DecodeOptions, decode_payload};
+use tributary_core::{CompactString, DecodeOptions, decode_payload_into};
 
 /// Messages delivered and not yet acknowledged, at most (the consumer's
 /// `max_ack_pending`): bounds what a collector holds.
@@ -118,8 +118,10 @@ pub(crate) async fn serve(
     let collecting = Collecting {
         label: &attached.label,
     };
-    let mut ts = TsCache::default();
-    let mut reports = 0u32;
+    // Like a connection's: the passthrough's time cache, the count of bad
+    // lines, and the record lines are decoded into (reused, so a busy
+    // collector allocates nothing per decoded line once warm).
+    let mut state = PeerState::default();
     let mut backoff = Duration::from_millis(100);
     'outer: loop {
         if *shutdown.borrow() {
@@ -178,7 +180,7 @@ pub(crate) async fn serve(
                 ctx.malformed(
                     &format_args!("{} message {seq} on {}", attached.label, message.subject),
                     &"not a tributary batch (no Tributary-Host or Tributary-Format: json-lines header)",
-                    &mut reports,
+                    &mut state.reports,
                 );
             } else {
                 let host = host.unwrap_or_default();
@@ -186,7 +188,7 @@ pub(crate) async fn serve(
                     if line.is_empty() {
                         continue;
                     }
-                    accept_line(&ctx, line, &host, &mut batch, &mut ts, seq, &mut reports);
+                    accept_line(&ctx, line, &host, &mut batch, &mut state, seq);
                 }
             }
             batch.ack = Some(AckMark {
@@ -221,12 +223,11 @@ fn accept_line(
     line: &[u8],
     host: &CompactString,
     batch: &mut crate::pipeline::Batch,
-    ts: &mut TsCache,
+    state: &mut PeerState,
     seq: u64,
-    reports: &mut u32,
 ) {
     let encoder = &ctx.queue.encoder;
-    if let Some(c) = passthrough::check(line, ts)
+    if let Some(c) = passthrough::check(line, &mut state.ts)
         && memchr_find(line, b",\"host\":\"")
     {
         let mask = encoder.route_parts(c.level_no, c.logger);
@@ -239,19 +240,20 @@ fn accept_line(
             return;
         }
     }
-    match decode_payload(line, DecodeOptions::default()) {
-        Ok(mut record) => {
+    match decode_payload_into(line, DecodeOptions::default(), &mut state.record) {
+        Ok(()) => {
+            let record = &mut state.record;
             if record.host.is_none() {
                 record.host = Some(host.clone());
             }
-            let mask = encoder.route(&record);
+            let mask = encoder.route(record);
             if mask == 0 {
                 ctx.counters.filtered.fetch_add(1, Relaxed);
             } else {
-                encoder.push(&record, mask, batch);
+                encoder.push(record, mask, batch);
             }
         }
-        Err(e) => ctx.malformed(&format_args!("message {seq}"), &e, reports),
+        Err(e) => ctx.malformed(&format_args!("message {seq}"), &e, &mut state.reports),
     }
 }
 

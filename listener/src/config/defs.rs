@@ -410,6 +410,19 @@ pub(crate) static SETTINGS: &[Setting] = &[
         sample: "n/a",
     },
     Setting {
+        name: "text-escape-newlines",
+        form: Form::Switch,
+        doc: "Write line feeds and carriage returns from a record (message, fields, traceback) as \\n and \\r in text lines, so each record is one line and no producer can forge lines of another; Python writes them as they are",
+        default: Shown::Nothing,
+        scope: Scope::Output,
+        apply: Apply::Output(|o, v| {
+            o.text_escape_newlines = Some(v.switch()?);
+            Ok(())
+        }),
+        builder: Builder::Via("output(OutputSpec::file(path).format(OutputFormat::Text(..)))"),
+        sample: "",
+    },
+    Setting {
         name: "max-bytes",
         form: Form::Value("SIZE"),
         doc: "Rotate before the file would pass this size, e.g. 10MiB",

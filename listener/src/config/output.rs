@@ -41,6 +41,7 @@ pub(crate) struct OutputDraft {
     pub(crate) pattern: Option<String>,
     pub(crate) pattern_fields: Option<Vec<String>>,
     pub(crate) pattern_missing: Option<String>,
+    pub(crate) text_escape_newlines: Option<bool>,
     pub(crate) max_bytes: Option<u64>,
     pub(crate) when: Option<When>,
     pub(crate) interval: Option<u32>,
@@ -101,6 +102,10 @@ impl OutputDraft {
                     .unwrap_or_default(),
                 missing: inherit(&t.pattern_missing, parent, |p| &p.pattern_missing)
                     .unwrap_or_else(|| DEFAULT_MISSING.to_owned()),
+                escape_newlines: inherit(&t.text_escape_newlines, parent, |p| {
+                    &p.text_escape_newlines
+                })
+                .unwrap_or(false),
             }),
         };
         let rotation = RotationSpec {

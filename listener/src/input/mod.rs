@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
-use tributary_core::{DecodeOptions, decode_payload};
+use tributary_core::{DecodeOptions, Record, decode_payload_into};
 
 /// The kind of an input socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -290,12 +290,16 @@ pub(crate) struct InputCtx {
     pub(crate) syslog: Option<tributary_core::syslog::SyslogParser>,
 }
 
-/// What a connection (or a datagram socket) keeps between payloads.
+/// What a connection (or a datagram socket, or the collector's consumer)
+/// keeps between payloads.
 #[derive(Default)]
 pub(crate) struct PeerState {
     /// Bad payloads so far (only the first few are described).
     pub(crate) reports: u32,
-    ts: TsCache,
+    pub(crate) ts: TsCache,
+    /// The record payloads are decoded into, reused so a connection's
+    /// records cost no allocation once it is warm.
+    pub(crate) record: Record,
 }
 
 impl InputCtx {
@@ -327,13 +331,14 @@ impl InputCtx {
                 return;
             }
         }
-        match decode_payload(payload, self.decode) {
-            Ok(record) => {
-                let mask = encoder.route(&record);
+        match decode_payload_into(payload, self.decode, &mut state.record) {
+            Ok(()) => {
+                let record = &state.record;
+                let mask = encoder.route(record);
                 if mask == 0 {
                     self.counters.filtered.fetch_add(1, Relaxed);
                 } else {
-                    encoder.push(&record, mask, batch);
+                    encoder.push(record, mask, batch);
                 }
             }
             Err(e) => self.malformed(peer, &e, &mut state.reports),

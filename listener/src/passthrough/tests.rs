@@ -208,7 +208,7 @@ fn value(floats: bool) -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
         "-?[1-9][0-9]{19,25}".prop_map(|d| Value::big_int(&d).unwrap()),
-        text().prop_map(Value::Str),
+        text().prop_map(Value::from),
         any::<f64>().prop_map(move |x| if floats { Value::Float(x) } else { Value::Null }),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {

@@ -119,7 +119,9 @@ fn formatter_for(spec: &OutputSpec) -> Result<LineFormatter, ListenerError> {
     Ok(match &spec.format {
         OutputFormat::Json(profile) => LineFormatter::Json(JsonFormatter::new(*profile)),
         OutputFormat::Text(text) => {
-            let mut pattern = PatternFormatter::builder(&text.pattern).missing(&*text.missing);
+            let mut pattern = PatternFormatter::builder(&text.pattern)
+                .missing(&*text.missing)
+                .escape_newlines(text.escape_newlines);
             // Declared fields are a strictness check; without them any
             // name is looked up in the record's fields, as Python does.
             pattern = if text.fields.is_empty() {

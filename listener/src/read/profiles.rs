@@ -26,7 +26,7 @@ pub fn normalize(r: &mut Record) {
     let _ = r.fields.remove("ecs.version");
     let text = |r: &mut Record, keys: &[&str]| -> Option<CompactString> {
         keys.iter().find_map(|k| match r.fields.remove(k) {
-            Some(Value::Str(s)) => Some(CompactString::from(s)),
+            Some(Value::Str(s)) => Some(s),
             Some(other) => Some(CompactString::from(other.to_string())),
             None => None,
         })

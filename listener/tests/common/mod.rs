@@ -23,6 +23,8 @@ pub struct Tributary {
     /// `(kind, address)` from each readiness line, in order.
     pub bound: Vec<(String, String)>,
     stderr: Option<std::thread::JoinHandle<String>>,
+    /// What stderr said so far (for [`Tributary::wait_stderr`]).
+    stderr_so_far: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Tributary {
@@ -85,10 +87,17 @@ impl Tributary {
             .expect("spawn tributary");
         let stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
+        let stderr_so_far = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let so_far = stderr_so_far.clone();
         let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                so_far.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+            String::from_utf8_lossy(&so_far.lock().unwrap()).into_owned()
         });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -104,6 +113,7 @@ impl Tributary {
             child: Some(child),
             bound: Vec::new(),
             stderr: Some(stderr),
+            stderr_so_far,
         };
         while bound.len() < expected {
             match rx.recv_timeout(PATIENCE) {
@@ -138,6 +148,23 @@ impl Tributary {
 
     pub fn udp(&self, n: usize) -> SocketAddr {
         self.addr("udp", n).parse().unwrap()
+    }
+
+    /// Waits until stderr contains `needle` (while it runs), failing with
+    /// `what` and what stderr said at the deadline.
+    pub fn wait_stderr(&self, needle: &str, what: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let so_far = String::from_utf8_lossy(&self.stderr_so_far.lock().unwrap()).into_owned();
+            if so_far.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: no {needle:?} on stderr within {PATIENCE:?}; it said:\n{so_far}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -340,6 +367,48 @@ pub fn python(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3")
+}
+
+/// Starts a listener on a free loopback TCP port writing `app.log` in `dir`
+/// as text lines of `pattern`, with `extra` arguments.
+pub fn start_text(dir: &Path, pattern: &str, extra: &[&str]) -> Tributary {
+    let mut args = vec![
+        "--tcp",
+        "127.0.0.1:0",
+        "--out",
+        "app.log",
+        "--pattern",
+        pattern,
+    ];
+    args.extend_from_slice(extra);
+    Tributary::start(dir, &args)
+}
+
+/// Runs `body` in python3 with `log`, the `app` logger at INFO, sending
+/// through the stdlib's `logging.handlers.SocketHandler` to `port` on
+/// loopback; the handler is closed (everything sent) before it returns.
+pub fn python_socket_handler(port: u16, body: &str) {
+    let script = format!(
+        "import logging, logging.handlers\n\
+         log = logging.getLogger(\"app\")\n\
+         log.setLevel(logging.INFO)\n\
+         handler = logging.handlers.SocketHandler(\"127.0.0.1\", {port})\n\
+         log.addHandler(handler)\n\
+         {body}\n\
+         handler.close()\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 is needed for this test (apt-get install python3): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn wait_ok(child: Child, what: &str) {
