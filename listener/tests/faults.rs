@@ -144,15 +144,44 @@ fn journaled_len(dir: &std::path::Path) -> Option<u64> {
 }
 
 /// Waits until the listener has written something it has not journaled
-/// yet (a tail the next start must cut), or gives up after a while: kills
-/// timed by this land mid-stream and usually leave a repair to make.
-fn wait_for_unjournaled_tail(dir: &std::path::Path) {
+/// yet (a tail the next start must cut) and leaves it stopped (SIGSTOP)
+/// there, so the writer cannot journal the tail between the look and the
+/// kill; after a while it gives up and stops it anyway. Kills timed by
+/// this land mid-stream and leave a repair to make.
+fn stop_with_unjournaled_tail(dir: &std::path::Path, listener: &Tributary) {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
+    let tail = || {
         let len = std::fs::metadata(dir.join("out.log")).map_or(0, |m| m.len());
-        if journaled_len(dir).is_some_and(|j| len > j) {
+        journaled_len(dir).is_some_and(|j| len > j)
+    };
+    while Instant::now() < deadline {
+        if tail() {
+            listener.signal(libc::SIGSTOP);
+            // SIGSTOP is asynchronous: look again once it has landed.
+            wait_stopped(listener.pid());
+            if tail() {
+                return;
+            }
+            listener.signal(libc::SIGCONT);
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    listener.signal(libc::SIGSTOP);
+}
+
+/// Waits until process `pid` is stopped (state `T` in /proc).
+fn wait_stopped(pid: i32) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the command name's closing parenthesis.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
             return;
         }
+        assert!(Instant::now() < deadline, "process {pid} did not stop");
         std::thread::sleep(Duration::from_micros(200));
     }
 }
@@ -224,7 +253,7 @@ fn kill_loop(durable: bool, rotate: bool) {
     let mut stderrs = Vec::new();
     for kill in 0..kills {
         std::thread::sleep(Duration::from_millis(50 + rng.below(200)));
-        wait_for_unjournaled_tail(dir.path());
+        stop_with_unjournaled_tail(dir.path(), &listener);
         // Mid-stream: a producer exits only once all its records are
         // acknowledged (and is held before its last until released).
         for (p, name) in producers.iter_mut().zip(&names) {
