@@ -26,6 +26,11 @@ pub struct ArchiveFile {
     /// moment while Python's naming shifts them up: a reader that finds a
     /// gap lists again.
     pub number: Option<u64>,
+    /// The inode the directory entry named when the directory was read
+    /// (Unix; `None` elsewhere). Names move on under Python's renames and
+    /// gzip: a reader that opens `path` later compares this with the file
+    /// it got, to know it opened the file the listing meant.
+    pub inode: Option<u64>,
 }
 
 /// The archives of `live` (`logs/app.log`) in its directory, oldest first,
@@ -70,7 +75,7 @@ pub fn find_archives(live: &Path) -> io::Result<Vec<ArchiveFile>> {
         .iter()
         .map(|w| scheme(Mode::Stamp, w.suffix_format()))
         .collect();
-    let mut found: Vec<(ArchiveId, Form, PathBuf)> = Vec::new();
+    let mut found: Vec<(ArchiveId, Form, PathBuf, Option<u64>)> = Vec::new();
     for entry in fs::read_dir(&numbered.dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -82,7 +87,7 @@ pub fn find_archives(live: &Path) -> io::Result<Vec<ArchiveFile>> {
             .or_else(|| stamped.iter().find_map(|s| s.parse(name)));
         match parsed {
             Some((_, Form::GzTmp)) | None => {}
-            Some((id, form)) => found.push((id, form, entry.path())),
+            Some((id, form)) => found.push((id, form, entry.path(), inode_of(&entry))),
         }
     }
     // One entry per archive, the `.gz` when both forms exist.
@@ -99,26 +104,42 @@ pub fn find_archives(live: &Path) -> io::Result<Vec<ArchiveFile>> {
         ArchiveId::Index(n) if python_shift => (1, String::new(), -i128::from(*n)),
         ArchiveId::Index(n) => (1, String::new(), i128::from(*n)),
     };
-    found.sort_by_key(|(id, _, _)| order(id));
+    found.sort_by_key(|(id, _, _, _)| order(id));
     Ok(found
         .into_iter()
-        .map(|(id, form, path)| ArchiveFile {
+        .map(|(id, form, path, inode)| ArchiveFile {
             path,
             compressed: form == Form::Gz,
             number: match id {
                 ArchiveId::Index(n) => Some(n),
                 ArchiveId::Stamp { .. } => None,
             },
+            inode,
         })
         .collect())
 }
 
+/// The inode a directory entry names, as `readdir` returned it (no `stat`:
+/// the name may name another file by now).
+fn inode_of(entry: &fs::DirEntry) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirEntryExt;
+        Some(entry.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = entry;
+        None
+    }
+}
+
 /// True when the lowest-numbered archive is newer than the highest-numbered
 /// one (Python's `.1` newest).
-fn numbers_run_backwards(found: &[(ArchiveId, Form, PathBuf)]) -> bool {
+fn numbers_run_backwards(found: &[(ArchiveId, Form, PathBuf, Option<u64>)]) -> bool {
     let numbered: Vec<_> = found
         .iter()
-        .filter_map(|(id, _, path)| match id {
+        .filter_map(|(id, _, path, _)| match id {
             ArchiveId::Index(n) => Some((*n, path)),
             ArchiveId::Stamp { .. } => None,
         })

@@ -262,55 +262,82 @@ impl Follower {
     /// The archives rotated after the file whose first line is `old_first`
     /// and before `next` (the new live file), oldest first, each opened
     /// once (a name may move on under Python's renames; the handle keeps
-    /// the file). The listing is taken until two in a row agree, since a
-    /// rename during `readdir` can hide a file from one listing.
+    /// the file).
+    ///
+    /// One `readdir` is a consistent picture of the directory, and every
+    /// archive has a name at every moment (renames are atomic; gzip renames
+    /// the `.gz` in before it removes the plain file), so a listing taken
+    /// after `next` was opened holds every file rotated before it. Opening
+    /// the names comes later, though, and a rotation meanwhile shifts them:
+    /// `.3` then opens what the listing saw as `.2`, and the file that was
+    /// `.3` is opened under no name at all. So each opened file is checked
+    /// against the inode its directory entry named, and the whole listing
+    /// is taken again when one differs or is gone.
     fn archives_between(
-        &self,
+        &mut self,
         old_first: Option<u64>,
         next: &File,
         next_id: FileId,
     ) -> Result<Vec<(PathBuf, File)>, ReadError> {
-        let mut previous: Option<Vec<Option<u64>>> = None;
-        let mut listed = Vec::new();
         const ATTEMPTS: usize = 200;
+        let mut listed = Vec::new();
         for attempt in 0..ATTEMPTS {
             let archives = tributary_rotation::find_archives(&self.path)
                 .map_err(|e| ReadError::open(&self.path, e))?;
-            // A gap in the numbers: Python's names are being shifted (or a
-            // rename hid a file from this listing). List again shortly.
-            // A gap that stays (archives deleted by hand) is accepted at last.
-            if has_gap(&archives) && attempt + 1 < ATTEMPTS {
-                previous = None;
-                std::thread::sleep(std::time::Duration::from_millis(2));
+            // A gap in the numbers: a file system whose `readdir` is not
+            // one picture may have hidden a renamed file. List again
+            // shortly; a gap that stays (archives deleted by hand) is
+            // accepted at last.
+            let last = attempt + 1 == ATTEMPTS;
+            if has_gap(&archives) && !last {
+                std::thread::sleep(std::time::Duration::from_millis(1));
                 continue;
             }
-            listed.clear();
-            for a in &archives {
-                // Gone between the listing and the open: renamed on, and
-                // met under its new name in the next listing.
-                let Ok(file) = File::open(&a.path) else {
-                    continue;
-                };
+            match open_listed(&archives) {
+                Some(opened) => {
+                    listed = opened;
+                    break;
+                }
+                None if last => {
+                    self.warnings.push(format!(
+                        "{}: its archives kept moving while they were listed: records rotated just now may be missing",
+                        self.path.display()
+                    ));
+                    // The names as they are now, unchecked: better than none.
+                    listed = archives
+                        .iter()
+                        .filter_map(|a| Some((a.path.clone(), File::open(&a.path).ok()?)))
+                        .collect();
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        // First lines read from the handles, after the check: the names may
+        // have moved on again, the files have not.
+        let listed: Vec<(PathBuf, File, Option<FileId>, Option<u64>)> = listed
+            .into_iter()
+            .map(|(path, file)| {
                 let id = FileId::of(&file).ok();
                 let first = first_line_of(&file).ok().flatten();
-                listed.push((a.path.clone(), file, id, first));
-            }
-            let firsts: Vec<Option<u64>> = listed.iter().map(|(_, _, _, f)| *f).collect();
-            if previous.as_ref() == Some(&firsts) {
-                break;
-            }
-            previous = Some(firsts);
-        }
+                (path, file, id, first)
+            })
+            .collect();
         let Some(old_at) =
             old_first.and_then(|h| listed.iter().rposition(|(_, _, _, f)| *f == Some(h)))
         else {
             // Deleted and re-created (or retention took it): nothing was
             // rotated after it that can be told apart.
+            if old_first.is_some() && !listed.is_empty() {
+                self.warnings.push(format!(
+                    "{}: the file being read is not among its archives any more (deleted?): records rotated after it may be missing",
+                    self.path.display()
+                ));
+            }
             return Ok(Vec::new());
         };
+        let next_first = first_line_of(next).ok().flatten();
         let mut between = Vec::new();
         for (path, file, id, first) in listed.into_iter().skip(old_at + 1) {
-            let next_first = first_line_of(next).ok().flatten();
             if id == Some(next_id) || (next_first.is_some() && first == next_first) {
                 break;
             }
@@ -385,6 +412,22 @@ fn line_before(file: &File, offset: u64) -> Option<Vec<u8>> {
     }
 }
 
+/// Opens every listed archive, or returns `None` when a name no longer
+/// names the file the listing saw there (renamed on, gzipped, or deleted
+/// since): the listing is stale and must be taken again.
+fn open_listed(archives: &[tributary_rotation::ArchiveFile]) -> Option<Vec<(PathBuf, File)>> {
+    let mut opened = Vec::with_capacity(archives.len());
+    for a in archives {
+        let file = File::open(&a.path).ok()?;
+        let ino = FileId::of(&file).ok()?.ino;
+        if a.inode != Some(ino) {
+            return None;
+        }
+        opened.push((a.path.clone(), file));
+    }
+    Some(opened)
+}
+
 /// True when the numbered archives do not run without gaps.
 fn has_gap(archives: &[tributary_rotation::ArchiveFile]) -> bool {
     let mut numbers: Vec<u64> = archives.iter().filter_map(|a| a.number).collect();
@@ -399,5 +442,61 @@ fn first_line_of(file: &File) -> io::Result<Option<u64>> {
         first_line_hash(&mut o.reader)
     } else {
         first_line_hash_at(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contents(opened: &[(PathBuf, File)]) -> Vec<String> {
+        opened
+            .iter()
+            .map(|(_, f)| {
+                let mut s = String::new();
+                (&*f).read_to_string(&mut s).expect("read");
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_listing_whose_names_moved_before_the_opens_is_taken_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let live = dir.path().join("app.log");
+        let at = |n: u32| dir.path().join(format!("app.log.{n}"));
+        std::fs::write(at(2), "b\n").expect("write");
+        std::fs::write(at(1), "c\n").expect("write");
+        let listing = tributary_rotation::find_archives(&live).expect("list");
+        assert_eq!(listing.len(), 2);
+        // Python's cascade between the listing and the opens: `.2` now
+        // names what was `.1`, and the old `.2` is `.3`, a name the
+        // listing never saw.
+        std::fs::rename(at(2), at(3)).expect("rename");
+        std::fs::rename(at(1), at(2)).expect("rename");
+        std::fs::write(at(1), "d\n").expect("write");
+        assert!(
+            open_listed(&listing).is_none(),
+            "a stale listing was trusted"
+        );
+        let listing = tributary_rotation::find_archives(&live).expect("list");
+        let opened = open_listed(&listing).expect("a fresh listing is trusted");
+        let mut got = contents(&opened);
+        got.sort();
+        assert_eq!(got, ["b\n", "c\n", "d\n"]);
+    }
+
+    #[test]
+    fn a_listed_archive_gone_before_its_open_makes_the_listing_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let live = dir.path().join("app.log");
+        std::fs::write(dir.path().join("app.log.1"), "a\n").expect("write");
+        let listing = tributary_rotation::find_archives(&live).expect("list");
+        // The gzip worker renamed `.1.gz` in and removed the plain `.1`.
+        std::fs::remove_file(dir.path().join("app.log.1")).expect("remove");
+        assert!(
+            open_listed(&listing).is_none(),
+            "a gone archive was skipped"
+        );
     }
 }
