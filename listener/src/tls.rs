@@ -31,7 +31,10 @@ pub(crate) fn open_to_any_client(
 ) -> Option<String> {
     let addr = bound.socket_addr()?;
     let tls = tls?;
-    let reachable = bound.kind() == crate::input::InputKind::Tcp && !addr.ip().is_loopback();
+    let reachable = matches!(
+        bound.kind(),
+        crate::input::InputKind::Tcp | crate::input::InputKind::SyslogTcp
+    ) && !addr.ip().is_loopback();
     (reachable && tls.client_ca.is_none()).then(|| {
         format!(
             "{bound} serves TLS to any client: no tls-client-ca is set, so anyone who can reach it can write to the log; set --tls-client-ca to require client certificates"
@@ -232,5 +235,10 @@ mod exposure_tests {
             None,
             "TLS is for TCP only"
         );
+        // Syslog over TCP is served with the same TLS (RFC 5425).
+        let syslog = BoundInput::for_test(InputKind::SyslogTcp, "0.0.0.0:6514".parse().ok());
+        assert!(open_to_any_client(&syslog, Some(&tls)).is_some());
+        let syslog_udp = BoundInput::for_test(InputKind::SyslogUdp, "0.0.0.0:514".parse().ok());
+        assert_eq!(open_to_any_client(&syslog_udp, Some(&tls)), None);
     }
 }
