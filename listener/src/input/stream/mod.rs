@@ -328,9 +328,27 @@ where
         let mut end = End::Eof;
         match &mut self.decoder {
             Decoder::Native(decoder) => match decoder.finish() {
-                Ok(Some(last)) => self
-                    .input
-                    .accept(last, &self.peer, &mut batch, &mut self.state),
+                // A lone hello with nothing after it opens nothing.
+                Ok(Some(last)) if self.first && Opening::parse(last).is_some() => {}
+                // An acknowledged producer's last line is numbered like
+                // every other: unnumbered, it would be written, never
+                // acknowledged, resent and written again.
+                Ok(Some(last)) => match self.acked.as_mut().map(|s| s.admit(last)) {
+                    None | Some(Admit::Record) => {
+                        self.input
+                            .accept(last, &self.peer, &mut batch, &mut self.state)
+                    }
+                    Some(Admit::Duplicate) => {
+                        self.input.counters.duplicates.fetch_add(1, Relaxed);
+                    }
+                    Some(Admit::Control) => self.input.malformed(
+                        &self.peer,
+                        &"a control frame where a record was expected",
+                        &mut self.state.reports,
+                    ),
+                    // Not written: the producer still holds it.
+                    Some(Admit::Exhausted) => {}
+                },
                 Ok(None) => {}
                 Err(e) => self
                     .input
@@ -353,6 +371,9 @@ where
                 Ok(None) => {}
                 Err(held) => end = End::CutShort(held),
             },
+        }
+        if let Some(session) = &mut self.acked {
+            session.mark(&mut batch);
         }
         if send(&self.input, batch).await.is_err() {
             return End::WriterGone;
