@@ -57,6 +57,7 @@ mod error;
 mod filter;
 mod forward;
 mod handle;
+mod host_name;
 mod input;
 mod listener;
 mod output_lock;

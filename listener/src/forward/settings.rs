@@ -60,7 +60,7 @@ impl ForwardSettings {
         if let Some(id) = &self.host_id {
             return id.clone();
         }
-        let name = host_name();
+        let name = crate::host_name::host_name().unwrap_or_default();
         let cleaned: String = name
             .chars()
             .map(|c| if token_char(c) { c } else { '_' })
@@ -119,19 +119,6 @@ fn check_token(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The kernel's host name (`uname -n`).
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at
-    // most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 #[cfg(test)]

@@ -19,23 +19,8 @@ use tributary_core::{CompactString, Timestamp};
 pub(crate) fn fallback_host(peer: &str) -> Option<CompactString> {
     match peer.parse::<std::net::SocketAddr>() {
         Ok(addr) => Some(addr.ip().to_string().into()),
-        Err(_) => local_host_name(),
+        Err(_) => crate::host_name::host_name().map(CompactString::from),
     }
-}
-
-fn local_host_name() -> Option<CompactString> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf, which
-    // lives across the call.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    std::str::from_utf8(&buf[..end])
-        .ok()
-        .filter(|h| !h.is_empty())
-        .map(CompactString::from)
 }
 
 /// Parses one syslog message, routes it and formats it into `batch`.
