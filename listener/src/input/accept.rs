@@ -70,16 +70,27 @@ fn start<A: Acceptor>(
         Err(_) if ticket.make_room() => Slot::queue(limit),
         Err(_) => return refuse(&"max-connections reached"),
     };
+    // Seated now, not when its task first runs: a newcomer accepted before
+    // then must be able to take this slot if it was the only one to take.
+    if let Slot::Held(_) = permit {
+        ticket.seated();
+    }
     input.counters.active.fetch_add(1, Relaxed);
     let opening = acceptor.open(accepted);
     let (input, mut shutdown, guard) = (input.clone(), shutdown.clone(), guard.clone());
     tokio::spawn(async move {
         let permit = match permit {
             Slot::Held(p) => Some(p),
-            Slot::Queued(waiting) => tokio::time::timeout(ROOM_WAIT, waiting)
-                .await
-                .ok()
-                .and_then(Result::ok),
+            Slot::Queued(waiting) => {
+                let permit = tokio::time::timeout(ROOM_WAIT, waiting)
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                if permit.is_some() {
+                    ticket.seated();
+                }
+                permit
+            }
         };
         if let Some(permit) = permit {
             match open_or_drain(opening, &mut shutdown, &input).await {

@@ -8,9 +8,11 @@
 //! budget, the connections holding the largest unfinished frames are told
 //! to close until the rest fits: the memory a crowd of half-sent frames can
 //! take stays bounded whatever the number of connections. A connection
-//! that has not completed a single frame yet may be told to close to make
-//! room for a new one at `max-connections`: idle sockets cannot keep a
-//! producer out.
+//! that holds a slot under `max-connections` but has not completed a
+//! single frame yet may be told to close to make room for a new one:
+//! idle sockets cannot keep a producer out. A connection still queued for
+//! a slot is never chosen: closing it frees no slot, so the connection
+//! that asked for room would wait for nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -93,6 +95,8 @@ struct Entry {
     held: usize,
     /// Completed a frame or line.
     proven: bool,
+    /// Holds a slot under `max-connections` (not still queued for one).
+    seated: bool,
     signal: Arc<Signal>,
 }
 
@@ -144,6 +148,7 @@ impl Connections {
             Entry {
                 held: 0,
                 proven: false,
+                seated: false,
                 signal: signal.clone(),
             },
         );
@@ -195,14 +200,15 @@ impl Ticket {
         }
     }
 
-    /// Tells the oldest other connection that has completed no frame to
-    /// close, so this one can have its slot; false if there is none.
+    /// Tells the oldest other connection that holds a slot and has
+    /// completed no frame to close, so this one can have its slot; false
+    /// if there is none.
     pub(crate) fn make_room(&self) -> bool {
         let mut s = lock(&self.connections.state);
         let Some(id) = s
             .open
             .iter()
-            .find(|(id, e)| !e.proven && **id != self.id)
+            .find(|(id, e)| e.seated && !e.proven && **id != self.id)
             .map(|(id, _)| *id)
         else {
             return false;
@@ -212,6 +218,15 @@ impl Ticket {
             e.signal.send(Eviction::Room);
         }
         true
+    }
+
+    /// The connection now holds a slot under `max-connections`: from now
+    /// on [`Ticket::make_room`] may take that slot for a newcomer if it
+    /// completes no frame.
+    pub(crate) fn seated(&self) {
+        if let Some(e) = lock(&self.connections.state).open.get_mut(&self.id) {
+            e.seated = true;
+        }
     }
 
     /// The connection completed a frame or line: a producer, not a

@@ -65,11 +65,16 @@ fn past_the_budget_the_largest_unfinished_frames_are_told_to_close() {
 #[test]
 fn room_is_made_by_closing_the_oldest_connection_that_completed_nothing() {
     let c = Arc::new(Connections::new(0, 1 << 20));
-    let producer = c.admit(None).unwrap();
+    let seated = || {
+        let t = c.admit(None).unwrap();
+        t.seated();
+        t
+    };
+    let producer = seated();
     producer.proven();
-    let squatter1 = c.admit(None).unwrap();
-    let squatter2 = c.admit(None).unwrap();
-    let new1 = c.admit(None).unwrap();
+    let squatter1 = seated();
+    let squatter2 = seated();
+    let new1 = seated();
     assert!(new1.make_room());
     assert_eq!(squatter1.eviction(), Some(Eviction::Room));
     assert_eq!((producer.eviction(), squatter2.eviction()), (None, None));
@@ -77,17 +82,40 @@ fn room_is_made_by_closing_the_oldest_connection_that_completed_nothing() {
     assert_eq!(squatter2.eviction(), Some(Eviction::Room));
     assert!(!new1.make_room(), "a connection never evicts itself");
     assert_eq!((producer.eviction(), new1.eviction()), (None, None));
-    let new2 = c.admit(None).unwrap();
+    let new2 = seated();
     assert!(new2.make_room());
     assert_eq!(new1.eviction(), Some(Eviction::Room));
     assert!(!new2.make_room(), "only a proven producer is left");
     assert_eq!(producer.eviction(), None);
 }
 
+/// A newcomer still queued for the slot it made room for holds no slot:
+/// closing it would free none, and the next newcomer would wait for a slot
+/// nobody gives up.
+#[test]
+fn room_is_made_only_by_connections_holding_a_slot() {
+    let c = Arc::new(Connections::new(0, 1 << 20));
+    let squatter = c.admit(None).unwrap();
+    squatter.seated();
+    let queued = c.admit(None).unwrap();
+    assert!(queued.make_room());
+    assert_eq!(squatter.eviction(), Some(Eviction::Room));
+    let next = c.admit(None).unwrap();
+    assert!(
+        !next.make_room(),
+        "a newcomer still queued for a slot was chosen to make room"
+    );
+    assert_eq!(queued.eviction(), None);
+    queued.seated();
+    assert!(next.make_room(), "once seated, it may make room");
+    assert_eq!(queued.eviction(), Some(Eviction::Room));
+}
+
 #[tokio::test]
 async fn an_evicted_connection_is_woken() {
     let c = Arc::new(Connections::new(0, 10));
     let t = c.admit(None).unwrap();
+    t.seated();
     let wait = tokio::spawn(async move { t.evicted().await });
     c.admit(None).unwrap().hold(5);
     let holder = c.admit(None).unwrap();
