@@ -754,9 +754,50 @@ fn syslog_connections_are_held_to_the_connection_limits() {
         "no message completed since it opened (first-frame-timeout)",
         "it has 2 connections open (max-connections-per-peer)",
         "passed frame-budget (167936 bytes)",
+        "its unfinished message (",
     ] {
         assert_eq!(stderr.matches(expected).count(), 1, "{expected}: {stderr}");
     }
+    assert!(!stderr.contains("frame or line"), "{stderr}");
+}
+
+/// At `max-connections`, a syslog connection that completed no message
+/// gives its slot to a new one, and the report names syslog's unit.
+#[test]
+fn a_syslog_connection_that_completed_nothing_makes_room_and_is_told_so_in_messages() {
+    use common::closed_by_peer;
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--max-connections",
+            "1",
+            "--first-frame-timeout",
+            "0",
+            "--out",
+            "out.log",
+        ],
+    );
+    let addr = t.addr("syslog-tcp", 0);
+    // Connected first, so accepted first: it holds the only slot.
+    let silent = TcpStream::connect(&addr).unwrap();
+    let mut producer = TcpStream::connect(&addr).unwrap();
+    producer.write_all(b"<13>p: got in\n").unwrap();
+    let lines = wait_for_lines(&dir.path().join("out.log"), 1);
+    assert_eq!(lines[0]["msg"], "got in");
+    wait_until("the silent connection to close", || {
+        closed_by_peer(silent.as_raw_fd())
+    });
+    drop(producer);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(summary_counter(&stderr, "evicted"), 1, "{stderr}");
+    let expected = "it had completed no message and max-connections was reached";
+    assert_eq!(stderr.matches(expected).count(), 1, "{expected}: {stderr}");
+    assert!(!stderr.contains("frame or line"), "{stderr}");
 }
 
 /// A datagram larger than `--syslog-max-message` is refused, counted and

@@ -299,6 +299,17 @@ impl Event for Evicted<'_> {
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let Evicted { peer, why } = self;
-        write!(f, "{}: closing connection from {peer}: {why}", cx.label)
+        let (label, unit) = (&cx.label, cx.unit());
+        write!(f, "{label}: closing connection from {peer}: ")?;
+        match why {
+            Eviction::FrameBudget { held, budget } => write!(
+                f,
+                "its unfinished {unit} ({held} bytes, not written) was among the largest when those of all connections passed frame-budget ({budget} bytes)"
+            ),
+            Eviction::Room => write!(
+                f,
+                "it had completed no {unit} and max-connections was reached: its slot went to a new connection"
+            ),
+        }
     }
 }

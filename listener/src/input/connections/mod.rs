@@ -50,20 +50,6 @@ pub(crate) enum Eviction {
     Room,
 }
 
-impl fmt::Display for Eviction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Eviction::FrameBudget { held, budget } => write!(
-                f,
-                "its unfinished frame or line ({held} bytes, not written) was among the largest when those of all connections passed frame-budget ({budget} bytes)"
-            ),
-            Eviction::Room => f.write_str(
-                "it had completed no frame or line and max-connections was reached: its slot went to a new connection",
-            ),
-        }
-    }
-}
-
 /// A connection refused because its peer has too many open.
 #[derive(Debug)]
 pub(crate) struct PeerFull {
