@@ -192,7 +192,7 @@ impl Backlog {
         }
     }
 
-    #[cfg(test)]
+    /// The frames, front first.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.starts.len()).filter_map(|i| self.get(i))
     }

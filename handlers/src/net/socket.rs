@@ -45,8 +45,10 @@ pub struct SocketHandler {
     common: Common,
     acks: Option<Acks>,
     close_timeout: Duration,
-    /// Frames beyond the in-memory buffer, on disk (newer than every
-    /// buffered frame).
+    /// The disk spool. Once a frame overflows the memory buffer it holds
+    /// every undelivered frame, in order, those in memory included, and
+    /// keeps each until it is delivered; memory then holds the oldest of
+    /// them while connected, for sending.
     spool: Option<Spool>,
     /// Whether the current spool failure was reported.
     spool_failing: bool,
@@ -154,7 +156,8 @@ impl SocketHandler {
         Ok(self)
     }
 
-    /// Records waiting in the disk spool.
+    /// Records in the disk spool: not delivered yet (those sent and not
+    /// yet acknowledged, and those in memory, included).
     pub fn spooled(&self) -> usize {
         self.spool.as_ref().map_or(0, Spool::len)
     }
@@ -210,6 +213,12 @@ impl SocketHandler {
         if spool.is_empty() && !report_waits && !full {
             return Some(frame);
         }
+        if spool.is_empty() {
+            // The spool begins: the frames in memory, older, go first, so
+            // from now on the file holds every undelivered frame in order
+            // and a producer killed during the outage loses none of them.
+            spool_memory(spool, &self.common.backlog);
+        }
         // Committed (fdatasync with `SpoolSync::Disk`) once per batch, in flush.
         let pushed = spool.push(seq, &frame);
         match pushed {
@@ -245,11 +254,12 @@ impl SocketHandler {
     }
 
     /// At close: frames still in memory go to the spool when it holds
-    /// nothing newer (order), so the next run sends them. Returns how many
-    /// records the spool keeps.
-    fn spool_leftovers(&mut self) -> usize {
+    /// nothing (else they are in it already, unless it refused them when
+    /// it began), so the next run sends them. Returns how many records the
+    /// spool keeps, and how many in memory it does not hold.
+    fn spool_leftovers(&mut self) -> (usize, usize) {
         let Some(spool) = self.spool.as_mut() else {
-            return 0;
+            return (0, self.common.backlog.len());
         };
         if spool.is_empty() {
             while let Some(front) = self.common.backlog.front() {
@@ -267,12 +277,62 @@ impl SocketHandler {
                 );
             }
         }
-        spool.len()
+        let backlog = &self.common.backlog;
+        let first = backlog.first_seq;
+        let in_memory = backlog.len();
+        let held = match spool.count_in(first..first.saturating_add(in_memory as u64)) {
+            Ok(held) => held,
+            Err(e) => {
+                eprintln!(
+                    "tributary: {}: spool {}: {e}",
+                    self.name,
+                    spool.path().display()
+                );
+                0
+            }
+        };
+        (spool.len(), in_memory.saturating_sub(held))
     }
 
-    /// Moves spooled frames into the memory buffer while it has room, and
-    /// the recovery report when its turn comes.
+    /// Consumes from the spool the frames numbered below memory's first:
+    /// they left memory delivered (acknowledged, or written without
+    /// acknowledgements), or the listener's welcome said it has them.
+    fn forget_delivered(&mut self) {
+        let Some(below) = self.common.backlog.first_seq.checked_sub(1) else {
+            return;
+        };
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        if spool.first_seq().is_none_or(|first| first > below) {
+            return;
+        }
+        if let Err(e) = spool.consume_through(below) {
+            eprintln!(
+                "tributary: {}: spool {}: {e}",
+                self.name,
+                spool.path().display()
+            );
+        }
+    }
+
+    /// Whether the spool holds frames memory has not read yet.
+    fn spool_unread(&self) -> bool {
+        self.spool
+            .as_ref()
+            .is_some_and(|spool| unread(spool, last_seq(&self.common.backlog)))
+    }
+
+    /// Reads spooled frames into the memory buffer while it has room, and
+    /// takes in the recovery report when its turn comes. Only while
+    /// connected, and without consuming them: the spool keeps each frame
+    /// until it leaves memory delivered ([`SocketHandler::forget_delivered`]),
+    /// so a producer killed (or restarted) during an outage loses nothing
+    /// the spool held.
     fn refill(&mut self) {
+        if self.conn.is_none() {
+            return;
+        }
         let Some(spool) = self.spool.as_mut() else {
             return;
         };
@@ -284,11 +344,12 @@ impl SocketHandler {
             if room == 0 || bytes == 0 {
                 return;
             }
-            if spool.is_empty() {
+            let after = last_seq(backlog);
+            if !unread(spool, after) {
                 take_in_reserved(backlog, &mut self.recovery_report);
                 return;
             }
-            let frames = match spool.peek(bytes.min(BATCH)) {
+            let frames = match spool.read_after(after, bytes.min(BATCH), room) {
                 Ok(frames) => frames,
                 Err(e) => {
                     eprintln!(
@@ -296,7 +357,7 @@ impl SocketHandler {
                         self.name,
                         spool.path().display()
                     );
-                    // Damage is cut out, so the next peek goes on; an I/O
+                    // Damage is cut out, so the next read goes on; an I/O
                     // error is tried again at the next pump.
                     if matches!(e, SpoolError::Corrupt { .. }) {
                         continue;
@@ -305,7 +366,7 @@ impl SocketHandler {
                 }
             };
             let mut taken = 0;
-            for f in frames.into_iter().take(room) {
+            for f in frames {
                 if self
                     .recovery_report
                     .as_ref()
@@ -325,13 +386,6 @@ impl SocketHandler {
             }
             if taken == 0 {
                 return;
-            }
-            if let Err(e) = spool.consume(taken) {
-                eprintln!(
-                    "tributary: {}: spool {}: {e}",
-                    self.name,
-                    spool.path().display()
-                );
             }
         }
     }
@@ -443,6 +497,10 @@ impl SocketHandler {
         });
         match opened {
             Ok(c) => {
+                if self.acks.is_some() {
+                    // Spooled frames the welcome says are written.
+                    self.forget_delivered();
+                }
                 self.conn = Some(c);
                 self.common.retry.succeeded();
                 self.common.recovered(&self.name);
@@ -484,6 +542,9 @@ impl SocketHandler {
             n += 1;
         }
         acks.sent -= n;
+        if n > 0 {
+            self.forget_delivered();
+        }
         Ok(n)
     }
 
@@ -559,11 +620,16 @@ impl SocketHandler {
             let report_due = self.common.backlog.unreported > 0
                 && self.spooled() == 0
                 && self.recovery_report.is_none();
-            if self.common.backlog.len() == sent && !report_due {
+            let idle = self.common.backlog.len() == sent && !report_due;
+            // Spooled frames are read only once connected.
+            if idle && (self.conn.is_some() || !self.spool_unread()) {
                 return;
             }
             if !self.ensure_connected(force) {
                 return;
+            }
+            if idle {
+                continue;
             }
             if report_due {
                 let n = std::mem::take(&mut self.common.backlog.unreported);
@@ -629,11 +695,16 @@ impl SocketHandler {
         let mut broken_once = false;
         loop {
             self.refill();
-            if self.common.backlog.is_empty() && self.common.backlog.unreported == 0 {
+            let idle = self.common.backlog.is_empty() && self.common.backlog.unreported == 0;
+            // Spooled frames are read only once connected.
+            if idle && (self.conn.is_some() || !self.spool_unread()) {
                 return;
             }
             if !self.ensure_connected(force) {
                 return;
+            }
+            if idle {
+                continue;
             }
             let closed = self.conn.as_ref().is_some_and(Conn::peer_closed);
             if closed {
@@ -667,6 +738,9 @@ impl SocketHandler {
                 }
                 done += front.len();
                 self.common.backlog.pop_front();
+            }
+            if done > 0 {
+                self.forget_delivered();
             }
             if let Some(e) = error {
                 self.conn = None;
@@ -718,6 +792,37 @@ impl SocketHandler {
         }
         if self.unsent_bytes() >= BATCH {
             self.pump(false);
+        }
+    }
+}
+
+/// The number of the last frame in `backlog`, if any.
+fn last_seq(backlog: &Backlog) -> Option<u64> {
+    (!backlog.is_empty()).then(|| {
+        backlog
+            .first_seq
+            .wrapping_add(backlog.len() as u64)
+            .wrapping_sub(1)
+    })
+}
+
+/// Whether `spool` holds frames numbered above `after` (any, with `None`).
+fn unread(spool: &Spool, after: Option<u64>) -> bool {
+    !spool.is_empty() && after.is_none_or(|after| spool.max_seq().is_some_and(|last| last > after))
+}
+
+/// Puts the frames in `backlog` into `spool`, in order, as the spool
+/// begins. Stops at the first it refuses (full, or an I/O error, which the
+/// new frame's push then meets and reports): those stay in memory only,
+/// and a close that cannot deliver them counts them as dropped.
+fn spool_memory(spool: &mut Spool, backlog: &Backlog) {
+    for (i, frame) in backlog.iter().enumerate() {
+        let seq = backlog.first_seq.wrapping_add(i as u64);
+        if spool.max_seq().is_some_and(|last| seq <= last) {
+            continue; // numbered below what the spool had: cannot go in order
+        }
+        if spool.push(seq, frame).is_err() {
+            return;
         }
     }
 }
@@ -851,7 +956,13 @@ impl Handler for SocketHandler {
             }
         }
         self.disconnect();
-        let kept = self.spool_leftovers();
+        let (kept, lost) = self.spool_leftovers();
+        if lost > 0 && self.spool.is_some() {
+            // Counted as dropped in the spool: the next run reports them
+            // in-band.
+            self.common.backlog.unreported += lost as u64;
+            self.common.backlog.dropped += lost as u64;
+        }
         self.keep_drop_count();
         if let Some(spool) = self.spool.as_mut()
             && let Err(e) = spool.commit()
@@ -862,17 +973,27 @@ impl Handler for SocketHandler {
                 spool.path().display()
             );
         }
-        let left = self.common.backlog.len();
         let unreported = self.common.backlog.unreported;
-        if left > 0 || unreported > 0 {
+        if lost > 0 || unreported > 0 {
+            let mut what = if lost > 0 {
+                format!("{lost} records could not be delivered before closing")
+            } else {
+                "records were dropped before closing".to_owned()
+            };
+            if lost > 0 && self.spool.is_some() {
+                what.push_str(" nor spooled (the spool refused them when it began)");
+            }
             let mut later = Vec::new();
             if kept > 0 {
-                later.push(format!("{kept} more wait in the spool for the next run"));
+                later.push(format!(
+                    "{kept} undelivered wait in the spool for the next run"
+                ));
             }
             if unreported > 0 {
                 later.push(match &self.spool {
                     Some(spool) if spool.unreported_drops() == unreported => format!(
-                        "{unreported} dropped records are counted in the spool and the next run reports them"
+                        "{unreported} dropped records{} are counted in the spool and the next run reports them",
+                        if lost > 0 { ", those included," } else { "" }
                     ),
                     _ => format!("{unreported} dropped records were never reported"),
                 });
@@ -884,7 +1005,7 @@ impl Handler for SocketHandler {
             };
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
-                format!("{left} records could not be delivered before closing{later}"),
+                format!("{what}{later}"),
             ));
         }
         if kept > 0 {

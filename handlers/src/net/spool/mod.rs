@@ -105,9 +105,10 @@ pub(crate) struct Spool {
     first_seq: Option<u64>,
     /// The highest sequence number ever pushed (consumed or not).
     max_seq: Option<u64>,
-    /// Where [`read_next`](Spool::read_next) continues.
+    /// Where [`read_after`](Spool::read_after) and
+    /// [`read_next`](Spool::read_next) continue.
     cursor: u64,
-    /// The last sequence number `read_next` returned.
+    /// The last sequence number they returned.
     cursor_seq: Option<u64>,
     /// Pushes not yet fdatasynced (with `SpoolSync::Disk`).
     unsynced: bool,
@@ -173,19 +174,58 @@ impl Spool {
 
     /// The oldest unconsumed frames, in order, up to `max_bytes` of frame
     /// bytes (at least one frame when any is left), without consuming them.
+    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler reads with read_after
     pub fn peek(&mut self, max_bytes: usize) -> Result<Vec<Spooled>, SpoolError> {
-        let (frames, _) = self.read_from(self.head.offset, max_bytes)?;
+        let (frames, _) = self.read_from(self.head.offset, max_bytes, usize::MAX)?;
         Ok(frames)
+    }
+
+    /// The unconsumed frames numbered above `after` (all of them with
+    /// `None`), in order, at most `max_frames` and up to `max_bytes` of
+    /// frame bytes (at least one frame when any is left), without consuming
+    /// them: for a reader that keeps what it read in memory until it is
+    /// delivered and consumes it only then, so the file stays the truth
+    /// until then. Reading on after the last frame the previous call
+    /// returned costs no search.
+    pub fn read_after(
+        &mut self,
+        after: Option<u64>,
+        max_bytes: usize,
+        max_frames: usize,
+    ) -> Result<Vec<Spooled>, SpoolError> {
+        if self.cursor_seq != after || self.cursor < self.head.offset {
+            self.cursor = match after {
+                None => self.head.offset,
+                Some(after) => self.walk(|seq, _| seq > after)?.end,
+            };
+            self.cursor_seq = after;
+        }
+        let (frames, end) = self.read_from(self.cursor, max_bytes, max_frames)?;
+        self.cursor = end;
+        if let Some(last) = frames.last() {
+            self.cursor_seq = Some(last.seq);
+        }
+        Ok(frames)
+    }
+
+    /// How many unconsumed frames are numbered in `seqs`.
+    pub fn count_in(&mut self, seqs: std::ops::Range<u64>) -> Result<usize, SpoolError> {
+        let mut n = 0;
+        self.walk(|seq, _| {
+            n += usize::from(seqs.contains(&seq));
+            false
+        })?;
+        Ok(n)
     }
 
     /// The frames after those the previous calls returned (since the last
     /// [`rewind`](Spool::rewind) or consumption past them), up to
     /// `max_bytes` of frame bytes, without consuming them: for sending
     /// ahead of acknowledgements.
-    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler moves frames to memory instead
+    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler reads with read_after
     pub fn read_next(&mut self, max_bytes: usize) -> Result<Vec<Spooled>, SpoolError> {
         let from = self.cursor.max(self.head.offset);
-        let (frames, end) = self.read_from(from, max_bytes)?;
+        let (frames, end) = self.read_from(from, max_bytes, usize::MAX)?;
         self.cursor = end;
         if let Some(last) = frames.last() {
             self.cursor_seq = Some(last.seq);
@@ -196,7 +236,7 @@ impl Spool {
     /// Makes [`read_next`](Spool::read_next) start again at the oldest
     /// unconsumed frame (after a reconnect, unacknowledged frames are sent
     /// again).
-    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler moves frames to memory instead
+    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler reads with read_after
     pub fn rewind(&mut self) {
         self.cursor = self.head.offset;
         self.cursor_seq = None;
@@ -211,6 +251,7 @@ impl Spool {
 
     /// Consumes the `n` oldest frames (fewer if fewer are left); returns
     /// how many.
+    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler consumes through acknowledged numbers
     pub fn consume(&mut self, n: usize) -> Result<usize, SpoolError> {
         let walk = self.walk(|_, i| i >= n)?;
         self.advance(walk)
@@ -218,7 +259,6 @@ impl Spool {
 
     /// Consumes every frame with a sequence number up to `seq` (a
     /// cumulative acknowledgement); returns how many.
-    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler moves frames to memory instead
     pub fn consume_through(&mut self, seq: u64) -> Result<usize, SpoolError> {
         let walk = self.walk(|s, _| s > seq)?;
         self.advance(walk)
@@ -241,7 +281,7 @@ impl Spool {
 
     /// The size of the file (header and consumed entries not yet reclaimed
     /// included): what counts against the bound.
-    #[allow(dead_code)] // complete API, exercised by the spool tests; the handler moves frames to memory instead
+    #[allow(dead_code)] // complete API, exercised by the spool tests
     pub fn file_bytes(&self) -> u64 {
         self.tail
     }
@@ -303,17 +343,19 @@ impl Spool {
     }
 
     /// Reads intact entries from `from` (an entry boundary) until
-    /// `max_bytes` of frames; returns them and where it stopped.
+    /// `max_bytes` of frames or `max_frames` frames; returns them and where
+    /// it stopped.
     fn read_from(
         &mut self,
         from: u64,
         max_bytes: usize,
+        max_frames: usize,
     ) -> Result<(Vec<Spooled>, u64), SpoolError> {
         self.window.clear();
         let mut out = Vec::new();
         let mut total = 0usize;
         let mut pos = from;
-        while pos < self.tail {
+        while pos < self.tail && out.len() < max_frames {
             // Past the budget already (a first frame larger than it): even
             // an empty frame does not fit.
             if !out.is_empty() && total > max_bytes {
