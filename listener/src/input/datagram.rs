@@ -12,6 +12,7 @@ use crate::diag::input as event;
 use crate::listener::TaskGuard;
 use crate::pipeline::Batch;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -113,7 +114,8 @@ impl Ingest {
         }
     }
 
-    fn datagram(&mut self, data: &[u8], full: bool, peer: &dyn fmt::Display) {
+    /// One datagram from `peer`, at `ip` for a UDP peer.
+    fn datagram(&mut self, data: &[u8], full: bool, peer: &dyn fmt::Display, ip: Option<IpAddr>) {
         self.input
             .counters
             .bytes
@@ -139,6 +141,7 @@ impl Ingest {
                 &mut self.state.reports,
             );
         }
+        self.state.peer_ip(ip);
         split_datagram(data, input.max_frame, |payload| match payload {
             Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.state),
             Err(e) => input.malformed(peer, &e, &mut self.state.reports),
@@ -207,7 +210,7 @@ impl Ingest {
 
 /// Generates the serve loop for one datagram socket type.
 macro_rules! serve_datagrams {
-    ($name:ident, $socket:ty, $peer:expr) => {
+    ($name:ident, $socket:ty, $peer:expr, $ip:expr) => {
         /// Serves one datagram socket until shutdown, then reads what the
         /// kernel already holds.
         pub(crate) async fn $name(socket: $socket, input: Arc<InputCtx>, mut shutdown: watch::Receiver<bool>, guard: TaskGuard) {
@@ -216,16 +219,17 @@ macro_rules! serve_datagrams {
             let mut retry = tokio::time::interval(NOTICE_RETRY);
             retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let peer_of = $peer;
+            let ip_of = $ip;
             let mut stopping = *shutdown.borrow_and_update();
             while !stopping {
                 tokio::select! {
                     r = socket.recv_from(&mut buf) => match r {
                         Ok((n, from)) => {
-                            ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from));
+                            ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from), ip_of(&from));
                             // Take what else is waiting, without waiting.
                             for _ in 1..BATCH_DATAGRAMS {
                                 match socket.try_recv_from(&mut buf) {
-                                    Ok((n, from)) => ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from)),
+                                    Ok((n, from)) => ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from), ip_of(&from)),
                                     Err(_) => break,
                                 }
                             }
@@ -241,7 +245,7 @@ macro_rules! serve_datagrams {
             }
             // Everything the kernel had received when shutdown came.
             while let Ok((n, from)) = socket.try_recv_from(&mut buf) {
-                ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from));
+                ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from), ip_of(&from));
                 if ingest.batch.records >= BATCH_DATAGRAMS {
                     let batch = ingest.take();
                     let n = batch.records;
@@ -259,14 +263,16 @@ macro_rules! serve_datagrams {
 serve_datagrams!(
     serve_udp,
     tokio::net::UdpSocket,
-    |from: &std::net::SocketAddr| *from
+    |from: &std::net::SocketAddr| *from,
+    |from: &std::net::SocketAddr| Some(from.ip())
 );
 serve_datagrams!(
     serve_unix_dgram,
     tokio::net::UnixDatagram,
     |from: &tokio::net::unix::SocketAddr| {
         UnixPeer(from.as_pathname().map(|p| p.display().to_string()))
-    }
+    },
+    |_: &tokio::net::unix::SocketAddr| None
 );
 
 /// A Unix datagram sender: its path when bound, else unnamed.

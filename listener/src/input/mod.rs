@@ -24,12 +24,12 @@ use crate::pipeline::{Batch, Queue};
 use crate::settings::InputSpec;
 use crate::stats::InputCounters;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
-use tributary_core::{DecodeOptions, Record, decode_payload_into};
+use tributary_core::{CompactString, DecodeOptions, Record, decode_payload_into};
 
 /// The kind of an input socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -300,6 +300,24 @@ pub(crate) struct PeerState {
     /// The record payloads are decoded into, reused so a connection's
     /// records cost no allocation once it is warm.
     pub(crate) record: Record,
+    /// The `host` a record without one gets: the address of a peer on
+    /// another host (none on loopback, over Unix sockets, or for the
+    /// collector, whose records name their host).
+    remote_host: Option<(IpAddr, CompactString)>,
+}
+
+impl PeerState {
+    /// Records without `host` that arrive from `ip` (per connection, or
+    /// per datagram) get its address, unless it is loopback: every local
+    /// process shares that address, and their records go on as sent.
+    pub(crate) fn peer_ip(&mut self, ip: Option<IpAddr>) {
+        let ip = ip
+            .map(|ip| ip.to_canonical())
+            .filter(|ip| !ip.is_loopback());
+        if ip != self.remote_host.as_ref().map(|(known, _)| *known) {
+            self.remote_host = ip.map(|ip| (ip, ip.to_string().into()));
+        }
+    }
 }
 
 impl InputCtx {
@@ -319,8 +337,12 @@ impl InputCtx {
         state: &mut PeerState,
     ) {
         let encoder = &self.queue.encoder;
-        // A native frame already in the output's form is written as it is.
-        if let Some(c) = passthrough::check(payload, &mut state.ts) {
+        // A native frame already in the output's form is written as it is
+        // (from a remote peer, only when it names its host: else it gets
+        // the peer's).
+        if let Some(c) = passthrough::check(payload, &mut state.ts)
+            && (c.has_host || state.remote_host.is_none())
+        {
             let mask = encoder.route_parts(c.level_no, c.logger);
             if mask == 0 {
                 self.counters.filtered.fetch_add(1, Relaxed);
@@ -333,6 +355,11 @@ impl InputCtx {
         }
         match decode_payload_into(payload, self.decode, &mut state.record) {
             Ok(()) => {
+                if state.record.host.is_none()
+                    && let Some((_, host)) = &state.remote_host
+                {
+                    state.record.host = Some(host.clone());
+                }
                 let record = &state.record;
                 let mask = encoder.route(record);
                 if mask == 0 {

@@ -23,6 +23,8 @@ pub(crate) struct Canonical<'a> {
     pub(crate) level_no: i32,
     /// The record's logger name (ASCII).
     pub(crate) logger: &'a [u8],
+    /// Whether the record names its `host`.
+    pub(crate) has_host: bool,
 }
 
 /// The last second whose timestamp text was checked by a full parse and
@@ -48,6 +50,9 @@ enum Kind {
     U64,
     Fields,
 }
+
+/// The index of `host` in [`OPTIONAL`].
+const HOST: usize = 0;
 
 /// The types of the optional keys of the native profile, in the
 /// formatter's order (see [`Cursor::optional_key`]).
@@ -93,6 +98,7 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
     c.literal(b",\"msg\":\"")?;
     c.string_body()?;
     let mut next = 0;
+    let mut has_host = false;
     while c.peek()? == b',' {
         c.literal(b",\"")?;
         let at = c.optional_key()?;
@@ -100,6 +106,7 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
             return None;
         }
         next = at + 1;
+        has_host |= at == HOST;
         match OPTIONAL[at] {
             Kind::Str => {
                 c.literal(b"\"")?;
@@ -120,7 +127,11 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
         }
     }
     c.literal(b"}")?;
-    (c.pos == payload.len()).then_some(Canonical { level_no, logger })
+    (c.pos == payload.len()).then_some(Canonical {
+        level_no,
+        logger,
+        has_host,
+    })
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` that parses and renders back to itself.

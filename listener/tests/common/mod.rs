@@ -388,11 +388,16 @@ pub fn start_text(dir: &Path, pattern: &str, extra: &[&str]) -> Tributary {
 /// through the stdlib's `logging.handlers.SocketHandler` to `port` on
 /// loopback; the handler is closed (everything sent) before it returns.
 pub fn python_socket_handler(port: u16, body: &str) {
+    python_socket_handler_to("127.0.0.1", port, body);
+}
+
+/// [`python_socket_handler`] to `host`.
+pub fn python_socket_handler_to(host: &str, port: u16, body: &str) {
     let script = format!(
         "import logging, logging.handlers\n\
          log = logging.getLogger(\"app\")\n\
          log.setLevel(logging.INFO)\n\
-         handler = logging.handlers.SocketHandler(\"127.0.0.1\", {port})\n\
+         handler = logging.handlers.SocketHandler(\"{host}\", {port})\n\
          log.addHandler(handler)\n\
          {body}\n\
          handler.close()\n"
@@ -471,6 +476,46 @@ pub fn closed_by_peer(fd: std::os::fd::RawFd) -> bool {
         )
     };
     !(n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// An IPv4 address of this machine that is not loopback (from its
+/// interfaces), for tests of what peers on other hosts get; fails, saying
+/// why, on a machine that has none.
+pub fn non_loopback_ipv4() -> std::net::Ipv4Addr {
+    let mut found = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list that we free below.
+    assert_eq!(
+        unsafe { libc::getifaddrs(&raw mut list) },
+        0,
+        "getifaddrs: {}",
+        std::io::Error::last_os_error()
+    );
+    let mut at = list;
+    while !at.is_null() {
+        // SAFETY: `at` is a node of the list getifaddrs returned.
+        let ifa = unsafe { &*at };
+        // SAFETY: a non-null ifa_addr points to a sockaddr.
+        let family = (!ifa.ifa_addr.is_null()).then(|| unsafe { (*ifa.ifa_addr).sa_family });
+        if family.map(i32::from) == Some(libc::AF_INET) {
+            // SAFETY: an AF_INET address is a sockaddr_in.
+            let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+            if !ip.is_loopback() && !ip.is_unspecified() {
+                found.push(ip);
+            }
+        }
+        at = ifa.ifa_next;
+    }
+    // SAFETY: the list getifaddrs returned, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    *found.first().unwrap_or_else(|| {
+        panic!(
+            "this test needs an IPv4 address that is not loopback on one of this machine's \
+             interfaces (a peer on another host, as the listener sees it); found none: \
+             bring up a network interface (e.g. `ip addr add 192.0.2.2/24 dev eth0`)"
+        )
+    })
 }
 
 /// Creates a FIFO (named pipe) at `path`, mode 0600.

@@ -122,12 +122,15 @@ pub(crate) async fn serve_stream<S>(
 ) where
     S: AsyncRead + AsyncWrite + AsRawFd + ReadReady + PeerCertificate + Unpin,
 {
+    let mut state = PeerState::default();
+    // A TCP or TLS peer is named by its address; a Unix one is not.
+    state.peer_ip(peer.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()));
     let mut conn = Connection {
         // Read once: the handshake is over, the certificate cannot change.
         cert_names: stream.cert_names(),
         stream,
         decoder: Decoder::for_input(&input, &peer),
-        state: PeerState::default(),
+        state,
         first: true,
         proven: false,
         acked: None,
