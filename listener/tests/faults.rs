@@ -19,12 +19,12 @@
 
 mod common;
 
+use common::ack_producer::{producer_process, spawn_ack_producer};
+use common::lcg::Lcg;
+use common::raw_client::RawClient;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
-
-/// Names the producer a re-run of this test binary plays.
-const PRODUCER_ENV: &str = "TRIBUTARY_TEST_ACK_PRODUCER";
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -33,86 +33,12 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Starts a producer process: this test binary again, running only
-/// [`ack_producer_process`], with extra settings: `spool=PATH buffer=N pace=N
-/// hold=PATH` (pace: records per millisecond at most, so the run spans an
-/// outage; hold: the last record waits until PATH exists, so the producer
-/// is still running when the test needs it to be).
-fn ack_producer_with(addr: &str, name: &str, count: u64, extra: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["ack_producer_process", "--exact", "--ignored", "--quiet"])
-        .env(PRODUCER_ENV, format!("{addr} {name} {count} {extra}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// The body of a producer process: `count` records through a queue into
-/// an acknowledged `SocketHandler`, retrying fast, with a buffer that holds
-/// everything (the spool and the drop report are tested elsewhere).
+/// A producer process ([`spawn_ack_producer`]) runs this test binary again
+/// for this test only.
 #[test]
 #[ignore = "run as a child process by the fault tests"]
 fn ack_producer_process() {
-    use tributary_handlers::QueueListener;
-    use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
-    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer_with()");
-    let words: Vec<&str> = spec.split_whitespace().collect();
-    let [addr, name, count, ref extra @ ..] = words[..] else {
-        panic!("bad {PRODUCER_ENV}: {spec}");
-    };
-    let count: u64 = count.parse().unwrap();
-    let setting = |key: &str| {
-        extra
-            .iter()
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-    };
-    let buffer = setting("buffer").map_or(count as usize + 16, |b| b.parse().unwrap());
-    let pace: Option<u64> = setting("pace").map(|p| p.parse().unwrap());
-    let hold = setting("hold").map(std::path::Path::new);
-    let mut handler = SocketHandler::tcp(addr)
-        .with_producer_id(name)
-        .with_backoff(Backoff {
-            start: Duration::from_millis(20),
-            factor: 2.0,
-            max: Duration::from_millis(200),
-        })
-        .with_buffer(BufferLimits {
-            records: buffer,
-            bytes: 1 << 30,
-        })
-        .with_close_timeout(PATIENCE);
-    if let Some(path) = setting("spool") {
-        handler = handler
-            .with_spool(tributary_handlers::net::SpoolConfig::new(path))
-            .unwrap();
-    }
-    let mut queue = QueueListener::builder().handler(handler).start().unwrap();
-    let log = queue.queue_handler();
-    let started = Instant::now();
-    for n in 0..count {
-        if let Some(pace) = pace {
-            let due = Duration::from_millis(n / pace);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
-        if n + 1 == count
-            && let Some(hold) = hold
-        {
-            let deadline = Instant::now() + PATIENCE * 2;
-            while !hold.exists() {
-                assert!(
-                    Instant::now() < deadline,
-                    "never released from {}",
-                    hold.display()
-                );
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-        log.log(rust_record(name, n));
-    }
-    assert!(queue.stop(), "not every record was acknowledged");
+    producer_process();
 }
 
 /// Starts the listener on `args`, whose TCP address is the one an earlier
@@ -186,20 +112,6 @@ fn wait_stopped(pid: i32) {
     }
 }
 
-/// A small deterministic generator: the kill points vary between runs of
-/// the loop without making the test irreproducible.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// Every line of `out.log` and its rotated archives (`out.log.1`, ...).
 fn read_all_outputs(dir: &std::path::Path) -> Vec<serde_json::Value> {
     let mut lines = Vec::new();
@@ -247,7 +159,7 @@ fn kill_loop(durable: bool, rotate: bool) {
     );
     let mut producers: Vec<Child> = names
         .iter()
-        .map(|n| ack_producer_with(&addr, n, records, &extra))
+        .map(|n| spawn_ack_producer(&addr, n, records, &extra))
         .collect();
     let mut rng = Lcg(0x5eed ^ records ^ u64::from(durable));
     let mut stderrs = Vec::new();
@@ -336,87 +248,6 @@ fn kill_9_with_durable_acknowledgements_loses_and_duplicates_nothing() {
 }
 
 /// A raw acknowledged client, speaking docs/protocol.md directly.
-mod raw {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-    use std::time::Duration;
-    use tributary_core::JsonFormatter;
-    use tributary_core::frame::handshake::{Hello, Reply};
-    use tributary_core::frame::{FrameDecoder, encode_record};
-
-    pub struct Client {
-        stream: TcpStream,
-        replies: FrameDecoder,
-    }
-
-    impl Client {
-        /// Connects and says hello; returns the welcome's `next`.
-        pub fn connect(addr: &str, producer: &str, next: u64) -> (Client, u64) {
-            let (c, next, _durable) = Client::connect_durable(addr, producer, next);
-            (c, next)
-        }
-
-        /// [`connect`](Self::connect), also returning the welcome's
-        /// `durable`.
-        pub fn connect_durable(addr: &str, producer: &str, next: u64) -> (Client, u64, bool) {
-            let stream = TcpStream::connect(addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .unwrap();
-            let mut c = Client {
-                stream,
-                replies: FrameDecoder::new(1 << 16),
-            };
-            let mut hello = Vec::new();
-            Hello {
-                producer: producer.into(),
-                epoch: String::new(),
-                next,
-                secret: None,
-            }
-            .encode(&mut hello);
-            c.stream.write_all(&hello).unwrap();
-            match c.reply() {
-                Reply::Welcome { next, durable } => (c, next, durable),
-                other => panic!("expected a welcome, got {other:?}"),
-            }
-        }
-
-        pub fn reply(&mut self) -> Reply {
-            loop {
-                if let Some(p) = self.replies.next_frame().unwrap() {
-                    return Reply::parse(p).unwrap();
-                }
-                let mut buf = [0u8; 4096];
-                let n = self.stream.read(&mut buf).unwrap();
-                assert!(n > 0, "the listener closed the connection");
-                self.replies.push(&buf[..n]);
-            }
-        }
-
-        /// Sends records `from..to` of `producer` as native frames.
-        pub fn send(&mut self, producer: &str, from: u64, to: u64) {
-            let f = JsonFormatter::native();
-            let mut out = Vec::new();
-            for n in from..to {
-                encode_record(&super::rust_record(producer, n), &f, &mut out).unwrap();
-            }
-            self.stream.write_all(&out).unwrap();
-        }
-
-        /// Waits until everything below `next` is acknowledged.
-        pub fn wait_acked(&mut self, next: u64) {
-            loop {
-                match self.reply() {
-                    Reply::Ack { next: n } if n >= next => return,
-                    Reply::Ack { .. } => {}
-                    other => panic!("expected an ack, got {other:?}"),
-                }
-            }
-        }
-    }
-}
-
 /// A producer whose connection breaks again and again (not the listener:
 /// the network, or the producer's own timeout) resends everything it holds
 /// each time; records still queued in the listener from the previous
@@ -432,7 +263,7 @@ fn resends_over_broken_connections_are_written_once() {
     // The oldest record the producer still holds (nothing acknowledged yet).
     let mut held = 0u64;
     for round in 0..10u64 {
-        let (mut c, start) = raw::Client::connect(&addr, "flaky", held);
+        let (mut c, start) = RawClient::connect(&addr, "flaky", held);
         assert!(start >= held, "the welcome never goes back");
         held = start;
         let upto = (total * (round + 1) / 10).max(held);
@@ -440,7 +271,7 @@ fn resends_over_broken_connections_are_written_once() {
         // Connection dropped without waiting: the next round resends
         // everything from `held`.
     }
-    let (mut c, start) = raw::Client::connect(&addr, "flaky", held);
+    let (mut c, start) = RawClient::connect(&addr, "flaky", held);
     if start < total {
         // (The welcome itself may already say everything is written.)
         c.send("flaky", start, total);
@@ -474,7 +305,7 @@ fn a_bad_hello_is_refused_with_the_reason() {
         "{reply:?}"
     );
     // Others are unaffected.
-    let (mut c, start) = raw::Client::connect(&addr, "good", 0);
+    let (mut c, start) = RawClient::connect(&addr, "good", 0);
     c.send("good", start, 100);
     c.wait_acked(100);
     let (status, err) = listener.stop();
@@ -505,7 +336,7 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
         .map(|n| {
             let spool = dir.path().join(format!("{n}.spool"));
             let extra = format!("spool={} buffer=200 pace={pace}", spool.display());
-            ack_producer_with(&addr, n, records, &extra)
+            spawn_ack_producer(&addr, n, records, &extra)
         })
         .collect();
     std::thread::sleep(outage / 4);
@@ -596,7 +427,8 @@ fn durable_acknowledgements_survive_a_simulated_power_cut() {
     let (batch, batches, total) = (500u64, 6u64, 20_000u64);
     let mut listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
     let addr = listener.tcp(0).to_string();
-    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", 0);
+    let (mut c, welcome) = RawClient::hello(&addr, "cut", "", 0);
+    let (start, durable) = (welcome.next, welcome.durable);
     assert!(
         durable,
         "the welcome of a --durable listener says durable: false"
@@ -689,7 +521,8 @@ fn durable_acknowledgements_survive_a_simulated_power_cut() {
 
     listener = Tributary::start_with_env(dir.path(), &args, 1, &env);
     let addr = listener.tcp(0).to_string();
-    let (mut c, start, durable) = raw::Client::connect_durable(&addr, "cut", acked);
+    let (mut c, welcome) = RawClient::hello(&addr, "cut", "", acked);
+    let (start, durable) = (welcome.next, welcome.durable);
     assert!(durable);
     assert!(
         start >= acked,

@@ -7,17 +7,14 @@
 
 mod common;
 
+use common::ack_producer::{acked_handler, log_through};
+use common::lcg::Lcg;
+use common::raw_client::RawClient;
 use common::*;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-use tributary_core::JsonFormatter;
-use tributary_core::frame::handshake::{Hello, Reply};
-use tributary_core::frame::{FrameDecoder, encode_record};
-use tributary_handlers::QueueListener;
-use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
 
 /// Runs `tributary listen ARGS` in `cwd` that is expected to stop by
 /// itself: its exit status and stderr.
@@ -79,104 +76,9 @@ fn produce_paced(
 ) -> std::thread::JoinHandle<bool> {
     let (addr, id, name) = (addr.to_owned(), id.to_owned(), name.to_owned());
     std::thread::spawn(move || {
-        let handler = SocketHandler::tcp(addr)
-            .with_producer_id(id)
-            .with_backoff(Backoff {
-                start: Duration::from_millis(20),
-                factor: 2.0,
-                max: Duration::from_millis(200),
-            })
-            .with_buffer(BufferLimits {
-                records: (range.end - range.start) as usize + 16,
-                bytes: 1 << 30,
-            })
-            .with_close_timeout(PATIENCE);
-        let mut queue = QueueListener::builder().handler(handler).start().unwrap();
-        let log = queue.queue_handler();
-        let started = Instant::now();
-        for n in range {
-            if let Some(pace) = pace {
-                let due = Duration::from_millis(n / pace);
-                if let Some(wait) = due.checked_sub(started.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            log.log(rust_record(&name, n));
-        }
-        queue.stop()
+        let handler = acked_handler(&addr, &id, (range.end - range.start) as usize + 16);
+        log_through(handler, &name, range, pace, || {})
     })
-}
-
-/// A raw acknowledged client speaking docs/protocol.md, with an epoch.
-struct Raw {
-    stream: TcpStream,
-    replies: FrameDecoder,
-}
-
-impl Raw {
-    /// Connects and says hello; returns the welcome's `next`.
-    fn connect(addr: &str, producer: &str, epoch: &str, next: u64) -> (Raw, u64) {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut c = Raw {
-            stream,
-            replies: FrameDecoder::new(1 << 16),
-        };
-        let mut hello = Vec::new();
-        Hello {
-            producer: producer.into(),
-            epoch: epoch.into(),
-            next,
-            secret: None,
-        }
-        .encode(&mut hello);
-        c.stream.write_all(&hello).unwrap();
-        match c.reply() {
-            Reply::Welcome { next, .. } => (c, next),
-            other => panic!("expected a welcome, got {other:?}"),
-        }
-    }
-
-    fn reply(&mut self) -> Reply {
-        loop {
-            if let Some(p) = self.replies.next_frame().unwrap() {
-                return Reply::parse(p).unwrap();
-            }
-            let mut buf = [0u8; 4096];
-            let n = self.stream.read(&mut buf).unwrap();
-            assert!(n > 0, "the listener closed the connection");
-            self.replies.push(&buf[..n]);
-        }
-    }
-
-    /// Sends records `from..to` saying `name`, as native frames.
-    fn send(&mut self, name: &str, from: u64, to: u64) {
-        let f = JsonFormatter::native();
-        let mut out = Vec::new();
-        for n in from..to {
-            encode_record(&rust_record(name, n), &f, &mut out).unwrap();
-        }
-        self.stream.write_all(&out).unwrap();
-    }
-
-    /// Waits until everything below `next` is acknowledged.
-    fn wait_acked(&mut self, next: u64) {
-        loop {
-            match self.reply() {
-                Reply::Ack { next: n } if n >= next => return,
-                Reply::Ack { .. } => {}
-                other => panic!("expected an ack, got {other:?}"),
-            }
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A second `tributary listen` on the output of a running one, started
@@ -250,25 +152,25 @@ fn a_forged_hello_does_not_make_the_real_producer_skip() {
     let dir = tempfile::tempdir().unwrap();
     let listener = Tributary::start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "out.log"]);
     let addr = listener.tcp(0).to_string();
-    let (mut real, start) = Raw::connect(&addr, "web-1", "9f2c51d0a3b84e17", 0);
+    let (mut real, start) = RawClient::connect_in_epoch(&addr, "web-1", "9f2c51d0a3b84e17", 0);
     assert_eq!(start, 0);
     real.send("real", 0, 100);
     real.wait_acked(100);
     for epoch in ["", "0000"] {
-        let (mut forged, start) = Raw::connect(&addr, "web-1", epoch, 1_000_000_000);
+        let (mut forged, start) = RawClient::connect_in_epoch(&addr, "web-1", epoch, 1_000_000_000);
         forged.send(&format!("forged{epoch}"), 0, 1);
         forged.wait_acked(start + 1);
     }
     // The real producer reconnects (a network blip) and goes on.
     drop(real);
-    let (mut real, start) = Raw::connect(&addr, "web-1", "9f2c51d0a3b84e17", 100);
+    let (mut real, start) = RawClient::connect_in_epoch(&addr, "web-1", "9f2c51d0a3b84e17", 100);
     assert_eq!(
         start, 100,
         "the real producer's welcome is its own: a forged one must not make it skip records"
     );
     real.send("real", 100, 150);
     real.wait_acked(150);
-    let (mut real, start) = Raw::connect(&addr, "web-1", "9f2c51d0a3b84e17", 150);
+    let (mut real, start) = RawClient::connect_in_epoch(&addr, "web-1", "9f2c51d0a3b84e17", 150);
     assert_eq!(start, 150);
     real.send("real", 150, 200);
     real.wait_acked(200);
@@ -333,7 +235,7 @@ fn sighup_reopen_is_journaled() {
     let args = ["--tcp", "127.0.0.1:0", "--out", "out.log"];
     let mut listener = Tributary::start(dir.path(), &args);
     let addr = listener.tcp(0).to_string();
-    let (mut c, _) = Raw::connect(&addr, "rotated", "e1", 0);
+    let (mut c, _) = RawClient::connect_in_epoch(&addr, "rotated", "e1", 0);
     c.send("rotated", 0, 100);
     c.wait_acked(100);
     std::fs::rename(dir.path().join("out.log"), dir.path().join("out.log.1")).unwrap();
@@ -363,7 +265,7 @@ fn sighup_reopen_is_journaled() {
     let _ = listener.wait();
     let listener = Tributary::start(dir.path(), &args);
     let addr = listener.tcp(0).to_string();
-    let (mut c, start) = Raw::connect(&addr, "rotated", "e1", 100);
+    let (mut c, start) = RawClient::connect_in_epoch(&addr, "rotated", "e1", 100);
     assert_eq!(start, 100);
     c.send("rotated", 100, 150);
     c.wait_acked(150);
@@ -373,20 +275,6 @@ fn sighup_reopen_is_journaled() {
     let mut lines = read_json(&dir.path().join("out.log.1"));
     lines.extend(read_json(&dir.path().join("out.log")));
     assert_exactly_once(&tally(&lines), &[("rotated".to_owned(), 150)]);
-}
-
-/// A small deterministic generator: kill points and tear offsets vary
-/// between rounds without making the test irreproducible.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// The kill -9 loop of `tests/faults.rs`, harder: before each kill a

@@ -11,85 +11,34 @@
 mod common;
 mod jetstream;
 
-use common::{Tributary, python, rust_record, send_native, wait_ok};
-use jetstream::{Collector, NatsServer, count_lines, free_port, wait_lines};
+use common::ack_producer::{producer_process, spawn_ack_producer, wait_producer};
+use common::{Tributary, count_lines, free_port, python, send_native, wait_ok};
+use jetstream::{Collector, NatsServer, wait_lines};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tributary_core::{JsonFormatter, Level, Record, frame};
 
-const PATIENCE: Duration = Duration::from_secs(120);
-
-/// Names the producer a re-run of this test binary plays.
-const PRODUCER_ENV: &str = "TRIBUTARY_TEST_NATS_PRODUCER";
-
-/// A producer process: this test binary again, running only
-/// [`ack_producer_process`]: `count` records through an acknowledged
-/// `SocketHandler`, `pace` records per millisecond at most (0: no pacing).
-fn ack_producer(addr: &str, name: &str, count: u64, pace: u64) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["ack_producer_process", "--exact", "--ignored", "--quiet"])
-        .env(PRODUCER_ENV, format!("{addr} {name} {count} {pace}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
+/// A producer process ([`spawn_ack_producer`]) runs this test binary again
+/// for this test only.
 #[test]
 #[ignore = "run as a child process by the scale-out tests"]
 fn ack_producer_process() {
-    use tributary_handlers::QueueListener;
-    use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler};
-    let spec = std::env::var(PRODUCER_ENV).expect("started by ack_producer()");
-    let words: Vec<&str> = spec.split_whitespace().collect();
-    let [addr, name, count, pace] = words[..] else {
-        panic!("bad {PRODUCER_ENV}: {spec}");
-    };
-    let count: u64 = count.parse().unwrap();
-    let pace: u64 = pace.parse().unwrap();
-    let handler = SocketHandler::tcp(addr)
-        .with_producer_id(name)
-        .with_backoff(Backoff {
-            start: Duration::from_millis(20),
-            factor: 2.0,
-            max: Duration::from_millis(200),
-        })
-        .with_buffer(BufferLimits {
-            records: count as usize + 16,
-            bytes: 1 << 30,
-        })
-        .with_close_timeout(PATIENCE);
-    let mut queue = QueueListener::builder().handler(handler).start().unwrap();
-    let log = queue.queue_handler();
-    let started = Instant::now();
-    for n in 0..count {
-        if let Some(ms) = n.checked_div(pace) {
-            let due = Duration::from_millis(ms);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
-        log.log(rust_record(name, n));
-    }
-    assert!(queue.stop(), "not every record was acknowledged");
+    producer_process();
 }
 
-fn wait_producer(p: &mut Child, name: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(status) = p.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert!(status.success(), "producer {name} failed: {err}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "producer {name} did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// A producer process: `count` records through an acknowledged
+/// `SocketHandler`, `pace` records per millisecond at most (0: no pacing).
+fn ack_producer(addr: &str, name: &str, count: u64, pace: u64) -> Child {
+    let extra = if pace > 0 {
+        format!("pace={pace}")
+    } else {
+        String::new()
+    };
+    spawn_ack_producer(addr, name, count, &extra)
 }
 
 /// A forwarding listener's arguments: TCP on `port`, `out.log` in its

@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use std::time::Duration;
 use tributary_handlers::Handler;
-use tributary_handlers::net::{Backoff, BufferLimits, SocketHandler, SpoolConfig};
+use tributary_handlers::net::{BufferLimits, SocketHandler, SpoolConfig};
 
 const RUN1: u64 = 400;
 const RUN2: u64 = 5;
@@ -32,11 +32,7 @@ fn handler_with_bound(
 ) -> SocketHandler {
     SocketHandler::tcp(addr)
         .with_producer_id("spooled-producer")
-        .with_backoff(Backoff {
-            start: Duration::from_millis(20),
-            factor: 2.0,
-            max: Duration::from_millis(200),
-        })
+        .with_backoff(common::ack_producer::fast_backoff())
         .with_buffer(BufferLimits {
             records: 8,
             bytes: 1 << 20,
@@ -195,12 +191,7 @@ fn producers_killed_during_an_outage_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("p.spool");
     // A port nothing listens on until the listener comes back.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", free_port());
     run_and_kill(&addr, &spool, "k1", KILLED_RUN);
     run_and_kill(&addr, &spool, "k2", KILLED_RUN);
 

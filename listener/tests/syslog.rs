@@ -14,7 +14,7 @@ mod common;
 #[path = "../../handlers/tests/pki/mod.rs"]
 mod pki;
 
-use common::{PATIENCE, Tributary, proc_status_kib, summary_counter, wait_for_lines};
+use common::{PATIENCE, Tributary, free_port, proc_status_kib, summary_counter, wait_for_lines};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -335,14 +335,6 @@ fn util_linux_logger_in_every_form() {
 }
 
 /// A free loopback TCP port (closed again for the program to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Stops the child on drop.
 struct Stopped(Child);
 

@@ -4,6 +4,10 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used)] // test helpers: a failure should fail the test
 
+pub mod ack_producer;
+pub mod lcg;
+pub mod raw_client;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -297,14 +301,31 @@ pub fn read_json(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A free loopback port now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Lines in `path` (0 if it does not exist).
+pub fn count_lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
 /// Waits until `path` holds at least `n` lines; returns them parsed.
 /// Panics at the deadline, naming the count it saw: a test whose records
 /// never arrive fails here rather than later on a confusing count.
 pub fn wait_for_lines(path: &Path, n: usize) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let text = std::fs::read(path).unwrap_or_default();
-        let count = text.iter().filter(|&&b| b == b'\n').count();
+        let count = count_lines(path);
         if count >= n {
             return read_json(path);
         }

@@ -5,15 +5,13 @@
 #![allow(dead_code)] // each test uses a different subset
 #![allow(clippy::unwrap_used)] // test helpers: a failure should fail the test
 
+use crate::common::{PATIENCE, count_lines, free_port};
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Bounds waits for things that must happen (not a measurement).
-pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Where `nats-server` is, or a failure saying how to install it.
 pub fn nats_server_bin() -> PathBuf {
@@ -29,15 +27,6 @@ pub fn nats_server_bin() -> PathBuf {
                  or put a nats-server binary on PATH"
             )
         })
-}
-
-/// A free loopback port now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running `nats-server -js`, killed when dropped.
@@ -221,15 +210,6 @@ impl Drop for Collector {
             let _ = child.wait();
         }
     }
-}
-
-/// Lines in `path` (0 if it does not exist).
-pub fn count_lines(path: &Path) -> usize {
-    std::fs::read(path)
-        .unwrap_or_default()
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
 }
 
 /// Waits until `path` has at least `n` lines; fails with `what` and the
