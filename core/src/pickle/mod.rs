@@ -40,6 +40,7 @@
 mod budget;
 mod convert;
 mod error;
+mod flat;
 mod item;
 mod machine;
 mod opcodes;
@@ -162,24 +163,52 @@ impl PickleDecoder {
     ) -> Result<T, PickleError> {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
         let mut kept = scratch::take();
-        let result =
-            machine::run(payload, self.lenient, &mut budget, &mut kept).and_then(|parsed| {
-                let mut conv = Converter {
-                    arena: &parsed.arena,
-                    owned: &parsed.owned,
-                    budget: &mut budget,
-                    max_depth: self.max_depth,
-                };
-                let result = convert(&parsed, &mut conv);
-                let (arena, first_mark) = scratch::relabel_arena(parsed.arena);
-                kept.arena = arena;
-                if kept.first_mark.capacity() < first_mark.capacity() {
-                    kept.first_mark = first_mark;
-                }
-                result
-            });
+        // A flat dict (every LogRecord) skips the machine; see `flat`.
+        let parsed = match flat::run(payload, &mut budget, &mut kept) {
+            Some(parsed) => Ok(parsed),
+            None => machine::run(payload, self.lenient, &mut budget, &mut kept),
+        };
+        let result = parsed.and_then(|parsed| {
+            let mut conv = Converter {
+                arena: &parsed.arena,
+                owned: &parsed.owned,
+                budget: &mut budget,
+                max_depth: self.max_depth,
+            };
+            let result = convert(&parsed, &mut conv);
+            let (arena, first_mark) = scratch::relabel_arena(parsed.arena);
+            kept.arena = arena;
+            if kept.first_mark.capacity() < first_mark.capacity() {
+                kept.first_mark = first_mark;
+            }
+            result
+        });
         scratch::keep(kept);
         result
+    }
+
+    /// [`PickleDecoder::decode_record`] by the machine alone, without the
+    /// flat path: what the flat path must agree with.
+    #[cfg(test)]
+    pub(crate) fn decode_record_by_machine(&self, payload: &[u8]) -> Result<Record, PickleError> {
+        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
+        let parsed = machine::run(payload, self.lenient, &mut budget, &mut Default::default())?;
+        let mut conv = Converter {
+            arena: &parsed.arena,
+            owned: &parsed.owned,
+            budget: &mut budget,
+            max_depth: self.max_depth,
+        };
+        let mut record = Record::empty();
+        record::to_record(&parsed, &mut conv, &mut record)?;
+        Ok(record)
+    }
+
+    /// Whether the flat path takes `payload` (rather than the machine).
+    #[cfg(test)]
+    pub(crate) fn takes_flat(&self, payload: &[u8]) -> bool {
+        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
+        flat::run(payload, &mut budget, &mut Default::default()).is_some()
     }
 
     /// Decodes any pickled plain-data value: tuples and sets become lists,
