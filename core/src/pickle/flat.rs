@@ -46,73 +46,111 @@ pub(crate) fn run<'a>(
 }
 
 /// Reads `[PROTO] [FRAME] EMPTY_DICT [memo] MARK (item [memo])* SETITEMS
-/// STOP` into `items`, or `None`.
+/// STOP` into `items`, or `None`. Slice patterns: one length test per
+/// opcode and its arguments (a cursor with a bounds check per read cost
+/// twice the instructions).
 fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>>) -> Option<()> {
-    let mut c = Cursor { input, pos: 0 };
-    if c.peek() == Some(PROTO) {
-        c.pos += 1;
-        if c.u8()? > HIGHEST_PROTOCOL {
+    let mut rest = input;
+    if let [PROTO, version, tail @ ..] = rest {
+        if *version > HIGHEST_PROTOCOL {
             return None;
         }
+        rest = tail;
     }
-    if c.peek() == Some(FRAME) {
-        c.pos += 1;
-        let n = u64::from_le_bytes(c.array()?);
-        if n > (input.len() - c.pos) as u64 {
+    if let [FRAME, a, b, c, d, e, f, g, h, tail @ ..] = rest {
+        if u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h]) > tail.len() as u64 {
             return None;
         }
+        rest = tail;
     }
-    if c.u8()? != EMPTY_DICT {
-        return None;
-    }
-    c.skip_memo()?;
-    if c.u8()? != MARK {
-        return None;
-    }
+    rest = match rest {
+        [EMPTY_DICT, tail @ ..] => skip_memo(tail),
+        _ => return None,
+    };
+    rest = match rest {
+        [MARK, tail @ ..] => tail,
+        _ => return None,
+    };
     loop {
-        let item = match c.u8()? {
-            SETITEMS => break,
-            BINUNICODE => {
-                let n = u32::from_le_bytes(c.array()?);
-                Item::Text(c.take(n as usize)?)
+        let (item, tail) = match rest {
+            [BINUNICODE, a, b, c, d, tail @ ..] => {
+                text(tail, u32::from_le_bytes([*a, *b, *c, *d]) as usize)?
             }
-            SHORT_BINUNICODE => {
-                let n = c.u8()?;
-                Item::Text(c.take(usize::from(n))?)
+            [SHORT_BINUNICODE, n, tail @ ..] => text(tail, usize::from(*n))?,
+            [NONE, tail @ ..] => (Item::None, tail),
+            [BININT1, n, tail @ ..] => (Item::Int(i64::from(*n)), tail),
+            [BININT2, a, b, tail @ ..] => {
+                (Item::Int(i64::from(u16::from_le_bytes([*a, *b]))), tail)
             }
-            NONE => Item::None,
-            NEWTRUE => Item::Bool(true),
-            NEWFALSE => Item::Bool(false),
-            BININT1 => Item::Int(i64::from(c.u8()?)),
-            BININT2 => Item::Int(i64::from(u16::from_le_bytes(c.array()?))),
-            BININT => Item::Int(i64::from(i32::from_le_bytes(c.array()?))),
-            BINFLOAT => Item::Float(f64::from_be_bytes(c.array()?)),
-            INT => match c.line()? {
-                b"00" => Item::Bool(false),
-                b"01" => Item::Bool(true),
-                digits => int(text::parse_decimal(digits).ok()?, owned),
-            },
-            LONG => {
-                let line = c.line()?;
-                let digits = line.strip_suffix(b"L").unwrap_or(line);
-                int(text::parse_decimal(digits).ok()?, owned)
+            [BININT, a, b, c, d, tail @ ..] => (
+                Item::Int(i64::from(i32::from_le_bytes([*a, *b, *c, *d]))),
+                tail,
+            ),
+            [BINFLOAT, a, b, c, d, e, f, g, h, tail @ ..] => (
+                Item::Float(f64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
+                tail,
+            ),
+            [NEWTRUE, tail @ ..] => (Item::Bool(true), tail),
+            [NEWFALSE, tail @ ..] => (Item::Bool(false), tail),
+            [INT, tail @ ..] => {
+                let (digits, tail) = line(tail)?;
+                let item = match digits {
+                    b"00" => Item::Bool(false),
+                    b"01" => Item::Bool(true),
+                    digits => int(text::parse_decimal(digits).ok()?, owned),
+                };
+                (item, tail)
             }
-            LONG1 => {
-                let n = c.u8()?;
-                int(
-                    text::long_from_le_bytes(c.take(usize::from(n))?).ok()?,
-                    owned,
-                )
+            [LONG, tail @ ..] => {
+                let (digits, tail) = line(tail)?;
+                let digits = digits.strip_suffix(b"L").unwrap_or(digits);
+                (int(text::parse_decimal(digits).ok()?, owned), tail)
             }
+            [LONG1, n, tail @ ..] => {
+                let n = usize::from(*n);
+                if n > tail.len() {
+                    return None;
+                }
+                let (bytes, tail) = tail.split_at(n);
+                (int(text::long_from_le_bytes(bytes).ok()?, owned), tail)
+            }
+            [SETITEMS, STOP] if items.len() % 2 == 0 => return Some(()),
             _ => return None,
         };
         items.push(item);
-        c.skip_memo()?;
+        rest = skip_memo(tail);
     }
-    if items.len() % 2 != 0 || c.u8()? != STOP || c.pos != input.len() {
+}
+
+/// A string of `n` bytes at the start of `rest`, and what follows it.
+#[inline(always)]
+fn text(rest: &[u8], n: usize) -> Option<(Item<'_>, &[u8])> {
+    if n > rest.len() {
         return None;
     }
-    Some(())
+    let (bytes, tail) = rest.split_at(n);
+    Some((Item::Text(bytes), tail))
+}
+
+/// The bytes up to the next newline, and what follows the newline.
+fn line(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = memchr::memchr(b'\n', rest)?;
+    Some((&rest[..n], &rest[n + 1..]))
+}
+
+/// Past the memo stores of the item just read: skipped, as nothing reads
+/// them unless a GET follows, which is declined. A cut-off store is left
+/// in place, to be declined as an unknown opcode.
+#[inline(always)]
+fn skip_memo(mut rest: &[u8]) -> &[u8] {
+    loop {
+        rest = match rest {
+            [BINPUT, _, tail @ ..] => tail,
+            [LONG_BINPUT, _, _, _, _, tail @ ..] => tail,
+            [MEMOIZE, tail @ ..] => tail,
+            _ => return rest,
+        };
+    }
 }
 
 /// The machine's item for a parsed integer.
@@ -122,54 +160,6 @@ fn int<'a>(n: Int, owned: &mut Vec<Box<str>>) -> Item<'a> {
         Int::Big(digits) => {
             owned.push(digits);
             Item::BigInt(owned.len() - 1)
-        }
-    }
-}
-
-struct Cursor<'a> {
-    input: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.input.get(self.pos).copied()
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let b = self.input.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(b)
-    }
-
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        let b = self.peek()?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    /// The bytes up to the next newline, which is consumed.
-    fn line(&mut self) -> Option<&'a [u8]> {
-        let rest = &self.input[self.pos..];
-        let n = memchr::memchr(b'\n', rest)?;
-        self.pos += n + 1;
-        Some(&rest[..n])
-    }
-
-    /// Memo stores of the item just read: skipped, as nothing reads them
-    /// unless a GET follows, which is declined.
-    fn skip_memo(&mut self) -> Option<()> {
-        loop {
-            match self.peek() {
-                Some(BINPUT) => self.pos += 2,
-                Some(LONG_BINPUT) => self.pos += 5,
-                Some(MEMOIZE) => self.pos += 1,
-                _ => return (self.pos <= self.input.len()).then_some(()),
-            }
         }
     }
 }
