@@ -50,22 +50,9 @@ impl<'a> Item<'a> {
     /// The text of a string item; invalid UTF-8 is replaced with U+FFFD.
     pub(crate) fn text<'s>(&'s self, owned: &'s [Box<str>]) -> Option<Cow<'s, str>> {
         // `from_utf8` is much faster than `from_utf8_lossy` on valid text.
-        self.text_bytes(owned)
-            .map(|b| utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed))
-    }
-}
-
-/// `std::str::from_utf8`, faster on the short ASCII strings a LogRecord is
-/// made of: the standard validation costs about a hundred instructions per
-/// call on them, an ASCII check a fraction of that (callgrind,
-/// `examples/hot_paths.rs pickle`).
-#[inline]
-pub(crate) fn utf8(b: &[u8]) -> Result<&str, std::str::Utf8Error> {
-    if b.is_ascii() {
-        // SAFETY: ASCII is valid UTF-8.
-        Ok(unsafe { std::str::from_utf8_unchecked(b) })
-    } else {
-        std::str::from_utf8(b)
+        self.text_bytes(owned).map(|b| {
+            crate::utf8::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed)
+        })
     }
 }
 
