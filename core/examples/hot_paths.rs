@@ -12,7 +12,9 @@
 //! producer's JSON → `Record`: keys in alphabetical order as
 //! `serde_json::json!` writes them, 4 fields), `decode_reused` and
 //! `foreign_reused` (the same, decoded into one record reused as the
-//! listener does per connection), `format` (native JSON line),
+//! listener does per connection), `foreign_native` (the foreign record
+//! decoded into a reused record and written as a native JSON line: the
+//! listener's s13 path), `format` (native JSON line),
 //! `pattern` (the cookbook's `%` template), `pickle` (the pickle bench's
 //! LogRecord → `Record`), `pickle_pattern` (that record decoded into a
 //! reused record and written through the cookbook's template, as the
@@ -72,6 +74,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             black_box(total);
         }
+        "foreign_native" => {
+            let f = JsonFormatter::native();
+            let mut out = Vec::with_capacity(512);
+            let mut r = tributary_core::Record::empty();
+            for _ in 0..n {
+                decode_json_into(black_box(common::FOREIGN.as_bytes()), &mut r)?;
+                out.clear();
+                f.format(&r, &mut out);
+                black_box(&out);
+            }
+        }
         "format" => {
             let f = JsonFormatter::native();
             let mut out = Vec::with_capacity(512);
@@ -113,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         other => {
             return Err(
-                format!("unknown path {other:?}: decode, foreign, decode_reused, foreign_reused, format, pattern, pickle or pickle_pattern").into(),
+                format!("unknown path {other:?}: decode, foreign, decode_reused, foreign_reused, foreign_native, format, pattern, pickle or pickle_pattern").into(),
             );
         }
     }

@@ -44,6 +44,7 @@ mod rate_limit;
 mod record;
 pub mod syslog;
 mod time;
+mod utf8;
 mod value;
 
 /// The text type of [`Record`]'s fields and of [`Fields`]' keys, re-exported so

@@ -45,7 +45,7 @@ pub fn decode_json(payload: &[u8]) -> Result<Record, DecodeError> {
 /// assert!(r.fields.is_empty());
 /// ```
 pub fn decode_json_into(payload: &[u8], record: &mut Record) -> Result<(), DecodeError> {
-    match std::str::from_utf8(payload) {
+    match crate::utf8::from_utf8(payload) {
         Ok(text) => decode_text(text, record),
         Err(_) => decode_text(&String::from_utf8_lossy(payload), record),
     }

@@ -45,7 +45,7 @@ impl<'a> Converter<'_, 'a> {
             Item::Float(x) => Value::Float(*x),
             Item::Text(b) => {
                 self.budget.spend(b.len())?;
-                Value::Str(match std::str::from_utf8(b) {
+                Value::Str(match crate::utf8::from_utf8(b) {
                     Ok(s) => CompactString::new(s),
                     Err(_) => String::from_utf8_lossy(b).into(),
                 })

@@ -51,7 +51,7 @@ impl<'a> Item<'a> {
     pub(crate) fn text<'s>(&'s self, owned: &'s [Box<str>]) -> Option<Cow<'s, str>> {
         // `from_utf8` is much faster than `from_utf8_lossy` on valid text.
         self.text_bytes(owned).map(|b| {
-            std::str::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed)
+            crate::utf8::from_utf8(b).map_or_else(|_| String::from_utf8_lossy(b), Cow::Borrowed)
         })
     }
 }

@@ -12,6 +12,7 @@ use super::PickleError;
 use super::budget::Budget;
 use super::item::{Container, Item, Kind};
 use super::opcodes::*;
+use super::scratch::{self, Scratch};
 use super::text::{self, Int, IntError};
 
 /// A finished run: the value STOP returned and the containers it refers to.
@@ -25,28 +26,42 @@ pub(crate) struct Parsed<'a> {
 
 /// Runs the pickle in `input`. In `lenient` mode, code-executing opcodes
 /// push or keep an opaque marker instead of failing; nothing is executed
-/// in either mode.
+/// in either mode. The machine works in `scratch`'s vectors and gives its
+/// stack, memo and metastack back (the arena goes with [`Parsed`]).
 pub(crate) fn run<'a>(
     input: &'a [u8],
     lenient: bool,
     budget: &mut Budget,
+    scratch: &mut Scratch,
 ) -> Result<Parsed<'a>, PickleError> {
+    let mut stack = scratch::relabel(std::mem::take(&mut scratch.stack));
+    stack.reserve(8);
     let mut m = Machine {
         input,
         pos: 0,
         op: 0,
         at: 0,
-        stack: Vec::with_capacity(8),
-        metastack: Vec::new(),
-        memo: Memo::new(input.len()),
-        arena: Vec::with_capacity(4),
+        stack,
+        metastack: scratch::relabel_stacks(std::mem::take(&mut scratch.metastack)),
+        first_mark: scratch::relabel(std::mem::take(&mut scratch.first_mark)),
+        memo: Memo::new(
+            input.len(),
+            scratch::relabel_memo(std::mem::take(&mut scratch.memo)),
+        ),
+        arena: scratch::relabel_containers(std::mem::take(&mut scratch.arena)),
         owned: Vec::new(),
         lenient,
         budget,
     };
-    let root = m.run()?;
+    let root = m.run();
+    scratch.stack = scratch::relabel(m.stack);
+    scratch.metastack = scratch::relabel_stacks(m.metastack);
+    scratch.memo = scratch::relabel_memo(m.memo.dense);
+    if scratch.first_mark.capacity() < m.first_mark.capacity() {
+        scratch.first_mark = scratch::relabel(m.first_mark);
+    }
     Ok(Parsed {
-        root,
+        root: root?,
         arena: m.arena,
         owned: m.owned,
     })
@@ -64,9 +79,11 @@ struct Memo<'a> {
 }
 
 impl<'a> Memo<'a> {
-    fn new(input_len: usize) -> Memo<'a> {
+    /// A memo for a payload of `input_len` bytes, in `dense`'s room.
+    fn new(input_len: usize, mut dense: Vec<Option<Item<'a>>>) -> Memo<'a> {
+        dense.reserve((input_len / 16).min(1024));
         Memo {
-            dense: Vec::with_capacity((input_len / 16).min(1024)),
+            dense,
             sparse: HashMap::new(),
             // Every memo store takes at least two payload bytes, so a
             // sequential pickler never needs more dense slots than this.
@@ -122,6 +139,8 @@ struct Machine<'a, 'b> {
     /// current stack holds only what was pushed since the last MARK, so a
     /// SETITEMS can hand it to its dict whole, without copying.
     metastack: Vec<Vec<Item<'a>>>,
+    /// Room kept from an earlier decode, for the first MARK.
+    first_mark: Vec<Item<'a>>,
     memo: Memo<'a>,
     arena: Vec<Container<'a>>,
     owned: Vec<Box<str>>,
@@ -322,12 +341,15 @@ impl<'a> Machine<'a, '_> {
                     // The first MARK usually collects a whole LogRecord
                     // dict: size it once. Deeper ones start empty, so a run
                     // of MARKs costs no allocation.
-                    let room = if self.metastack.is_empty() {
-                        ((self.input.len() - self.pos) / 8).clamp(4, 256)
+                    let segment = if self.metastack.is_empty() {
+                        let room = ((self.input.len() - self.pos) / 8).clamp(4, 256);
+                        let mut kept = std::mem::take(&mut self.first_mark);
+                        kept.reserve(room);
+                        kept
                     } else {
-                        0
+                        Vec::new()
                     };
-                    let below = std::mem::replace(&mut self.stack, Vec::with_capacity(room));
+                    let below = std::mem::replace(&mut self.stack, segment);
                     self.metastack.push(below);
                 }
                 POP => {

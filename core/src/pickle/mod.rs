@@ -40,10 +40,12 @@
 mod budget;
 mod convert;
 mod error;
+mod flat;
 mod item;
 mod machine;
 mod opcodes;
 mod record;
+mod scratch;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -144,30 +146,76 @@ impl PickleDecoder {
         payload: &[u8],
         record: &mut Record,
     ) -> Result<(), PickleError> {
+        self.with_parsed(payload, |parsed, conv| {
+            record::to_record(parsed, conv, record)
+        })
+    }
+
+    /// Runs the machine over `payload` in this thread's kept vectors,
+    /// hands the result to `convert`, and keeps the vectors again.
+    fn with_parsed<T>(
+        &self,
+        payload: &[u8],
+        convert: impl for<'a> FnOnce(
+            &machine::Parsed<'a>,
+            &mut Converter<'_, 'a>,
+        ) -> Result<T, PickleError>,
+    ) -> Result<T, PickleError> {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
-        let parsed = machine::run(payload, self.lenient, &mut budget)?;
+        let mut kept = scratch::take();
+        // A flat dict (every LogRecord) skips the machine; see `flat`.
+        let parsed = match flat::run(payload, &mut budget, &mut kept) {
+            Some(parsed) => Ok(parsed),
+            None => machine::run(payload, self.lenient, &mut budget, &mut kept),
+        };
+        let result = parsed.and_then(|parsed| {
+            let mut conv = Converter {
+                arena: &parsed.arena,
+                owned: &parsed.owned,
+                budget: &mut budget,
+                max_depth: self.max_depth,
+            };
+            let result = convert(&parsed, &mut conv);
+            let (arena, first_mark) = scratch::relabel_arena(parsed.arena);
+            kept.arena = arena;
+            if kept.first_mark.capacity() < first_mark.capacity() {
+                kept.first_mark = first_mark;
+            }
+            result
+        });
+        scratch::keep(kept);
+        result
+    }
+
+    /// [`PickleDecoder::decode_record`] by the machine alone, without the
+    /// flat path: what the flat path must agree with.
+    #[cfg(test)]
+    pub(crate) fn decode_record_by_machine(&self, payload: &[u8]) -> Result<Record, PickleError> {
+        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
+        let parsed = machine::run(payload, self.lenient, &mut budget, &mut Default::default())?;
         let mut conv = Converter {
             arena: &parsed.arena,
             owned: &parsed.owned,
             budget: &mut budget,
             max_depth: self.max_depth,
         };
-        record::to_record(&parsed, &mut conv, record)
+        let mut record = Record::empty();
+        record::to_record(&parsed, &mut conv, &mut record)?;
+        Ok(record)
+    }
+
+    /// Whether the flat path takes `payload` (rather than the machine).
+    #[cfg(test)]
+    pub(crate) fn takes_flat(&self, payload: &[u8]) -> bool {
+        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
+        flat::run(payload, &mut budget, &mut Default::default()).is_some()
     }
 
     /// Decodes any pickled plain-data value: tuples and sets become lists,
     /// `bytes` become text (with `\xNN` for bytes that are not UTF-8), and
     /// dict keys that are not strings become their Python `str()`.
     pub fn decode_value(&self, payload: &[u8]) -> Result<Value, PickleError> {
-        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
-        let parsed = machine::run(payload, self.lenient, &mut budget)?;
-        let mut conv = Converter {
-            arena: &parsed.arena,
-            owned: &parsed.owned,
-            budget: &mut budget,
-            max_depth: self.max_depth,
-        };
-        conv.value(&parsed.root, 0)
+        self.with_parsed(payload, |parsed, conv| conv.value(&parsed.root, 0))
     }
 }
 

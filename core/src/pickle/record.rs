@@ -167,7 +167,7 @@ pub(crate) fn to_record<'a>(
         };
         if kept.is_err() {
             let value = conv.value(value, 1)?;
-            let name = match std::str::from_utf8(name) {
+            let name = match crate::utf8::from_utf8(name) {
                 Ok(name) => Cow::Borrowed(name),
                 Err(_) => String::from_utf8_lossy(name),
             };

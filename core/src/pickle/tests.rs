@@ -864,7 +864,18 @@ impl Pickler {
 }
 
 fn arb_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
+    arb_leaf().prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
+            prop::collection::vec(("[a-e]{0,2}", inner), 0..8)
+                .prop_map(|kv| Value::Map(kv.into_iter().collect::<Fields>())),
+        ]
+    })
+}
+
+/// Values that are not containers.
+fn arb_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::Int),
@@ -875,14 +886,7 @@ fn arb_value() -> impl Strategy<Value = Value> {
             .prop_map(Value::Float),
         "[a-c]{0,3}".prop_map(Value::from),
         any::<String>().prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::List),
-            prop::collection::vec(("[a-e]{0,2}", inner), 0..8)
-                .prop_map(|kv| Value::Map(kv.into_iter().collect::<Fields>())),
-        ]
-    })
+    ]
 }
 
 proptest! {
@@ -931,7 +935,20 @@ proptest! {
 /// LogRecord-like dicts: standard attribute names over-represented, any
 /// value under each (so wrong types become fields too).
 fn arb_log_dict() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
+    prop::collection::vec((arb_log_key(), arb_value()), 0..10)
+        .prop_map(|kv| Value::Map(kv.into_iter().collect()))
+}
+
+/// Flat LogRecord-like dicts, as `SocketHandler` sends them: no
+/// containers, keys in any order, unknown keys among the standard ones.
+fn arb_flat_log_dict() -> impl Strategy<Value = Value> {
+    prop::collection::vec((arb_log_key(), arb_leaf()), 0..24)
+        .prop_map(|kv| Value::Map(kv.into_iter().collect()))
+}
+
+/// A LogRecord attribute name, or another key.
+fn arb_log_key() -> impl Strategy<Value = String> {
+    prop_oneof![
         prop::sample::select(vec![
             "name",
             "msg",
@@ -954,15 +971,13 @@ fn arb_log_dict() -> impl Strategy<Value = Value> {
         ])
         .prop_map(str::to_owned),
         "[a-z]{1,6}",
-    ];
-    prop::collection::vec((key, arb_value()), 0..10)
-        .prop_map(|kv| Value::Map(kv.into_iter().collect()))
+    ]
 }
 
 proptest! {
     #[test]
     fn a_reused_record_decodes_each_pickle_as_a_fresh_one(
-        dicts in prop::collection::vec(arb_log_dict(), 1..8),
+        dicts in prop::collection::vec(prop_oneof![arb_log_dict(), arb_flat_log_dict()], 1..8),
     ) {
         let pickles: Vec<Vec<u8>> = dicts.iter().map(|d| Pickler::dumps(d, true)).collect();
         crate::record::decodes_like_fresh(
@@ -970,5 +985,68 @@ proptest! {
             |p| decode_record(p, false),
             |p, r| super::decode_record_into(p, false, r),
         )?;
+    }
+}
+
+/// Decodes `payload` with and without the flat path: both succeed with the
+/// same record (the time aside when both were stamped on receipt) or fail
+/// with the same error.
+fn flat_agrees_with_the_machine(payload: &[u8], lenient: bool) -> Result<(), TestCaseError> {
+    let decoder = PickleDecoder::new().lenient(lenient);
+    let before = crate::Timestamp::now();
+    let by_machine = decoder.decode_record_by_machine(payload);
+    let fast = decoder.decode_record(payload);
+    match (by_machine, fast) {
+        (Ok(mut slow), Ok(fast)) => {
+            if slow.ts != fast.ts {
+                prop_assert!(slow.ts >= before && fast.ts >= before);
+                slow.ts = fast.ts;
+            }
+            prop_assert_eq!(slow, fast);
+        }
+        (slow, fast) => prop_assert_eq!(slow.map(|_| ()), fast.map(|_| ())),
+    }
+    Ok(())
+}
+
+#[test]
+fn real_records_take_the_flat_path() {
+    let decoder = PickleDecoder::new();
+    assert!(decoder.takes_flat(PY3_RECORD));
+    flat_agrees_with_the_machine(PY3_RECORD, false).unwrap();
+    // A GET (a string shared by two keys) is left to the machine.
+    let shared = b"}q\x00(X\x01\x00\x00\x00aq\x01h\x01u.";
+    assert!(!decoder.takes_flat(shared));
+    assert_eq!(
+        decode_record(shared, false).unwrap().fields.get("a"),
+        Some(&Value::from("a"))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_flat_path_decodes_like_the_machine(
+        flat in arb_flat_log_dict(),
+        nested in arb_log_dict(),
+        proto2 in any::<bool>(),
+    ) {
+        flat_agrees_with_the_machine(&Pickler::dumps(&flat, proto2), false)?;
+        flat_agrees_with_the_machine(&Pickler::dumps(&nested, proto2), false)?;
+    }
+
+    #[test]
+    fn the_flat_path_declines_what_the_machine_refuses(
+        edits in prop::collection::vec((0..PY3_RECORD.len(), any::<u8>()), 1..6),
+        cut in 0..=PY3_RECORD.len(),
+    ) {
+        let mut bytes = PY3_RECORD.to_vec();
+        for (at, b) in edits {
+            bytes[at] = b;
+        }
+        flat_agrees_with_the_machine(&bytes, false)?;
+        flat_agrees_with_the_machine(&bytes, true)?;
+        flat_agrees_with_the_machine(&PY3_RECORD[..cut], false)?;
     }
 }
