@@ -8,7 +8,7 @@ use regex::Regex;
 use tributary_core::PatternFormatter;
 
 use super::args::{CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs};
-use super::cat::{ReadEnd, read_sources};
+use super::cat::{ReadEnd, read_sources_with};
 use super::cursor::Cursor;
 use super::error::ReadError;
 use super::filter::{FieldTest, Filter, parse_level};
@@ -173,7 +173,7 @@ pub fn cat(args: &CatArgs) -> Result<(), ReadError> {
         }
     }
     let hold = args.output.cursor.is_some();
-    let mut end = read_sources(&mut scan, &sources, start, hold)?;
+    let mut end = read_sources_with(&mut scan, &sources, start, hold, args.decoders())?;
     end.warnings.splice(0..0, warnings);
     finish(&mut scan, &end, args.output.cursor.as_deref())
 }

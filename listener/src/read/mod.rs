@@ -55,7 +55,7 @@ pub use args::{
     CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs, cat_command, run_subcommand,
     tail_command,
 };
-pub use cat::{ReadEnd, read_sources};
+pub use cat::{ReadEnd, read_sources, read_sources_with};
 pub use command::{cat, tail};
 pub use cursor::Cursor;
 pub use error::ReadError;
