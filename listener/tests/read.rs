@@ -185,6 +185,17 @@ fn archives_in_every_naming_and_compression_read_back_in_order() {
             stderr(&out)
         );
         expect_numbered(&text, 500);
+        // Decoded on the reading thread alone, or by several decoders
+        // ahead of it: the same records in the same order.
+        for threads in ["1", "3"] {
+            let out = run(
+                dir.path(),
+                &["cat", "-o", "raw", "--threads", threads, "app.log"],
+            );
+            let text = ok(&out);
+            assert_eq!(lines(&text).len(), 500, "{name} --threads {threads}");
+            expect_numbered(&text, 500);
+        }
     }
 }
 

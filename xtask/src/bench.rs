@@ -137,6 +137,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         &ctx.work,
         read_size,
         sizes.runs,
+        args.quick,
         args.filter.as_deref(),
         &mut results.notes,
     );

@@ -28,6 +28,10 @@ pub enum Scenario {
     /// Acknowledged delivery: N Rust processes with acknowledged socket
     /// handlers → listener, acknowledging after write vs after fsync.
     S9,
+    /// Syslog in: 4 Rust processes sending s7's RFC 5424 messages with
+    /// octet counting → `tributary listen --syslog-tcp` vs rsyslog `imtcp`,
+    /// the same JSON lines out.
+    S11,
     /// Foreign JSON: N Rust processes sending JSON as a producer of any
     /// language would (keys alphabetical, as `serde_json::json!` writes
     /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
@@ -48,6 +52,7 @@ impl Scenario {
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
+            Scenario::S11 => "s11",
             Scenario::S13 => "s13",
         }
     }
@@ -69,6 +74,9 @@ impl Scenario {
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
+            Scenario::S11 => {
+                "4 Rust producers → RFC 5424, octet counting → tributary --syslog-tcp vs rsyslog imtcp → JSON"
             }
             Scenario::S13 => {
                 "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
@@ -100,6 +108,8 @@ pub enum Receiver {
     },
     /// `bench/cookbook_receiver.py`.
     Cookbook,
+    /// The `tributary` binary with `--syslog-tcp` as its only input.
+    TributarySyslog,
     /// `rsyslogd` with `imtcp` and `omfile`.
     Rsyslog,
 }
@@ -386,21 +396,23 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         true,
         Setup::Inproc(System::Log4rsRolling),
     ));
-    // s7's harness, also the alternative s13 is measured against.
-    let rsyslog = |scenario, n| Case {
+    // s7's harness, also the alternative s11 and s13 are measured against.
+    let syslog_case = |scenario, system, receiver, client, n| Case {
         scenario,
-        system: "rsyslog",
-        tributary: false,
+        system,
+        tributary: receiver != Receiver::Rsyslog,
         n,
         per_producer: sizes.rust_records,
         format: LineFormat::Json,
         rotating: false,
         setup: Setup::Network {
-            receiver: Receiver::Rsyslog,
-            producers: Producers::Rust(Client::Syslog),
+            receiver,
+            producers: Producers::Rust(client),
             transport: Transport::Tcp,
         },
     };
+    let rsyslog =
+        |scenario, n| syslog_case(scenario, "rsyslog", Receiver::Rsyslog, Client::Syslog, n);
     if can.rsyslog {
         for &n in &sizes.ns {
             cases.push(rsyslog(Scenario::S7, n));
@@ -418,6 +430,25 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         rotating: false,
         setup: Setup::Limit,
     });
+    // s11: the same 4 producers, octet counting, into either receiver.
+    cases.push(syslog_case(
+        Scenario::S11,
+        "tributary syslog-tcp",
+        Receiver::TributarySyslog,
+        Client::SyslogOctet,
+        4,
+    ));
+    if can.rsyslog {
+        cases.push(syslog_case(
+            Scenario::S11,
+            "rsyslog imtcp",
+            Receiver::Rsyslog,
+            Client::SyslogOctet,
+            4,
+        ));
+    } else {
+        notes.push("rsyslogd not installed: s11's rsyslog side skipped (enable it with `apt-get install rsyslog`)".into());
+    }
     if can.handlers {
         for (system, durable) in [("listener acked", false), ("listener acked durable", true)] {
             cases.push(Case {
@@ -505,6 +536,7 @@ mod tests {
                 Scenario::S7,
                 Scenario::S8,
                 Scenario::S9,
+                Scenario::S11,
                 Scenario::S13
             ]
         );
@@ -518,7 +550,7 @@ mod tests {
             handlers: false,
         };
         let (cases, notes) = plan(&Sizes::quick(), &can);
-        assert_eq!(notes.len(), 3);
+        assert_eq!(notes.len(), 4);
         assert!(notes.iter().any(|n| n.contains("apt-get install rsyslog")));
         assert!(cases.iter().all(|c| !matches!(
             c.scenario,

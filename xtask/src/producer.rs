@@ -25,6 +25,11 @@ pub enum Client {
     Raw,
     /// RFC 5424 syslog lines, newline-framed, for rsyslog's `imtcp`.
     Syslog,
+    /// [`Client::Syslog`]'s messages with RFC 6587 octet counting
+    /// (`LEN SP MSG`, no newline), for rsyslog's `imtcp` and the
+    /// listener's `--syslog-tcp`.
+    #[value(name = "syslog-octet")]
+    SyslogOctet,
     /// [`Client::Handler`] with `SocketHandler::acknowledged()`: records
     /// kept until the listener acknowledges them (docs/protocol.md).
     Acked,
@@ -122,19 +127,29 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
                 Ok(())
             })?
         }
-        Client::Syslog => {
+        Client::Syslog | Client::SyslogOctet => {
             let host = hostname();
             let pid = std::process::id();
+            let octets = args.client == Client::SyslogOctet;
+            let mut message = Vec::with_capacity(512);
             raw(args, move |id, seq, out| {
                 // <134> = facility local0, severity informational; NIL timestamp
                 // (rsyslog stamps the time of reception); the three fields as
                 // RFC 5424 structured data.
-                writeln!(
-                    out,
+                message.clear();
+                write!(
+                    message,
                     "<134>1 - {host} {} {pid} - [bench@32473 user=\"ann\" bytes=\"{seq}\" ok=\"true\"] {}",
                     shape::logger(id),
                     shape::message(id, seq)
                 )?;
+                if octets {
+                    write!(out, "{} ", message.len())?;
+                    out.extend_from_slice(&message);
+                } else {
+                    out.extend_from_slice(&message);
+                    out.push(b'\n');
+                }
                 Ok(())
             })?
         }
@@ -175,7 +190,7 @@ fn hostname() -> String {
 /// 64 KiB buffer on the calling thread.
 fn raw(
     args: &ProduceArgs,
-    encode: impl Fn(usize, u64, &mut Vec<u8>) -> anyhow::Result<()>,
+    mut encode: impl FnMut(usize, u64, &mut Vec<u8>) -> anyhow::Result<()>,
 ) -> anyhow::Result<ProducerReport> {
     let mut out = BufWriter::with_capacity(64 * 1024, args.connect()?);
     let mut frame = Vec::with_capacity(1024);

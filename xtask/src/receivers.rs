@@ -77,14 +77,24 @@ pub fn start(
             let (child, line) = Child::spawn_ready(&mut cmd, "cookbook receiver", dir)?;
             Ok((child, parse_ready(&line)?))
         }
+        Receiver::TributarySyslog => {
+            let mut cmd = Command::new(&programs.tributary);
+            cmd.args(["listen", "--syslog-tcp", "127.0.0.1:0", "--format", "json"])
+                .arg("--out")
+                .arg(out)
+                .args(["--drain-timeout", "120s"]);
+            let (child, line) = Child::spawn_ready(&mut cmd, "tributary", dir)?;
+            Ok((child, parse_ready(&line)?))
+        }
         Receiver::Rsyslog => start_rsyslog(dir, out),
     }
 }
 
-/// `listening tcp 127.0.0.1:PORT` or `listening unix PATH`.
+/// `listening tcp 127.0.0.1:PORT`, `listening syslog-tcp 127.0.0.1:PORT`
+/// or `listening unix PATH`.
 fn parse_ready(line: &str) -> anyhow::Result<Address> {
     match line.split_once(' ').map(|(_, rest)| rest.split_once(' ')) {
-        Some(Some(("tcp", addr))) => Ok(Address::Tcp(addr.to_string())),
+        Some(Some(("tcp" | "syslog-tcp", addr))) => Ok(Address::Tcp(addr.to_string())),
         Some(Some(("unix", path))) => Ok(Address::Unix(PathBuf::from(path))),
         _ => bail!("unexpected readiness line {line:?}"),
     }
@@ -159,6 +169,9 @@ mod tests {
         );
         assert!(
             matches!(parse_ready("listening unix /tmp/a b.sock").unwrap(), Address::Unix(p) if p == Path::new("/tmp/a b.sock"))
+        );
+        assert!(
+            matches!(parse_ready("listening syslog-tcp 127.0.0.1:514").unwrap(), Address::Tcp(a) if a == "127.0.0.1:514")
         );
         assert!(parse_ready("listening").is_err());
     }

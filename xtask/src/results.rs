@@ -202,6 +202,26 @@ pub fn ratios(cases: &[CaseResult]) -> Vec<Ratio> {
                 true,
             );
         }
+        if let (Some(t), Some(a)) = (
+            find("s11", "tributary syslog-tcp", n),
+            find("s11", "rsyslog imtcp", n),
+        ) {
+            // Issue 15: ≥ 1.5× rsyslog's records/s at ≤ 0.5× its CPU per record.
+            push(
+                format!(
+                    "s11 records/s, tributary --syslog-tcp ÷ rsyslog imtcp, N={n} (target ≥ 1.5)"
+                ),
+                t.median.records_per_s / a.median.records_per_s,
+                true,
+            );
+            push(
+                format!(
+                    "s11 receiver CPU/record, tributary --syslog-tcp ÷ rsyslog imtcp, N={n} (target ≤ 0.5)"
+                ),
+                t.median.receiver_cpu_ns / a.median.receiver_cpu_ns,
+                false,
+            );
+        }
         if let (Some(t), Some(a)) = (find("s1", "tributary tcp", n), find("s7", "rsyslog", n)) {
             push(
                 format!("s1÷s7 records/s, listener vs rsyslog, N={n}"),

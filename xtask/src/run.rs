@@ -177,6 +177,7 @@ fn producer_command(
                 crate::producer::Client::Handler => "handler",
                 crate::producer::Client::Raw => "raw",
                 crate::producer::Client::Syslog => "syslog",
+                crate::producer::Client::SyslogOctet => "syslog-octet",
                 crate::producer::Client::Foreign => "foreign",
                 crate::producer::Client::ForeignLines => "foreign-lines",
                 crate::producer::Client::Acked => "acked",

@@ -93,7 +93,13 @@ impl SyslogParser {
     /// ```
     pub fn parse(&self, raw: &[u8], now: Timestamp) -> Parsed {
         let raw = trim_end(raw);
-        let text = String::from_utf8_lossy(raw);
+        // Valid UTF-8 (nearly every message) is checked by `from_utf8`'s
+        // word-at-a-time path; `from_utf8_lossy` walks it in chunks and
+        // cost a tenth of the syslog input's CPU (callgrind, bench s11).
+        let text = match std::str::from_utf8(raw) {
+            Ok(valid) => std::borrow::Cow::Borrowed(valid),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let replaced_utf8 = matches!(text, std::borrow::Cow::Owned(_));
         let (record, lenient) = match severity::split_pri(&text) {
             None => (raw_record(&text, DEFAULT_PRI, now, false), true),

@@ -2,7 +2,7 @@
 //! MSGID SP STRUCTURED-DATA [SP MSG]`, every header field possibly the
 //! NILVALUE `-` (the timestamp too, which some parsers reject).
 
-use crate::{Fields, Timestamp, Value};
+use crate::{CompactString, Fields, Timestamp, Value};
 
 /// The parts of an RFC 5424 message after its PRI.
 #[derive(Debug, PartialEq)]
@@ -91,8 +91,12 @@ fn structured_data(text: &str) -> Result<(Sd<'_>, &str), String> {
             let p = at
                 .strip_prefix(' ')
                 .ok_or_else(|| format!("RFC 5424 SD-ELEMENT [{id} has a stray character"))?;
+            // A PARAM-NAME holds no `=`: the first one ends it. (A
+            // two-byte `split_once("=\"")` built a substring searcher per
+            // parameter.)
             let (name, value_and_rest) = p
-                .split_once("=\"")
+                .split_once('=')
+                .and_then(|(name, rest)| Some((name, rest.strip_prefix('"')?)))
                 .ok_or_else(|| format!("RFC 5424 SD-PARAM in [{id} has no =\"value\""))?;
             let (value, after) = param_value(value_and_rest)
                 .ok_or_else(|| format!("RFC 5424 SD-PARAM {name:?} in [{id} is not closed"))?;
@@ -117,6 +121,11 @@ fn param_value(text: &str) -> Option<(Value, &str)> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            // Without escapes the value is a slice: no `String` is built
+            // (a short one stays inline in the `CompactString`).
+            b'"' if from == 0 => {
+                return Some((Value::Str(CompactString::from(&text[..i])), &text[i + 1..]));
+            }
             b'"' => {
                 out.push_str(&text[from..i]);
                 return Some((Value::Str(out.into()), &text[i + 1..]));

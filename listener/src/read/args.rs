@@ -96,6 +96,21 @@ pub struct CatArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Gzip archives decoded at once, each on its own thread ahead of the
+    /// one that filters and prints; 1 decodes every archive on that one
+    /// thread, in turn [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+impl CatArgs {
+    /// The gzip decoders `--threads` asks for, or one per core.
+    pub fn decoders(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        )
+    }
 }
 
 /// `tributary tail` flags.
@@ -167,6 +182,9 @@ mod tests {
             .unwrap();
         let a = <CatArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
         assert_eq!(a.filter.level.as_deref(), Some("ERROR"));
+        assert_eq!(a.threads, None);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(a.decoders(), cores);
         assert_eq!(a.filter.logger, ["a", "b"]);
         assert_eq!(a.paths, [PathBuf::from("x.log")]);
         let m = tail_command()
@@ -174,5 +192,20 @@ mod tests {
             .unwrap();
         let t = <TailArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
         assert_eq!((t.lines, t.follow), (3, true));
+    }
+
+    #[test]
+    fn threads_is_at_least_one() {
+        let m = cat_command()
+            .try_get_matches_from(["cat", "--threads", "1", "x.log"])
+            .unwrap();
+        let a = <CatArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
+        assert_eq!(a.decoders(), 1);
+        assert!(
+            cat_command()
+                .try_get_matches_from(["cat", "--threads", "0", "x.log"])
+                .is_err(),
+            "--threads 0 was accepted"
+        );
     }
 }

@@ -24,7 +24,27 @@ pub struct ReadEnd {
 }
 
 /// Reads `sources` in order, starting at `start` (source index, decoded
-/// offset) or at the beginning. With `hold_unfinished` (for a cursor), the
+/// offset) or at the beginning, with one gzip decoder per core (see
+/// [`read_sources_with`]).
+///
+/// # Errors
+///
+/// As [`read_sources_with`].
+pub fn read_sources<W: Write>(
+    scan: &mut Scan<W>,
+    sources: &[Source],
+    start: Option<(usize, u64)>,
+    hold_unfinished: bool,
+) -> Result<ReadEnd, ReadError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    read_sources_with(scan, sources, start, hold_unfinished, cores)
+}
+
+/// Reads `sources` in order, starting at `start` (source index, decoded
+/// offset) or at the beginning. With `decoders` above 1, that many gzip
+/// archives after the one being read are decoded ahead on their own
+/// threads (`tributary cat --threads`); with 1, each is decoded on this
+/// thread when its turn comes. With `hold_unfinished` (for a cursor), the
 /// position after the last complete line is returned, and a last line
 /// without `\n` in the last source is left unread (a writer is still
 /// writing it; the next run with the cursor reads it whole); otherwise it
@@ -34,16 +54,18 @@ pub struct ReadEnd {
 ///
 /// A file that cannot be opened, or a write to the output that failed.
 /// Read errors inside a file (a truncated gzip member) are warnings.
-pub fn read_sources<W: Write>(
+pub fn read_sources_with<W: Write>(
     scan: &mut Scan<W>,
     sources: &[Source],
     start: Option<(usize, u64)>,
     hold_unfinished: bool,
+    decoders: usize,
 ) -> Result<ReadEnd, ReadError> {
     let mut end = ReadEnd::default();
     let (first, first_offset) = start.unwrap_or((0, 0));
-    // The reading thread scans while the other cores inflate what comes next.
-    let ahead = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The reading thread scans while the decoders inflate what comes next;
+    // one decoder ahead would only move the work to another thread.
+    let ahead = if decoders > 1 { decoders } else { 0 };
     let mut prefetch = Prefetch::new(ahead, first + 1);
     let mut last_line = Vec::new();
     for (i, source) in sources.iter().enumerate().skip(first) {

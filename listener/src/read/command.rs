@@ -8,7 +8,7 @@ use regex::Regex;
 use tributary_core::PatternFormatter;
 
 use super::args::{CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs};
-use super::cat::{ReadEnd, read_sources};
+use super::cat::{ReadEnd, read_sources_with};
 use super::cursor::Cursor;
 use super::error::ReadError;
 use super::filter::{FieldTest, Filter, parse_level};
@@ -17,6 +17,7 @@ use super::output::{Output, Pretty, Printer};
 use super::scan::Scan;
 use super::source::{Source, resolve};
 use super::tail::last_records;
+use super::wake::Wake;
 use super::when::parse_time;
 
 type Out = BufWriter<io::Stdout>;
@@ -173,7 +174,7 @@ pub fn cat(args: &CatArgs) -> Result<(), ReadError> {
         }
     }
     let hold = args.output.cursor.is_some();
-    let mut end = read_sources(&mut scan, &sources, start, hold)?;
+    let mut end = read_sources_with(&mut scan, &sources, start, hold, args.decoders())?;
     end.warnings.splice(0..0, warnings);
     finish(&mut scan, &end, args.output.cursor.as_deref())
 }
@@ -236,6 +237,10 @@ pub fn tail(args: &TailArgs) -> Result<(), ReadError> {
         };
         return finish(&mut scan, &end, args.output.cursor.as_deref());
     }
+    // Between polls, wait for the directory to change (a write, a
+    // rotation) rather than for the poll interval to pass: a record is
+    // shown as soon as it is written. The poll still decides what happened.
+    let mut wake = Wake::new(path);
     // A file system error during a rotation (an archive renamed while
     // listed, a directory briefly unreadable) is retried on the next polls
     // before it ends the follower; a failed write to stdout ends it at once.
@@ -265,7 +270,7 @@ pub fn tail(args: &TailArgs) -> Result<(), ReadError> {
                 c.save(path)?;
             }
         } else {
-            std::thread::sleep(POLL);
+            wake.wait(POLL);
         }
     }
 }

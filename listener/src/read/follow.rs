@@ -28,8 +28,9 @@ use super::lines::LineReader;
 use super::position::{FileId, first_line_hash, first_line_hash_at, open_at};
 use super::scan::Scan;
 
-/// How often the path is checked: fast enough for a screen, cheap enough
-/// to leave running (one `stat` and one small `pread` per poll).
+/// The longest wait between two checks of the path (`tail -f` checks
+/// sooner, as soon as [`super::Wake`] sees its directory change): cheap
+/// enough to leave running (one `stat` and one small `pread` per poll).
 pub const POLL: Duration = Duration::from_millis(100);
 
 /// How many rotated files are remembered as read (by first-line hash).

@@ -13,7 +13,9 @@
 //! line before it, so a run resumes exactly after the last line it read,
 //! even after that file was renamed, gzipped or copied. A [`Follower`]
 //! polls the live path's identity and size and follows rename, re-create
-//! and copy-truncate rotation, reading the archives made between two polls.
+//! and copy-truncate rotation, reading the archives made between two polls;
+//! between polls it waits on [`Wake`] (inotify on the directory), so a
+//! record is shown as it is written rather than at the next poll.
 //!
 //! ```
 //! use std::io::Write;
@@ -49,13 +51,14 @@ mod source;
 mod stats;
 mod tail;
 mod text;
+mod wake;
 mod when;
 
 pub use args::{
     CatArgs, ColorWhen, FilterArgs, OutputArgs, OutputName, TailArgs, cat_command, run_subcommand,
     tail_command,
 };
-pub use cat::{ReadEnd, read_sources};
+pub use cat::{ReadEnd, read_sources, read_sources_with};
 pub use command::{cat, tail};
 pub use cursor::Cursor;
 pub use error::ReadError;
@@ -69,4 +72,5 @@ pub use scan::{Scan, Verdict};
 pub use source::{Source, open_file, resolve};
 pub use stats::Stats;
 pub use tail::{Last, last_records};
+pub use wake::Wake;
 pub use when::parse_time;

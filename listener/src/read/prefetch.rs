@@ -2,12 +2,17 @@
 //! thread scans one file, the next archives are already being inflated (the
 //! bench's "half gzipped" logs are decode-bound on one core). Each decoder
 //! hands over 256 KiB chunks through a channel of four, so memory stays
-//! bounded whatever the archive's size.
+//! bounded whatever the archive's size. Chunks read to their end go back
+//! to a pool the decoders of later archives fill again: a fresh 256 KiB
+//! allocation per chunk is a fresh `mmap` whose pages all fault in, which
+//! cost more system time than the second core saved (bench s12,
+//! `cat --threads 1` against the default: 100k page faults for 256 MiB).
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use super::position::{FileId, is_gzip};
 use super::source::{Source, open_handle};
@@ -18,6 +23,8 @@ const DEPTH: usize = 4;
 /// A decoded stream, read from a decoder thread.
 pub struct Decoded {
     rx: Receiver<io::Result<Vec<u8>>>,
+    /// Where chunks read to their end go, for a decoder to fill again.
+    pool: Pool,
     chunk: Vec<u8>,
     at: usize,
 }
@@ -27,7 +34,8 @@ impl Read for Decoded {
         while self.at == self.chunk.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
+                    let used = std::mem::replace(&mut self.chunk, chunk);
+                    self.pool.put(used);
                     self.at = 0;
                 }
                 Ok(Err(e)) => return Err(e),
@@ -42,8 +50,39 @@ impl Read for Decoded {
     }
 }
 
+/// Chunks to fill again, shared by the decoders of one read; never more
+/// than the chunks the decoders can have in flight.
+#[derive(Clone)]
+struct Pool {
+    free: Arc<Mutex<Vec<Vec<u8>>>>,
+    limit: usize,
+}
+
+impl Pool {
+    fn take(&self) -> Vec<u8> {
+        let mut chunk = match self.free.lock() {
+            Ok(mut free) => free.pop().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        chunk.resize(CHUNK, 0);
+        chunk
+    }
+
+    fn put(&self, chunk: Vec<u8>) {
+        if chunk.capacity() < CHUNK {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < self.limit
+        {
+            free.push(chunk);
+        }
+    }
+}
+
 /// Decoders started ahead for the gzip sources of a list.
 pub struct Prefetch {
+    pool: Pool,
     ahead: usize,
     started: HashMap<usize, (FileId, Decoded)>,
     next: usize,
@@ -53,6 +92,11 @@ impl Prefetch {
     /// Decodes up to `ahead` gzip sources at once, starting at index `from`.
     pub fn new(ahead: usize, from: usize) -> Prefetch {
         Prefetch {
+            pool: Pool {
+                free: Arc::new(Mutex::new(Vec::new())),
+                // Each decoder's channel, the chunk it fills, the one read.
+                limit: ahead * (DEPTH + 2),
+            },
             ahead,
             started: HashMap::new(),
             next: from,
@@ -72,36 +116,39 @@ impl Prefetch {
                 && is_gzip(&file).unwrap_or(false)
                 && let Ok(id) = FileId::of(&file)
             {
-                self.started.insert(j, (id, spawn(file)));
+                self.started.insert(j, (id, spawn(file, self.pool.clone())));
             }
         }
         taken
     }
 }
 
-fn spawn(file: File) -> Decoded {
+fn spawn(file: File, pool: Pool) -> Decoded {
     let (tx, rx) = sync_channel(DEPTH);
+    let filler = pool.clone();
     let spawned = std::thread::Builder::new()
         .name("tributary-gunzip".into())
-        .spawn(move || decode(file, &tx));
+        .spawn(move || decode(file, &tx, &filler));
     if let Err(e) = spawned {
         // No thread: the stream reports why when read.
         let (tx, rx2) = sync_channel(1);
         let _ = tx.send(Err(e));
         return Decoded {
             rx: rx2,
+            pool,
             chunk: Vec::new(),
             at: 0,
         };
     }
     Decoded {
         rx,
+        pool,
         chunk: Vec::new(),
         at: 0,
     }
 }
 
-fn decode(file: File, tx: &SyncSender<io::Result<Vec<u8>>>) {
+fn decode(file: File, tx: &SyncSender<io::Result<Vec<u8>>>, pool: &Pool) {
     let mut reader = match open_handle(file) {
         Ok(r) => r,
         Err(e) => {
@@ -110,7 +157,7 @@ fn decode(file: File, tx: &SyncSender<io::Result<Vec<u8>>>) {
         }
     };
     loop {
-        let mut chunk = vec![0; CHUNK];
+        let mut chunk = pool.take();
         let mut filled = 0;
         while filled < CHUNK {
             match reader.read(&mut chunk[filled..]) {
