@@ -440,6 +440,63 @@ fn nats_unreachable_at_start_then_back_forwards_everything() {
     );
 }
 
+/// A server with a small `max_payload` (4096): batches are cut to fit it
+/// with their headers, so records around that size all land; the one
+/// record larger than it is reported with a count and skipped, and the
+/// records after it are forwarded.
+#[test]
+fn batches_fit_a_small_max_payload_and_only_the_oversize_record_is_skipped() {
+    let dir = tempdir();
+    let nats = NatsServer::start_with_config(dir.path(), "max_payload: 4096\n");
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let listener = start_listener(&ldir, &forwarding_args(port, &nats.url(), "web"));
+    let sized = |n: u64| {
+        // Lines from about 400 to 3,700 bytes: a batch holds 1 to 9.
+        let pad = [200, 1500, 2800, 3300, 3500][(n % 5) as usize];
+        Record::builder(Level::INFO, format!("record {n} {}", "y".repeat(pad)))
+            .logger("rust.sized")
+            .field("producer", "sized")
+            .field("n", n)
+            .build()
+    };
+    let big = Record::builder(Level::INFO, "z".repeat(6000))
+        .logger("big")
+        .field("producer", "big")
+        .field("n", 0u64)
+        .build();
+    let mut wire = Vec::new();
+    for n in 0..200 {
+        frame::encode_record(&sized(n), &JsonFormatter::native(), &mut wire).unwrap();
+    }
+    frame::encode_record(&big, &JsonFormatter::native(), &mut wire).unwrap();
+    for n in 200..400 {
+        frame::encode_record(&sized(n), &JsonFormatter::native(), &mut wire).unwrap();
+    }
+    TcpStream::connect(listener.tcp(0))
+        .unwrap()
+        .write_all(&wire)
+        .unwrap();
+    let out = ldir.join("out.log");
+    wait_lines(&out, 401, "local file");
+    listener.wait_stderr("max_payload", "the oversize record's report");
+    collect_all(dir.path(), &nats.url(), 400);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    let reports: Vec<&str> = err.lines().filter(|l| l.contains("max_payload")).collect();
+    assert_eq!(reports.len(), 1, "one report: {err}");
+    assert!(
+        reports[0].contains("a batch of 1 record(s), ")
+            && reports[0].contains("4096 bytes, of which 3898 for records")
+            && reports[0].contains("not forwarded, 1 record(s) so far"),
+        "{}",
+        reports[0]
+    );
+    assert_stream(nats.port, 400);
+    assert_collected(&dir.path().join("all.log"), &[expect("sized", 400, "web")]);
+}
+
 /// A record larger than the NATS server's `max_payload` can never be
 /// forwarded: with `--diagnostics log` its loss is written into the log
 /// itself, so the notice is forwarded in its place and the collected log
@@ -499,7 +556,9 @@ fn a_record_over_max_payload_is_reported_in_the_forwarded_log() {
     assert!(
         notice.starts_with("forward: a batch of 1 record(s), ")
             && notice.contains("exceeds the NATS server's max_payload")
-            && notice.ends_with("not forwarded (raise max_payload in nats-server's configuration)"),
+            && notice.ends_with(
+                "not forwarded, 1 record(s) so far (raise max_payload in nats-server's configuration)"
+            ),
         "{notice}"
     );
     let small: Vec<u64> = records
