@@ -440,6 +440,195 @@ fn nats_unreachable_at_start_then_back_forwards_everything() {
     );
 }
 
+/// An acknowledged Python producer (tributary_logging's
+/// `AcknowledgedSocketHandler`, tests/py/ack_watch.py) driven command by
+/// command, telling how many of its records are not yet acknowledged.
+struct AckWatch {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl AckWatch {
+    fn start(addr: std::net::SocketAddr, name: &str) -> AckWatch {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/ack_watch.py");
+        let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/python");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([&addr.ip().to_string(), &addr.port().to_string(), name])
+            .env("PYTHONPATH", client)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 (apt-get install python3)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take().unwrap();
+        AckWatch {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        self.lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("ack_watch.py did not answer {command:?}: {e}"))
+    }
+
+    /// Logs `n` more records.
+    fn log(&mut self, n: u64) {
+        self.ask(&format!("log {n}"));
+    }
+
+    /// Records logged and not yet acknowledged.
+    fn pending(&mut self) -> u64 {
+        let answer = self.ask("pending");
+        answer
+            .rsplit(' ')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ack_watch.py said {answer:?}"))
+    }
+
+    /// Waits until `pending()` is `want`; fails with `what` otherwise.
+    fn wait_pending(&mut self, want: u64, what: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let have = self.pending();
+            if have == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {have} records unacknowledged, not {want}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for every acknowledgement, closes the handler, exits.
+    fn close(mut self) {
+        let answer = self.ask("close");
+        assert_eq!(answer, "left 0", "acknowledgements missing at close");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "ack_watch.py: {status}");
+    }
+}
+
+/// Whether the acknowledgement journal's last line covers all of `out`:
+/// what the writer wrote is committed, and with `forward-acknowledge =
+/// "local"` acknowledged.
+fn committed(out: &Path) -> bool {
+    let name = out.file_name().unwrap().to_string_lossy();
+    let journal = out.with_file_name(format!(".{name}.acks"));
+    let len = std::fs::metadata(out).map_or(0, |m| m.len());
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    text.lines()
+        .last()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["outputs"][0]["len"].as_u64())
+        == Some(len)
+}
+
+/// `forward-acknowledge` end to end: 1000 records acknowledged with NATS
+/// up; NATS stopped (SIGSTOP), 1000 more written to the local file and
+/// committed; then NATS continues and every record is collected once.
+/// Returns how many of the second 1000 were still unacknowledged while
+/// NATS was stopped and everything was committed locally.
+fn acknowledge_through_an_outage(mode: &str) -> u64 {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let mut args = forwarding_args(port, &nats.url(), "web");
+    args.extend(["--forward-acknowledge".to_owned(), mode.to_owned()]);
+    let listener = start_listener(&ldir, &args);
+    let out = ldir.join("out.log");
+    let mut producer = AckWatch::start(listener.tcp(0), "py-ack");
+    producer.log(1000);
+    producer.wait_pending(0, "acknowledged with NATS up");
+    nats.signal(libc::SIGSTOP);
+    producer.log(1000);
+    wait_lines(&out, 2000, "local file while NATS is stopped");
+    let deadline = Instant::now() + PATIENCE;
+    while !committed(&out) {
+        assert!(Instant::now() < deadline, "the writer never committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if mode == "local" {
+        producer.wait_pending(0, "local acknowledgements while NATS is stopped");
+    }
+    let during = producer.pending();
+    // More records: in `forwarded` mode the count only grows.
+    producer.log(500);
+    wait_lines(&out, 2500, "local file while NATS is stopped");
+    let later = producer.pending();
+    nats.signal(libc::SIGCONT);
+    producer.close();
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert_stream(nats.port, 2500);
+    collect_all(dir.path(), &nats.url(), 2500);
+    assert_collected(
+        &dir.path().join("all.log"),
+        &[expect_own_host("py-ack", 2500)],
+    );
+    if mode == "forwarded" {
+        assert_eq!(
+            later,
+            during + 500,
+            "unacknowledged records grow while NATS is stopped"
+        );
+    }
+    during
+}
+
+#[test]
+fn forward_acknowledge_forwarded_holds_acks_while_nats_is_stopped() {
+    let unacknowledged = acknowledge_through_an_outage("forwarded");
+    assert_eq!(
+        unacknowledged, 1000,
+        "records written and committed locally but not in JetStream are not acknowledged"
+    );
+}
+
+#[test]
+fn forward_acknowledge_local_acks_during_the_outage() {
+    assert_eq!(acknowledge_through_an_outage("local"), 0);
+}
+
+#[test]
+fn forward_acknowledge_forwarded_needs_forwarding() {
+    let dir = tempdir();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["listen", "--tcp", "127.0.0.1:0", "--out", "x.log"])
+        .args(["--forward-acknowledge", "forwarded"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("forward-acknowledge") && err.contains("--forward-nats"),
+        "{err}"
+    );
+}
+
 /// A server with a small `max_payload` (4096): batches are cut to fit it
 /// with their headers, so records around that size all land; the one
 /// record larger than it is reported with a count and skipped, and the

@@ -9,6 +9,7 @@ use super::jetstream::{
 use super::settings::ForwardSettings;
 use super::source::{BATCH_BYTES, Next, Source};
 use crate::ListenerError;
+use crate::acks::{FileKey, ForwardGate, Place};
 use crate::diag::Diag;
 use crate::diag::forward::{self as event, Forwarding, NotForwarded};
 use async_nats::ServerAddr;
@@ -74,6 +75,8 @@ impl Forwarder {
 /// Opens the cursor and starts forwarding `output` (whose acknowledgement
 /// journal is `journal`). NATS need not be reachable: the task retries,
 /// with a warning, and the local file keeps every record meanwhile.
+/// `gate`: producers' acknowledgements wait there for the positions
+/// JetStream acknowledges (`forward-acknowledge = "forwarded"`).
 pub(crate) fn start(
     settings: &ForwardSettings,
     output: &Path,
@@ -81,6 +84,7 @@ pub(crate) fn start(
     durable: bool,
     diag: Arc<Diag>,
     drain: Duration,
+    gate: Option<Arc<ForwardGate>>,
 ) -> Result<Forwarder, ListenerError> {
     let servers = js_format::server_addrs(&settings.nats, "--forward-nats")
         .map_err(|reason| ListenerError::Forward { reason })?;
@@ -112,7 +116,9 @@ pub(crate) fn start(
         stop: stop_rx,
         drain,
         too_large: 0,
+        gate,
     };
+    task.acknowledged();
     let task = tokio::spawn(task.run());
     Ok(Forwarder { stop, task, line })
 }
@@ -130,6 +136,9 @@ struct Task {
     /// Records passed over because they exceed the server's max_payload,
     /// since the start.
     too_large: u64,
+    /// Where the cursor's acknowledged position releases producers'
+    /// acknowledgements, with `forward-acknowledge = "forwarded"`.
+    gate: Option<Arc<ForwardGate>>,
 }
 
 /// Why the publishing loop paused.
@@ -342,6 +351,7 @@ impl Task {
                         );
                         if in_flight.is_empty() {
                             self.cursor.skip_to(next).map_err(local)?;
+                            self.acknowledged();
                         }
                         position = Some(next);
                     }
@@ -363,6 +373,7 @@ impl Task {
                             self.cursor.path().display()
                         ))
                     })?;
+                    self.acknowledged();
                 }
                 Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                     in_flight.pop_front();
@@ -428,7 +439,24 @@ impl Task {
                 total: self.too_large,
             },
         );
-        self.cursor.acknowledge_front().map_err(local)
+        self.cursor.acknowledge_front().map_err(local)?;
+        self.acknowledged();
+        Ok(())
+    }
+
+    /// Tells the gate, if any, how far the cursor's acknowledged position
+    /// now reaches: records up to there are in JetStream (or were given
+    /// up on, and reported).
+    fn acknowledged(&self) {
+        if let (Some(gate), Some(at)) = (&self.gate, self.cursor.acked) {
+            gate.forwarded(Place {
+                file: FileKey {
+                    dev: at.file.dev,
+                    ino: at.file.ino,
+                },
+                offset: at.offset,
+            });
+        }
     }
 
     fn skip_gone(&mut self, file: super::cursor::FileId) -> Result<(), Pause> {
@@ -448,10 +476,11 @@ impl Task {
                 lost,
             },
         );
-        match next {
-            Some(next) => self.cursor.skip_to(next).map_err(local),
-            None => Ok(()),
+        if let Some(next) = next {
+            self.cursor.skip_to(next).map_err(local)?;
+            self.acknowledged();
         }
+        Ok(())
     }
 
     /// Warns when the lag passes the bound, and once when it is back
