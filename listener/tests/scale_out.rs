@@ -767,6 +767,118 @@ fn a_record_over_max_payload_is_reported_in_the_forwarded_log() {
     );
 }
 
+/// Every (producer, n) in a collector's output, in its order.
+fn collected_keys(path: &Path) -> Vec<(String, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
+            (
+                v["fields"]["producer"].as_str().unwrap().to_owned(),
+                v["fields"]["n"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Two collectors with one `--consumer` name split the stream: each
+/// writes its own file, each gets some, and together they hold every
+/// record exactly once (each producer's records in order within each
+/// file). Two other collectors with distinct names each get everything.
+#[test]
+fn collectors_sharing_a_consumer_split_the_stream_distinct_names_each_get_all() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let mut collectors = Vec::new();
+    for (sub, consumer) in [
+        ("shared-1", "shared"),
+        ("shared-2", "shared"),
+        ("one", "one"),
+        ("two", "two"),
+    ] {
+        let cdir = dir.path().join(sub);
+        std::fs::create_dir_all(&cdir).unwrap();
+        // Attached before anything is published, so the shared consumer's
+        // messages are handed out between two waiting collectors.
+        let c = Collector::start(
+            &cdir,
+            &nats.url(),
+            &["--consumer", consumer, "--out", "all.log"],
+        );
+        collectors.push((cdir.join("all.log"), c));
+    }
+    let records = 10_000;
+    let expected = forwarded(dir.path(), &nats, "web", records);
+    let total = 2 * records as usize;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let shared = count_lines(&collectors[0].0) + count_lines(&collectors[1].0);
+        if shared >= total {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the shared consumer's collectors wrote {shared} of {total} records"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (out, _) in &collectors[2..] {
+        wait_lines(out, total, "a collector with a consumer of its own");
+    }
+    let mut outputs = Vec::new();
+    for (out, c) in collectors {
+        let (status, err) = c.stop();
+        assert!(status.success(), "{err}");
+        outputs.push(out);
+    }
+    // Distinct names: each got everything, once, in order.
+    assert_collected(&outputs[2], &expected);
+    assert_collected(&outputs[3], &expected);
+    // One shared name: the union is everything once; each got some.
+    let (first, second) = (collected_keys(&outputs[0]), collected_keys(&outputs[1]));
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both collectors of the shared consumer got records: {} and {}",
+        first.len(),
+        second.len()
+    );
+    let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
+    for part in [&first, &second] {
+        let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+        for (producer, n) in part.iter() {
+            *seen.entry((producer.clone(), *n)).or_insert(0) += 1;
+            if let Some(before) = last.insert(producer, *n) {
+                assert!(
+                    before < *n,
+                    "{producer}: record {n} after {before} in one file"
+                );
+            }
+        }
+    }
+    for e in &expected {
+        for n in 0..e.count {
+            let c = seen.get(&(e.producer.clone(), n)).copied().unwrap_or(0);
+            assert_eq!(
+                c, 1,
+                "record {n} of {} in the shared consumer's files {c} times",
+                e.producer
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        total,
+        "nothing else in the shared consumer's files"
+    );
+    eprintln!(
+        "shared consumer: {} and {} records",
+        first.len(),
+        second.len()
+    );
+}
+
 #[test]
 fn messages_not_ours_are_reported_and_skipped() {
     let dir = tempdir();
