@@ -28,6 +28,10 @@ pub enum Scenario {
     /// Acknowledged delivery: N Rust processes with acknowledged socket
     /// handlers → listener, acknowledging after write vs after fsync.
     S9,
+    /// Past one host: 4 Rust processes → 2 forwarding listeners → NATS
+    /// JetStream → `tributary collect`, against the same workload into one
+    /// listener's local file (`scale_bench`, not planned as a case).
+    S10,
     /// Foreign JSON: N Rust processes sending JSON as a producer of any
     /// language would (keys alphabetical, as `serde_json::json!` writes
     /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
@@ -48,6 +52,7 @@ impl Scenario {
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
+            Scenario::S10 => "s10",
             Scenario::S13 => "s13",
         }
     }
@@ -69,6 +74,9 @@ impl Scenario {
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
+            Scenario::S10 => {
+                "4 Rust producers → 2 forwarding listeners → NATS JetStream → tributary collect"
             }
             Scenario::S13 => {
                 "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
