@@ -75,7 +75,8 @@ pub use diag::LOGGER;
 pub use error::ListenerError;
 pub use filter::{MAX_OUTPUTS, RouteFilter};
 pub use forward::settings::{
-    DEFAULT_FORWARD_LAG_WARN, DEFAULT_FORWARD_STREAM, DEFAULT_SUBJECT_PREFIX, ForwardSettings,
+    DEFAULT_FORWARD_LAG_WARN, DEFAULT_FORWARD_STREAM, DEFAULT_SUBJECT_PREFIX, ForwardAcknowledge,
+    ForwardSettings,
 };
 pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};

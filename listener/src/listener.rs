@@ -286,6 +286,14 @@ impl ListenerBuilder {
         self
     }
 
+    /// When acknowledged producers get their acknowledgements with
+    /// forwarding on: once written locally (the default), or once
+    /// JetStream has the records.
+    pub fn forward_acknowledge(mut self, when: crate::ForwardAcknowledge) -> Self {
+        self.settings.forward.acknowledge = when;
+        self
+    }
+
     /// Makes this a collector: its one input is a JetStream stream
     /// (`tributary collect`), instead of sockets.
     pub fn collect(mut self, collect: crate::CollectSettings) -> Self {
@@ -307,6 +315,17 @@ impl ListenerBuilder {
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
         settings.check()?;
+        // Not in `check`: a config file may set it for hosts that forward
+        // and hosts that do not; a listener that would never acknowledge
+        // anything is refused here, when it starts.
+        if settings.forward.acknowledge == crate::ForwardAcknowledge::Forwarded
+            && !settings.forward.is_active()
+        {
+            return Err(ListenerError::Config(crate::config::invalid(
+                "forward-acknowledge",
+                "`forwarded` acknowledges records once JetStream has them, so it needs forwarding: give --forward-nats URL, or use `local`",
+            )));
+        }
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
         let tls = settings.tls.as_ref().map(ServerTls::load).transpose()?;
@@ -433,6 +452,19 @@ impl ListenerBuilder {
         }
         producers.restore(recovery.producers);
         let outputs = open_outputs(&outputs_specs, &diag)?;
+        // With `forward-acknowledge = "forwarded"`, commits hand their
+        // acknowledgements to the gate the forwarder opens.
+        #[cfg(feature = "nats")]
+        let gate = (settings.forward.is_active()
+            && settings.forward.acknowledge == crate::ForwardAcknowledge::Forwarded)
+            .then(acks::ForwardGate::new);
+        #[cfg(feature = "nats")]
+        let commits = match &gate {
+            Some(gate) => Commits::new(journal).gated(gate.clone()),
+            None => Commits::new(journal),
+        };
+        #[cfg(not(feature = "nats"))]
+        let commits = Commits::new(journal);
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
         let writer = spawn_writer(
@@ -443,7 +475,7 @@ impl ListenerBuilder {
             diag.clone(),
             shutdown_rx.clone(),
             settings.drain_timeout,
-            Commits::new(journal),
+            commits,
         )
         .map_err(ListenerError::Runtime)?;
         // Forwarding reads what the writer writes to the first output.
@@ -460,6 +492,7 @@ impl ListenerBuilder {
                 settings.durable,
                 diag.clone(),
                 settings.drain_timeout,
+                gate,
             );
             match started {
                 Ok(f) => Some(f),

@@ -389,6 +389,252 @@ fn nats_unreachable_at_start_then_back_forwards_everything() {
     );
 }
 
+/// An acknowledged Python producer (tributary_logging's
+/// `AcknowledgedSocketHandler`, tests/py/ack_watch.py) driven command by
+/// command, telling how many of its records are not yet acknowledged.
+struct AckWatch {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl AckWatch {
+    fn start(addr: std::net::SocketAddr, name: &str) -> AckWatch {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/ack_watch.py");
+        let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/python");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([&addr.ip().to_string(), &addr.port().to_string(), name])
+            .env("PYTHONPATH", client)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 (apt-get install python3)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take().unwrap();
+        AckWatch {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.stdin, "{command}").unwrap();
+        self.stdin.flush().unwrap();
+        self.lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("ack_watch.py did not answer {command:?}: {e}"))
+    }
+
+    /// Logs `n` more records.
+    fn log(&mut self, n: u64) {
+        self.ask(&format!("log {n}"));
+    }
+
+    /// Records logged and not yet acknowledged.
+    fn pending(&mut self) -> u64 {
+        let answer = self.ask("pending");
+        answer
+            .rsplit(' ')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ack_watch.py said {answer:?}"))
+    }
+
+    /// Waits until `pending()` is `want`; fails with `what` otherwise.
+    fn wait_pending(&mut self, want: u64, what: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let have = self.pending();
+            if have == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {have} records unacknowledged, not {want}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for every acknowledgement, closes the handler, exits.
+    fn close(mut self) {
+        let answer = self.ask("close");
+        assert_eq!(answer, "left 0", "acknowledgements missing at close");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "ack_watch.py: {status}");
+    }
+}
+
+/// Whether the acknowledgement journal's last line covers all of `out`:
+/// what the writer wrote is committed, and with `forward-acknowledge =
+/// "local"` acknowledged.
+fn committed(out: &Path) -> bool {
+    let name = out.file_name().unwrap().to_string_lossy();
+    let journal = out.with_file_name(format!(".{name}.acks"));
+    let len = std::fs::metadata(out).map_or(0, |m| m.len());
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    text.lines()
+        .last()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["outputs"][0]["len"].as_u64())
+        == Some(len)
+}
+
+/// `forward-acknowledge` end to end: 1000 records acknowledged with NATS
+/// up; NATS stopped (SIGSTOP), 1000 more written to the local file and
+/// committed; then NATS continues and every record is collected once.
+/// Returns how many of the second 1000 were still unacknowledged while
+/// NATS was stopped and everything was committed locally.
+fn acknowledge_through_an_outage(mode: &str) -> u64 {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let mut args = forwarding_args(port, &nats.url(), "web");
+    args.extend(["--forward-acknowledge".to_owned(), mode.to_owned()]);
+    let listener = start_listener(&ldir, &args);
+    let out = ldir.join("out.log");
+    let mut producer = AckWatch::start(listener.tcp(0), "py-ack");
+    producer.log(1000);
+    producer.wait_pending(0, "acknowledged with NATS up");
+    nats.signal(libc::SIGSTOP);
+    producer.log(1000);
+    wait_lines(&out, 2000, "local file while NATS is stopped");
+    let deadline = Instant::now() + PATIENCE;
+    while !committed(&out) {
+        assert!(Instant::now() < deadline, "the writer never committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if mode == "local" {
+        producer.wait_pending(0, "local acknowledgements while NATS is stopped");
+    }
+    let during = producer.pending();
+    // More records: in `forwarded` mode the count only grows.
+    producer.log(500);
+    wait_lines(&out, 2500, "local file while NATS is stopped");
+    let later = producer.pending();
+    nats.signal(libc::SIGCONT);
+    producer.close();
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    assert_stream(nats.port, 2500);
+    collect_all(dir.path(), &nats.url(), 2500);
+    assert_collected(
+        &dir.path().join("all.log"),
+        &[expect_own_host("py-ack", 2500)],
+    );
+    if mode == "forwarded" {
+        assert_eq!(
+            later,
+            during + 500,
+            "unacknowledged records grow while NATS is stopped"
+        );
+    }
+    during
+}
+
+#[test]
+fn forward_acknowledge_forwarded_holds_acks_while_nats_is_stopped() {
+    let unacknowledged = acknowledge_through_an_outage("forwarded");
+    assert_eq!(
+        unacknowledged, 1000,
+        "records written and committed locally but not in JetStream are not acknowledged"
+    );
+}
+
+#[test]
+fn forward_acknowledge_local_acks_during_the_outage() {
+    assert_eq!(acknowledge_through_an_outage("local"), 0);
+}
+
+#[test]
+fn forward_acknowledge_forwarded_needs_forwarding() {
+    let dir = tempdir();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["listen", "--tcp", "127.0.0.1:0", "--out", "x.log"])
+        .args(["--forward-acknowledge", "forwarded"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("forward-acknowledge") && err.contains("--forward-nats"),
+        "{err}"
+    );
+}
+
+/// A server with a small `max_payload` (4096): batches are cut to fit it
+/// with their headers, so records around that size all land; the one
+/// record larger than it is reported with a count and skipped, and the
+/// records after it are forwarded.
+#[test]
+fn batches_fit_a_small_max_payload_and_only_the_oversize_record_is_skipped() {
+    let dir = tempdir();
+    let nats = NatsServer::start_with_config(dir.path(), "max_payload: 4096\n");
+    let ldir = dir.path().join("web");
+    std::fs::create_dir_all(&ldir).unwrap();
+    let port = free_port();
+    let listener = start_listener(&ldir, &forwarding_args(port, &nats.url(), "web"));
+    let sized = |n: u64| {
+        // Lines from about 400 to 3,700 bytes: a batch holds 1 to 9.
+        let pad = [200, 1500, 2800, 3300, 3500][(n % 5) as usize];
+        Record::builder(Level::INFO, format!("record {n} {}", "y".repeat(pad)))
+            .logger("rust.sized")
+            .field("producer", "sized")
+            .field("n", n)
+            .build()
+    };
+    let big = Record::builder(Level::INFO, "z".repeat(6000))
+        .logger("big")
+        .field("producer", "big")
+        .field("n", 0u64)
+        .build();
+    let mut wire = Vec::new();
+    for n in 0..200 {
+        frame::encode_record(&sized(n), &JsonFormatter::native(), &mut wire).unwrap();
+    }
+    frame::encode_record(&big, &JsonFormatter::native(), &mut wire).unwrap();
+    for n in 200..400 {
+        frame::encode_record(&sized(n), &JsonFormatter::native(), &mut wire).unwrap();
+    }
+    TcpStream::connect(listener.tcp(0))
+        .unwrap()
+        .write_all(&wire)
+        .unwrap();
+    let out = ldir.join("out.log");
+    wait_lines(&out, 401, "local file");
+    listener.wait_stderr("max_payload", "the oversize record's report");
+    collect_all(dir.path(), &nats.url(), 400);
+    let (status, err) = listener.stop();
+    assert!(status.success(), "{err}");
+    let reports: Vec<&str> = err.lines().filter(|l| l.contains("max_payload")).collect();
+    assert_eq!(reports.len(), 1, "one report: {err}");
+    assert!(
+        reports[0].contains("a batch of 1 record(s), ")
+            && reports[0].contains("4096 bytes, of which 3898 for records")
+            && reports[0].contains("not forwarded, 1 record(s) so far"),
+        "{}",
+        reports[0]
+    );
+    assert_stream(nats.port, 400);
+    assert_collected(&dir.path().join("all.log"), &[expect("sized", 400, "web")]);
+}
+
 /// A record larger than the NATS server's `max_payload` can never be
 /// forwarded: with `--diagnostics log` its loss is written into the log
 /// itself, so the notice is forwarded in its place and the collected log
@@ -448,7 +694,9 @@ fn a_record_over_max_payload_is_reported_in_the_forwarded_log() {
     assert!(
         notice.starts_with("forward: a batch of 1 record(s), ")
             && notice.contains("exceeds the NATS server's max_payload")
-            && notice.ends_with("not forwarded (raise max_payload in nats-server's configuration)"),
+            && notice.ends_with(
+                "not forwarded, 1 record(s) so far (raise max_payload in nats-server's configuration)"
+            ),
         "{notice}"
     );
     let small: Vec<u64> = records
@@ -465,6 +713,118 @@ fn a_record_over_max_payload_is_reported_in_the_forwarded_log() {
         small,
         (0..100).collect::<Vec<u64>>(),
         "every small record once, in order"
+    );
+}
+
+/// Every (producer, n) in a collector's output, in its order.
+fn collected_keys(path: &Path) -> Vec<(String, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
+            (
+                v["fields"]["producer"].as_str().unwrap().to_owned(),
+                v["fields"]["n"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Two collectors with one `--consumer` name split the stream: each
+/// writes its own file, each gets some, and together they hold every
+/// record exactly once (each producer's records in order within each
+/// file). Two other collectors with distinct names each get everything.
+#[test]
+fn collectors_sharing_a_consumer_split_the_stream_distinct_names_each_get_all() {
+    let dir = tempdir();
+    let nats = NatsServer::start(dir.path());
+    let mut collectors = Vec::new();
+    for (sub, consumer) in [
+        ("shared-1", "shared"),
+        ("shared-2", "shared"),
+        ("one", "one"),
+        ("two", "two"),
+    ] {
+        let cdir = dir.path().join(sub);
+        std::fs::create_dir_all(&cdir).unwrap();
+        // Attached before anything is published, so the shared consumer's
+        // messages are handed out between two waiting collectors.
+        let c = Collector::start(
+            &cdir,
+            &nats.url(),
+            &["--consumer", consumer, "--out", "all.log"],
+        );
+        collectors.push((cdir.join("all.log"), c));
+    }
+    let records = 10_000;
+    let expected = forwarded(dir.path(), &nats, "web", records);
+    let total = 2 * records as usize;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let shared = count_lines(&collectors[0].0) + count_lines(&collectors[1].0);
+        if shared >= total {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the shared consumer's collectors wrote {shared} of {total} records"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (out, _) in &collectors[2..] {
+        wait_lines(out, total, "a collector with a consumer of its own");
+    }
+    let mut outputs = Vec::new();
+    for (out, c) in collectors {
+        let (status, err) = c.stop();
+        assert!(status.success(), "{err}");
+        outputs.push(out);
+    }
+    // Distinct names: each got everything, once, in order.
+    assert_collected(&outputs[2], &expected);
+    assert_collected(&outputs[3], &expected);
+    // One shared name: the union is everything once; each got some.
+    let (first, second) = (collected_keys(&outputs[0]), collected_keys(&outputs[1]));
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both collectors of the shared consumer got records: {} and {}",
+        first.len(),
+        second.len()
+    );
+    let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
+    for part in [&first, &second] {
+        let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+        for (producer, n) in part.iter() {
+            *seen.entry((producer.clone(), *n)).or_insert(0) += 1;
+            if let Some(before) = last.insert(producer, *n) {
+                assert!(
+                    before < *n,
+                    "{producer}: record {n} after {before} in one file"
+                );
+            }
+        }
+    }
+    for e in &expected {
+        for n in 0..e.count {
+            let c = seen.get(&(e.producer.clone(), n)).copied().unwrap_or(0);
+            assert_eq!(
+                c, 1,
+                "record {n} of {} in the shared consumer's files {c} times",
+                e.producer
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        total,
+        "nothing else in the shared consumer's files"
+    );
+    eprintln!(
+        "shared consumer: {} and {} records",
+        first.len(),
+        second.len()
     );
 }
 

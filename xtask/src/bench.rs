@@ -6,7 +6,7 @@ use crate::plan::{self, Abilities, Case, Scenario, Sizes};
 use crate::receivers::Programs;
 use crate::results::{self, BenchResults, CaseResult, Meta};
 use crate::run::{self, RunContext};
-use crate::{micro, plot, read_bench, table};
+use crate::{micro, plot, read_bench, scale_bench, table};
 use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -141,6 +141,18 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         args.filter.as_deref(),
         &mut results.notes,
     );
+    let client = if can.handlers {
+        crate::producer::Client::Handler
+    } else {
+        crate::producer::Client::Raw
+    };
+    results.scale_out = scale_bench::run(
+        &ctx,
+        client,
+        sizes.rust_records,
+        sizes.runs,
+        args.filter.as_deref(),
+    );
     // Outputs of failed cases stay for inspection; otherwise nothing is left.
     let _ = std::fs::remove_dir(&ctx.work);
     results.ratios = results::ratios(&results.cases);
@@ -166,6 +178,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     if !results.reads.is_empty() {
         println!("\nReading it back (s12):");
         print!("{}", read_bench::table(&results.reads));
+    }
+    if let Some(s10) = &results.scale_out {
+        println!("\nPast one host (s10): {}:", Scenario::S10.title());
+        print!("{}", scale_bench::table(s10));
     }
     if !results.ratios.is_empty() {
         println!("\nTributary ÷ alternative:");
@@ -210,6 +226,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 .iter()
                 .filter(|r| r.system.starts_with("tributary") && r.error.is_some())
                 .map(read_bench::ReadResult::key),
+        )
+        .chain(
+            results
+                .scale_out
+                .iter()
+                .filter(|s| !s.ok())
+                .map(|_| scale_bench::LABEL.to_owned()),
         )
         .collect();
     if !failed.is_empty() {
@@ -334,7 +357,8 @@ fn target_dir(cargo: &str, root: &Path) -> anyhow::Result<PathBuf> {
     Ok(m.target_directory)
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
+/// `name` on the PATH, or in /usr/sbin or /sbin (Debian puts servers there).
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))

@@ -53,6 +53,17 @@ impl Child {
         name: &str,
         dir: &Path,
     ) -> anyhow::Result<(Child, String)> {
+        Child::spawn_ready_with(cmd, name, dir, "listening ")
+    }
+
+    /// Starts `cmd` and reads its stdout until a line starting with
+    /// `ready` (`collecting ` for `tributary collect`).
+    pub fn spawn_ready_with(
+        cmd: &mut Command,
+        name: &str,
+        dir: &Path,
+        ready: &str,
+    ) -> anyhow::Result<(Child, String)> {
         let (pid, stdout, stderr_path) = start(cmd, name, dir)?;
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
@@ -72,7 +83,7 @@ impl Child {
                 let _ = procstat::wait_child(pid);
                 bail!("{name} exited before it was ready: {err}");
             }
-            if line.starts_with("listening ") {
+            if line.starts_with(ready) {
                 break;
             }
         }

@@ -24,6 +24,7 @@ mod receivers;
 mod report;
 mod results;
 mod run;
+mod scale_bench;
 mod shape;
 mod table;
 mod units;

@@ -28,6 +28,10 @@ pub enum Scenario {
     /// Acknowledged delivery: N Rust processes with acknowledged socket
     /// handlers → listener, acknowledging after write vs after fsync.
     S9,
+    /// Past one host: 4 Rust processes → 2 forwarding listeners → NATS
+    /// JetStream → `tributary collect`, against the same workload into one
+    /// listener's local file (`scale_bench`, not planned as a case).
+    S10,
     /// Syslog in: 4 Rust processes sending s7's RFC 5424 messages with
     /// octet counting → `tributary listen --syslog-tcp` vs rsyslog `imtcp`,
     /// the same JSON lines out.
@@ -52,6 +56,7 @@ impl Scenario {
             Scenario::S7 => "s7",
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
+            Scenario::S10 => "s10",
             Scenario::S11 => "s11",
             Scenario::S13 => "s13",
         }
@@ -74,6 +79,9 @@ impl Scenario {
             Scenario::S8 => "the limit: pre-formatted JSON lines, one write per 64 KiB",
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
+            }
+            Scenario::S10 => {
+                "4 Rust producers → 2 forwarding listeners → NATS JetStream → tributary collect"
             }
             Scenario::S11 => {
                 "4 Rust producers → RFC 5424, octet counting → tributary --syslog-tcp vs rsyslog imtcp → JSON"

@@ -19,6 +19,9 @@ pub struct BenchResults {
     /// Scenario s12: reading logs back.
     #[serde(default)]
     pub reads: Vec<crate::read_bench::ReadResult>,
+    /// Scenario s10: past one host, through NATS JetStream.
+    #[serde(default)]
+    pub scale_out: Option<crate::scale_bench::ScaleResult>,
     /// What was skipped and why.
     pub notes: Vec<String>,
 }

@@ -162,7 +162,7 @@ fn network(
     Ok((reports, writer))
 }
 
-fn producer_command(
+pub fn producer_command(
     programs: &Programs,
     producers: Producers,
     address: &Address,
@@ -266,7 +266,7 @@ fn self_contained(
     Ok((producer_reports(&exit), writer))
 }
 
-fn producer_reports(exit: &Exit) -> Vec<ProducerReport> {
+pub fn producer_reports(exit: &Exit) -> Vec<ProducerReport> {
     parse_reports(&exit.stdout)
         .into_iter()
         .filter_map(|r| match r {
@@ -310,7 +310,7 @@ fn wait_for_lines(out: &Path, lines: u64, quiet: Duration) {
     }
 }
 
-fn mtime_ns(path: &Path) -> u64 {
+pub fn mtime_ns(path: &Path) -> u64 {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()

@@ -7,11 +7,13 @@
 //! listener know what it wrote before, so a producer resending after a
 //! crash gets neither loss nor duplicates.
 
+mod forwarded;
 mod identity;
 mod journal;
 mod registry;
 mod session;
 
+pub(crate) use forwarded::{FileKey, ForwardGate, Place};
 pub(crate) use identity::ProducerAuth;
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,

@@ -228,7 +228,7 @@ fn accept_line(
 ) {
     let encoder = &ctx.queue.encoder;
     if let Some(c) = passthrough::check(line, &mut state.ts)
-        && memchr_find(line, b",\"host\":\"")
+        && memchr::memmem::find(line, b",\"host\":\"").is_some()
     {
         let mask = encoder.route_parts(c.level_no, c.logger);
         if mask == 0 {
@@ -255,10 +255,6 @@ fn accept_line(
         }
         Err(e) => ctx.malformed(&format_args!("message {seq}"), &e, &mut state.reports),
     }
-}
-
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Acknowledges to JetStream every pending message whose records are

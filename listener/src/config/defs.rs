@@ -987,6 +987,19 @@ pub(crate) static SETTINGS: &[Setting] = &[
         builder: Builder::Setter(|b, s| b.forward_lag_warn(s.forward.lag_warn)),
         sample: "1MiB",
     },
+    Setting {
+        name: "forward-acknowledge",
+        form: Form::Value("local|forwarded"),
+        doc: "When acknowledged producers get their acks with forwarding on: once written locally, or once JetStream has the records (end to end; acks wait while NATS is away)",
+        default: Shown::Value("local"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.forward.acknowledge = v.parse::<crate::ForwardAcknowledge>()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.forward_acknowledge(s.forward.acknowledge)),
+        sample: "forwarded",
+    },
 ];
 
 #[cfg(test)]

@@ -232,8 +232,10 @@ impl Event for BatchesGone<'_> {
 pub(crate) struct BatchTooLarge<'a> {
     pub(crate) records: u64,
     pub(crate) bytes: u64,
-    /// The server's refusal.
+    /// The server's refusal, or why it would refuse.
     pub(crate) error: &'a dyn Display,
+    /// Records passed over since the start, these included.
+    pub(crate) total: u64,
 }
 
 impl Event for BatchTooLarge<'_> {
@@ -244,10 +246,11 @@ impl Event for BatchTooLarge<'_> {
             records,
             bytes,
             error,
+            total,
         } = self;
         write!(
             f,
-            "forward: a batch of {records} record(s), {bytes} bytes, exceeds the NATS server's max_payload ({error}); not forwarded (raise max_payload in nats-server's configuration)"
+            "forward: a batch of {records} record(s), {bytes} bytes, exceeds the NATS server's max_payload ({error}); not forwarded, {total} record(s) so far (raise max_payload in nats-server's configuration)"
         )
     }
 }
@@ -314,10 +317,11 @@ mod tests {
                 BatchTooLarge {
                     records: 1,
                     bytes: 9000,
-                    error: &"maximum payload exceeded"
+                    error: &"maximum payload exceeded",
+                    total: 3
                 }
             ),
-            "forward: a batch of 1 record(s), 9000 bytes, exceeds the NATS server's max_payload (maximum payload exceeded); not forwarded (raise max_payload in nats-server's configuration)"
+            "forward: a batch of 1 record(s), 9000 bytes, exceeds the NATS server's max_payload (maximum payload exceeded); not forwarded, 3 record(s) so far (raise max_payload in nats-server's configuration)"
         );
     }
 

@@ -12,6 +12,34 @@ pub const DEFAULT_SUBJECT_PREFIX: &str = "tributary";
 /// JetStream, past which the listener warns.
 pub const DEFAULT_FORWARD_LAG_WARN: u64 = 64 << 20;
 
+/// When an acknowledged producer's records count as delivered, with
+/// forwarding on (`forward-acknowledge`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardAcknowledge {
+    /// Once written (and journaled, fsynced with `--durable`) to the
+    /// local output; forwarding follows on its own.
+    #[default]
+    Local,
+    /// Once JetStream has acknowledged the batch holding the record (end
+    /// to end); while NATS is away, acknowledgements wait and producers'
+    /// buffers fill, though the local file keeps every record.
+    Forwarded,
+}
+
+impl std::str::FromStr for ForwardAcknowledge {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        crate::config::raw::one_of(
+            s,
+            "forward-acknowledge",
+            &[
+                ("local", ForwardAcknowledge::Local),
+                ("forwarded", ForwardAcknowledge::Forwarded),
+            ],
+        )
+    }
+}
+
 /// Forwarding of the first output's records to NATS JetStream; off while
 /// [`nats`](ForwardSettings::nats) is empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +59,8 @@ pub struct ForwardSettings {
     pub stream_max_age: Option<Duration>,
     /// Lag (bytes) past which a warning is printed.
     pub lag_warn: u64,
+    /// When acknowledged producers get their acknowledgements.
+    pub acknowledge: ForwardAcknowledge,
 }
 
 impl Default for ForwardSettings {
@@ -43,6 +73,7 @@ impl Default for ForwardSettings {
             stream_max_bytes: None,
             stream_max_age: None,
             lag_warn: DEFAULT_FORWARD_LAG_WARN,
+            acknowledge: ForwardAcknowledge::Local,
         }
     }
 }
@@ -130,14 +161,14 @@ mod tests {
     #[test]
     fn the_forward_table_is_the_forward_flags() {
         let table = FileConfig::from_toml(
-            "[forward]\nnats = [\"nats://a:4222\", \"nats://b:4222\"]\nstream = \"LOGS\"\nhost-id = \"web-1\"\nmax-age = \"7d\"\n",
+            "[forward]\nnats = [\"nats://a:4222\", \"nats://b:4222\"]\nstream = \"LOGS\"\nhost-id = \"web-1\"\nmax-age = \"7d\"\nacknowledge = \"forwarded\"\n",
             Path::new("t.toml"),
         )
         .unwrap()
         .into_settings()
         .unwrap();
         let flat = FileConfig::from_toml(
-            "forward-nats = [\"nats://a:4222\", \"nats://b:4222\"]\nforward-stream = \"LOGS\"\nhost-id = \"web-1\"\nforward-max-age = \"7d\"\n",
+            "forward-nats = [\"nats://a:4222\", \"nats://b:4222\"]\nforward-stream = \"LOGS\"\nhost-id = \"web-1\"\nforward-max-age = \"7d\"\nforward-acknowledge = \"forwarded\"\n",
             Path::new("t.toml"),
         )
         .unwrap()
@@ -146,6 +177,7 @@ mod tests {
         assert_eq!(table.forward, flat.forward);
         assert_eq!(table.forward.nats.len(), 2);
         assert_eq!(table.forward.host_id.as_deref(), Some("web-1"));
+        assert_eq!(table.forward.acknowledge, ForwardAcknowledge::Forwarded);
         let e = FileConfig::from_toml("[forward]\nstreem = \"X\"\n", Path::new("t.toml"))
             .err()
             .unwrap()

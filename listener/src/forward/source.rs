@@ -18,7 +18,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// Bytes per batch at most (a line longer than this is one batch alone).
+/// Bytes per batch at most; the server's `max_payload` can lower it
+/// (see [`Source::next`]).
 pub(crate) const BATCH_BYTES: usize = 64 << 10;
 /// Records per batch at most.
 pub(crate) const BATCH_RECORDS: u64 = 1000;
@@ -28,7 +29,11 @@ pub(crate) struct Chunk {
     pub(crate) start: Position,
     pub(crate) end: u64,
     pub(crate) records: u64,
+    /// The lines; empty for an oversize line, which is never read into
+    /// memory (it could be as large as the file).
     pub(crate) bytes: Vec<u8>,
+    /// One line longer than the batch limit: it cannot be published.
+    pub(crate) oversize: bool,
 }
 
 /// What reading at a position found.
@@ -253,8 +258,11 @@ impl Source {
         Ok(Some(buf))
     }
 
-    /// The next batch at `at`.
-    pub(crate) fn next(&mut self, at: Position) -> io::Result<Next> {
+    /// The next batch at `at`: whole lines, at most `max_bytes` of them
+    /// (the server's `max_payload` less room for headers) and
+    /// [`BATCH_RECORDS`]. A line longer than `max_bytes` is a chunk of its
+    /// own, marked oversize and not read.
+    pub(crate) fn next(&mut self, at: Position, max_bytes: usize) -> io::Result<Next> {
         let Some(f) = self.file(at.file)? else {
             let next = self.current_start()?;
             return Ok(match next {
@@ -269,32 +277,28 @@ impl Source {
         let f = f.try_clone()?;
         let limit = self.limit(at.file, len)?;
         if at.offset < limit {
-            let want = (limit - at.offset).min(BATCH_BYTES as u64) as usize;
+            let want = usize::try_from(limit - at.offset)
+                .unwrap_or(usize::MAX)
+                .min(max_bytes.max(1));
             let mut buf = vec![0u8; want];
             f.read_exact_at(&mut buf, at.offset)?;
-            let mut cut = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+            let cut = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
             if cut.is_none() && (want as u64) < limit - at.offset {
-                // One line longer than a batch: read on to its end.
-                let mut more = [0u8; 8192];
-                let mut pos = at.offset + want as u64;
-                while pos < limit && cut.is_none() {
-                    let n = f.read_at(&mut more[..((limit - pos).min(8192)) as usize], pos)?;
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&more[..n]);
-                    pos += n as u64;
-                    cut = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
-                }
+                // One line longer than a batch may be: find its end
+                // without holding it.
+                return match line_end(&f, at.offset + want as u64, limit)? {
+                    Some(end) => Ok(Next::Lines(Chunk {
+                        start: at,
+                        end,
+                        records: 1,
+                        bytes: Vec::new(),
+                        oversize: true,
+                    })),
+                    None => self.unfinished(at.file, limit, len),
+                };
             }
             let Some(mut cut) = cut else {
-                return Ok(if self.rotated(at.file)? && limit == len {
-                    // A rotated file ending without a newline: nothing will
-                    // complete that line.
-                    self.after(at.file)?
-                } else {
-                    Next::Wait
-                });
+                return self.unfinished(at.file, limit, len);
             };
             buf.truncate(cut);
             let mut records = memchr_count(&buf);
@@ -317,12 +321,23 @@ impl Source {
                 end: at.offset + buf.len() as u64,
                 records,
                 bytes: buf,
+                oversize: false,
             }));
         }
         if self.rotated(at.file)? {
             return self.after(at.file);
         }
         Ok(Next::Wait)
+    }
+
+    /// What follows a line that has no end yet: nothing will complete it
+    /// in a rotated file read to its end, so the next file; else wait.
+    fn unfinished(&mut self, id: FileId, limit: u64, len: u64) -> io::Result<Next> {
+        if self.rotated(id)? && limit == len {
+            self.after(id)
+        } else {
+            Ok(Next::Wait)
+        }
     }
 
     /// Bytes committed after `at`, over the file at `at` and the current
@@ -374,6 +389,24 @@ impl Source {
     }
 }
 
+/// The offset just after the first newline in `from..limit` of `f`.
+fn line_end(f: &File, from: u64, limit: u64) -> io::Result<Option<u64>> {
+    let mut block = [0u8; 8192];
+    let mut pos = from;
+    while pos < limit {
+        let take = usize::try_from(limit - pos).map_or(block.len(), |n| n.min(block.len()));
+        let n = f.read_at(&mut block[..take], pos)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = block[..n].iter().position(|&b| b == b'\n') {
+            return Ok(Some(pos + i as u64 + 1));
+        }
+        pos += n as u64;
+    }
+    Ok(None)
+}
+
 fn memchr_count(buf: &[u8]) -> u64 {
     buf.iter().filter(|&&b| b == b'\n').count() as u64
 }
@@ -410,7 +443,7 @@ mod tests {
         let start = source.current_start().unwrap().unwrap();
 
         // No journal: every complete line, never the unfinished one.
-        let c = chunk(source.next(start).unwrap());
+        let c = chunk(source.next(start, BATCH_BYTES).unwrap());
         assert_eq!(c.records, 5);
         assert!(c.bytes.ends_with(b"\n"));
 
@@ -426,28 +459,73 @@ mod tests {
             ),
         )
         .unwrap();
-        let c = chunk(source.next(start).unwrap());
+        let c = chunk(source.next(start, BATCH_BYTES).unwrap());
         assert_eq!((c.records, c.end), (3, committed.len() as u64));
         assert_eq!(c.bytes, committed);
         let at = Position {
             file: start.file,
             offset: c.end,
         };
-        assert!(matches!(source.next(at).unwrap(), Next::Wait));
+        assert!(matches!(source.next(at, BATCH_BYTES).unwrap(), Next::Wait));
 
         // Rotated away: the file is complete, read to its end, then the
         // next file.
         fs::rename(&out, dir.path().join("out.log.1")).unwrap();
         fs::write(&out, lines(1, "new file")).unwrap();
-        let c = chunk(source.next(at).unwrap());
+        let c = chunk(source.next(at, BATCH_BYTES).unwrap());
         assert_eq!(c.records, 2);
         let end = Position {
             file: start.file,
             offset: all.len() as u64,
         };
-        let Next::Moved(next) = source.next(end).unwrap() else {
+        let Next::Moved(next) = source.next(end, BATCH_BYTES).unwrap() else {
             panic!("expected the next file")
         };
         assert_eq!(next.file, id_of(&fs::metadata(&out).unwrap()));
+    }
+
+    /// Batches never exceed the limit; a line over it is a chunk of its
+    /// own, marked and not read, and the next batch starts after it.
+    #[test]
+    fn batches_stay_under_the_limit_and_an_oversize_line_stands_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let line = |tag: &str, len: usize| {
+            let mut l = format!("{{\"msg\":\"{tag}");
+            l.extend(std::iter::repeat_n('x', len - l.len() - 3));
+            l.push_str("\"}\n");
+            l.into_bytes()
+        };
+        let mut all = Vec::new();
+        for i in 0..10 {
+            all.extend(line(&format!("small {i} "), 900));
+        }
+        all.extend(line("big ", 5000));
+        all.extend(line("after ", 900));
+        fs::write(&out, &all).unwrap();
+        let mut source = Source::new(&out, &dir.path().join(".out.log.acks"));
+        let mut at = source.current_start().unwrap().unwrap();
+        let mut sizes = Vec::new();
+        loop {
+            match source.next(at, 4000).unwrap() {
+                Next::Lines(c) => {
+                    sizes.push((c.records, c.end - c.start.offset, c.oversize, c.bytes.len()));
+                    at.offset = c.end;
+                }
+                Next::Wait => break,
+                _ => panic!("one file"),
+            }
+        }
+        assert_eq!(
+            sizes,
+            [
+                (4, 3600, false, 3600),
+                (4, 3600, false, 3600),
+                (2, 1800, false, 1800),
+                (1, 5000, true, 0),
+                (1, 900, false, 900),
+            ]
+        );
+        assert_eq!(at.offset, all.len() as u64);
     }
 }

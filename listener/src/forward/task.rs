@@ -7,8 +7,9 @@ use super::jetstream::{
     self as js_format, FORMAT_HEADER, FORMAT_JSON_LINES, HOST_HEADER, RECORDS_HEADER,
 };
 use super::settings::ForwardSettings;
-use super::source::{Next, Source};
+use super::source::{BATCH_BYTES, Next, Source};
 use crate::ListenerError;
+use crate::acks::{FileKey, ForwardGate, Place};
 use crate::diag::Diag;
 use crate::diag::forward::{self as event, Forwarding, NotForwarded};
 use async_nats::ServerAddr;
@@ -31,6 +32,22 @@ const IN_FLIGHT: usize = 64;
 const POLL: Duration = Duration::from_millis(5);
 /// Longest wait between attempts while NATS is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Room for a batch's headers under the server's `max_payload` (NATS
+/// counts headers in it) from a host id of `host_len` bytes: `NATS/1.0`,
+/// `Nats-Msg-Id` (host, 20-digit epoch and number), `Tributary-Host`,
+/// `Tributary-Records` (4 digits) and `Tributary-Format` with their line
+/// ends take 142 bytes and the host twice; the rest is margin.
+fn header_room(host_len: usize) -> usize {
+    192 + 2 * host_len
+}
+
+/// The largest batch body a server with `max_payload` takes with the
+/// headers of `host`, and no more than [`BATCH_BYTES`].
+fn batch_limit(max_payload: usize, host: &str) -> usize {
+    max_payload
+        .saturating_sub(header_room(host.len()))
+        .clamp(1, BATCH_BYTES)
+}
 
 type AckFuture = Pin<
     Box<
@@ -58,6 +75,8 @@ impl Forwarder {
 /// Opens the cursor and starts forwarding `output` (whose acknowledgement
 /// journal is `journal`). NATS need not be reachable: the task retries,
 /// with a warning, and the local file keeps every record meanwhile.
+/// `gate`: producers' acknowledgements wait there for the positions
+/// JetStream acknowledges (`forward-acknowledge = "forwarded"`).
 pub(crate) fn start(
     settings: &ForwardSettings,
     output: &Path,
@@ -65,6 +84,7 @@ pub(crate) fn start(
     durable: bool,
     diag: Arc<Diag>,
     drain: Duration,
+    gate: Option<Arc<ForwardGate>>,
 ) -> Result<Forwarder, ListenerError> {
     let servers = js_format::server_addrs(&settings.nats, "--forward-nats")
         .map_err(|reason| ListenerError::Forward { reason })?;
@@ -95,7 +115,10 @@ pub(crate) fn start(
         diag,
         stop: stop_rx,
         drain,
+        too_large: 0,
+        gate,
     };
+    task.acknowledged();
     let task = tokio::spawn(task.run());
     Ok(Forwarder { stop, task, line })
 }
@@ -110,6 +133,12 @@ struct Task {
     diag: Arc<Diag>,
     stop: watch::Receiver<bool>,
     drain: Duration,
+    /// Records passed over because they exceed the server's max_payload,
+    /// since the start.
+    too_large: u64,
+    /// Where the cursor's acknowledged position releases producers'
+    /// acknowledgements, with `forward-acknowledge = "forwarded"`.
+    gate: Option<Arc<ForwardGate>>,
 }
 
 /// Why the publishing loop paused.
@@ -241,6 +270,9 @@ impl Task {
     /// Publishes until nothing more can be read and every batch is
     /// acknowledged (`Ok(true)`), or until a failure.
     async fn publish_until_idle(&mut self, js: &jetstream::Context) -> Result<bool, Pause> {
+        // Read each time: a reconnect may have found another server.
+        let max_payload = js.client().server_info().max_payload;
+        let limit = batch_limit(max_payload, &self.host);
         let mut in_flight: VecDeque<AckFuture> = VecDeque::new();
         // Batches recorded by an earlier run or before an outage are
         // published again first, exactly as recorded.
@@ -253,6 +285,10 @@ impl Task {
             while in_flight.len() < IN_FLIGHT {
                 if in_flight.len() < self.cursor.planned.len() {
                     let p = self.cursor.planned[in_flight.len()];
+                    if p.records == 1 && p.end - p.start > limit as u64 {
+                        in_flight.push_back(too_large_future(max_payload, limit, p.end - p.start));
+                        continue;
+                    }
                     match self
                         .source
                         .read_exact(p.file, p.start, p.end)
@@ -272,7 +308,7 @@ impl Task {
                     idle = position.is_none();
                     break;
                 };
-                match self.source.next(at).map_err(local)? {
+                match self.source.next(at, limit).map_err(local)? {
                     Next::Lines(chunk) => {
                         let plan = Planned {
                             number: self.cursor.next_number(),
@@ -291,7 +327,17 @@ impl Task {
                             file: plan.file,
                             offset: plan.end,
                         });
-                        in_flight.push_back(self.publish(js, plan, chunk.bytes).await?);
+                        if chunk.oversize {
+                            // Planned all the same, so the cursor passes
+                            // it in order, after the batches before it.
+                            in_flight.push_back(too_large_future(
+                                max_payload,
+                                limit,
+                                plan.end - plan.start,
+                            ));
+                        } else {
+                            in_flight.push_back(self.publish(js, plan, chunk.bytes).await?);
+                        }
                     }
                     Next::Moved(next) => position = Some(next),
                     Next::Gone { next, skipped } => {
@@ -305,6 +351,7 @@ impl Task {
                         );
                         if in_flight.is_empty() {
                             self.cursor.skip_to(next).map_err(local)?;
+                            self.acknowledged();
                         }
                         position = Some(next);
                     }
@@ -326,6 +373,7 @@ impl Task {
                             self.cursor.path().display()
                         ))
                     })?;
+                    self.acknowledged();
                 }
                 Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                     in_flight.pop_front();
@@ -375,19 +423,40 @@ impl Task {
         }
     }
 
-    /// A batch of one line larger than the server's max_payload can never
-    /// be published: say so and move past it.
+    /// A batch larger than the server's max_payload (one line, or a batch
+    /// planned under a larger max_payload) can never be published: say so,
+    /// count its records and move past it.
     fn too_large(&mut self, e: &dyn std::fmt::Display) -> Result<(), Pause> {
         let p = self.cursor.planned.front().copied();
+        let records = p.map_or(0, |p| p.records);
+        self.too_large += records;
         self.diag.emit(
             &NotForwarded,
             event::BatchTooLarge {
-                records: p.map_or(0, |p| p.records),
+                records,
                 bytes: p.map_or(0, |p| p.end - p.start),
                 error: e,
+                total: self.too_large,
             },
         );
-        self.cursor.acknowledge_front().map_err(local)
+        self.cursor.acknowledge_front().map_err(local)?;
+        self.acknowledged();
+        Ok(())
+    }
+
+    /// Tells the gate, if any, how far the cursor's acknowledged position
+    /// now reaches: records up to there are in JetStream (or were given
+    /// up on, and reported).
+    fn acknowledged(&self) {
+        if let (Some(gate), Some(at)) = (&self.gate, self.cursor.acked) {
+            gate.forwarded(Place {
+                file: FileKey {
+                    dev: at.file.dev,
+                    ino: at.file.ino,
+                },
+                offset: at.offset,
+            });
+        }
     }
 
     fn skip_gone(&mut self, file: super::cursor::FileId) -> Result<(), Pause> {
@@ -407,10 +476,11 @@ impl Task {
                 lost,
             },
         );
-        match next {
-            Some(next) => self.cursor.skip_to(next).map_err(local),
-            None => Ok(()),
+        if let Some(next) = next {
+            self.cursor.skip_to(next).map_err(local)?;
+            self.acknowledged();
         }
+        Ok(())
     }
 
     /// Warns when the lag passes the bound, and once when it is back
@@ -455,6 +525,21 @@ impl Task {
             );
         }
     }
+}
+
+/// The refusal of a record of `bytes` that the server's `max_payload`
+/// cannot take (`limit` is what it leaves for records), in the place of
+/// its publish acknowledgement.
+fn too_large_future(max_payload: usize, limit: usize, bytes: u64) -> AckFuture {
+    let why = format!(
+        "{max_payload} bytes, of which {limit} for records after the headers; this one is {bytes}"
+    );
+    Box::pin(async move {
+        Err(async_nats::jetstream::context::PublishError::with_source(
+            PublishErrorKind::MaxPayloadExceeded,
+            why,
+        ))
+    })
 }
 
 fn local(e: std::io::Error) -> Pause {

@@ -107,6 +107,17 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// Sends `signal` (SIGSTOP, SIGCONT...) to the server.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().expect("nats-server running").id() as i32;
+        // SAFETY: signalling our own child.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
     /// `kill -9`, and waits for the process to be gone.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

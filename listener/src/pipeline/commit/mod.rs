@@ -3,9 +3,10 @@
 //! only then acknowledge the producers whose records the group held.
 
 use super::Output;
-use crate::acks::{AckMark, Journal, Numbering, OutputPos, sync_dir};
+use crate::acks::{AckMark, FileKey, ForwardGate, Journal, Numbering, OutputPos, Place, sync_dir};
 use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
 
 /// Bytes written with acknowledgements pending after which the writer
 /// commits even though more batches are queued: bounds how long a
@@ -19,6 +20,9 @@ pub(crate) struct Commits {
     bytes_pending: u64,
     /// A record was given up on: nothing more is acknowledged.
     poisoned: bool,
+    /// With `forward-acknowledge = "forwarded"`: where committed marks
+    /// wait for JetStream before they are acknowledged.
+    gate: Option<Arc<ForwardGate>>,
     /// Test hook: the commit stops (as if the listener were killed) just
     /// after this step.
     #[cfg(test)]
@@ -33,9 +37,18 @@ impl Commits {
             pending: Vec::new(),
             bytes_pending: 0,
             poisoned: false,
+            gate: None,
             #[cfg(test)]
             crash_after: None,
         }
+    }
+
+    /// Acknowledges committed records only once forwarding has passed
+    /// them in the first output (`forward-acknowledge = "forwarded"`).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))] // only forwarding opens a gate
+    pub(crate) fn gated(mut self, gate: Arc<ForwardGate>) -> Commits {
+        self.gate = Some(gate);
+        self
     }
 
     /// Stops acknowledging: a record was given up on, and acknowledgements
@@ -105,11 +118,23 @@ impl Commits {
             .into_iter()
             .map(|((id, epoch), next)| ((id.to_owned(), epoch.to_owned()), next))
             .collect();
+        let first = positions.first().map(|first| Place {
+            file: FileKey {
+                dev: first.dev,
+                ino: first.ino,
+            },
+            offset: first.len,
+        });
         self.journal.commit(positions, &advanced)?;
         #[cfg(test)]
         self.crash_point(crash_points::Step::Journaled)?;
-        for mark in self.pending.drain(..) {
-            mark.producer.written_through(mark.next);
+        match (&self.gate, first) {
+            (Some(gate), Some(until)) => gate.hold(until, self.pending.drain(..).collect()),
+            _ => {
+                for mark in self.pending.drain(..) {
+                    mark.producer.written_through(mark.next);
+                }
+            }
         }
         self.bytes_pending = 0;
         Ok(())
