@@ -12,14 +12,14 @@ mod common;
 mod jetstream;
 
 use common::ack_producer::{producer_process, spawn_ack_producer, wait_producer};
-use common::{Tributary, count_lines, free_port, python, send_native, wait_ok};
+use common::{PATIENCE, Tributary, count_lines, free_port, python, send_native, wait_ok};
 use jetstream::{Collector, NatsServer, wait_lines};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tributary_core::{JsonFormatter, Level, Record, frame};
 
 /// A producer process ([`spawn_ack_producer`]) runs this test binary again
