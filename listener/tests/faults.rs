@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::ack_producer::{producer_process, spawn_ack_producer};
+use common::ack_producer::{producer_process, spawn_ack_producer, wait_producer};
 use common::lcg::Lcg;
 use common::raw_client::RawClient;
 use common::*;
@@ -181,18 +181,8 @@ fn kill_loop(durable: bool, rotate: bool) {
         listener = restart(dir.path(), &args);
     }
     std::fs::write(&release, b"").unwrap();
-    let deadline = Instant::now() + PATIENCE * 2;
     for (p, name) in producers.iter_mut().zip(&names) {
-        loop {
-            if let Some(status) = p.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
-                assert!(status.success(), "producer {name} failed: {err}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "producer {name} did not finish");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_producer(p, name);
     }
     let (status, err) = listener.stop();
     assert!(status.success(), "{err}");
@@ -363,10 +353,7 @@ fn a_long_outage_spills_to_the_spool_and_loses_nothing() {
     }
     let listener = restart(dir.path(), &args);
     for (p, name) in producers.iter_mut().zip(&names) {
-        let status = p.wait().unwrap();
-        let mut err = String::new();
-        std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
-        assert!(status.success(), "producer {name} failed: {err}");
+        wait_producer(p, name);
     }
     let (status, err) = listener.stop();
     assert!(status.success(), "{err}");

@@ -43,12 +43,7 @@ impl Follower {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut err = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
+        let stderr = common::child::text_in_background(child.stderr.take().unwrap());
         Follower {
             child,
             lines,

@@ -8,10 +8,11 @@
 mod common;
 
 use common::ack_producer::{acked_handler, log_through};
+use common::child::{exit_by, text_in_background};
 use common::lcg::Lcg;
 use common::raw_client::RawClient;
 use common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -28,26 +29,14 @@ fn listen_to_exit(cwd: &Path, args: &[&str]) -> (ExitStatus, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn tributary");
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the second listener did not stop by itself: {}",
-                reader.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let reader = text_in_background(child.stderr.take().unwrap());
+    let Some(status) = exit_by(&mut child, Instant::now() + PATIENCE) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "the second listener did not stop by itself: {}",
+            reader.join().unwrap()
+        );
     };
     (status, reader.join().unwrap())
 }

@@ -51,10 +51,10 @@ pub fn log_through(
     let started = Instant::now();
     let mut before_last = Some(before_last);
     for n in range.clone() {
-        if let Some(ms) = pace.and_then(|pace| n.checked_div(pace)) {
-            if let Some(wait) = Duration::from_millis(ms).checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
+        if let Some(ms) = pace.and_then(|pace| n.checked_div(pace))
+            && let Some(wait) = Duration::from_millis(ms).checked_sub(started.elapsed())
+        {
+            std::thread::sleep(wait);
         }
         if n + 1 == range.end
             && let Some(f) = before_last.take()
@@ -124,15 +124,9 @@ pub fn producer_process() {
 /// Waits (up to twice [`PATIENCE`]: a slow scale-out run) for a producer
 /// process to finish, and fails with its stderr unless it succeeded.
 pub fn wait_producer(p: &mut Child, name: &str) {
-    let deadline = Instant::now() + PATIENCE * 2;
-    loop {
-        if let Some(status) = p.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert!(status.success(), "producer {name} failed: {err}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "producer {name} did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let status = super::child::exit_by(p, Instant::now() + PATIENCE * 2)
+        .unwrap_or_else(|| panic!("producer {name} did not finish"));
+    let mut err = String::new();
+    std::io::Read::read_to_string(p.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "producer {name} failed: {err}");
 }

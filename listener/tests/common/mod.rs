@@ -5,15 +5,15 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failure should fail the test
 
 pub mod ack_producer;
+pub mod child;
 pub mod lcg;
 pub mod raw_client;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tributary_core::{JsonFormatter, Level, Record, frame};
 
@@ -103,15 +103,7 @@ impl Tributary {
             }
             String::from_utf8_lossy(&so_far.lock().unwrap()).into_owned()
         });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = child::lines_in_background(stdout);
         let mut bound = Vec::new();
         let mut t = Tributary {
             child: Some(child),
@@ -188,16 +180,9 @@ impl Tributary {
 
     pub fn wait(&mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("tributary did not exit");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let Some(status) = child::exit_by(&mut child, Instant::now() + PATIENCE) else {
+            let _ = child.kill();
+            panic!("tributary did not exit");
         };
         let err = self.stderr.take().unwrap().join().unwrap();
         (status, err)

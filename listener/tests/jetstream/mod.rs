@@ -5,8 +5,9 @@
 #![allow(dead_code)] // each test uses a different subset
 #![allow(clippy::unwrap_used)] // test helpers: a failure should fail the test
 
+use crate::common::child::{exit_by, lines_in_background, text_in_background};
 use crate::common::{PATIENCE, count_lines, free_port};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -154,22 +155,8 @@ impl Collector {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tributary collect");
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = lines_in_background(child.stdout.take().unwrap());
+        let stderr = text_in_background(child.stderr.take().unwrap());
         let mut c = Collector {
             child: Some(child),
             line: String::new(),
@@ -194,14 +181,8 @@ impl Collector {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.pid(), libc::SIGTERM) };
         let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "collector did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status =
+            exit_by(&mut child, Instant::now() + PATIENCE).expect("collector did not exit");
         (status, self.stderr.take().unwrap().join().unwrap())
     }
 
