@@ -86,6 +86,8 @@ pub use settings::{
     DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat,
     TlsSettings,
 };
-pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
+pub use stats::{
+    CommitLatencySnapshot, InputSnapshot, OutputSnapshot, Stats, StatsSnapshot, WriterSnapshot,
+};
 /// Rotation's own types, carried through [`RotationSpec`] as they are.
 pub use tributary_rotation::{Compression, When};

@@ -6,7 +6,7 @@ use crate::input::{self, BoundInput, InputCtx, Socket};
 use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
-use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::stats::{InputCounters, ReloadCounters, Stats, StatsSnapshot, WriterCounters};
 use crate::tls::ServerTls;
 use crate::{ListenerError, ListenerHandle};
 use std::fmt;
@@ -327,7 +327,9 @@ impl ListenerBuilder {
         let locks = OutputLocks::acquire(&output_paths)?;
         let producers = Arc::new(Producers::default());
 
-        let writer_counters = Arc::new(WriterCounters::default());
+        let writer_counters = Arc::new(WriterCounters::for_outputs(
+            output_paths.iter().map(PathBuf::as_path),
+        ));
         let (queue, rx, permits) = Queue::new(
             settings.queue_capacity,
             settings.queue_bytes,
@@ -484,6 +486,7 @@ impl ListenerBuilder {
             stats: Stats {
                 inputs: counters,
                 writer: writer_counters,
+                reloads: Arc::new(ReloadCounters::default()),
             },
             max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,

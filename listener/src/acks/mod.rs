@@ -16,5 +16,5 @@ pub(crate) use identity::ProducerAuth;
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
 };
-pub(crate) use registry::{AckMark, Producer, Producers};
+pub(crate) use registry::{AckMark, Producer, ProducerStatus, Producers};
 pub(crate) use session::{Admit, Opening, Session, due as ack_due};

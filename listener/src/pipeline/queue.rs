@@ -99,7 +99,9 @@ impl Queue {
 
     fn push(&self, records: Batch, (permits, kib): (u32, u32)) -> Result<(), Closed> {
         let len = records.records as u64;
+        let bytes = records.bytes() as u64;
         self.counters.queued.fetch_add(len, Relaxed);
+        self.counters.queued_bytes.fetch_add(bytes, Relaxed);
         self.tx
             .send(Msg::Batch {
                 records,
@@ -108,6 +110,7 @@ impl Queue {
             })
             .map_err(|_| {
                 self.counters.queued.fetch_sub(len, Relaxed);
+                self.counters.queued_bytes.fetch_sub(bytes, Relaxed);
                 self.budget.give_back(permits, kib);
                 Closed
             })
