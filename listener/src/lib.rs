@@ -49,6 +49,8 @@
 //! how many.
 
 mod acks;
+#[cfg(feature = "http")]
+pub mod admin;
 pub mod cli;
 mod collect;
 pub mod config;

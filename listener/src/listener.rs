@@ -159,6 +159,14 @@ impl ListenerBuilder {
         self
     }
 
+    /// Serves the admin endpoint (`/metrics`, `/health`, `/status`,
+    /// `/status.json`, `POST /reload`) on this TCP address (port 0 picks
+    /// a free one; [`Listener::admin_addr`] tells which).
+    pub fn admin(mut self, addr: impl Into<String>) -> Self {
+        self.settings.admin = Some(addr.into());
+        self
+    }
+
     /// Records in flight between inputs and the writer (default 16384; 0
     /// is refused by [`bind`](ListenerBuilder::bind)).
     pub fn queue_capacity(mut self, records: usize) -> Self {
@@ -422,6 +430,22 @@ impl ListenerBuilder {
             bound.push(b);
             sockets.push((socket, ctx));
         }
+        // The admin endpoint's socket is bound with the inputs: a listener
+        // whose admin address is taken stops before it cuts anything.
+        #[cfg(feature = "http")]
+        let admin = match &settings.admin {
+            Some(addr) => {
+                Some(crate::admin::bind(addr, tls.as_ref(), settings.allow_insecure_remote).await?)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "http"))]
+        if settings.admin.is_some() {
+            return Err(ListenerError::Config(crate::config::invalid(
+                "admin",
+                "this build has no HTTP server: build with the `http` feature (on by default)",
+            )));
+        }
         // Only once every input is bound (a listener that cannot start
         // must not have cut anything), and before the outputs open:
         // recovery cuts what was never acknowledged.
@@ -474,6 +498,28 @@ impl ListenerBuilder {
         } else {
             None
         };
+        let stats = Stats {
+            inputs: counters,
+            writer: writer_counters,
+            reloads: Arc::new(ReloadCounters::default()),
+        };
+        #[cfg(feature = "http")]
+        let admin = admin.map(|bound| {
+            let reload = Arc::new(crate::admin::ReopenOutputs {
+                queue: queue.clone(),
+                outputs: outputs_specs.len(),
+            });
+            let state = crate::admin::AdminState::new(
+                stats.clone(),
+                producers.clone(),
+                diag.clone(),
+                queue.encoder.clone(),
+                reload,
+                settings.queue_capacity,
+                settings.queue_bytes,
+            );
+            (bound, state)
+        });
         Ok(Listener {
             bound,
             sockets,
@@ -483,11 +529,9 @@ impl ListenerBuilder {
                 queue,
             },
             shutdown_rx,
-            stats: Stats {
-                inputs: counters,
-                writer: writer_counters,
-                reloads: Arc::new(ReloadCounters::default()),
-            },
+            stats,
+            #[cfg(feature = "http")]
+            admin,
             max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
@@ -575,6 +619,9 @@ pub struct Listener {
     controller: Controller,
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
+    /// The admin endpoint, bound, and what it serves (`--admin`).
+    #[cfg(feature = "http")]
+    admin: Option<(crate::admin::BoundAdmin, crate::admin::AdminState)>,
     max_connections: usize,
     /// How long forwarding may finish after the writer has (feature `nats`).
     #[cfg_attr(not(feature = "nats"), allow(dead_code))]
@@ -652,6 +699,25 @@ impl Listener {
         None
     }
 
+    /// The admin endpoint's address, with `--admin`; `listening admin
+    /// {addr}` is its readiness line.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        #[cfg(feature = "http")]
+        return self.admin.as_ref().map(|(bound, _)| bound.addr());
+        #[cfg(not(feature = "http"))]
+        None
+    }
+
+    /// Puts `reload` behind the admin endpoint's `POST /reload` (by
+    /// default it reopens every output file, as SIGHUP does).
+    #[cfg(feature = "http")]
+    pub fn with_reload(mut self, reload: Arc<dyn crate::admin::Reload>) -> Self {
+        if let Some((_, state)) = &mut self.admin {
+            state.reload = reload;
+        }
+        self
+    }
+
     /// A handle to stop or reopen the listener.
     pub fn controller(&self) -> Controller {
         self.controller.clone()
@@ -712,6 +778,15 @@ impl Listener {
             ));
         }
         drop(guard);
+        #[cfg(feature = "http")]
+        if let Some((bound, state)) = self.admin.take() {
+            tokio::spawn(crate::admin::serve(
+                bound,
+                Arc::new(state),
+                self.drain_timeout,
+                self.shutdown_rx.clone(),
+            ));
+        }
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
             let encoder = self.controller.queue.encoder.clone();

@@ -70,6 +70,7 @@ impl Producer {
 }
 
 /// A connected acknowledged producer, as the status page shows it.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ProducerStatus {
     pub(crate) id: String,
@@ -176,6 +177,7 @@ impl Producers {
 
     /// The producers with a connection (or a batch in the queue) now, by
     /// id, at most `limit` of them: what the status page shows.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
     pub(crate) fn connected(&self, limit: usize) -> Vec<ProducerStatus> {
         let registry = self
             .map

@@ -1,10 +1,10 @@
 //! What can happen to an input: each event counts itself on the input's
 //! counters and says what happened, after the input's label.
 
-use crate::stats::MalformedReason;
 use super::{Event, Source};
 use crate::input::connections::Eviction;
 use crate::input::{InputCtx, MALFORMED_REPORTS_PER_PEER};
+use crate::stats::MalformedReason;
 use std::fmt::{self, Display};
 use std::sync::atomic::Ordering::Relaxed;
 use tributary_core::Level;

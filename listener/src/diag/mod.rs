@@ -9,14 +9,16 @@
 //! the only way out. What it lets through is also kept in a small ring
 //! ([`recent`]) for the admin endpoint's status page.
 
+#[cfg(feature = "http")]
+pub(crate) mod admin;
 #[cfg(feature = "nats")]
 pub(crate) mod collect;
 #[cfg(feature = "nats")]
 pub(crate) mod forward;
 pub(crate) mod input;
-pub(crate) mod recent;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
+pub(crate) mod recent;
 pub(crate) mod syslog;
 pub(crate) mod writer;
 
@@ -88,6 +90,7 @@ impl Diag {
     }
 
     /// The last diagnostics reported, oldest first.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
     pub(crate) fn recent(&self) -> Vec<recent::RecentDiagnostic> {
         self.recent.list()
     }

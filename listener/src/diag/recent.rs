@@ -45,6 +45,7 @@ impl Recent {
     }
 
     /// The kept diagnostics, oldest first.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
     pub(crate) fn list(&self) -> Vec<RecentDiagnostic> {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         ring.iter().cloned().collect()

@@ -2,9 +2,9 @@
 //! ([`super::input`]): the ends of a syslog stream that only its framing
 //! has, and what is wrong with a datagram too large to be a message.
 
-use crate::stats::MalformedReason;
 use super::Event;
 use crate::input::InputCtx;
+use crate::stats::MalformedReason;
 use std::fmt;
 use tributary_core::Level;
 use tributary_core::syslog::FramingError;

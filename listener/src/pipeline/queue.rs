@@ -25,6 +25,10 @@ pub(crate) enum Msg {
     },
     /// Reopen every output file (SIGHUP, after logrotate renamed them).
     Reopen,
+    /// Reopen every output file and answer with what failed (one message
+    /// per output that could not be reopened; empty: all were).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // sent by the admin endpoint
+    ReopenReport(tokio::sync::oneshot::Sender<Vec<String>>),
     /// Flush and exit: every input has finished.
     Stop,
 }

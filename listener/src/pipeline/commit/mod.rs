@@ -4,8 +4,8 @@
 
 mod latency;
 
-pub use latency::CommitLatencySnapshot;
 pub(crate) use latency::CommitLatency;
+pub use latency::CommitLatencySnapshot;
 
 use super::Output;
 use crate::acks::{AckMark, Journal, Numbering, OutputPos, sync_dir};

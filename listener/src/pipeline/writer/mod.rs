@@ -177,34 +177,13 @@ impl Writer {
                 true
             }
             Msg::Reopen => {
-                // As around a rotation: what was written to the files open
-                // now is journaled (and acknowledged) before they are let
-                // go, and the new files are on record before anything is
-                // written to them, so a crash right after still finds
-                // every unacknowledged tail where the journal says.
-                let journaling = self.commits.journaling();
-                if journaling {
-                    self.flush();
-                    self.commit();
-                }
-                for (i, output) in self.outputs.iter_mut().enumerate() {
-                    if let Err(error) = output.reopen() {
-                        if let Some(c) = self.counters.output(i) {
-                            c.write_errors.fetch_add(1, Relaxed);
-                        }
-                        self.diag.emit(
-                            &*self.counters,
-                            event::ReopenFailed {
-                                path: &output.path,
-                                error: &error,
-                            },
-                        );
-                    }
-                }
-                if journaling {
-                    self.flush();
-                    self.commit();
-                }
+                self.reopen();
+                true
+            }
+            Msg::ReopenReport(answer) => {
+                let failed = self.reopen();
+                // The asker may have given up waiting: nothing to tell.
+                let _ = answer.send(failed);
                 true
             }
             Msg::Stop => {
@@ -212,6 +191,43 @@ impl Writer {
                 false
             }
         }
+    }
+
+    /// Reopens every output; returns a message per output that could not
+    /// be reopened (it goes on in its old file, and the next write tries
+    /// again).
+    fn reopen(&mut self) -> Vec<String> {
+        // As around a rotation: what was written to the files open now is
+        // journaled (and acknowledged) before they are let go, and the new
+        // files are on record before anything is written to them, so a
+        // crash right after still finds every unacknowledged tail where
+        // the journal says.
+        let journaling = self.commits.journaling();
+        if journaling {
+            self.flush();
+            self.commit();
+        }
+        let mut failed = Vec::new();
+        for (i, output) in self.outputs.iter_mut().enumerate() {
+            if let Err(error) = output.reopen() {
+                if let Some(c) = self.counters.output(i) {
+                    c.write_errors.fetch_add(1, Relaxed);
+                }
+                failed.push(format!("cannot reopen {}: {error}", output.path.display()));
+                self.diag.emit(
+                    &*self.counters,
+                    event::ReopenFailed {
+                        path: &output.path,
+                        error: &error,
+                    },
+                );
+            }
+        }
+        if journaling {
+            self.flush();
+            self.commit();
+        }
+        failed
     }
 
     /// Writes output `i`'s lines, retrying from the failed line until they
@@ -538,11 +554,11 @@ impl Writer {
                         c.write_errors.fetch_add(1, Relaxed);
                     }
                     self.diag.emit(
-                    &*self.counters,
-                    event::CloseFailed {
-                        path: &path,
-                        error: &error,
-                    },
+                        &*self.counters,
+                        event::CloseFailed {
+                            path: &path,
+                            error: &error,
+                        },
                     );
                 }
             }

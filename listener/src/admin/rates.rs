@@ -1,0 +1,92 @@
+//! Records per second of each input over the last 5 minutes, for the
+//! status page's chart: a task samples every input's record counter once a
+//! second into a ring of fixed length, so memory stays bounded and the
+//! inputs' hot path is not touched (it only reads their atomics).
+
+use crate::stats::Stats;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// One sample a second.
+pub(crate) const EVERY: Duration = Duration::from_secs(1);
+/// Samples kept: 5 minutes of rates need one more count than rates.
+const KEPT: usize = 301;
+
+/// The ring of counts: each entry holds every input's record counter at
+/// one sampling, in input order.
+#[derive(Debug, Default)]
+pub(crate) struct Rates {
+    counts: Mutex<VecDeque<Vec<u64>>>,
+}
+
+impl Rates {
+    /// Takes one sample of `stats`.
+    pub(crate) fn sample(&self, stats: &Stats) {
+        let now: Vec<u64> = stats
+            .inputs
+            .iter()
+            .map(|(_, c)| c.records.load(Relaxed))
+            .collect();
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() == KEPT {
+            counts.pop_front();
+        }
+        counts.push_back(now);
+    }
+
+    /// Records per second of input `i` between consecutive samples,
+    /// oldest first (at most 300).
+    pub(crate) fn per_second(&self, i: usize) -> Vec<u64> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let of = |sample: &Vec<u64>| sample.get(i).copied().unwrap_or(0);
+        counts
+            .iter()
+            .zip(counts.iter().skip(1))
+            .map(|(before, after)| of(after).saturating_sub(of(before)))
+            .collect()
+    }
+}
+
+/// Samples `stats` into `rates` every second, forever (the caller aborts
+/// the task at shutdown).
+pub(crate) async fn sample_forever(stats: Stats, rates: std::sync::Arc<Rates>) {
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        rates.sample(&stats);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{InputCounters, ReloadCounters, WriterCounters};
+    use std::sync::Arc;
+
+    #[test]
+    fn rates_are_differences_and_the_ring_keeps_five_minutes() {
+        let a = Arc::new(InputCounters::default());
+        let b = Arc::new(InputCounters::default());
+        let stats = Stats {
+            inputs: vec![("tcp a".into(), a.clone()), ("udp b".into(), b.clone())],
+            writer: Arc::new(WriterCounters::default()),
+            reloads: Arc::new(ReloadCounters::default()),
+        };
+        let rates = Rates::default();
+        for second in 0..400u64 {
+            a.records.store(second * 10, Relaxed);
+            b.records.store(second * second, Relaxed);
+            rates.sample(&stats);
+        }
+        let a_rates = rates.per_second(0);
+        assert_eq!(a_rates.len(), 300);
+        assert!(a_rates.iter().all(|&r| r == 10));
+        let b_rates = rates.per_second(1);
+        assert_eq!(b_rates.last(), Some(&(399 * 399 - 398 * 398)));
+        assert_eq!(b_rates.first(), Some(&(100 * 100 - 99 * 99)));
+        assert!(rates.per_second(7).iter().all(|&r| r == 0), "no such input");
+    }
+}
