@@ -141,12 +141,17 @@ impl AdminState {
         queue_capacity: usize,
         queue_bytes_capacity: usize,
     ) -> AdminState {
+        // The first sample before anything is read (inputs are read only
+        // once the listener runs): the rates then account for every
+        // record, however soon the first arrives.
+        let rates = Arc::new(Rates::default());
+        rates.sample(&stats);
         AdminState {
             stats,
             producers,
             diag,
             encoder,
-            rates: Arc::new(Rates::default()),
+            rates,
             reload,
             queue_capacity: queue_capacity as u64,
             queue_bytes_capacity: queue_bytes_capacity as u64,
