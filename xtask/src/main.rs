@@ -24,6 +24,7 @@ mod receivers;
 mod report;
 mod results;
 mod run;
+mod scrape;
 mod shape;
 mod table;
 mod units;
