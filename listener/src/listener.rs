@@ -473,8 +473,12 @@ impl ListenerBuilder {
         )
         .map_err(ListenerError::Runtime)?;
         // Forwarding reads what the writer writes to the first output.
+        let forward_counters = settings
+            .forward
+            .is_active()
+            .then(|| Arc::new(crate::stats::ForwardCounters::default()));
         #[cfg(feature = "nats")]
-        let forwarder = if settings.forward.is_active() {
+        let forwarder = if let Some(counters) = &forward_counters {
             let first = outputs_specs
                 .first()
                 .map(|o| o.path.clone())
@@ -486,6 +490,7 @@ impl ListenerBuilder {
                 settings.durable,
                 diag.clone(),
                 settings.drain_timeout,
+                counters.clone(),
             );
             match started {
                 Ok(f) => Some(f),
@@ -502,6 +507,7 @@ impl ListenerBuilder {
             inputs: counters,
             writer: writer_counters,
             reloads: Arc::new(ReloadCounters::default()),
+            forward: forward_counters,
         };
         #[cfg(feature = "http")]
         let admin = admin.map(|bound| {

@@ -150,6 +150,33 @@ impl WriterCounters {
     }
 }
 
+/// Forwarding to NATS JetStream, when on: kept by the forwarding task.
+#[derive(Debug, Default)]
+pub(crate) struct ForwardCounters {
+    /// Batches JetStream acknowledged.
+    pub(crate) published_batches: AtomicU64,
+    /// Bytes of the output not yet acknowledged by JetStream, as last
+    /// measured (about once a second).
+    pub(crate) lag_bytes: AtomicU64,
+    /// `forward-lag-warn`.
+    pub(crate) lag_bound: AtomicU64,
+    /// 1 from the lag passing its bound until it is back under half.
+    pub(crate) lagging: AtomicU64,
+}
+
+/// Forwarding's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardSnapshot {
+    /// Batches JetStream acknowledged.
+    pub published_batches: u64,
+    /// Bytes not yet in JetStream, as last measured.
+    pub lag_bytes: u64,
+    /// The lag's bound (`forward-lag-warn`).
+    pub lag_bound: u64,
+    /// Whether the lag is over its bound (and not yet back under half).
+    pub lagging: bool,
+}
+
 /// Reloads asked for (`POST /reload`, `tributary reload`, SIGHUP): how
 /// many were applied and how many refused.
 #[derive(Debug, Default)]
@@ -164,6 +191,8 @@ pub struct Stats {
     pub(crate) inputs: Vec<(String, Arc<InputCounters>)>,
     pub(crate) writer: Arc<WriterCounters>,
     pub(crate) reloads: Arc<ReloadCounters>,
+    /// With forwarding on.
+    pub(crate) forward: Option<Arc<ForwardCounters>>,
 }
 
 impl Stats {
@@ -227,6 +256,12 @@ impl Stats {
             },
             reloads_ok: self.reloads.reloads_ok.load(Relaxed),
             reloads_failed: self.reloads.reloads_failed.load(Relaxed),
+            forward: self.forward.as_ref().map(|f| ForwardSnapshot {
+                published_batches: f.published_batches.load(Relaxed),
+                lag_bytes: f.lag_bytes.load(Relaxed),
+                lag_bound: f.lag_bound.load(Relaxed),
+                lagging: f.lagging.load(Relaxed) > 0,
+            }),
         }
     }
 }
@@ -346,6 +381,8 @@ pub struct StatsSnapshot {
     pub reloads_ok: u64,
     /// Reloads refused (the configuration in force was kept).
     pub reloads_failed: u64,
+    /// Forwarding to NATS JetStream, when on.
+    pub forward: Option<ForwardSnapshot>,
 }
 
 impl StatsSnapshot {

@@ -74,6 +74,7 @@ mod tests {
             inputs: vec![("tcp a".into(), a.clone()), ("udp b".into(), b.clone())],
             writer: Arc::new(WriterCounters::default()),
             reloads: Arc::new(ReloadCounters::default()),
+            forward: None,
         };
         let rates = Rates::default();
         for second in 0..400u64 {

@@ -11,6 +11,7 @@ use super::source::{Next, Source};
 use crate::ListenerError;
 use crate::diag::Diag;
 use crate::diag::forward::{self as event, Forwarding, NotForwarded};
+use crate::stats::ForwardCounters;
 use async_nats::ServerAddr;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
@@ -20,6 +21,7 @@ use std::future::{Future, IntoFuture};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -65,6 +67,7 @@ pub(crate) fn start(
     durable: bool,
     diag: Arc<Diag>,
     drain: Duration,
+    counters: Arc<ForwardCounters>,
 ) -> Result<Forwarder, ListenerError> {
     let servers = js_format::server_addrs(&settings.nats, "--forward-nats")
         .map_err(|reason| ListenerError::Forward { reason })?;
@@ -84,6 +87,7 @@ pub(crate) fn start(
         settings.nats.join(","),
         settings.stream
     );
+    counters.lag_bound.store(settings.lag_warn, Relaxed);
     let (stop, stop_rx) = watch::channel(false);
     let task = Task {
         subject: format!("{}.{host}", settings.subject_prefix),
@@ -95,12 +99,15 @@ pub(crate) fn start(
         diag,
         stop: stop_rx,
         drain,
+        counters,
     };
     let task = tokio::spawn(task.run());
     Ok(Forwarder { stop, task, line })
 }
 
 struct Task {
+    /// What `/metrics` shows of forwarding.
+    counters: Arc<ForwardCounters>,
     host: String,
     subject: String,
     settings: ForwardSettings,
@@ -320,6 +327,7 @@ impl Task {
             match front.await {
                 Ok(_ack) => {
                     in_flight.pop_front();
+                    self.counters.published_batches.fetch_add(1, Relaxed);
                     self.cursor.acknowledge_front().map_err(|e| {
                         Pause::Local(format!(
                             "cannot write {}: {e}",
@@ -416,12 +424,19 @@ impl Task {
     /// Warns when the lag passes the bound, and once when it is back
     /// under half of it; returns whether a warning stands.
     fn check_lag(&mut self, warned: bool) -> bool {
+        let warned = self.check_lag_bound(warned);
+        self.counters.lagging.store(u64::from(warned), Relaxed);
+        warned
+    }
+
+    fn check_lag_bound(&mut self, warned: bool) -> bool {
         let Some(at) = self.cursor.acked.or(self.cursor.frontier()) else {
             return warned;
         };
         let Ok(lag) = self.source.lag(at) else {
             return warned;
         };
+        self.counters.lag_bytes.store(lag, Relaxed);
         let bound = self.settings.lag_warn;
         if !warned && lag > bound {
             self.diag.emit(

@@ -356,6 +356,26 @@ pub(crate) fn render(view: &View) -> String {
             missing,
         );
     }
+    if let Some(f) = &stats.forward {
+        m.single(
+            "tributary_forward_published_batches_total",
+            "counter",
+            "Batches of the first output that NATS JetStream acknowledged.",
+            f.published_batches,
+        );
+        m.single(
+            "tributary_forward_lag_bytes",
+            "gauge",
+            "Bytes of the first output not yet acknowledged by JetStream (measured about once a second).",
+            f.lag_bytes,
+        );
+        m.single(
+            "tributary_forward_lag_bound_bytes",
+            "gauge",
+            "forward-lag-warn: past it /health is 503 until the lag is back under half.",
+            f.lag_bound,
+        );
+    }
     m.single(
         "tributary_uptime_seconds",
         "gauge",
