@@ -112,6 +112,7 @@ fn snapshot() -> StatsSnapshot {
         },
         reloads_ok: 3,
         reloads_failed: 1,
+        forward: None,
     }
 }
 
