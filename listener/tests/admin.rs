@@ -628,3 +628,55 @@ fn reload_through_the_admin_endpoint_and_the_reload_command() {
     let said = String::from_utf8_lossy(&gone.stderr);
     assert!(said.contains("cannot reach the admin endpoint"), "{said}");
 }
+
+/// An acknowledged producer: its connection and the commits that
+/// acknowledged it are in `/metrics`, and while it is connected it is
+/// listed on `/status.json` with its lag.
+#[test]
+fn acknowledged_commits_are_timed_and_the_producer_is_listed() {
+    use tributary_handlers::Handler;
+    use tributary_handlers::net::SocketHandler;
+    let dir = tempfile::tempdir().unwrap();
+    let (t, admin) = start(dir.path(), &["--tcp", "127.0.0.1:0", "--out", "out.log"], 1);
+    let mut h = SocketHandler::tcp(t.tcp(0).to_string())
+        .with_producer_id("acked-1")
+        .acknowledged();
+    for n in 0..2000 {
+        h.handle(&common::rust_record("acked", n)).unwrap();
+    }
+    h.flush().unwrap();
+    let producers = wait_until("the producer listed, all acknowledged", || {
+        let (_, body) = http(admin, "GET", "/status.json");
+        let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let p = doc["producers"].as_array().unwrap().clone();
+        (p.len() == 1 && p[0]["written"] == 2000).then_some(p)
+    });
+    assert_eq!(producers[0]["id"], "acked-1");
+    assert_eq!(producers[0]["lag"], 0);
+    h.close().unwrap();
+    assert_eq!(h.unacknowledged(), 0);
+
+    let (_, text) = http(admin, "GET", "/metrics");
+    let samples = parse_with_prometheus(&text);
+    let commits = value(&samples, "tributary_ack_commit_seconds_count", &[]);
+    assert!(commits >= 1.0, "no acknowledging commit was timed:\n{text}");
+    assert_eq!(
+        value(
+            &samples,
+            "tributary_ack_commit_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
+        commits
+    );
+    let input = format!("tcp {}", t.tcp(0));
+    assert_eq!(
+        value(
+            &samples,
+            "tributary_acknowledged_connections_total",
+            &[("input", &input)]
+        ),
+        1.0
+    );
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+}
