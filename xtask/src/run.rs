@@ -113,7 +113,7 @@ fn network(
 ) -> anyhow::Result<(Vec<ProducerReport>, WriterReport)> {
     let (rx, address, admin) = receivers::start(&ctx.programs, receiver, transport, dir, out)?;
     watchdog.watch(rx.pid);
-    let scraper = admin.map(crate::scrape::Scraper::start);
+    let mut scraper = None;
     let rx_pid = rx.pid;
     let rx_peak = procstat::watch_peak_rss(rx_pid);
     let result = (|| -> anyhow::Result<(Vec<ProducerReport>, u64)> {
@@ -123,6 +123,9 @@ fn network(
             Producers::Python | Producers::PythonAck => 250 + 120 * case.n as u64,
         };
         let start_at = wall_ns() + delay_ms * 1_000_000;
+        scraper = admin
+            .clone()
+            .map(|addr| crate::scrape::Scraper::start(addr, start_at));
         let mut children = Vec::new();
         for id in 0..case.n {
             let mut cmd = producer_command(

@@ -20,11 +20,15 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    /// Scrapes `http://{addr}/metrics` now and then every second.
-    pub fn start(addr: String) -> Scraper {
+    /// Scrapes `http://{addr}/metrics` at `first_at_ns` (wall clock, the
+    /// producers' common start: a run shorter than a second still has a
+    /// scrape inside its clock) and then every second.
+    pub fn start(addr: String, first_at_ns: u64) -> Scraper {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::spawn(move || {
+            let wait = first_at_ns.saturating_sub(crate::procstat::wall_ns());
+            std::thread::sleep(Duration::from_nanos(wait));
             let mut scrapes = 0;
             while !stopping.load(Ordering::Relaxed) {
                 scrape(&addr)?;
