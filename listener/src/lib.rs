@@ -92,7 +92,8 @@ pub use settings::{
     TlsSettings,
 };
 pub use stats::{
-    CommitLatencySnapshot, InputSnapshot, OutputSnapshot, Stats, StatsSnapshot, WriterSnapshot,
+    CommitLatencySnapshot, ForwardSnapshot, InputSnapshot, OutputSnapshot, Stats, StatsSnapshot,
+    WriterSnapshot,
 };
 /// Rotation's own types, carried through [`RotationSpec`] as they are.
 pub use tributary_rotation::{Compression, When};

@@ -103,11 +103,12 @@ fn require_prometheus_client() {
     );
 }
 
+/// Samples as Prometheus' parser gives them: (name, labels, value).
+type Samples = Vec<(String, serde_json::Map<String, serde_json::Value>, f64)>;
+
 /// Every sample of a metrics text, as Prometheus' parser reads it:
 /// (sample name, labels, value).
-fn parse_with_prometheus(
-    text: &str,
-) -> Vec<(String, serde_json::Map<String, serde_json::Value>, f64)> {
+fn parse_with_prometheus(text: &str) -> Samples {
     let script = r#"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
@@ -148,11 +149,7 @@ print(json.dumps(out))
 }
 
 /// The value of the one sample named `name` whose labels include `with`.
-fn value(
-    samples: &[(String, serde_json::Map<String, serde_json::Value>, f64)],
-    name: &str,
-    with: &[(&str, &str)],
-) -> f64 {
+fn value(samples: &Samples, name: &str, with: &[(&str, &str)]) -> f64 {
     let found: Vec<f64> = samples
         .iter()
         .filter(|(n, labels, _)| {

@@ -5,10 +5,13 @@ use crate::CommitLatencySnapshot;
 use crate::stats::{InputSnapshot, OutputSnapshot, StatsSnapshot, WriterSnapshot};
 use std::collections::HashMap;
 
+/// Series by (name, sorted labels).
+type Series = HashMap<(String, Vec<(String, String)>), f64>;
+
 /// Series of a rendered exposition: (name, sorted labels) → value. A
 /// small reader for what [`render`] writes (the integration test reads it
 /// with Prometheus' own parser).
-fn series(text: &str) -> HashMap<(String, Vec<(String, String)>), f64> {
+fn series(text: &str) -> Series {
     let mut out = HashMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let (head, value) = line.rsplit_once(' ').expect("a sample line");
@@ -33,11 +36,7 @@ fn series(text: &str) -> HashMap<(String, Vec<(String, String)>), f64> {
 }
 
 /// Sum of the series named `name` whose labels include `with`.
-fn sum(
-    series: &HashMap<(String, Vec<(String, String)>), f64>,
-    name: &str,
-    with: &[(&str, &str)],
-) -> f64 {
+fn sum(series: &Series, name: &str, with: &[(&str, &str)]) -> f64 {
     series
         .iter()
         .filter(|((n, labels), _)| {
