@@ -1,11 +1,11 @@
 //! The admin endpoint (`--admin ADDR`): Prometheus metrics, a health
 //! check, a live status page and reload, served on its own address by the
-//! one HTTP server stack ([`crate::http_server`]).
+//! one HTTP server stack (`http_server`).
 //!
 //! Scrapes cost the inputs and the writer nothing: every figure is an
 //! atomic they keep anyway, read and rendered on request; the status
-//! page's rates come from a once-a-second sampler ([`rates`]), and its
-//! diagnostics from the ring [`crate::diag::Diag`] keeps.
+//! page's rates come from a once-a-second sampler (`rates`), and its
+//! diagnostics from the ring `Diag` keeps.
 //!
 //! Other hosts reach it only over TLS (the listener's `tls-cert`) or with
 //! `allow-insecure-remote`; on loopback it is plain HTTP.
