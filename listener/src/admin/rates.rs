@@ -6,7 +6,6 @@
 use crate::stats::Stats;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// One sample a second.
@@ -15,19 +14,21 @@ pub(crate) const EVERY: Duration = Duration::from_secs(1);
 const KEPT: usize = 301;
 
 /// The ring of counts: each entry holds every input's record counter at
-/// one sampling, in input order.
+/// one sampling, by the input's label (inputs may come and go: a rate is
+/// a difference between two samples of the same input).
 #[derive(Debug, Default)]
 pub(crate) struct Rates {
-    counts: Mutex<VecDeque<Vec<u64>>>,
+    counts: Mutex<VecDeque<Vec<(String, u64)>>>,
 }
 
 impl Rates {
     /// Takes one sample of `stats`.
     pub(crate) fn sample(&self, stats: &Stats) {
-        let now: Vec<u64> = stats
+        let now: Vec<(String, u64)> = stats
+            .snapshot()
             .inputs
-            .iter()
-            .map(|(_, c)| c.records.load(Relaxed))
+            .into_iter()
+            .map(|i| (i.input, i.records))
             .collect();
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.len() == KEPT {
@@ -36,15 +37,26 @@ impl Rates {
         counts.push_back(now);
     }
 
-    /// Records per second of input `i` between consecutive samples,
-    /// oldest first (at most 300).
-    pub(crate) fn per_second(&self, i: usize) -> Vec<u64> {
+    /// Records per second of the input labelled `input` between
+    /// consecutive samples, oldest first (at most 300); 0 where a sample
+    /// lacks it.
+    pub(crate) fn per_second(&self, input: &str) -> Vec<u64> {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let of = |sample: &Vec<u64>| sample.get(i).copied().unwrap_or(0);
+        let of = |sample: &Vec<(String, u64)>| {
+            sample
+                .iter()
+                .find(|(label, _)| label == input)
+                .map(|&(_, n)| n)
+        };
         counts
             .iter()
             .zip(counts.iter().skip(1))
-            .map(|(before, after)| of(after).saturating_sub(of(before)))
+            .map(|(before, after)| match (of(before), of(after)) {
+                (Some(b), Some(a)) => a.saturating_sub(b),
+                // Added between the two samples: counted from 0.
+                (None, Some(a)) => a,
+                _ => 0,
+            })
             .collect()
     }
 }
@@ -65,6 +77,7 @@ mod tests {
     use super::*;
     use crate::stats::{InputCounters, ReloadCounters, WriterCounters};
     use std::sync::Arc;
+    use std::sync::atomic::Ordering::Relaxed;
 
     #[test]
     fn rates_are_differences_and_the_ring_keeps_five_minutes() {
@@ -82,12 +95,15 @@ mod tests {
             b.records.store(second * second, Relaxed);
             rates.sample(&stats);
         }
-        let a_rates = rates.per_second(0);
+        let a_rates = rates.per_second("tcp a");
         assert_eq!(a_rates.len(), 300);
         assert!(a_rates.iter().all(|&r| r == 10));
-        let b_rates = rates.per_second(1);
+        let b_rates = rates.per_second("udp b");
         assert_eq!(b_rates.last(), Some(&(399 * 399 - 398 * 398)));
         assert_eq!(b_rates.first(), Some(&(100 * 100 - 99 * 99)));
-        assert!(rates.per_second(7).iter().all(|&r| r == 0), "no such input");
+        assert!(
+            rates.per_second("tcp z").iter().all(|&r| r == 0),
+            "no such input"
+        );
     }
 }

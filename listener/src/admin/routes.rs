@@ -54,8 +54,11 @@ async fn status_page() -> Response {
 
 async fn status_json(axum::extract::State(state): State) -> Response {
     let view = state.view();
-    let rates: Vec<Vec<u64>> = (0..view.stats.inputs.len())
-        .map(|i| state.rates.per_second(i))
+    let rates: Vec<Vec<u64>> = view
+        .stats
+        .inputs
+        .iter()
+        .map(|i| state.rates.per_second(&i.input))
         .collect();
     let document = status::document(&view, &rates, &state.diag.recent());
     ([NO_STORE], axum::Json(document)).into_response()
