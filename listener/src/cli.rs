@@ -23,6 +23,27 @@ pub fn command() -> Command {
         .subcommand(collect_command())
         .subcommand(crate::read::cat_command())
         .subcommand(crate::read::tail_command())
+        .subcommand(reload_command())
+}
+
+/// The flag of `tributary reload`.
+pub const RELOAD_ADMIN: &str = "admin";
+
+/// `tributary reload --admin ADDR`: asks a running listener to reload
+/// through its admin endpoint.
+fn reload_command() -> Command {
+    Command::new("reload")
+        .about(
+            "Ask a running listener to reload (POST /reload to its admin endpoint) and print what it did; \
+             exits non-zero when the reload is refused or the listener cannot be reached.",
+        )
+        .arg(
+            Arg::new(RELOAD_ADMIN)
+                .long(RELOAD_ADMIN)
+                .value_name("ADDR")
+                .required(true)
+                .help("The listener's admin address, as given to `tributary listen --admin` (HOST:PORT)"),
+        )
 }
 
 /// The flags of `tributary collect` that are not settings of `listen`.

@@ -11,12 +11,21 @@ use std::thread::JoinHandle;
 #[derive(Debug)]
 pub struct ListenerHandle {
     bound: Vec<BoundInput>,
+    admin: Option<std::net::SocketAddr>,
     controller: Controller,
     stats: Stats,
     thread: Option<JoinHandle<Result<Summary, ListenerError>>>,
 }
 
-type Ready = Result<(Vec<BoundInput>, Controller, Stats), ListenerError>;
+type Ready = Result<
+    (
+        Vec<BoundInput>,
+        Option<std::net::SocketAddr>,
+        Controller,
+        Stats,
+    ),
+    ListenerError,
+>;
 
 pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, ListenerError> {
     let threads = builder.runtime_threads();
@@ -41,6 +50,7 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
                     Ok(listener) => {
                         let _ = ready_tx.send(Ok((
                             listener.bound().to_vec(),
+                            listener.admin_addr(),
                             listener.controller(),
                             listener.stats(),
                         )));
@@ -55,8 +65,9 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
         })
         .map_err(ListenerError::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((bound, controller, stats))) => Ok(ListenerHandle {
+        Ok(Ok((bound, admin, controller, stats))) => Ok(ListenerHandle {
             bound,
+            admin,
             controller,
             stats,
             thread: Some(thread),
@@ -76,6 +87,11 @@ impl ListenerHandle {
     /// The bound inputs, with the real ports.
     pub fn bound(&self) -> &[BoundInput] {
         &self.bound
+    }
+
+    /// The admin endpoint's address, with `--admin`.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin
     }
 
     /// Every counter now.

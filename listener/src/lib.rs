@@ -49,6 +49,8 @@
 //! how many.
 
 mod acks;
+#[cfg(feature = "http")]
+pub mod admin;
 pub mod cli;
 mod collect;
 pub mod config;
@@ -58,6 +60,9 @@ mod filter;
 mod forward;
 mod handle;
 mod host_name;
+#[cfg(feature = "http")]
+#[allow(dead_code)] // until the HTTP input serves through it
+mod http_server;
 mod input;
 mod listener;
 mod output_lock;
@@ -87,6 +92,9 @@ pub use settings::{
     DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat,
     TlsSettings,
 };
-pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
+pub use stats::{
+    CommitLatencySnapshot, ForwardSnapshot, InputSnapshot, OutputSnapshot, Stats, StatsSnapshot,
+    WriterSnapshot,
+};
 /// Rotation's own types, carried through [`RotationSpec`] as they are.
 pub use tributary_rotation::{Compression, When};

@@ -6,7 +6,7 @@ use crate::input::{self, BoundInput, InputCtx, Socket};
 use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
-use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::stats::{InputCounters, ReloadCounters, Stats, StatsSnapshot, WriterCounters};
 use crate::tls::ServerTls;
 use crate::{ListenerError, ListenerHandle};
 use std::fmt;
@@ -156,6 +156,14 @@ impl ListenerBuilder {
     /// Prints a stats line to stderr this often (default: never).
     pub fn stats_interval(mut self, every: Option<Duration>) -> Self {
         self.settings.stats_interval = every;
+        self
+    }
+
+    /// Serves the admin endpoint (`/metrics`, `/health`, `/status`,
+    /// `/status.json`, `POST /reload`) on this TCP address (port 0 picks
+    /// a free one; [`Listener::admin_addr`] tells which).
+    pub fn admin(mut self, addr: impl Into<String>) -> Self {
+        self.settings.admin = Some(addr.into());
         self
     }
 
@@ -346,7 +354,9 @@ impl ListenerBuilder {
         let locks = OutputLocks::acquire(&output_paths)?;
         let producers = Arc::new(Producers::default());
 
-        let writer_counters = Arc::new(WriterCounters::default());
+        let writer_counters = Arc::new(WriterCounters::for_outputs(
+            output_paths.iter().map(PathBuf::as_path),
+        ));
         let (queue, rx, permits) = Queue::new(
             settings.queue_capacity,
             settings.queue_bytes,
@@ -439,6 +449,22 @@ impl ListenerBuilder {
             bound.push(b);
             sockets.push((socket, ctx));
         }
+        // The admin endpoint's socket is bound with the inputs: a listener
+        // whose admin address is taken stops before it cuts anything.
+        #[cfg(feature = "http")]
+        let admin = match &settings.admin {
+            Some(addr) => {
+                Some(crate::admin::bind(addr, tls.as_ref(), settings.allow_insecure_remote).await?)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "http"))]
+        if settings.admin.is_some() {
+            return Err(ListenerError::Config(crate::config::invalid(
+                "admin",
+                "this build has no HTTP server: build with the `http` feature (on by default)",
+            )));
+        }
         // Only once every input is bound (a listener that cannot start
         // must not have cut anything), and before the outputs open:
         // recovery cuts what was never acknowledged.
@@ -479,8 +505,12 @@ impl ListenerBuilder {
         )
         .map_err(ListenerError::Runtime)?;
         // Forwarding reads what the writer writes to the first output.
+        let forward_counters = settings
+            .forward
+            .is_active()
+            .then(|| Arc::new(crate::stats::ForwardCounters::default()));
         #[cfg(feature = "nats")]
-        let forwarder = if settings.forward.is_active() {
+        let forwarder = if let Some(counters) = &forward_counters {
             let first = outputs_specs
                 .first()
                 .map(|o| o.path.clone())
@@ -493,6 +523,7 @@ impl ListenerBuilder {
                 diag.clone(),
                 settings.drain_timeout,
                 gate,
+                counters.clone(),
             );
             match started {
                 Ok(f) => Some(f),
@@ -505,6 +536,29 @@ impl ListenerBuilder {
         } else {
             None
         };
+        let stats = Stats {
+            inputs: counters,
+            writer: writer_counters,
+            reloads: Arc::new(ReloadCounters::default()),
+            forward: forward_counters,
+        };
+        #[cfg(feature = "http")]
+        let admin = admin.map(|bound| {
+            let reload = Arc::new(crate::admin::ReopenOutputs {
+                queue: queue.clone(),
+                outputs: outputs_specs.len(),
+            });
+            let state = crate::admin::AdminState::new(
+                stats.clone(),
+                producers.clone(),
+                diag.clone(),
+                queue.encoder.clone(),
+                reload,
+                settings.queue_capacity,
+                settings.queue_bytes,
+            );
+            (bound, state)
+        });
         Ok(Listener {
             bound,
             sockets,
@@ -514,10 +568,9 @@ impl ListenerBuilder {
                 queue,
             },
             shutdown_rx,
-            stats: Stats {
-                inputs: counters,
-                writer: writer_counters,
-            },
+            stats,
+            #[cfg(feature = "http")]
+            admin,
             max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
@@ -605,6 +658,9 @@ pub struct Listener {
     controller: Controller,
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
+    /// The admin endpoint, bound, and what it serves (`--admin`).
+    #[cfg(feature = "http")]
+    admin: Option<(crate::admin::BoundAdmin, crate::admin::AdminState)>,
     max_connections: usize,
     /// How long forwarding may finish after the writer has (feature `nats`).
     #[cfg_attr(not(feature = "nats"), allow(dead_code))]
@@ -682,6 +738,25 @@ impl Listener {
         None
     }
 
+    /// The admin endpoint's address, with `--admin`; `listening admin
+    /// {addr}` is its readiness line.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        #[cfg(feature = "http")]
+        return self.admin.as_ref().map(|(bound, _)| bound.addr());
+        #[cfg(not(feature = "http"))]
+        None
+    }
+
+    /// Puts `reload` behind the admin endpoint's `POST /reload` (by
+    /// default it reopens every output file, as SIGHUP does).
+    #[cfg(feature = "http")]
+    pub fn with_reload(mut self, reload: Arc<dyn crate::admin::Reload>) -> Self {
+        if let Some((_, state)) = &mut self.admin {
+            state.reload = reload;
+        }
+        self
+    }
+
     /// A handle to stop or reopen the listener.
     pub fn controller(&self) -> Controller {
         self.controller.clone()
@@ -742,6 +817,15 @@ impl Listener {
             ));
         }
         drop(guard);
+        #[cfg(feature = "http")]
+        if let Some((bound, state)) = self.admin.take() {
+            tokio::spawn(crate::admin::serve(
+                bound,
+                Arc::new(state),
+                self.drain_timeout,
+                self.shutdown_rx.clone(),
+            ));
+        }
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
             let encoder = self.controller.queue.encoder.clone();

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Some(("collect", args)) => cli::collect_settings(args)
             .context("configuration refused")
             .and_then(listen),
+        Some(("reload", args)) => reload(args),
         Some((name @ ("cat" | "tail"), args)) => {
             read(tributary_listener::read::run_subcommand(name, args).unwrap_or(Ok(())))
         }
@@ -87,6 +88,9 @@ fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
                 // A closed stdout must not stop the listener.
                 let _ = writeln!(out, "listening {input}");
             }
+            if let Some(addr) = listener.admin_addr() {
+                let _ = writeln!(out, "listening admin {addr}");
+            }
             if let Some(line) = listener.forwarding() {
                 let _ = writeln!(out, "{line}");
             }
@@ -114,6 +118,29 @@ fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
         eprintln!("tributary: summary: {summary}");
         anyhow::Ok(())
     })
+}
+
+/// `tributary reload --admin ADDR`: prints what the listener did; an
+/// error (refused, unreachable) exits non-zero.
+#[cfg(feature = "http")]
+fn reload(args: &clap::ArgMatches) -> anyhow::Result<()> {
+    let addr = args
+        .get_one::<String>(cli::RELOAD_ADMIN)
+        .context("--admin ADDR is required")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let answer = runtime
+        .block_on(tributary_listener::admin::request_reload(addr))
+        .context("reload")?;
+    println!("{answer}");
+    Ok(())
+}
+
+#[cfg(not(feature = "http"))]
+fn reload(_: &clap::ArgMatches) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no HTTP client: build with the `http` feature (on by default)")
 }
 
 /// A reader's outcome: a closed stdout (`| head`) ends it quietly.

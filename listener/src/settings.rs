@@ -371,6 +371,11 @@ pub struct Settings {
     pub frame_budget: usize,
     /// Print a stats line to stderr this often.
     pub stats_interval: Option<Duration>,
+    /// Serve the admin endpoint (`/metrics`, `/health`, `/status`,
+    /// `/status.json`, `POST /reload`) on this TCP address; `None`: off.
+    /// Other hosts may reach it only over TLS or with
+    /// `allow_insecure_remote`.
+    pub admin: Option<String>,
     /// Records in flight between inputs and the writer.
     pub queue_capacity: usize,
     /// Bytes of formatted records in flight between inputs and the writer.
@@ -430,6 +435,7 @@ impl Default for Settings {
             max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             frame_budget: DEFAULT_FRAME_BUDGET,
             stats_interval: None,
+            admin: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),

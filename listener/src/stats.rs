@@ -1,9 +1,51 @@
 //! Counters for every input and for the writer, readable while the
 //! listener runs (stats lines, the embedding API) and at exit (summary).
 
+use crate::pipeline::CommitLatency;
+pub use crate::pipeline::CommitLatencySnapshot;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Why a payload, frame or connection was counted as malformed: the
+/// `reason` label of `tributary_malformed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MalformedReason {
+    /// A payload or datagram that no decoder accepts.
+    Undecodable,
+    /// A stream that cannot be framed any further (a frame over the
+    /// maximum, an octet count over the maximum message size).
+    Framing,
+    /// A frame or message left unfinished: at shutdown, or by a peer that
+    /// closed inside it.
+    Unfinished,
+    /// A started frame that did not complete within `frame-timeout`.
+    SlowFrame,
+    /// An acknowledged delivery hello that was refused.
+    HelloRefused,
+}
+
+impl MalformedReason {
+    /// Every reason, in the order of [`InputSnapshot::malformed_by`].
+    pub(crate) const ALL: [MalformedReason; 5] = [
+        MalformedReason::Undecodable,
+        MalformedReason::Framing,
+        MalformedReason::Unfinished,
+        MalformedReason::SlowFrame,
+        MalformedReason::HelloRefused,
+    ];
+
+    /// Its label value.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            MalformedReason::Undecodable => "undecodable",
+            MalformedReason::Framing => "framing",
+            MalformedReason::Unfinished => "unfinished",
+            MalformedReason::SlowFrame => "slow_frame",
+            MalformedReason::HelloRefused => "hello_refused",
+        }
+    }
+}
 
 /// Counters of one input socket.
 #[derive(Debug, Default)]
@@ -28,6 +70,35 @@ pub(crate) struct InputCounters {
     /// Connections closed to keep the others served (frame budget, room
     /// for a new connection).
     pub(crate) evicted: AtomicU64,
+    /// `malformed`, by reason (indexed like [`MalformedReason::ALL`]).
+    malformed_by: [AtomicU64; MalformedReason::ALL.len()],
+}
+
+impl InputCounters {
+    /// Counts one malformed payload, frame or connection.
+    pub(crate) fn count_malformed(&self, reason: MalformedReason) {
+        self.malformed.fetch_add(1, Relaxed);
+        self.malformed_by[reason as usize].fetch_add(1, Relaxed);
+    }
+}
+
+/// Counters of one output file, kept by the writer thread beside its
+/// totals (each total is the sum of these, plus the journal's errors for
+/// `write_errors`).
+#[derive(Debug, Default)]
+pub(crate) struct OutputCounters {
+    /// The output's path, as given.
+    pub(crate) path: String,
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) rotations: AtomicU64,
+    /// Seconds since the Unix epoch of the last rotation seen; 0: none.
+    pub(crate) last_rotation: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    /// 1 while the writer is retrying this output.
+    pub(crate) stalled: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+    pub(crate) unwritten: AtomicU64,
 }
 
 /// Counters of the writer thread.
@@ -44,6 +115,74 @@ pub(crate) struct WriterCounters {
     pub(crate) stalls: AtomicU64,
     /// Lines given up on at shutdown.
     pub(crate) unwritten: AtomicU64,
+    /// Bytes of formatted lines queued for the writer now.
+    pub(crate) queued_bytes: AtomicU64,
+    /// Failed writes of the acknowledgement journal (also in
+    /// `write_errors`).
+    pub(crate) journal_errors: AtomicU64,
+    /// 1 from a failed journal write until a commit works again.
+    pub(crate) journal_failing: AtomicU64,
+    /// One per output, in output order (empty in unit tests of the writer
+    /// that do not look at them).
+    pub(crate) outputs: Vec<OutputCounters>,
+    /// How long acknowledged commits take.
+    pub(crate) ack_commit: CommitLatency,
+}
+
+impl WriterCounters {
+    /// Counters for a writer of these outputs.
+    pub(crate) fn for_outputs<'a>(paths: impl IntoIterator<Item = &'a std::path::Path>) -> Self {
+        WriterCounters {
+            outputs: paths
+                .into_iter()
+                .map(|p| OutputCounters {
+                    path: p.display().to_string(),
+                    ..OutputCounters::default()
+                })
+                .collect(),
+            ..WriterCounters::default()
+        }
+    }
+
+    /// Output `i`'s counters, if kept.
+    pub(crate) fn output(&self, i: usize) -> Option<&OutputCounters> {
+        self.outputs.get(i)
+    }
+}
+
+/// Forwarding to NATS JetStream, when on: kept by the forwarding task.
+#[derive(Debug, Default)]
+pub(crate) struct ForwardCounters {
+    /// Batches JetStream acknowledged.
+    pub(crate) published_batches: AtomicU64,
+    /// Bytes of the output not yet acknowledged by JetStream, as last
+    /// measured (about once a second).
+    pub(crate) lag_bytes: AtomicU64,
+    /// `forward-lag-warn`.
+    pub(crate) lag_bound: AtomicU64,
+    /// 1 from the lag passing its bound until it is back under half.
+    pub(crate) lagging: AtomicU64,
+}
+
+/// Forwarding's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardSnapshot {
+    /// Batches JetStream acknowledged.
+    pub published_batches: u64,
+    /// Bytes not yet in JetStream, as last measured.
+    pub lag_bytes: u64,
+    /// The lag's bound (`forward-lag-warn`).
+    pub lag_bound: u64,
+    /// Whether the lag is over its bound (and not yet back under half).
+    pub lagging: bool,
+}
+
+/// Reloads asked for (`POST /reload`, `tributary reload`, SIGHUP): how
+/// many were applied and how many refused.
+#[derive(Debug, Default)]
+pub(crate) struct ReloadCounters {
+    pub(crate) reloads_ok: AtomicU64,
+    pub(crate) reloads_failed: AtomicU64,
 }
 
 /// Live counters of a running listener; cheap to clone and to read.
@@ -51,6 +190,9 @@ pub(crate) struct WriterCounters {
 pub struct Stats {
     pub(crate) inputs: Vec<(String, Arc<InputCounters>)>,
     pub(crate) writer: Arc<WriterCounters>,
+    pub(crate) reloads: Arc<ReloadCounters>,
+    /// With forwarding on.
+    pub(crate) forward: Option<Arc<ForwardCounters>>,
 }
 
 impl Stats {
@@ -76,6 +218,10 @@ impl Stats {
                     lenient: c.lenient.load(Relaxed),
                     replaced_utf8: c.replaced_utf8.load(Relaxed),
                     evicted: c.evicted.load(Relaxed),
+                    malformed_by: MalformedReason::ALL
+                        .iter()
+                        .map(|&r| (r.name(), c.malformed_by[r as usize].load(Relaxed)))
+                        .collect(),
                 })
                 .collect(),
             writer: WriterSnapshot {
@@ -87,7 +233,35 @@ impl Stats {
                 stalled: self.writer.stalled.load(Relaxed),
                 stalls: self.writer.stalls.load(Relaxed),
                 unwritten: self.writer.unwritten.load(Relaxed),
+                queue_bytes: self.writer.queued_bytes.load(Relaxed),
+                journal_errors: self.writer.journal_errors.load(Relaxed),
+                journal_failing: self.writer.journal_failing.load(Relaxed) > 0,
+                outputs: self
+                    .writer
+                    .outputs
+                    .iter()
+                    .map(|o| OutputSnapshot {
+                        output: o.path.clone(),
+                        records: o.records.load(Relaxed),
+                        bytes: o.bytes.load(Relaxed),
+                        rotations: o.rotations.load(Relaxed),
+                        last_rotation: Some(o.last_rotation.load(Relaxed)).filter(|&t| t > 0),
+                        write_errors: o.write_errors.load(Relaxed),
+                        stalled: o.stalled.load(Relaxed) > 0,
+                        stalls: o.stalls.load(Relaxed),
+                        unwritten: o.unwritten.load(Relaxed),
+                    })
+                    .collect(),
+                ack_commit: self.writer.ack_commit.snapshot(),
             },
+            reloads_ok: self.reloads.reloads_ok.load(Relaxed),
+            reloads_failed: self.reloads.reloads_failed.load(Relaxed),
+            forward: self.forward.as_ref().map(|f| ForwardSnapshot {
+                published_batches: f.published_batches.load(Relaxed),
+                lag_bytes: f.lag_bytes.load(Relaxed),
+                lag_bound: f.lag_bound.load(Relaxed),
+                lagging: f.lagging.load(Relaxed) > 0,
+            }),
         }
     }
 }
@@ -129,6 +303,32 @@ pub struct InputSnapshot {
     /// completed no frame when a new connection needed a slot at
     /// `max-connections`.
     pub evicted: u64,
+    /// `malformed` by reason (`undecodable`, `framing`, `unfinished`,
+    /// `slow_frame`, `hello_refused`); they add up to `malformed`.
+    pub malformed_by: Vec<(&'static str, u64)>,
+}
+
+/// Counters of one output file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputSnapshot {
+    /// The output's path, as given.
+    pub output: String,
+    /// Records written to it.
+    pub records: u64,
+    /// Bytes written to it.
+    pub bytes: u64,
+    /// Its rotations.
+    pub rotations: u64,
+    /// When it last rotated (seconds since the Unix epoch), if it did.
+    pub last_rotation: Option<u64>,
+    /// Failed write attempts (retries included).
+    pub write_errors: u64,
+    /// Whether the writer is retrying it now.
+    pub stalled: bool,
+    /// Its outages since start.
+    pub stalls: u64,
+    /// Records given up on at shutdown.
+    pub unwritten: u64,
 }
 
 /// Counters of the writer.
@@ -156,6 +356,18 @@ pub struct WriterSnapshot {
     /// timeout of a shutdown ran out, counted once per output that lost
     /// them. Anything but 0 makes the listener finish with an error.
     pub unwritten: u64,
+    /// Bytes of formatted lines queued for the writer now.
+    pub queue_bytes: u64,
+    /// Failed writes of the acknowledgement journal (included in
+    /// `write_errors`).
+    pub journal_errors: u64,
+    /// Whether the last journal write failed (no commit has worked since).
+    pub journal_failing: bool,
+    /// Each output, in output order: its parts of the totals above.
+    pub outputs: Vec<OutputSnapshot>,
+    /// How long acknowledged commits took (flush, fsync when durable,
+    /// journal line).
+    pub ack_commit: CommitLatencySnapshot,
 }
 
 /// Every counter at one moment.
@@ -165,6 +377,12 @@ pub struct StatsSnapshot {
     pub inputs: Vec<InputSnapshot>,
     /// The writer.
     pub writer: WriterSnapshot,
+    /// Reloads applied.
+    pub reloads_ok: u64,
+    /// Reloads refused (the configuration in force was kept).
+    pub reloads_failed: u64,
+    /// Forwarding to NATS JetStream, when on.
+    pub forward: Option<ForwardSnapshot>,
 }
 
 impl StatsSnapshot {

@@ -25,6 +25,7 @@ mod report;
 mod results;
 mod run;
 mod scale_bench;
+mod scrape;
 mod shape;
 mod table;
 mod units;

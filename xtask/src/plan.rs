@@ -113,6 +113,8 @@ pub enum Receiver {
         rotate: bool,
         /// `--durable`: acknowledge after fsync.
         durable: bool,
+        /// `--admin` on, `/metrics` scraped every second meanwhile.
+        admin: bool,
     },
     /// `bench/cookbook_receiver.py`.
     Cookbook,
@@ -270,6 +272,7 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
             text,
             rotate,
             durable: false,
+            admin: false,
         },
         producers,
         transport,
@@ -291,6 +294,29 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
                 setup: tributary_net(transport, false, false, rust),
             });
         }
+    }
+    // What metrics cost: the same as "tributary tcp" with the admin
+    // endpoint on and scraped every second; run alternately with it.
+    for &n in &sizes.ns {
+        cases.push(Case {
+            scenario: Scenario::S1,
+            system: "tributary tcp +admin scraped",
+            tributary: true,
+            n,
+            per_producer: sizes.rust_records,
+            format: LineFormat::Json,
+            rotating: false,
+            setup: Setup::Network {
+                receiver: Receiver::Tributary {
+                    text: false,
+                    rotate: false,
+                    durable: false,
+                    admin: true,
+                },
+                producers: rust,
+                transport: Transport::Tcp,
+            },
+        });
     }
     if can.handlers {
         for &n in &sizes.raw_frames {
@@ -472,6 +498,7 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
                         text: false,
                         rotate: false,
                         durable,
+                        admin: false,
                     },
                     producers: Producers::Rust(Client::Acked),
                     transport: Transport::Tcp,

@@ -33,6 +33,10 @@ pub enum Address {
     Unix(PathBuf),
 }
 
+/// A started receiver: the process, where producers send, and (with
+/// `--admin`) its admin endpoint's `host:port`.
+pub type Started = (Child, Address, Option<String>);
+
 /// Starts `receiver` writing `out` and returns it once it accepts connections.
 pub fn start(
     programs: &Programs,
@@ -40,12 +44,13 @@ pub fn start(
     transport: Transport,
     dir: &Path,
     out: &Path,
-) -> anyhow::Result<(Child, Address)> {
+) -> anyhow::Result<Started> {
     match receiver {
         Receiver::Tributary {
             text,
             rotate,
             durable,
+            admin,
         } => {
             let mut cmd = Command::new(&programs.tributary);
             cmd.arg("listen");
@@ -66,8 +71,20 @@ pub fn start(
                 cmd.arg("--durable");
             }
             cmd.args(["--drain-timeout", "120s"]);
+            let admin = if admin {
+                // A free port, as for rsyslogd: the readiness line read
+                // below is the input's.
+                let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                    .local_addr()?
+                    .port();
+                let addr = format!("127.0.0.1:{port}");
+                cmd.args(["--admin", &addr]);
+                Some(addr)
+            } else {
+                None
+            };
             let (child, line) = Child::spawn_ready(&mut cmd, "tributary", dir)?;
-            Ok((child, parse_ready(&line)?))
+            Ok((child, parse_ready(&line)?, admin))
         }
         Receiver::Cookbook => {
             let mut cmd = Command::new("python3");
@@ -75,7 +92,11 @@ pub fn start(
                 .args(["--port", "0", "--out"])
                 .arg(out);
             let (child, line) = Child::spawn_ready(&mut cmd, "cookbook receiver", dir)?;
-            Ok((child, parse_ready(&line)?))
+            Ok((child, parse_ready(&line)?, None))
+        }
+        Receiver::Rsyslog => {
+            let (child, address) = start_rsyslog(dir, out)?;
+            Ok((child, address, None))
         }
         Receiver::TributarySyslog => {
             let mut cmd = Command::new(&programs.tributary);
@@ -84,9 +105,8 @@ pub fn start(
                 .arg(out)
                 .args(["--drain-timeout", "120s"]);
             let (child, line) = Child::spawn_ready(&mut cmd, "tributary", dir)?;
-            Ok((child, parse_ready(&line)?))
+            Ok((child, parse_ready(&line)?, None))
         }
-        Receiver::Rsyslog => start_rsyslog(dir, out),
     }
 }
 

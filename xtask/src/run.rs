@@ -111,8 +111,9 @@ fn network(
     dir: &Path,
     out: &Path,
 ) -> anyhow::Result<(Vec<ProducerReport>, WriterReport)> {
-    let (rx, address) = receivers::start(&ctx.programs, receiver, transport, dir, out)?;
+    let (rx, address, admin) = receivers::start(&ctx.programs, receiver, transport, dir, out)?;
     watchdog.watch(rx.pid);
+    let mut scraper = None;
     let rx_pid = rx.pid;
     let rx_peak = procstat::watch_peak_rss(rx_pid);
     let result = (|| -> anyhow::Result<(Vec<ProducerReport>, u64)> {
@@ -122,6 +123,9 @@ fn network(
             Producers::Python | Producers::PythonAck => 250 + 120 * case.n as u64,
         };
         let start_at = wall_ns() + delay_ms * 1_000_000;
+        scraper = admin
+            .clone()
+            .map(|addr| crate::scrape::Scraper::start(addr, start_at));
         let mut children = Vec::new();
         for id in 0..case.n {
             let mut cmd = producer_command(
@@ -149,10 +153,14 @@ fn network(
         }
         Ok((reports, cpu_before))
     })();
+    let scrapes = scraper.map(crate::scrape::Scraper::finish).transpose();
     procstat::kill(rx_pid, libc::SIGTERM);
     let rx_exit = rx.wait();
     watchdog.unwatch(rx_pid);
     let (reports, cpu_before) = result?;
+    if scrapes? == Some(0) {
+        bail!("/metrics was never scraped during the run");
+    }
     let rx_exit = rx_exit?;
     let writer = WriterReport {
         cpu_ns: rx_exit.usage.cpu_ns.saturating_sub(cpu_before),

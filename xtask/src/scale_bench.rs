@@ -124,6 +124,7 @@ pub fn run(
                 text: false,
                 rotate: false,
                 durable: false,
+                admin: false,
             },
             producers: Producers::Rust(client),
             transport: Transport::Tcp,

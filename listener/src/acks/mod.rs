@@ -18,5 +18,7 @@ pub(crate) use identity::ProducerAuth;
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
 };
+#[cfg(feature = "http")]
+pub(crate) use registry::ProducerStatus;
 pub(crate) use registry::{AckMark, Producer, Producers};
 pub(crate) use session::{Admit, Opening, Session, due as ack_due};

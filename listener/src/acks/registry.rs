@@ -69,6 +69,20 @@ impl Producer {
     }
 }
 
+/// A connected acknowledged producer, as the status page shows it.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProducerStatus {
+    pub(crate) id: String,
+    pub(crate) epoch: String,
+    /// Next number not yet queued.
+    pub(crate) accepted: u64,
+    /// Next number not yet written and acknowledged.
+    pub(crate) written: u64,
+    /// Records queued but not yet acknowledged.
+    pub(crate) lag: u64,
+}
+
 /// What goes with a batch from an acknowledged connection: once the batch
 /// is written, the producer's records below `next` are.
 #[derive(Debug, Clone)]
@@ -159,6 +173,36 @@ impl Producers {
         let generation = producer.generation.fetch_add(1, AcqRel) + 1;
         let start = next.max(producer.written.load(Acquire));
         (producer, generation, start)
+    }
+
+    /// The producers with a connection (or a batch in the queue) now, by
+    /// id, at most `limit` of them: what the status page shows.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
+    pub(crate) fn connected(&self, limit: usize) -> Vec<ProducerStatus> {
+        let registry = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut connected: Vec<ProducerStatus> = registry
+            .producers
+            .values()
+            .filter(|p| Arc::strong_count(p) > 1)
+            .map(|p| {
+                let accepted = p.accepted.load(Acquire);
+                let written = p.written.load(Acquire);
+                ProducerStatus {
+                    id: p.id.clone(),
+                    epoch: p.epoch.clone(),
+                    accepted,
+                    written,
+                    lag: accepted.saturating_sub(written),
+                }
+            })
+            .collect();
+        drop(registry);
+        connected.sort_by(|a, b| (&a.id, &a.epoch).cmp(&(&b.id, &b.epoch)));
+        connected.truncate(limit);
+        connected
     }
 
     /// How many producer numberings are known.

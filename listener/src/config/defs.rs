@@ -766,6 +766,22 @@ pub(crate) static SETTINGS: &[Setting] = &[
         sample: "30",
     },
     Setting {
+        name: "admin",
+        form: Form::Value("ADDR"),
+        doc: "Serve the admin endpoint on this TCP address: GET /metrics (Prometheus), /health, /status (live page), /status.json, POST /reload. Loopback only unless TLS or allow-insecure-remote",
+        default: Shown::Words("off"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.admin = Some(v.text()?.to_owned());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.admin {
+            Some(addr) => b.admin(addr.clone()),
+            None => b,
+        }),
+        sample: "127.0.0.1:0",
+    },
+    Setting {
         name: "diagnostics",
         form: Form::Value("stderr|log|both"),
         doc: "Where the listener's own diagnostics go; log writes them as records of logger tributary",

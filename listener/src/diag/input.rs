@@ -4,6 +4,7 @@
 use super::{Event, Source};
 use crate::input::connections::Eviction;
 use crate::input::{InputCtx, MALFORMED_REPORTS_PER_PEER};
+use crate::stats::MalformedReason;
 use std::fmt::{self, Display};
 use std::sync::atomic::Ordering::Relaxed;
 use tributary_core::Level;
@@ -29,7 +30,7 @@ impl Event for Malformed<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::WARNING;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::Undecodable);
     }
     fn described(&self) -> bool {
         self.nth <= MALFORMED_REPORTS_PER_PEER
@@ -147,7 +148,7 @@ impl Event for UnfinishedAtShutdown<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::WARNING;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::Unfinished);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let UnfinishedAtShutdown { peer, pending } = self;
@@ -204,7 +205,7 @@ impl Event for FramingFailed<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::ERROR;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::Framing);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let FramingFailed { peer, error } = self;
@@ -237,7 +238,7 @@ impl Event for HelloRefused<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::ERROR;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::HelloRefused);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let HelloRefused { peer, reason } = self;
@@ -256,7 +257,7 @@ impl Event for SlowFrame<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::WARNING;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::SlowFrame);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let SlowFrame { peer, pending } = self;

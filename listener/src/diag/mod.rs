@@ -6,8 +6,11 @@
 //! `writer`, and with NATS `forward`, `collect` and their connection's
 //! `nats`) that owns its level, its counters and its message;
 //! [`Diag::emit`] counts, reports (rate-limited) and logs it in one place,
-//! the only way out.
+//! the only way out. What it lets through is also kept in a small ring
+//! ([`recent`]) for the admin endpoint's status page.
 
+#[cfg(feature = "http")]
+pub(crate) mod admin;
 #[cfg(feature = "nats")]
 pub(crate) mod collect;
 #[cfg(feature = "nats")]
@@ -15,6 +18,7 @@ pub(crate) mod forward;
 pub(crate) mod input;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
+pub(crate) mod recent;
 pub(crate) mod syslog;
 pub(crate) mod writer;
 
@@ -72,6 +76,7 @@ pub(crate) struct Diag {
     mode: DiagnosticsMode,
     queue: OnceLock<Queue>,
     limiter: Mutex<RateLimit>,
+    recent: recent::Recent,
 }
 
 impl Diag {
@@ -80,7 +85,14 @@ impl Diag {
             mode,
             queue: OnceLock::new(),
             limiter: Mutex::new(RateLimit::new(BURST, WINDOW)),
+            recent: recent::Recent::default(),
         }
+    }
+
+    /// The last diagnostics reported, oldest first.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // the admin endpoint's
+    pub(crate) fn recent(&self) -> Vec<recent::RecentDiagnostic> {
+        self.recent.list()
     }
 
     /// Lets `Log` mode send records; set once the queue exists.
@@ -126,6 +138,7 @@ impl Diag {
             return;
         }
         let message = message.to_string();
+        self.recent.push(&level, message.clone());
         let mut logged = false;
         if matches!(self.mode, DiagnosticsMode::Log | DiagnosticsMode::Both)
             && let Some(queue) = self.queue.get()
@@ -147,10 +160,12 @@ impl Diag {
     /// back into the queue they come from; background work).
     fn stderr(&self, level: Level, message: impl fmt::Display) {
         if self.admit() {
+            let message = message.to_string();
             eprintln!(
                 "tributary: {}: {message}",
                 level.name().to_ascii_lowercase()
             );
+            self.recent.push(&level, message);
         }
     }
 }

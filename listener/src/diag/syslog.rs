@@ -4,8 +4,8 @@
 
 use super::Event;
 use crate::input::InputCtx;
+use crate::stats::MalformedReason;
 use std::fmt;
-use std::sync::atomic::Ordering::Relaxed;
 use tributary_core::Level;
 use tributary_core::syslog::FramingError;
 
@@ -22,7 +22,7 @@ impl Event for FramingFailed<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::ERROR;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::Framing);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let FramingFailed { peer, error } = self;
@@ -42,7 +42,7 @@ impl Event for CutShort<'_> {
     type Context = InputCtx;
     const LEVEL: Level = Level::WARNING;
     fn count(&self, cx: &InputCtx) {
-        cx.counters.malformed.fetch_add(1, Relaxed);
+        cx.counters.count_malformed(MalformedReason::Unfinished);
     }
     fn describe(&self, cx: &InputCtx, f: F<'_, '_>) -> fmt::Result {
         let CutShort { peer, held } = self;

@@ -62,6 +62,8 @@ impl Event for JournalFailed<'_> {
     const LEVEL: Level = Level::ERROR;
     fn count(&self, c: &WriterCounters) {
         c.write_errors.fetch_add(1, Relaxed);
+        c.journal_errors.fetch_add(1, Relaxed);
+        c.journal_failing.store(1, Relaxed);
     }
     fn describe(&self, _: &WriterCounters, f: F<'_, '_>) -> fmt::Result {
         let JournalFailed {

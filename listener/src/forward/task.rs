@@ -12,6 +12,7 @@ use crate::ListenerError;
 use crate::acks::{FileKey, ForwardGate, Place};
 use crate::diag::Diag;
 use crate::diag::forward::{self as event, Forwarding, NotForwarded};
+use crate::stats::ForwardCounters;
 use async_nats::ServerAddr;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
@@ -21,6 +22,7 @@ use std::future::{Future, IntoFuture};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -85,6 +87,7 @@ pub(crate) fn start(
     diag: Arc<Diag>,
     drain: Duration,
     gate: Option<Arc<ForwardGate>>,
+    counters: Arc<ForwardCounters>,
 ) -> Result<Forwarder, ListenerError> {
     let servers = js_format::server_addrs(&settings.nats, "--forward-nats")
         .map_err(|reason| ListenerError::Forward { reason })?;
@@ -104,6 +107,7 @@ pub(crate) fn start(
         settings.nats.join(","),
         settings.stream
     );
+    counters.lag_bound.store(settings.lag_warn, Relaxed);
     let (stop, stop_rx) = watch::channel(false);
     let task = Task {
         subject: format!("{}.{host}", settings.subject_prefix),
@@ -117,6 +121,7 @@ pub(crate) fn start(
         drain,
         too_large: 0,
         gate,
+        counters,
     };
     task.acknowledged();
     let task = tokio::spawn(task.run());
@@ -124,6 +129,8 @@ pub(crate) fn start(
 }
 
 struct Task {
+    /// What `/metrics` shows of forwarding.
+    counters: Arc<ForwardCounters>,
     host: String,
     subject: String,
     settings: ForwardSettings,
@@ -367,6 +374,7 @@ impl Task {
             match front.await {
                 Ok(_ack) => {
                     in_flight.pop_front();
+                    self.counters.published_batches.fetch_add(1, Relaxed);
                     self.cursor.acknowledge_front().map_err(|e| {
                         Pause::Local(format!(
                             "cannot write {}: {e}",
@@ -486,12 +494,19 @@ impl Task {
     /// Warns when the lag passes the bound, and once when it is back
     /// under half of it; returns whether a warning stands.
     fn check_lag(&mut self, warned: bool) -> bool {
+        let warned = self.check_lag_bound(warned);
+        self.counters.lagging.store(u64::from(warned), Relaxed);
+        warned
+    }
+
+    fn check_lag_bound(&mut self, warned: bool) -> bool {
         let Some(at) = self.cursor.acked.or(self.cursor.frontier()) else {
             return warned;
         };
         let Ok(lag) = self.source.lag(at) else {
             return warned;
         };
+        self.counters.lag_bytes.store(lag, Relaxed);
         let bound = self.settings.lag_warn;
         if !warned && lag > bound {
             self.diag.emit(

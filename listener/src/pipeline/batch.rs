@@ -28,6 +28,11 @@ impl Lines {
         self.bytes.len()
     }
 
+    /// How many lines.
+    pub(crate) fn count(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The lines back to back, each with its newline.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes

@@ -10,7 +10,8 @@ mod sink;
 mod writer;
 
 pub(crate) use batch::Batch;
-pub(crate) use commit::Commits;
+pub use commit::CommitLatencySnapshot;
+pub(crate) use commit::{CommitLatency, Commits};
 pub(crate) use encode::Encoder;
 pub(crate) use output::{Output, open_outputs};
 pub(crate) use queue::{Closed, Msg, Queue};

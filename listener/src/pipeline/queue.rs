@@ -25,6 +25,10 @@ pub(crate) enum Msg {
     },
     /// Reopen every output file (SIGHUP, after logrotate renamed them).
     Reopen,
+    /// Reopen every output file and answer with what failed (one message
+    /// per output that could not be reopened; empty: all were).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // sent by the admin endpoint
+    ReopenReport(tokio::sync::oneshot::Sender<Vec<String>>),
     /// Flush and exit: every input has finished.
     Stop,
 }
@@ -99,7 +103,9 @@ impl Queue {
 
     fn push(&self, records: Batch, (permits, kib): (u32, u32)) -> Result<(), Closed> {
         let len = records.records as u64;
+        let bytes = records.bytes() as u64;
         self.counters.queued.fetch_add(len, Relaxed);
+        self.counters.queued_bytes.fetch_add(bytes, Relaxed);
         self.tx
             .send(Msg::Batch {
                 records,
@@ -108,6 +114,7 @@ impl Queue {
             })
             .map_err(|_| {
                 self.counters.queued.fetch_sub(len, Relaxed);
+                self.counters.queued_bytes.fetch_sub(bytes, Relaxed);
                 self.budget.give_back(permits, kib);
                 Closed
             })

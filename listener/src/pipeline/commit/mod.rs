@@ -2,6 +2,11 @@
 //! (and fsync, when durable) every output, journal where they stand, and
 //! only then acknowledge the producers whose records the group held.
 
+mod latency;
+
+pub(crate) use latency::CommitLatency;
+pub use latency::CommitLatencySnapshot;
+
 use super::Output;
 use crate::acks::{AckMark, FileKey, ForwardGate, Journal, Numbering, OutputPos, Place, sync_dir};
 use std::collections::HashMap;
@@ -72,6 +77,11 @@ impl Commits {
     /// delivery): batches must then land whole in one file.
     pub(crate) fn journaling(&self) -> bool {
         !self.poisoned && (self.journal.active() || !self.pending.is_empty())
+    }
+
+    /// Whether producers wait for this commit's acknowledgements.
+    pub(crate) fn acknowledging(&self) -> bool {
+        !self.poisoned && !self.pending.is_empty()
     }
 
     /// Whether enough was written under pending acknowledgements to commit

@@ -139,6 +139,7 @@ impl Writer {
                 kib,
             } => {
                 let mark = records.ack.take();
+                let queued_bytes = records.bytes() as u64;
                 if mark.is_some() && self.commits.needs_begin() {
                     self.begin_journal();
                 }
@@ -149,11 +150,16 @@ impl Writer {
                     let (written, unwritten) = self.write_lines(i, lines);
                     bytes += written;
                     lost += unwritten;
+                    if let Some(c) = self.counters.output(i) {
+                        c.bytes.fetch_add(written, Relaxed);
+                        if unwritten == 0 {
+                            c.records.fetch_add(lines.count() as u64, Relaxed);
+                        }
+                    }
                 }
                 let n = records.records as u64;
                 drop(records);
-                let rotations = self.outputs.iter().map(Output::rotations).sum();
-                self.counters.rotations.store(rotations, Relaxed);
+                self.count_rotations();
                 if lost == 0 {
                     self.counters.records.fetch_add(n, Relaxed);
                     self.commits.written(mark, bytes);
@@ -164,37 +170,20 @@ impl Writer {
                 }
                 self.counters.bytes.fetch_add(bytes, Relaxed);
                 self.counters.queued.fetch_sub(n, Relaxed);
+                self.counters.queued_bytes.fetch_sub(queued_bytes, Relaxed);
                 // Only now, written (or given up on): while an output
                 // fails, the queue stays full and inputs wait.
                 self.permits.give_back(permits, kib);
                 true
             }
             Msg::Reopen => {
-                // As around a rotation: what was written to the files open
-                // now is journaled (and acknowledged) before they are let
-                // go, and the new files are on record before anything is
-                // written to them, so a crash right after still finds
-                // every unacknowledged tail where the journal says.
-                let journaling = self.commits.journaling();
-                if journaling {
-                    self.flush();
-                    self.commit();
-                }
-                for output in &mut self.outputs {
-                    if let Err(error) = output.reopen() {
-                        self.diag.emit(
-                            &*self.counters,
-                            event::ReopenFailed {
-                                path: &output.path,
-                                error: &error,
-                            },
-                        );
-                    }
-                }
-                if journaling {
-                    self.flush();
-                    self.commit();
-                }
+                self.reopen();
+                true
+            }
+            Msg::ReopenReport(answer) => {
+                let failed = self.reopen();
+                // The asker may have given up waiting: nothing to tell.
+                let _ = answer.send(failed);
                 true
             }
             Msg::Stop => {
@@ -202,6 +191,43 @@ impl Writer {
                 false
             }
         }
+    }
+
+    /// Reopens every output; returns a message per output that could not
+    /// be reopened (it goes on in its old file, and the next write tries
+    /// again).
+    fn reopen(&mut self) -> Vec<String> {
+        // As around a rotation: what was written to the files open now is
+        // journaled (and acknowledged) before they are let go, and the new
+        // files are on record before anything is written to them, so a
+        // crash right after still finds every unacknowledged tail where
+        // the journal says.
+        let journaling = self.commits.journaling();
+        if journaling {
+            self.flush();
+            self.commit();
+        }
+        let mut failed = Vec::new();
+        for (i, output) in self.outputs.iter_mut().enumerate() {
+            if let Err(error) = output.reopen() {
+                if let Some(c) = self.counters.output(i) {
+                    c.write_errors.fetch_add(1, Relaxed);
+                }
+                failed.push(format!("cannot reopen {}: {error}", output.path.display()));
+                self.diag.emit(
+                    &*self.counters,
+                    event::ReopenFailed {
+                        path: &output.path,
+                        error: &error,
+                    },
+                );
+            }
+        }
+        if journaling {
+            self.flush();
+            self.commit();
+        }
+        failed
     }
 
     /// Writes output `i`'s lines, retrying from the failed line until they
@@ -215,6 +241,9 @@ impl Writer {
                 let left = lines.iter().skip(from).count() as u64;
                 *unwritten += left;
                 self.counters.unwritten.fetch_add(left, Relaxed);
+                if let Some(c) = self.counters.output(i) {
+                    c.unwritten.fetch_add(left, Relaxed);
+                }
                 return (bytes, left);
             }
             if self.commits.journaling() && from == 0 {
@@ -284,17 +313,47 @@ impl Writer {
 
     /// After a flush: journals and acknowledges what was written, if every
     /// output is healthy (an acknowledged record must be in every file).
+    /// Commits that acknowledge producers are timed
+    /// (`tributary_ack_commit_seconds`).
     fn commit(&mut self) {
         if !self.health.iter().all(|h| matches!(h, Health::Writing)) {
             return;
         }
-        if let Err(e) = self.commits.commit(&mut self.outputs) {
-            self.journal_failed(
+        let started = self.commits.acknowledging().then(Instant::now);
+        match self.commits.commit(&mut self.outputs) {
+            Ok(()) => {
+                if let Some(started) = started {
+                    self.counters.ack_commit.observe(started.elapsed());
+                }
+                if self.commits.journaling() {
+                    self.counters.journal_failing.store(0, Relaxed);
+                }
+            }
+            Err(e) => self.journal_failed(
                 &e,
                 "cannot record acknowledgements in",
                 "acknowledging later",
-            );
+            ),
         }
+    }
+
+    /// Keeps each output's rotation count, and when it last rotated, and
+    /// the writer's total.
+    fn count_rotations(&self) {
+        let mut total = 0;
+        for (i, output) in self.outputs.iter().enumerate() {
+            let rotations = output.rotations();
+            total += rotations;
+            if let Some(c) = self.counters.output(i)
+                && c.rotations.swap(rotations, Relaxed) != rotations
+            {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                c.last_rotation.store(now, Relaxed);
+            }
+        }
+        self.counters.rotations.store(total, Relaxed);
     }
 
     /// Before the first acknowledged records: journals where the outputs
@@ -348,6 +407,13 @@ impl Writer {
     fn failed(&mut self, i: usize, error: io::Error) {
         let path = self.outputs[i].path.display().to_string();
         let advice = advice(&error);
+        if let Some(c) = self.counters.output(i) {
+            c.write_errors.fetch_add(1, Relaxed);
+            if !matches!(self.health[i], Health::Stalled(_)) {
+                c.stalls.fetch_add(1, Relaxed);
+                c.stalled.store(1, Relaxed);
+            }
+        }
         match &mut self.health[i] {
             Health::Stalled(outage) => {
                 let cause_changed = outage.again(&error);
@@ -392,6 +458,9 @@ impl Writer {
                 },
             );
             self.health[i] = Health::Writing;
+            if let Some(c) = self.counters.output(i) {
+                c.stalled.store(0, Relaxed);
+            }
         }
     }
 
@@ -399,6 +468,9 @@ impl Writer {
     /// to come for it are counted as unwritten.
     fn give_up(&mut self, i: usize, error: &io::Error) {
         let buffered = self.outputs[i].discard_buffered() as u64;
+        if let Some(c) = self.counters.output(i) {
+            c.unwritten.fetch_add(buffered, Relaxed);
+        }
         self.health[i] = Health::GivenUp {
             unwritten: buffered,
         };
@@ -452,7 +524,8 @@ impl Writer {
         self.stopping = true;
         self.flush();
         self.commit();
-        for (output, health) in self.outputs.drain(..).zip(self.health.drain(..)) {
+        let outputs: Vec<_> = self.outputs.drain(..).zip(self.health.drain(..)).collect();
+        for (i, (output, health)) in outputs.into_iter().enumerate() {
             let path = output.path.clone();
             if let Health::GivenUp { unwritten } = health {
                 self.diag.emit(
@@ -476,13 +549,18 @@ impl Writer {
                         );
                     }
                 }
-                Err(error) => self.diag.emit(
-                    &*self.counters,
-                    event::CloseFailed {
-                        path: &path,
-                        error: &error,
-                    },
-                ),
+                Err(error) => {
+                    if let Some(c) = self.counters.output(i) {
+                        c.write_errors.fetch_add(1, Relaxed);
+                    }
+                    self.diag.emit(
+                        &*self.counters,
+                        event::CloseFailed {
+                            path: &path,
+                            error: &error,
+                        },
+                    );
+                }
             }
         }
     }
