@@ -71,6 +71,7 @@ pub fn decode_form_record(form: &[u8], r: &mut Record) -> Result<(), FormError> 
     let mut level_no: Option<i32> = None;
     let mut filename: Option<Cow<'_, str>> = None;
     let mut args: Option<Cow<'_, str>> = None;
+    let mut exc_info: Option<Cow<'_, str>> = None;
     for (key, value) in form_urlencoded::parse(form) {
         keys += 1;
         if keys > MAX_FORM_KEYS {
@@ -142,8 +143,10 @@ pub fn decode_form_record(form: &[u8], r: &mut Record) -> Result<(), FormError> 
             Slot::TaskName if &*value == "None" => Ok(()),
             Slot::TaskName => Err(()),
             Slot::Consumed => {
-                if &*key == "args" {
-                    args = Some(value.clone());
+                match &*key {
+                    "args" => args = Some(value.clone()),
+                    "exc_info" if &*value != "None" => exc_info = Some(value.clone()),
+                    _ => {}
                 }
                 Ok(())
             }
@@ -163,6 +166,13 @@ pub fn decode_form_record(form: &[u8], r: &mut Record) -> Result<(), FormError> 
             r.fields
                 .insert("filename", Value::Str(CompactString::from(&*name)));
         }
+    }
+    // `exc_text` is set only when a formatter ran before HTTPHandler;
+    // otherwise the repr of `exc_info` (type and message) is all there is.
+    if r.exc.is_none()
+        && let Some(info) = exc_info
+    {
+        r.exc = Some(CompactString::from(&*info));
     }
     if let Some(args) = args {
         let parsed = literal::parse(&args)?;
