@@ -66,7 +66,7 @@ fn python(script: &str, args: &[&str]) -> String {
 fn curl(args: &[&str]) -> (u16, String) {
     need("curl", "curl");
     let out: Output = Command::new("curl")
-        .args(["-sS", "-o", "-", "-w", "\n%{http_code}"])
+        .args(["-sS", "-m", "120", "-o", "-", "-w", "\n%{http_code}"])
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -622,4 +622,143 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Starts the listener with every file it writes limited to `fsize` bytes
+/// (writes past it fail with EFBIG, as on a full disk); returns the child
+/// and the HTTP input's address.
+fn start_with_file_limit(dir: &Path, args: &[&str], fsize: u64) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    cmd.arg("listen")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (signal and setrlimit through libc), touching no shared memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: fsize,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn tributary");
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a readiness line")
+        .unwrap();
+    let addr = line
+        .strip_prefix("listening http ")
+        .expect("readiness line");
+    (child, addr.to_owned())
+}
+
+fn ndjson(producer: &str, count: u64) -> String {
+    (0..count)
+        .map(|n| format!("{{\"msg\":\"{producer} {n}\",\"fields\":{{\"producer\":\"{producer}\",\"n\":{n}}}}}\n"))
+        .collect()
+}
+
+/// The writer stalls (its file cannot grow), the queue stays full: a
+/// request gets 503 with `Retry-After`, and nothing of it is queued; once
+/// the file can grow, the request sent again lands, every record once.
+#[test]
+fn a_full_queue_is_answered_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start_with_file_limit(
+        dir.path(),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--out",
+            "out.log",
+            "--queue-capacity",
+            "4",
+        ],
+        2000,
+    );
+    let url = format!("http://{addr}/log");
+    let nd = ["-H", "Content-Type: application/x-ndjson"];
+    // More than the file may hold: the writer stalls on it (in a write or
+    // the flush after it) and the queue fills behind it; requests are
+    // accepted until there is no room, then refused.
+    let mut accepted = Vec::new();
+    let refused = loop {
+        let producer = format!("batch{}", accepted.len());
+        let (code, answer) = curl(&[
+            "-i",
+            nd[0],
+            nd[1],
+            "--data-binary",
+            &ndjson(&producer, 60),
+            &url,
+        ]);
+        if code == 200 {
+            assert!(answer.ends_with("{\"accepted\":60}\n"), "{answer}");
+            accepted.push(producer);
+            assert!(accepted.len() < 10, "the queue of 4 records never filled");
+            continue;
+        }
+        assert_eq!(code, 503, "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nretry-after: 1\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("queue is full"), "{answer}");
+        break producer;
+    };
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit reads `lim` and writes nothing (old is null).
+    let raised = unsafe {
+        libc::prlimit(
+            child.id() as i32,
+            libc::RLIMIT_FSIZE,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(raised, 0, "prlimit: {}", std::io::Error::last_os_error());
+    // Sent again, as the client is told to.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let (code, body) = curl(&[nd[0], nd[1], "--data-binary", &ndjson(&refused, 60), &url]);
+        if code == 200 {
+            assert_eq!(body, "{\"accepted\":60}\n");
+            break;
+        }
+        assert_eq!(code, 503, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still 503 after {PATIENCE:?}"
+        );
+    }
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 60 * (accepted.len() + 1));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+    let seen = common::tally(&read_json(&out));
+    let batches: Vec<(String, u64)> = accepted
+        .into_iter()
+        .chain([refused])
+        .map(|p| (p, 60))
+        .collect();
+    common::assert_exactly_once(&seen, &batches);
 }
