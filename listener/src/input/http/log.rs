@@ -127,20 +127,28 @@ async fn read_and_decode(
             ),
         ));
     }
-    let read = body::read(body, gzip, input.settings.max_body, input.ctx.frame_timeout)
-        .await
-        .map_err(|e| {
-            let status = match e {
-                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-                BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
-            };
-            let kind = match e {
-                BodyError::TimedOut(_) => RefusalKind::TimedOut,
-                _ => RefusalKind::Malformed,
-            };
-            (Refusal::new(status, e.to_string()), kind)
-        })?;
+    let read = body::read(
+        body,
+        gzip,
+        input.settings.max_body,
+        &input.settings.body_budget,
+        input.ctx.frame_timeout,
+    )
+    .await
+    .map_err(|e| {
+        let status = match e {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+        };
+        let kind = match e {
+            BodyError::TimedOut(_) => RefusalKind::TimedOut,
+            BodyError::Busy => RefusalKind::QueueFull { records: 0 },
+            _ => RefusalKind::Malformed,
+        };
+        (Refusal::new(status, e.to_string()), kind)
+    })?;
     input
         .ctx
         .counters
