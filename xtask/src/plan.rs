@@ -41,6 +41,9 @@ pub enum Scenario {
     /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
     /// JSON; against the same content as RFC 5424 to rsyslog (s7's harness).
     S13,
+    /// HTTP: N Rust processes POSTing [`S13`](Scenario::S13)'s records as
+    /// NDJSON batches of 1,000 to the HTTP input's `/log`.
+    S14,
 }
 
 impl Scenario {
@@ -59,6 +62,7 @@ impl Scenario {
             Scenario::S10 => "s10",
             Scenario::S11 => "s11",
             Scenario::S13 => "s13",
+            Scenario::S14 => "s14",
         }
     }
 
@@ -86,6 +90,9 @@ impl Scenario {
             Scenario::S11 => {
                 "4 Rust producers → RFC 5424, octet counting → tributary --syslog-tcp vs rsyslog imtcp → JSON"
             }
+            Scenario::S14 => {
+                "foreign JSON as NDJSON batches of 1,000 over HTTP → tributary listener --http"
+            }
             Scenario::S13 => {
                 "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
             }
@@ -100,6 +107,8 @@ pub enum Transport {
     Tcp,
     /// A Unix stream socket.
     Unix,
+    /// HTTP/1.1 on loopback TCP (`--http`).
+    Http,
 }
 
 /// The receiving process.
@@ -525,6 +534,21 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         if can.rsyslog {
             cases.push(rsyslog(Scenario::S13, n));
         }
+        cases.push(Case {
+            scenario: Scenario::S14,
+            system: "tributary http ndjson",
+            tributary: true,
+            n,
+            per_producer: sizes.rust_records,
+            format: LineFormat::Json,
+            rotating: false,
+            setup: tributary_net(
+                Transport::Http,
+                false,
+                false,
+                Producers::Rust(Client::HttpNdjson),
+            ),
+        });
     }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays
     (cases, notes)
@@ -572,7 +596,8 @@ mod tests {
                 Scenario::S8,
                 Scenario::S9,
                 Scenario::S11,
-                Scenario::S13
+                Scenario::S13,
+                Scenario::S14
             ]
         );
     }

@@ -188,6 +188,7 @@ pub fn producer_command(
                 crate::producer::Client::SyslogOctet => "syslog-octet",
                 crate::producer::Client::Foreign => "foreign",
                 crate::producer::Client::ForeignLines => "foreign-lines",
+                crate::producer::Client::HttpNdjson => "http-ndjson",
                 crate::producer::Client::Acked => "acked",
             };
             cmd.args(["produce", "--client", client]);

@@ -15,6 +15,8 @@ pub(crate) mod admin;
 pub(crate) mod collect;
 #[cfg(feature = "nats")]
 pub(crate) mod forward;
+#[cfg(feature = "http")]
+pub(crate) mod http;
 pub(crate) mod input;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
