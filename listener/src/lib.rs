@@ -58,6 +58,9 @@ mod filter;
 mod forward;
 mod handle;
 mod host_name;
+#[cfg(feature = "http")]
+#[allow(dead_code)] // until the HTTP input serves through it
+mod http_server;
 mod input;
 mod listener;
 mod output_lock;
