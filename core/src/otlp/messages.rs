@@ -226,3 +226,14 @@ pub struct ExportLogsPartialSuccess {
     #[prost(string, tag = "2")]
     pub error_message: String,
 }
+
+/// `google.rpc.Status`: the body of an OTLP/HTTP error answer (4xx, 5xx).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Status {
+    /// A `google.rpc.Code` (3 = INVALID_ARGUMENT, 8 = RESOURCE_EXHAUSTED, 14 = UNAVAILABLE).
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// What went wrong, for the producer's operator.
+    #[prost(string, tag = "2")]
+    pub message: String,
+}

@@ -40,7 +40,10 @@ mod severity;
 
 pub use error::OtlpError;
 pub use mapping::{DEFAULT_LOGGER, SPAN_ID_FIELD, TRACE_FLAGS_FIELD, TRACE_ID_FIELD};
-pub use response::encode_response;
+pub use response::{
+    CODE_INVALID_ARGUMENT, CODE_RESOURCE_EXHAUSTED, CODE_UNAVAILABLE, encode_response,
+    encode_status,
+};
 pub use severity::{level_of_severity, levelno_of_severity};
 
 use crate::{Record, Timestamp};
