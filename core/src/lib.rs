@@ -32,10 +32,12 @@
 
 mod decode;
 mod error;
+pub mod form;
 mod formatter;
 pub mod frame;
 pub mod json;
 mod level;
+mod log_record;
 pub mod logger;
 #[cfg(feature = "otlp")]
 pub mod otlp;

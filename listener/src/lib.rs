@@ -59,7 +59,6 @@ mod forward;
 mod handle;
 mod host_name;
 #[cfg(feature = "http")]
-#[allow(dead_code)] // until the HTTP input serves through it
 mod http_server;
 mod input;
 mod listener;
@@ -84,10 +83,10 @@ pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
 pub use settings::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_SYSLOG_MAX_MESSAGE, DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP,
-    DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat,
-    TlsSettings,
+    DEFAULT_HTTP_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN,
+    DEFAULT_QUEUE_CAPACITY, DEFAULT_SYSLOG_MAX_MESSAGE, DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+    DEFAULT_UDP, DiagnosticsMode, HttpAck, InputSpec, OutputFormat, OutputSpec, RotationSpec,
+    Settings, TextFormat, TlsSettings,
 };
 pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
 /// Rotation's own types, carried through [`RotationSpec`] as they are.

@@ -72,6 +72,33 @@ impl ListenerBuilder {
         self
     }
 
+    /// Listens for HTTP on a TCP address (TLS with the TLS settings):
+    /// Python's `HTTPHandler`, NDJSON and JSON arrays on `/log`.
+    pub fn http(mut self, addr: impl Into<String>) -> Self {
+        self.settings.inputs.push(InputSpec::Http(addr.into()));
+        self
+    }
+
+    /// HTTP requests must carry HTTP Basic credentials matching a
+    /// `user:password` line of this file (read by
+    /// [`bind`](ListenerBuilder::bind)).
+    pub fn http_credentials(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.http_credentials = Some(path.into());
+        self
+    }
+
+    /// Largest HTTP request body, before and after gzip (default 16 MiB).
+    pub fn http_max_body(mut self, bytes: usize) -> Self {
+        self.settings.http_max_body = bytes;
+        self
+    }
+
+    /// When the HTTP input answers unless a request asks with `?ack=`.
+    pub fn http_ack(mut self, ack: crate::HttpAck) -> Self {
+        self.settings.http_ack = ack;
+        self
+    }
+
     /// Listens for syslog on a UDP address.
     pub fn syslog_udp(mut self, addr: impl Into<String>) -> Self {
         self.settings.inputs.push(InputSpec::SyslogUdp(addr.into()));
@@ -322,6 +349,23 @@ impl ListenerBuilder {
         // Read before the locks: a bad secret file stops the listener
         // having created nothing.
         let auth = Arc::new(acks::ProducerAuth::load(&settings)?);
+        #[cfg(feature = "http")]
+        let http_credentials = settings
+            .http_credentials
+            .as_deref()
+            .map(input::http::Credentials::load)
+            .transpose()?;
+        #[cfg(not(feature = "http"))]
+        if settings
+            .effective_inputs()
+            .iter()
+            .any(|i| matches!(i, InputSpec::Http(_)))
+        {
+            return Err(ListenerError::Config(crate::config::invalid(
+                "http",
+                "this tributary was built without HTTP support; rebuild it with the cargo feature `http` (on by default)",
+            )));
+        }
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
         let locks = OutputLocks::acquire(&output_paths)?;
@@ -432,6 +476,15 @@ impl ListenerBuilder {
             diag.emit(&(), crate::diag::writer::RecoveryNote(note));
         }
         producers.restore(recovery.producers);
+        // After recovery: the HTTP numbering continues from the journal's.
+        #[cfg(feature = "http")]
+        let http = Arc::new(input::http::HttpSettings {
+            credentials: http_credentials,
+            max_body: settings.http_max_body,
+            default_ack: settings.http_ack,
+            acks: Arc::new(input::http::HttpAcks::new(&producers)),
+            max_connections: settings.max_connections,
+        });
         let outputs = open_outputs(&outputs_specs, &diag)?;
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -489,6 +542,8 @@ impl ListenerBuilder {
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
             tls,
+            #[cfg(feature = "http")]
+            http,
             _locks: locks,
             #[cfg(feature = "nats")]
             forwarder,
@@ -578,6 +633,9 @@ pub struct Listener {
     drain_timeout: Duration,
     stats_interval: Option<Duration>,
     tls: Option<ServerTls>,
+    /// What the HTTP inputs share.
+    #[cfg(feature = "http")]
+    http: Arc<input::http::HttpSettings>,
     /// Held until the listener is dropped, after the writer has finished.
     _locks: OutputLocks,
     #[cfg(feature = "nats")]
@@ -595,7 +653,7 @@ fn check_exposure(bound: &BoundInput, tls: bool, allowed: bool) -> Result<(), Li
     };
     let encrypted = matches!(
         bound.kind(),
-        input::InputKind::Tcp | input::InputKind::SyslogTcp
+        input::InputKind::Tcp | input::InputKind::SyslogTcp | input::InputKind::Http
     ) && tls;
     if encrypted || addr.ip().is_loopback() {
         return Ok(());
@@ -691,6 +749,19 @@ impl Listener {
                 Socket::Udp(s) => {
                     tokio::spawn(input::serve_udp(s, ctx, shutdown, guard));
                 }
+                #[cfg(feature = "http")]
+                Socket::Http(l) => {
+                    tokio::spawn(input::http::serve_http(
+                        l,
+                        self.tls.clone(),
+                        ctx,
+                        self.http.clone(),
+                        shutdown,
+                        guard,
+                    ));
+                }
+                #[cfg(not(feature = "http"))]
+                Socket::Http(_) => unreachable!("refused by bind without the http feature"),
                 Socket::UnixDgram(s, file) => {
                     tokio::spawn(async move {
                         input::serve_unix_dgram(s, ctx, shutdown, guard).await;

@@ -122,6 +122,50 @@ pub enum InputSpec {
     SyslogUnix(PathBuf),
     /// Syslog on a Unix stream socket.
     SyslogUnixStream(PathBuf),
+    /// HTTP (Python's `HTTPHandler`, NDJSON and JSON-array bodies) on a
+    /// TCP address (TLS with the listener's TLS settings).
+    Http(String),
+}
+
+/// Default bound on an HTTP request body, before and after gzip: 16 MiB.
+pub const DEFAULT_HTTP_MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// When the HTTP input answers a request that carried records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpAck {
+    /// Once the records are in the listener's queue.
+    #[default]
+    Queued,
+    /// Once they are written to every output (the commit of acknowledged
+    /// delivery).
+    Written,
+    /// Once they are fsynced with the journal (needs `durable`).
+    Durable,
+}
+
+impl std::str::FromStr for HttpAck {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        crate::config::raw::one_of(
+            s,
+            "http-ack",
+            &[
+                ("queued", HttpAck::Queued),
+                ("written", HttpAck::Written),
+                ("durable", HttpAck::Durable),
+            ],
+        )
+    }
+}
+
+impl fmt::Display for HttpAck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HttpAck::Queued => "queued",
+            HttpAck::Written => "written",
+            HttpAck::Durable => "durable",
+        })
+    }
 }
 
 impl std::str::FromStr for DiagnosticsMode {
@@ -150,6 +194,7 @@ impl fmt::Display for InputSpec {
             InputSpec::SyslogUdp(a) => write!(f, "syslog-udp {a}"),
             InputSpec::SyslogUnix(p) => write!(f, "syslog-unix {}", p.display()),
             InputSpec::SyslogUnixStream(p) => write!(f, "syslog-unix-stream {}", p.display()),
+            InputSpec::Http(a) => write!(f, "http {a}"),
         }
     }
 }
@@ -409,6 +454,13 @@ pub struct Settings {
     /// hosts can reach. Refused by default: records would cross the network
     /// in clear text and anyone who can reach the port could write to the log.
     pub allow_insecure_remote: bool,
+    /// A file of `user:password` lines: HTTP requests must carry one of
+    /// them (HTTP Basic) or are answered 401.
+    pub http_credentials: Option<PathBuf>,
+    /// Largest HTTP request body, in bytes, counted before and after gzip.
+    pub http_max_body: usize,
+    /// When the HTTP input answers, unless a request asks with `?ack=`.
+    pub http_ack: HttpAck,
     /// Forwarding of the first output to NATS JetStream (`--forward-nats`).
     pub forward: crate::ForwardSettings,
     /// `tributary collect`: the listener's one input is this JetStream
@@ -442,6 +494,9 @@ impl Default for Settings {
             producer_ids_from_cert: false,
             producer_secret: None,
             allow_insecure_remote: false,
+            http_credentials: None,
+            http_max_body: DEFAULT_HTTP_MAX_BODY,
+            http_ack: HttpAck::Queued,
             forward: crate::ForwardSettings::default(),
             collect: None,
         }
@@ -474,6 +529,18 @@ impl Settings {
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if !(1024..=u32::MAX as usize).contains(&self.http_max_body) {
+            return Err(invalid(
+                "http-max-body",
+                format!("{} bytes is outside 1 KiB..4 GiB", self.http_max_body),
+            ));
+        }
+        if self.http_ack == HttpAck::Durable && !self.durable {
+            return Err(invalid(
+                "http-ack",
+                "durable answers need --durable (the listener fsyncs only then)",
+            ));
         }
         if self.frame_budget < 64 * 1024 {
             return Err(invalid(

@@ -33,7 +33,9 @@ pub(crate) fn open_to_any_client(
     let tls = tls?;
     let reachable = matches!(
         bound.kind(),
-        crate::input::InputKind::Tcp | crate::input::InputKind::SyslogTcp
+        crate::input::InputKind::Tcp
+            | crate::input::InputKind::SyslogTcp
+            | crate::input::InputKind::Http
     ) && !addr.ip().is_loopback();
     (reachable && tls.client_ca.is_none()).then(|| {
         format!(

@@ -330,6 +330,28 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         sample: "/tmp/tributary-sample.syslog-stream",
     },
+    Setting {
+        name: "http",
+        form: Form::Repeated("ADDR"),
+        doc: "Listen for HTTP on a TCP address (repeatable): POST or GET /log from Python's HTTPHandler, NDJSON or a JSON array of records POSTed to /log (gzip accepted); TLS with the TLS settings",
+        default: Shown::Nothing,
+        scope: Scope::Input,
+        apply: Apply::Listener(|c, v| {
+            let list = v.list()?;
+            c.settings
+                .inputs
+                .extend(list.into_iter().map(InputSpec::Http));
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| {
+            let found = inputs_of(s, |i| match i {
+                InputSpec::Http(a) => Some(a.clone()),
+                _ => None,
+            });
+            found.into_iter().fold(b, ListenerBuilder::http)
+        }),
+        sample: "127.0.0.1:0",
+    },
     // The output, its format and rotation.
     Setting {
         name: "out",
@@ -885,6 +907,50 @@ pub(crate) static SETTINGS: &[Setting] = &[
         }),
         builder: Builder::Setter(|b, s| b.allow_insecure_remote(s.allow_insecure_remote)),
         sample: "",
+    },
+    // The HTTP input.
+    Setting {
+        name: "http-credentials",
+        form: Form::Value("FILE"),
+        doc: "HTTP requests must carry HTTP Basic credentials matching a `user:password` line of FILE; others are answered 401",
+        default: Shown::Words("none"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.http_credentials = Some(path(v)?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.http_credentials {
+            Some(p) => b.http_credentials(p),
+            None => b,
+        }),
+        sample: "http.credentials",
+    },
+    Setting {
+        name: "http-max-body",
+        form: Form::Value("SIZE"),
+        doc: "Largest HTTP request body (1 KiB..4 GiB), before and after gzip; a larger one is answered 413, never read whole",
+        default: Shown::Value("16MiB"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.http_max_body =
+                usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.http_max_body(s.http_max_body)),
+        sample: "1MiB",
+    },
+    Setting {
+        name: "http-ack",
+        form: Form::Value("WHEN"),
+        doc: "When the HTTP input answers a request unless it asks with ?ack=: queued (records in the listener's queue), written (in every output) or durable (fsynced; needs --durable)",
+        default: Shown::Value("queued"),
+        scope: Scope::Listener,
+        apply: Apply::Listener(|c, v| {
+            c.settings.http_ack = v.parse::<crate::settings::HttpAck>()?;
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.http_ack(s.http_ack)),
+        sample: "written",
     },
     // Forwarding to NATS JetStream (docs/scale-out.md).
     Setting {

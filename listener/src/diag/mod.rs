@@ -12,6 +12,8 @@
 pub(crate) mod collect;
 #[cfg(feature = "nats")]
 pub(crate) mod forward;
+#[cfg(feature = "http")]
+pub(crate) mod http;
 pub(crate) mod input;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;

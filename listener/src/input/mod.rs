@@ -6,6 +6,8 @@ mod accept;
 mod cert_names;
 pub(crate) mod connections;
 mod datagram;
+#[cfg(feature = "http")]
+pub(crate) mod http;
 mod stream;
 mod syslog;
 #[cfg(feature = "tls")]
@@ -50,6 +52,8 @@ pub enum InputKind {
     SyslogUnix,
     /// Syslog on a Unix stream socket.
     SyslogUnixStream,
+    /// HTTP (`/log`).
+    Http,
 }
 
 impl InputKind {
@@ -64,6 +68,7 @@ impl InputKind {
             InputKind::SyslogUdp => "syslog-udp",
             InputKind::SyslogUnix => "syslog-unix",
             InputKind::SyslogUnixStream => "syslog-unix-stream",
+            InputKind::Http => "http",
         }
     }
 
@@ -88,6 +93,7 @@ impl InputKind {
             InputSpec::SyslogUdp(_) => InputKind::SyslogUdp,
             InputSpec::SyslogUnix(_) => InputKind::SyslogUnix,
             InputSpec::SyslogUnixStream(_) => InputKind::SyslogUnixStream,
+            InputSpec::Http(_) => InputKind::Http,
         }
     }
 }
@@ -145,6 +151,10 @@ impl fmt::Display for BoundInput {
 /// A bound socket, not yet served.
 pub(crate) enum Socket {
     Tcp(tokio::net::TcpListener),
+    /// A TCP socket served by the HTTP input (without the `http` feature,
+    /// binding one is refused before it gets here).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    Http(tokio::net::TcpListener),
     Udp(tokio::net::UdpSocket),
     Unix(tokio::net::UnixListener, unix_path::SocketFile),
     UnixDgram(tokio::net::UnixDatagram, unix_path::SocketFile),
@@ -213,14 +223,17 @@ pub(crate) async fn bind(spec: &InputSpec) -> Result<(BoundInput, Socket), Liste
     };
     let kind = InputKind::of(spec);
     Ok(match spec {
-        InputSpec::Tcp(addr) | InputSpec::SyslogTcp(addr) => {
+        InputSpec::Tcp(addr) | InputSpec::SyslogTcp(addr) | InputSpec::Http(addr) => {
             let l = bind_tcp(addr).await.map_err(fail)?;
             let bound = BoundInput {
                 kind,
                 addr: Some(l.local_addr().map_err(fail)?),
                 path: None,
             };
-            (bound, Socket::Tcp(l))
+            match spec {
+                InputSpec::Http(_) => (bound, Socket::Http(l)),
+                _ => (bound, Socket::Tcp(l)),
+            }
         }
         InputSpec::Udp(addr) | InputSpec::SyslogUdp(addr) => {
             let s = tokio::net::UdpSocket::bind(addr.as_str())

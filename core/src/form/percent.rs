@@ -1,0 +1,513 @@
+//! `msg % args` with Python's rules, for the message Python's
+//! `LogRecord.getMessage` would have built: `%s %r %a %d %i %u %f %F %e %E
+//! %g %G %x %X %o %c %%`, flags `-+ 0#`, width and precision, positional
+//! arguments from a tuple or `%(name)s` from a dict.
+
+use super::literal::Literal;
+use crate::pyfmt::{write_float_repr, write_str_repr};
+
+/// Why a message could not be formatted (Python raises `TypeError`,
+/// `ValueError` or `KeyError` for the same message and arguments).
+pub(crate) type FormatError = String;
+
+/// The arguments of one message.
+enum Args<'a> {
+    Positional(&'a [Literal]),
+    Mapping(&'a [(Literal, Literal)], &'a Literal),
+}
+
+/// Formats `msg % args` as Python does.
+pub(crate) fn format(msg: &str, args: &Literal) -> Result<String, FormatError> {
+    let one;
+    let args = match args {
+        Literal::Tuple(items) => Args::Positional(items),
+        Literal::Dict(items) => Args::Mapping(items, args),
+        other => {
+            one = [other.clone()];
+            Args::Positional(&one)
+        }
+    };
+    let mut out = String::with_capacity(msg.len() + 16);
+    let mut next = 0usize;
+    let mut used_mapping = false;
+    let mut rest = msg;
+    while let Some(pct) = rest.find('%') {
+        out.push_str(&rest[..pct]);
+        let spec = &rest[pct + 1..];
+        let (arg_name, after_name) = match spec.strip_prefix('(') {
+            Some(inner) => {
+                let close = inner
+                    .find(')')
+                    .ok_or_else(|| "incomplete format key".to_owned())?;
+                (Some(&inner[..close]), &inner[close + 1..])
+            }
+            None => (None, spec),
+        };
+        let mut chars = after_name.char_indices().peekable();
+        let mut flags = Flags::default();
+        while let Some(&(_, c)) = chars.peek() {
+            match c {
+                '-' => flags.left = true,
+                '+' => flags.plus = true,
+                ' ' => flags.space = true,
+                '0' => flags.zero = true,
+                '#' => flags.alt = true,
+                _ => break,
+            }
+            chars.next();
+        }
+        let mut width = 0usize;
+        while let Some(&(_, c @ '0'..='9')) = chars.peek() {
+            width = width
+                .saturating_mul(10)
+                .saturating_add(c as usize - '0' as usize);
+            chars.next();
+        }
+        let mut precision = None;
+        if let Some(&(_, '.')) = chars.peek() {
+            chars.next();
+            let mut p = 0usize;
+            while let Some(&(_, c @ '0'..='9')) = chars.peek() {
+                p = p
+                    .saturating_mul(10)
+                    .saturating_add(c as usize - '0' as usize);
+                chars.next();
+            }
+            precision = Some(p);
+        }
+        // Length modifiers are accepted and ignored, as by Python.
+        while let Some(&(_, 'h' | 'l' | 'L')) = chars.peek() {
+            chars.next();
+        }
+        let Some((at, conv)) = chars.next() else {
+            return Err("incomplete format".to_owned());
+        };
+        if width > 10_000 || precision.is_some_and(|p| p > 10_000) {
+            return Err("width or precision too large".to_owned());
+        }
+        rest = &after_name[at + conv.len_utf8()..];
+        if conv == '%' && arg_name.is_none() {
+            out.push('%');
+            continue;
+        }
+        let value = match (arg_name, &args) {
+            (Some(name), Args::Mapping(items, _)) => {
+                used_mapping = true;
+                items
+                    .iter()
+                    .find(|(k, _)| matches!(k, Literal::Str(s) if s == name))
+                    .map(|(_, v)| v)
+                    .ok_or_else(|| format!("KeyError: {name:?}"))?
+            }
+            (Some(_), Args::Positional(_)) => {
+                return Err("format requires a mapping".to_owned());
+            }
+            (None, Args::Mapping(_, whole)) => {
+                // `'%s' % {'a': 1}`: the dict is the one argument.
+                if next > 0 {
+                    return Err("not enough arguments for format string".to_owned());
+                }
+                next += 1;
+                whole
+            }
+            (None, Args::Positional(items)) => {
+                let v = items
+                    .get(next)
+                    .ok_or_else(|| "not enough arguments for format string".to_owned())?;
+                next += 1;
+                v
+            }
+        };
+        let body = convert(conv, value, &flags, precision)?;
+        pad(&mut out, &body, width, &flags, is_numeric(conv));
+    }
+    out.push_str(rest);
+    if let Args::Positional(items) = args
+        && next < items.len()
+    {
+        return Err("not all arguments converted during string formatting".to_owned());
+    }
+    let _ = used_mapping;
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Flags {
+    left: bool,
+    plus: bool,
+    space: bool,
+    zero: bool,
+    alt: bool,
+}
+
+fn is_numeric(conv: char) -> bool {
+    matches!(
+        conv,
+        'd' | 'i' | 'u' | 'f' | 'F' | 'e' | 'E' | 'g' | 'G' | 'x' | 'X' | 'o'
+    )
+}
+
+fn pad(out: &mut String, body: &str, width: usize, flags: &Flags, numeric: bool) {
+    let len = body.chars().count();
+    if len >= width {
+        out.push_str(body);
+        return;
+    }
+    let fill = width - len;
+    if flags.left {
+        out.push_str(body);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if flags.zero && numeric && !body.ends_with("inf") && !body.ends_with("nan") {
+        // Zeros go after the sign and any 0x prefix.
+        let sign_len = body
+            .find(|c: char| !matches!(c, '-' | '+' | ' '))
+            .unwrap_or(0);
+        let (sign, digits) = body.split_at(sign_len);
+        let (prefix, digits) = match digits.get(..2) {
+            Some("0x" | "0X" | "0o") => digits.split_at(2),
+            _ => ("", digits),
+        };
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(digits);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(body);
+    }
+}
+
+/// Python's `str()` of a literal.
+pub(crate) fn py_str(v: &Literal, out: &mut String) {
+    match v {
+        Literal::Str(s) => out.push_str(s),
+        other => py_repr(other, out),
+    }
+}
+
+/// Python's `repr()` of a literal.
+pub(crate) fn py_repr(v: &Literal, out: &mut String) {
+    let mut bytes = Vec::new();
+    write_repr(v, &mut bytes);
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+fn write_repr(v: &Literal, out: &mut Vec<u8>) {
+    match v {
+        Literal::None => out.extend_from_slice(b"None"),
+        Literal::Bool(true) => out.extend_from_slice(b"True"),
+        Literal::Bool(false) => out.extend_from_slice(b"False"),
+        Literal::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Literal::BigInt(d) => out.extend_from_slice(d.as_bytes()),
+        Literal::Float(x) => write_float_repr(out, *x),
+        Literal::Str(s) => write_str_repr(out, s, false),
+        Literal::Tuple(items) => {
+            out.push(b'(');
+            write_items(items, out);
+            if items.len() == 1 {
+                out.push(b',');
+            }
+            out.push(b')');
+        }
+        Literal::List(items) => {
+            out.push(b'[');
+            write_items(items, out);
+            out.push(b']');
+        }
+        Literal::Dict(items) => {
+            out.push(b'{');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_repr(k, out);
+                out.extend_from_slice(b": ");
+                write_repr(v, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_items(items: &[Literal], out: &mut Vec<u8>) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        write_repr(item, out);
+    }
+}
+
+/// An integer argument for `%d`, `%x`, `%o`, `%c` (floats are truncated by
+/// `%d` only, as in Python).
+enum Int<'a> {
+    Small(i128),
+    Big(&'a str),
+}
+
+fn integer<'a>(conv: char, v: &'a Literal) -> Result<Int<'a>, FormatError> {
+    match v {
+        Literal::Int(i) => Ok(Int::Small(i128::from(*i))),
+        Literal::Bool(b) => Ok(Int::Small(i128::from(*b))),
+        Literal::BigInt(d) => Ok(Int::Big(d)),
+        Literal::Float(x) if matches!(conv, 'd' | 'i' | 'u') => {
+            if x.is_finite() {
+                Ok(Int::Small(x.trunc() as i128))
+            } else {
+                Err(format!("cannot convert float {x} to integer"))
+            }
+        }
+        other => Err(format!(
+            "%{conv} format: a real number is required, not {}",
+            type_name(other)
+        )),
+    }
+}
+
+fn float(conv: char, v: &Literal) -> Result<f64, FormatError> {
+    match v {
+        Literal::Float(x) => Ok(*x),
+        Literal::Int(i) => Ok(*i as f64),
+        Literal::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Literal::BigInt(d) => d.parse().map_err(|_| format!("%{conv}: integer too large")),
+        other => Err(format!(
+            "%{conv} format: a real number is required, not {}",
+            type_name(other)
+        )),
+    }
+}
+
+fn type_name(v: &Literal) -> &'static str {
+    match v {
+        Literal::None => "NoneType",
+        Literal::Bool(_) => "bool",
+        Literal::Int(_) | Literal::BigInt(_) => "int",
+        Literal::Float(_) => "float",
+        Literal::Str(_) => "str",
+        Literal::Tuple(_) => "tuple",
+        Literal::List(_) => "list",
+        Literal::Dict(_) => "dict",
+    }
+}
+
+fn sign(negative: bool, flags: &Flags) -> &'static str {
+    match (negative, flags.plus, flags.space) {
+        (true, _, _) => "-",
+        (false, true, _) => "+",
+        (false, false, true) => " ",
+        _ => "",
+    }
+}
+
+fn convert(
+    conv: char,
+    v: &Literal,
+    flags: &Flags,
+    precision: Option<usize>,
+) -> Result<String, FormatError> {
+    let mut s = String::new();
+    match conv {
+        's' | 'r' | 'a' => {
+            if conv == 's' {
+                py_str(v, &mut s);
+            } else {
+                py_repr(v, &mut s);
+            }
+            if let Some(p) = precision {
+                s = s.chars().take(p).collect();
+            }
+        }
+        'd' | 'i' | 'u' | 'x' | 'X' | 'o' => {
+            let (negative, digits) = match integer(conv, v)? {
+                Int::Small(i) => {
+                    let m = i.unsigned_abs();
+                    let d = match conv {
+                        'x' => format!("{m:x}"),
+                        'X' => format!("{m:X}"),
+                        'o' => format!("{m:o}"),
+                        _ => m.to_string(),
+                    };
+                    (i < 0, d)
+                }
+                Int::Big(d) if matches!(conv, 'd' | 'i' | 'u') => {
+                    (d.starts_with('-'), d.trim_start_matches('-').to_owned())
+                }
+                Int::Big(_) => return Err(format!("%{conv} of an integer beyond 128 bits")),
+            };
+            let digits = match precision {
+                Some(p) if digits.len() < p => "0".repeat(p - digits.len()) + &digits,
+                _ => digits,
+            };
+            s.push_str(sign(negative, flags));
+            if flags.alt {
+                s.push_str(match conv {
+                    'x' => "0x",
+                    'X' => "0X",
+                    'o' => "0o",
+                    _ => "",
+                });
+            }
+            s.push_str(&digits);
+        }
+        'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
+            let x = float(conv, v)?;
+            s.push_str(sign(x.is_sign_negative() && !x.is_nan(), flags));
+            s.push_str(&float_body(
+                conv,
+                x.abs(),
+                precision.unwrap_or(6),
+                flags.alt,
+            ));
+        }
+        'c' => match v {
+            Literal::Str(c) if c.chars().count() == 1 => s.push_str(c),
+            other => match integer(conv, other)? {
+                Int::Small(i) => s.push(
+                    u32::try_from(i)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .ok_or_else(|| "%c arg not in range(0x110000)".to_owned())?,
+                ),
+                Int::Big(_) => return Err("%c arg not in range(0x110000)".to_owned()),
+            },
+        },
+        other => {
+            return Err(format!("unsupported format character {other:?}"));
+        }
+    }
+    Ok(s)
+}
+
+/// C's `%f`, `%e`, `%g` of a non-negative number.
+fn float_body(conv: char, x: f64, precision: usize, alt: bool) -> String {
+    let upper = conv.is_ascii_uppercase();
+    let text = if x.is_infinite() {
+        "inf".to_owned()
+    } else if x.is_nan() {
+        "nan".to_owned()
+    } else {
+        match conv.to_ascii_lowercase() {
+            'f' => {
+                let mut s = format!("{x:.precision$}");
+                if alt && precision == 0 {
+                    s.push('.');
+                }
+                s
+            }
+            'e' => exp_form(x, precision),
+            _ => {
+                let p = precision.max(1);
+                let exp = exponent_after_rounding(x, p);
+                let mut s = if exp >= -4 && exp < p as i32 {
+                    format!("{x:.*}", (p as i32 - 1 - exp).max(0) as usize)
+                } else {
+                    exp_form(x, p - 1)
+                };
+                if !alt {
+                    s = strip_zeros(&s);
+                }
+                s
+            }
+        }
+    };
+    if upper { text.to_uppercase() } else { text }
+}
+
+fn exp_form(x: f64, precision: usize) -> String {
+    let s = format!("{x:.precision$e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
+}
+
+fn exponent_after_rounding(x: f64, significant: usize) -> i32 {
+    if x == 0.0 {
+        return 0;
+    }
+    let s = format!("{x:.*e}", significant - 1);
+    s.split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `%g` drops trailing zeros of the fraction, and the point with them.
+fn strip_zeros(s: &str) -> String {
+    let (mantissa, exp) = match s.find('e') {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let mantissa = if mantissa.contains('.') {
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mantissa
+    };
+    format!("{mantissa}{exp}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::literal::parse;
+    use super::*;
+
+    fn fmt(msg: &str, args: &str) -> Result<String, FormatError> {
+        format(msg, &parse(args).unwrap())
+    }
+
+    #[test]
+    fn python_results() {
+        // Each expected value is what CPython prints for the same `%`.
+        let cases = [
+            ("hello %s", "('world',)", "hello world"),
+            ("%r and %s", "('a', 'b')", "'a' and b"),
+            ("%d%%", "(42.9,)", "42%"),
+            ("%5d|%-5d|%05d", "(1, 2, -3)", "    1|2    |-0003"),
+            ("%+d % d", "(3, 3)", "+3  3"),
+            (
+                "%x %X %#x %o %#o",
+                "(255, 255, 255, 8, 8)",
+                "ff FF 0xff 10 0o10",
+            ),
+            ("%f %.2f %.0f", "(1.5, 2.345, 2.5)", "1.500000 2.35 2"),
+            ("%e %E", "(12345.678, 0.00012)", "1.234568e+04 1.200000E-04"),
+            (
+                "%g %g %g %g",
+                "(0.0001, 123456789.0, 100000.0, 1.5)",
+                "0.0001 1.23457e+08 100000 1.5",
+            ),
+            ("%s %s %s", "(None, True, [1, 'x'])", "None True [1, 'x']"),
+            ("%s", "((1, 'a'),)", "(1, 'a')"),
+            (
+                "%(user)s logged in %(n)d times",
+                "{'user': 'ann', 'n': 3}",
+                "ann logged in 3 times",
+            ),
+            ("%s", "{'a': 1}", "{'a': 1}"),
+            (
+                "%.3s|%10.2f|%c%c",
+                "('abcdef', 3.14159, 65, 'z')",
+                "abc|      3.14|Az",
+            ),
+            (
+                "%i",
+                "(123456789012345678901234567890,)",
+                "123456789012345678901234567890",
+            ),
+            ("%s", "(1e+16,)", "1e+16"),
+            ("%s", "(inf,)", "inf"),
+        ];
+        for (msg, args, want) in cases {
+            assert_eq!(fmt(msg, args).as_deref(), Ok(want), "{msg} % {args}");
+        }
+    }
+
+    #[test]
+    fn what_python_refuses_is_an_error() {
+        assert!(fmt("%s %s", "('one',)").is_err());
+        assert!(fmt("%s", "('one', 'two')").is_err());
+        assert!(fmt("%d", "('x',)").is_err());
+        assert!(fmt("%(missing)s", "{'a': 1}").is_err());
+        assert!(fmt("%", "('a',)").is_err());
+        assert!(fmt("%y", "('a',)").is_err());
+    }
+}

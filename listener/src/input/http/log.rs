@@ -1,0 +1,222 @@
+//! `/log`: Python's `HTTPHandler` (GET with the record in the query
+//! string, POST of a urlencoded form), and POSTed NDJSON, JSON text
+//! sequences or JSON arrays of records, gzip or not.
+
+use super::answer::Refusal;
+use super::body::{self, BodyError};
+use super::content::{self, BodyKind};
+use super::sink::RecordSink;
+use super::submit::{refuse, submit};
+use super::{HttpInput, array};
+use crate::diag::http::RefusalKind;
+use crate::settings::HttpAck;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tributary_core::Record;
+
+/// Reasons kept for the answer of a `partial=true` request.
+const REASONS_SHOWN: usize = 5;
+
+/// `GET /log?<record>`: the query string is the record.
+pub(crate) async fn get(
+    State(input): State<Arc<HttpInput>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let form = query.unwrap_or_default();
+    input
+        .ctx
+        .counters
+        .bytes
+        .fetch_add(form.len() as u64, Relaxed);
+    let mut sink = RecordSink::new(&input, peer, form.len());
+    let mut record = Record::empty();
+    if let Err(e) = tributary_core::form::decode_form_record(form.as_bytes(), &mut record) {
+        let refusal = Refusal::new(StatusCode::BAD_REQUEST, format!("bad record: {e}"));
+        return refuse(&input, &peer, refusal, RefusalKind::Malformed);
+    }
+    sink.push(&input, &mut record);
+    submit(&input, sink, input.settings.default_ack, (&[], 0)).await
+}
+
+/// The query parameters of `POST /log`.
+struct Params {
+    ack: HttpAck,
+    partial: bool,
+}
+
+fn params(input: &HttpInput, query: &[(String, String)]) -> Result<Params, Refusal> {
+    let mut p = Params {
+        ack: input.settings.default_ack,
+        partial: false,
+    };
+    for (key, value) in query {
+        match key.as_str() {
+            "ack" => {
+                p.ack = value
+                    .parse()
+                    .map_err(|e: String| Refusal::new(StatusCode::BAD_REQUEST, e))?;
+            }
+            "partial" => {
+                p.partial = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    other => {
+                        return Err(Refusal::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("partial={other}: expected true or false"),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// `POST /log`.
+pub(crate) async fn post(
+    State(input): State<Arc<HttpInput>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match read_and_decode(&input, peer, &query, &headers, body).await {
+        Ok((sink, ack, skipped, skipped_total)) => {
+            submit(&input, sink, ack, (&skipped, skipped_total)).await
+        }
+        Err((refusal, kind)) => refuse(&input, &peer, refusal, kind),
+    }
+}
+
+type Decoded = (RecordSink, HttpAck, Vec<String>, usize);
+
+async fn read_and_decode(
+    input: &HttpInput,
+    peer: SocketAddr,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Decoded, (Refusal, RefusalKind)> {
+    let bad =
+        |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
+    let params = params(input, query).map_err(|r| (r, RefusalKind::Malformed))?;
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let gzip = content::is_gzip(text(header::CONTENT_ENCODING)).ok_or_else(|| {
+        bad(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content encoding not taken: send gzip or no Content-Encoding".to_owned(),
+        )
+    })?;
+    // A declared length past the bound is refused before a byte is read.
+    if let Some(len) = text(header::CONTENT_LENGTH).and_then(|l| l.parse::<u64>().ok())
+        && len > input.settings.max_body as u64
+    {
+        return Err(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body of {len} bytes is larger than {} bytes (http-max-body)",
+                input.settings.max_body
+            ),
+        ));
+    }
+    let read = body::read(body, gzip, input.settings.max_body, input.ctx.frame_timeout)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+                BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+            };
+            let kind = match e {
+                BodyError::TimedOut(_) => RefusalKind::TimedOut,
+                _ => RefusalKind::Malformed,
+            };
+            (Refusal::new(status, e.to_string()), kind)
+        })?;
+    input
+        .ctx
+        .counters
+        .bytes
+        .fetch_add(read.wire_bytes as u64, Relaxed);
+    let bytes = read.bytes;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad(StatusCode::BAD_REQUEST, "the body is empty".to_owned()));
+    }
+    let kind = content::body_kind(text(header::CONTENT_TYPE), &bytes)
+        .map_err(|e| bad(StatusCode::UNSUPPORTED_MEDIA_TYPE, e))?;
+    let mut sink = RecordSink::new(input, peer, bytes.len());
+    let mut record = Record::empty();
+    let mut skipped = Vec::new();
+    let mut skipped_total = 0usize;
+    let mut reject = |what: String,
+                      skipped: &mut Vec<String>|
+     -> Result<(), (Refusal, RefusalKind)> {
+        if !params.partial {
+            return Err(bad(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{what}; nothing of this body was written (add ?partial=true to keep the good records)"
+                ),
+            ));
+        }
+        input.ctx.emit(crate::diag::input::Malformed {
+            peer: &peer,
+            what: &what,
+            nth: 1,
+        });
+        skipped_total += 1;
+        if skipped.len() < REASONS_SHOWN {
+            skipped.push(what);
+        }
+        Ok(())
+    };
+    match kind {
+        BodyKind::Form => match tributary_core::form::decode_form_record(&bytes, &mut record) {
+            Ok(()) => sink.push(input, &mut record),
+            Err(e) => reject(format!("bad record: {e}"), &mut skipped)?,
+        },
+        BodyKind::Lines | BodyKind::Sequence | BodyKind::Array => {
+            let payloads: Vec<(usize, &[u8])> = match kind {
+                BodyKind::Array => array::elements(&bytes)
+                    .map_err(|e| bad(StatusCode::BAD_REQUEST, e))?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (i + 1, p))
+                    .collect(),
+                BodyKind::Sequence => split(&bytes, 0x1e),
+                _ => split(&bytes, b'\n'),
+            };
+            let unit = match kind {
+                BodyKind::Array => "element",
+                BodyKind::Sequence => "record",
+                _ => "line",
+            };
+            for (n, payload) in payloads {
+                match tributary_core::decode_payload_into(payload, input.ctx.decode, &mut record) {
+                    Ok(()) => sink.push(input, &mut record),
+                    Err(e) => reject(format!("{unit} {n}: {e}"), &mut skipped)?,
+                }
+            }
+        }
+    }
+    Ok((sink, params.ack, skipped, skipped_total))
+}
+
+/// The non-blank pieces of `bytes` between `sep`, numbered from 1 (by
+/// line for NDJSON), without their surrounding white space.
+fn split(bytes: &[u8], sep: u8) -> Vec<(usize, &[u8])> {
+    bytes
+        .split(|b| *b == sep)
+        .enumerate()
+        .map(|(i, piece)| (i + 1, piece.trim_ascii()))
+        .filter(|(_, piece)| !piece.is_empty())
+        .collect()
+}

@@ -1,0 +1,19 @@
+//! The HTTP input's routes, all in one place: a route is one line here.
+//! Every route is behind the credentials check when `--http-credentials`
+//! is set.
+
+use super::{HttpInput, auth_layer, log};
+use axum::Router;
+use axum::routing::get;
+use std::sync::Arc;
+
+/// The router of one HTTP input.
+pub(crate) fn router(input: Arc<HttpInput>) -> Router {
+    Router::new()
+        .route("/log", get(log::get).post(log::post))
+        .layer(axum::middleware::from_fn_with_state(
+            input.clone(),
+            auth_layer,
+        ))
+        .with_state(input)
+}

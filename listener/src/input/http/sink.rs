@@ -1,0 +1,62 @@
+//! Records of one request, formatted for the outputs as they are decoded
+//! and held until the whole request is known good: nothing of a body is
+//! queued before every record of it decoded (unless `partial=true`).
+
+use super::HttpInput;
+use crate::pipeline::Batch;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use tributary_core::{CompactString, Record};
+
+/// One request's records, formatted and waiting to be queued.
+pub(crate) struct RecordSink {
+    pub(crate) batch: Batch,
+    peer: SocketAddr,
+    /// Routed to no output: not queued, counted as filtered once queued.
+    filtered: u64,
+}
+
+impl RecordSink {
+    /// An empty sink for a body of about `bytes` bytes from `peer`.
+    pub(crate) fn new(input: &HttpInput, peer: SocketAddr, bytes: usize) -> RecordSink {
+        RecordSink {
+            batch: input.ctx.batch(bytes),
+            peer,
+            filtered: 0,
+        }
+    }
+
+    /// Adds a decoded record: a record without `host` from another host
+    /// gets the peer's address.
+    pub(crate) fn push(&mut self, input: &HttpInput, record: &mut Record) {
+        if record.host.is_none() && !self.peer.ip().is_loopback() {
+            record.host = Some(CompactString::from(self.peer.ip().to_string()));
+        }
+        let encoder = &input.ctx.queue.encoder;
+        let mask = encoder.route(record);
+        if mask == 0 {
+            self.filtered += 1;
+        } else {
+            encoder.push(record, mask, &mut self.batch);
+        }
+    }
+
+    /// The client.
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Records that will be written.
+    pub(crate) fn records(&self) -> usize {
+        self.batch.records
+    }
+
+    /// The request was accepted: count what no output takes.
+    pub(crate) fn count_filtered(&self, input: &HttpInput) {
+        input
+            .ctx
+            .counters
+            .filtered
+            .fetch_add(self.filtered, Relaxed);
+    }
+}

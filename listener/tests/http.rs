@@ -1,0 +1,625 @@
+//! The HTTP input with real clients started by the tests: Python's
+//! `logging.handlers.HTTPHandler` (GET and POST, with and without
+//! credentials, and `secure=True` over TLS), Python's `urllib` posting
+//! gzipped NDJSON, and `curl` (a JSON array, NDJSON, a bad body, 413,
+//! 401). Every record lands exactly once with the right fields. Then the
+//! bad input: a 100 MiB body, a gzip bomb, malformed gzip, `args` that is
+//! code, a chunked body that stalls, huge headers; each gets its answer,
+//! memory stays bounded, and another producer's records all land.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+// One throwaway PKI for the TLS tests of both crates.
+#[cfg(feature = "tls")]
+#[path = "../../handlers/tests/pki/mod.rs"]
+mod pki;
+
+use common::{PATIENCE, Tributary, proc_status_kib, read_json, summary_counter, wait_for_lines};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn need(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        found,
+        "{program} is needed for this test: install it (Debian: apt-get install {package})"
+    );
+}
+
+/// Starts a listener with one HTTP input (and `extra` arguments) writing
+/// `out.log` in `dir`; `inputs` is how many readiness lines to expect.
+fn start(dir: &Path, extra: &[&str], inputs: usize) -> Tributary {
+    let mut args = vec!["--http", "127.0.0.1:0", "--out", "out.log"];
+    args.extend_from_slice(extra);
+    Tributary::start_expecting(dir, &args, inputs)
+}
+
+/// Runs a Python script with `args`; fails the test with its stderr.
+fn python(script: &str, args: &[&str]) -> String {
+    need("python3", "python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs curl, returning (status code, body); `-w` appends the code.
+fn curl(args: &[&str]) -> (u16, String) {
+    need("curl", "curl");
+    let out: Output = Command::new("curl")
+        .args(["-sS", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let code = code.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "curl gave no status: {text:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, body.to_owned())
+}
+
+/// Records of the output by message, skipping the listener's own.
+fn by_msg(lines: &[Value]) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for l in lines {
+        if l["logger"] == "tributary" {
+            continue;
+        }
+        out.entry(l["msg"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(l.clone());
+    }
+    out
+}
+
+fn once<'a>(seen: &'a BTreeMap<String, Vec<Value>>, msg: &str) -> &'a Value {
+    let found = seen.get(msg).map_or(0, Vec::len);
+    assert_eq!(found, 1, "{msg:?} written {found} times; all: {seen:#?}");
+    &seen[msg][0]
+}
+
+/// An `HTTPHandler` on the `app` logger; `{handler_args}` follow host and
+/// URL. Sends `n` records with formatting arguments and an `extra` field,
+/// and one with an exception.
+fn http_handler_script(handler_args: &str) -> String {
+    format!(
+        r#"
+import logging, logging.handlers, os, sys, ssl
+host, method, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cafile = sys.argv[5] if len(sys.argv) > 5 else None
+log = logging.getLogger("app." + tag)
+log.setLevel(logging.DEBUG)
+log.propagate = False
+# A console handler formats first, as in most programs: that sets
+# exc_text, which HTTPHandler sends (it formats nothing itself).
+log.addHandler(logging.StreamHandler(open(os.devnull, "w")))
+h = logging.handlers.HTTPHandler(host, "/log", method=method{handler_args})
+log.addHandler(h)
+for i in range(n):
+    log.warning("%s record %d of %.1f%%", tag, i, 100.0, extra={{"user": "ann", "i": i}})
+try:
+    {{}}["missing"]
+except KeyError:
+    log.exception("%s failed with %r", tag, {{"k": [1, None]}})
+"#
+    )
+}
+
+#[test]
+fn python_http_handler_get_and_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &[], 1);
+    let addr = t.addr("http", 0);
+    let script = http_handler_script("");
+    python(&script, &[&addr, "GET", "20", "get"]);
+    python(&script, &[&addr, "POST", "20", "post"]);
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 42);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    assert_eq!(seen.len(), 42, "{seen:#?}");
+    for tag in ["get", "post"] {
+        for i in 0..20 {
+            let r = once(&seen, &format!("{tag} record {i} of 100.0%"));
+            assert_eq!(r["logger"], format!("app.{tag}"));
+            assert_eq!(r["level"], "WARNING");
+            assert_eq!(r["levelno"], 30);
+            assert_eq!(r["fields"]["user"], "ann");
+            assert_eq!(r["fields"]["i"], i.to_string(), "form values are text");
+            assert_eq!(r["func"], "<module>");
+            assert!(r["pid"].as_u64().unwrap() > 0, "{r}");
+            assert!(r["host"].is_null(), "loopback peers get no host: {r}");
+            assert!(r["ts"].as_str().unwrap().starts_with("20"), "{r}");
+        }
+        let e = once(&seen, &format!("{tag} failed with {{'k': [1, None]}}"));
+        assert_eq!(e["level"], "ERROR");
+        let exc = e["exc"].as_str().unwrap();
+        assert!(
+            exc.starts_with("Traceback (most recent call last):"),
+            "{exc}"
+        );
+        assert!(exc.ends_with("KeyError: 'missing'"), "{exc}");
+    }
+    assert_eq!(summary_counter(&stderr, "malformed"), 0, "{stderr}");
+}
+
+#[test]
+fn python_http_handler_with_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("http.credentials");
+    std::fs::write(&creds, "ann:s3cret\n").unwrap();
+    let t = start(
+        dir.path(),
+        &["--http-credentials", creds.to_str().unwrap()],
+        1,
+    );
+    let addr = t.addr("http", 0);
+    let with = http_handler_script(r#", credentials=("ann", "s3cret")"#);
+    python(&with, &[&addr, "POST", "5", "authed"]);
+    // HTTPHandler ignores the answer: these are refused, and must not land.
+    python(&http_handler_script(""), &[&addr, "POST", "3", "anonymous"]);
+    let wrong = http_handler_script(r#", credentials=("ann", "guess")"#);
+    python(&wrong, &[&addr, "GET", "3", "wrong"]);
+    let url = format!("http://{addr}/log");
+    let (code, body) = curl(&["-i", "--data-binary", "{\"msg\":\"curl no creds\"}", &url]);
+    assert_eq!(code, 401, "{body}");
+    assert!(
+        body.to_ascii_lowercase()
+            .contains("www-authenticate: basic realm=\"tributary\""),
+        "{body}"
+    );
+    let (code, body) = curl(&[
+        "-u",
+        "ann:s3cret",
+        "-H",
+        "content-type: application/x-ndjson",
+        "--data-binary",
+        "{\"msg\":\"curl with creds\"}",
+        &url,
+    ]);
+    assert_eq!((code, body.as_str()), (200, "{\"accepted\":1}\n"));
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 7);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    for i in 0..5 {
+        once(&seen, &format!("authed record {i} of 100.0%"));
+    }
+    once(&seen, "authed failed with {'k': [1, None]}");
+    once(&seen, "curl with creds");
+    assert_eq!(seen.len(), 7, "only the authenticated records: {seen:#?}");
+    // 4 + 4 refused HTTPHandler requests and curl's.
+    assert_eq!(summary_counter(&stderr, "rejected"), 9, "{stderr}");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn python_http_handler_secure_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki::Ca::new(dir.path(), "main");
+    let server = ca.server();
+    let t = start(
+        dir.path(),
+        &[
+            "--tls-cert",
+            server.cert.to_str().unwrap(),
+            "--tls-key",
+            server.key.to_str().unwrap(),
+        ],
+        1,
+    );
+    let port = t.addr("http", 0).rsplit_once(':').unwrap().1.to_owned();
+    let script =
+        http_handler_script(r#", secure=True, context=ssl.create_default_context(cafile=cafile)"#);
+    let host = format!("localhost:{port}");
+    python(
+        &script,
+        &[&host, "POST", "10", "tls", ca.cert.to_str().unwrap()],
+    );
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 11);
+    // Plain HTTP on the TLS port is refused, and writes nothing.
+    let (code, _) = curl(&[
+        "--data-binary",
+        "{\"msg\":\"plain\"}",
+        &format!("http://127.0.0.1:{port}/log"),
+    ]);
+    assert_eq!(code, 0, "no HTTP answer without TLS");
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    for i in 0..10 {
+        once(&seen, &format!("tls record {i} of 100.0%"));
+    }
+    assert_eq!(seen.len(), 11, "{seen:#?}");
+}
+
+/// Python's `urllib` posting gzipped NDJSON batches with `?ack=written`:
+/// once a batch is answered, its records are in the file.
+#[test]
+fn urllib_posts_gzipped_ndjson_and_written_means_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &[], 1);
+    let out = dir.path().join("out.log");
+    let script = r#"
+import gzip, json, sys, urllib.request
+addr, out = sys.argv[1], sys.argv[2]
+for batch in range(5):
+    lines = "".join(json.dumps({"msg": "batch %d line %d" % (batch, i), "logger": "urllib", "level": "INFO", "fields": {"batch": batch, "n": i}}) + "\n" for i in range(200))
+    req = urllib.request.Request("http://%s/log?ack=written" % addr, data=gzip.compress(lines.encode()), method="POST")
+    req.add_header("Content-Type", "application/x-ndjson; charset=utf-8")
+    req.add_header("Content-Encoding", "gzip")
+    with urllib.request.urlopen(req) as resp:
+        assert resp.status == 200, resp.status
+        assert json.loads(resp.read()) == {"accepted": 200}
+    # Answered only once written: every record of this batch is in the file.
+    with open(out) as f:
+        written = [json.loads(l) for l in f]
+    mine = [r for r in written if r.get("logger") == "urllib"]
+    assert len(mine) == 200 * (batch + 1), (batch, len(mine))
+print("ok")
+"#;
+    assert_eq!(
+        python(script, &[&t.addr("http", 0), out.to_str().unwrap()]),
+        "ok\n"
+    );
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    assert_eq!(seen.len(), 1000);
+    for batch in 0..5 {
+        for i in 0..200 {
+            let r = once(&seen, &format!("batch {batch} line {i}"));
+            assert_eq!(r["fields"]["n"], i);
+        }
+    }
+    assert_eq!(summary_counter(&stderr, "records"), 1000, "{stderr}");
+}
+
+#[test]
+fn curl_json_array_ndjson_bad_body_and_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &["--http-max-body", "64KiB"], 1);
+    let url = format!("http://{}/log", t.addr("http", 0));
+    let array = r#"[{"msg":"array 0","logger":"curl","level":"ERROR"}, {"msg":"array 1","logger":"curl","fields":{"k":"v"}}]"#;
+    let json = ["-H", "Content-Type: application/json; charset=utf-8"];
+    let (code, body) = curl(&[json[0], json[1], "--data-binary", array, &url]);
+    assert_eq!((code, body.as_str()), (200, "{\"accepted\":2}\n"));
+    let ndjson = "{\"msg\":\"nd 0\"}\n\n{\"msg\":\"nd 1\"}\r\n{\"msg\":\"nd 2\"}";
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Type: Application/X-NDJSON",
+        "--data-binary",
+        ndjson,
+        &url,
+    ]);
+    assert_eq!((code, body.as_str()), (200, "{\"accepted\":3}\n"));
+    // A bad line refuses the whole body: its good lines are not written.
+    let bad = "{\"msg\":\"good before bad\"}\n{\"msg\": nope}\n{\"msg\":\"good after bad\"}\n";
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Type: application/x-ndjson",
+        "--data-binary",
+        bad,
+        &url,
+    ]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.starts_with("line 2: "), "{body}");
+    assert!(body.contains("nothing of this body was written"), "{body}");
+    // ... unless partial=true: the good ones are, the bad one is reported.
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Type: application/x-ndjson",
+        "--data-binary",
+        &bad.replace("bad\"", "bad, partial\""),
+        &format!("{url}?partial=true"),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["accepted"], 2, "{body}");
+    assert_eq!(answer["skipped"], 1, "{body}");
+    assert!(
+        answer["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: "),
+        "{body}"
+    );
+    // 413 past the bound, declared (Content-Length) or not (chunked).
+    let big = "x".repeat(100 * 1024);
+    let big_line = format!("{{\"msg\":\"{big}\"}}");
+    let (code, body) = curl(&["--data-binary", &big_line, &url]);
+    assert_eq!(code, 413, "{body}");
+    assert!(body.contains("http-max-body"), "{body}");
+    let (code, body) = curl(&[
+        "-H",
+        "Transfer-Encoding: chunked",
+        "--data-binary",
+        &big_line,
+        &url,
+    ]);
+    assert_eq!(code, 413, "{body}");
+    let (code, body) = curl(&["-H", "Content-Type: image/png", "--data-binary", "{}", &url]);
+    assert_eq!(code, 415, "{body}");
+    let (code, _) = curl(&["--data-binary", "{}", &format!("{url}?ack=sometimes")]);
+    assert_eq!(code, 400);
+    // ack=durable needs --durable.
+    let (code, body) = curl(&[
+        "--data-binary",
+        "{\"msg\":\"d\"}",
+        &format!("{url}?ack=durable"),
+    ]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("--durable"), "{body}");
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 7);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    let e = once(&seen, "array 0");
+    assert_eq!(
+        (&e["logger"], &e["level"]),
+        (&Value::from("curl"), &Value::from("ERROR"))
+    );
+    assert_eq!(once(&seen, "array 1")["fields"]["k"], "v");
+    for m in [
+        "nd 0",
+        "nd 1",
+        "nd 2",
+        "good before bad, partial",
+        "good after bad, partial",
+    ] {
+        once(&seen, m);
+    }
+    assert_eq!(seen.len(), 7, "{seen:#?}");
+    assert_eq!(summary_counter(&stderr, "records"), 7, "{stderr}");
+}
+
+#[test]
+fn durable_answers_after_the_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &["--durable", "--http-ack", "durable"], 1);
+    let url = format!("http://{}/log", t.addr("http", 0));
+    for i in 0..3 {
+        let (code, body) = curl(&[
+            "--data-binary",
+            &format!("{{\"msg\":\"durable {i}\"}}"),
+            &url,
+        ]);
+        assert_eq!((code, body.as_str()), (200, "{\"accepted\":1}\n"));
+        let seen = by_msg(&read_json(&dir.path().join("out.log")));
+        once(&seen, &format!("durable {i}"));
+    }
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+/// A record without `host` from another host gets the peer's address; one
+/// with a host keeps it.
+#[test]
+fn a_remote_peer_address_becomes_the_host() {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe
+        .connect("192.0.2.255:9")
+        .or_else(|_| probe.connect("10.255.255.255:9"))
+        .expect("this test needs a non-loopback IPv4 address on this machine");
+    let local = probe.local_addr().unwrap().ip();
+    assert!(
+        !local.is_loopback() && !local.is_unspecified(),
+        "this test needs a non-loopback IPv4 address on this machine, found {local}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tributary::start_expecting(
+        dir.path(),
+        &[
+            "--http",
+            "0.0.0.0:0",
+            "--allow-insecure-remote",
+            "--out",
+            "out.log",
+        ],
+        1,
+    );
+    let port = t.addr("http", 0).rsplit_once(':').unwrap().1.to_owned();
+    let url = format!("http://{local}:{port}/log");
+    let body = "{\"msg\":\"from afar\"}\n{\"msg\":\"named\",\"host\":\"web-1\"}\n";
+    let (code, answer) = curl(&["--data-binary", body, &url]);
+    assert_eq!(code, 200, "{answer}");
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 2);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    assert_eq!(once(&seen, "from afar")["host"], local.to_string());
+    assert_eq!(once(&seen, "named")["host"], "web-1");
+}
+
+/// Sends `head` and then `body` on a raw connection; returns what the
+/// server answered before closing. The answer is read while sending: a
+/// server that answers early and closes resets the connection, and what
+/// was not read by then would be lost.
+fn raw_exchange(addr: SocketAddr, head: &[u8], body: impl FnOnce(&mut TcpStream)) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut reader = s.try_clone().unwrap();
+    reader.set_read_timeout(Some(PATIENCE)).unwrap();
+    let answer = std::thread::spawn(move || {
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    // The server may answer and close before taking everything.
+    let _ = s.write_all(head);
+    body(&mut s);
+    answer.join().unwrap()
+}
+
+#[test]
+fn bad_input_gets_its_answer_and_others_still_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("evaluated");
+    let t = start(
+        dir.path(),
+        &["--tcp", "127.0.0.1:0", "--frame-timeout", "2s"],
+        2,
+    );
+    let http: SocketAddr = t.addr("http", 0).parse().unwrap();
+    let tcp = t.tcp(0);
+    let url = format!("http://{http}/log");
+    // Another producer, over TCP, while the bad input arrives.
+    let producer = std::thread::spawn(move || common::send_lines(tcp, "steady", 2000));
+
+    // A 100 MiB body, streamed without a declared length: 413 once past
+    // 16 MiB, and the listener never holds the rest.
+    let answer = raw_exchange(
+        http,
+        b"POST /log HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n",
+        |s| {
+            let chunk = vec![b'x'; 1 << 20];
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(&chunk);
+            framed.extend_from_slice(b"\r\n");
+            for _ in 0..100 {
+                if s.write_all(&framed).is_err() {
+                    break; // answered and closed
+                }
+            }
+        },
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 16777216 bytes"), "{answer}");
+
+    // A gzip bomb: 64 MiB of zeros in about 64 KiB; 413 once inflated
+    // past the bound.
+    let bomb = dir.path().join("bomb.gz");
+    python(
+        "import gzip, sys\nopen(sys.argv[1], 'wb').write(gzip.compress(b'0' * (64 << 20)))",
+        &[bomb.to_str().unwrap()],
+    );
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Encoding: gzip",
+        "--data-binary",
+        &format!("@{}", bomb.display()),
+        &url,
+    ]);
+    assert_eq!(code, 413, "{body}");
+    assert!(body.contains("once inflated"), "{body}");
+
+    // Malformed gzip.
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Encoding: gzip",
+        "--data-binary",
+        "this is not gzip",
+        &url,
+    ]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.starts_with("malformed gzip body"), "{body}");
+
+    // `args` that is code: refused, never evaluated.
+    let code_args = format!("__import__('os').system('touch {}')", marker.display());
+    let form = format!(
+        "name=evil&msg=%25s&levelname=INFO&levelno=20&args={}",
+        urlencode(&code_args)
+    );
+    let (code, body) = curl(&[
+        "-H",
+        "Content-Type: application/x-www-form-urlencoded",
+        "--data-binary",
+        &form,
+        &url,
+    ]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("nothing is evaluated"), "{body}");
+    let (code, _) = curl(&[&format!("{url}?{form}")]);
+    assert_eq!(code, 400, "GET too");
+    assert!(!marker.exists(), "args was evaluated");
+
+    // A chunked body that stalls: cut off after the frame timeout.
+    let answer = raw_exchange(
+        http,
+        b"POST /log HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n10\r\n{\"msg\":\"stall",
+        |_| {},
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("frame-timeout"), "{answer}");
+
+    // Huge headers: 431.
+    let mut head = b"GET /log?msg=x HTTP/1.1\r\nhost: x\r\n".to_vec();
+    for i in 0..200 {
+        head.extend_from_slice(format!("x-filler-{i}: {}\r\n", "y".repeat(1000)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    let answer = raw_exchange(http, &head, |_| {});
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large"),
+        "{answer}"
+    );
+
+    producer.join().unwrap();
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 2000);
+    let hwm = proc_status_kib(t.pid(), "VmHWM");
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    // 16 MiB is the most one body holds; the 100 MiB one and the 64 MiB
+    // bomb must not have been held whole.
+    assert!(hwm < 96 * 1024, "peak resident {hwm} KiB");
+    let lines = read_json(&out);
+    let seen = common::tally(&lines);
+    common::assert_exactly_once(&seen, &[("steady".to_owned(), 2000)]);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["logger"] != "tributary" && l["fields"]["producer"].is_null()),
+        "nothing of the bad requests was written"
+    );
+    assert!(summary_counter(&stderr, "malformed") >= 5, "{stderr}");
+}
+
+/// `application/x-www-form-urlencoded` escaping, as Python's `quote_plus`.
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char);
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
