@@ -1,9 +1,15 @@
 //! Reading a request body: streamed, bounded before and after gzip, and
 //! cut off when it does not arrive in time.
 
+use super::HttpInput;
+use super::answer::Refusal;
+use super::content;
+use crate::diag::http::RefusalKind;
 use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
 use std::io::Write;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -110,4 +116,56 @@ fn inflate_error(max: usize) -> impl Fn(std::io::Error) -> BodyError {
             BodyError::Gzip(e)
         }
     }
+}
+
+/// Reads a POSTed body as every route does: `Content-Encoding` gzip or none
+/// (415 otherwise), a declared length past `--http-max-body` refused before
+/// a byte is read (413), then [`read`] (413 past the bound, 408 too slow, 400
+/// for broken gzip); the bytes that came over the wire are counted.
+pub(crate) async fn read_request(
+    input: &HttpInput,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Vec<u8>, (Refusal, RefusalKind)> {
+    let bad =
+        |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let gzip = content::is_gzip(text(header::CONTENT_ENCODING)).ok_or_else(|| {
+        bad(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content encoding not taken: send gzip or no Content-Encoding".to_owned(),
+        )
+    })?;
+    // A declared length past the bound is refused before a byte is read.
+    if let Some(len) = text(header::CONTENT_LENGTH).and_then(|l| l.parse::<u64>().ok())
+        && len > input.settings.max_body as u64
+    {
+        return Err(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body of {len} bytes is larger than {} bytes (http-max-body)",
+                input.settings.max_body
+            ),
+        ));
+    }
+    let read = read(body, gzip, input.settings.max_body, input.ctx.frame_timeout)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+                BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+            };
+            let kind = match e {
+                BodyError::TimedOut(_) => RefusalKind::TimedOut,
+                _ => RefusalKind::Malformed,
+            };
+            (Refusal::new(status, e.to_string()), kind)
+        })?;
+    input
+        .ctx
+        .counters
+        .bytes
+        .fetch_add(read.wire_bytes as u64, Relaxed);
+    Ok(read.bytes)
 }
