@@ -356,6 +356,8 @@ mod tests {
             "(1)(2)",
             "(b'bytes',)",
             "(1 + 2,)",
+            "(os,)",
+            "{'k': secret}",
             "('a' 'b' x,)",
         ] {
             let e = parse(code).expect_err(code);
