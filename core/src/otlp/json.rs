@@ -71,7 +71,7 @@ pub(crate) fn hex_id<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Erro
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| (c as char).to_digit(16);
