@@ -7,7 +7,7 @@
 //! `protoc` nor the `opentelemetry-proto` crate, whose `logs` feature pulls
 //! the whole OpenTelemetry SDK. The same types deserialize from OTLP/JSON
 //! (lowerCamelCase keys, hex ids, 64-bit integers as strings or numbers,
-//! `null` as the default; the helpers are in [`super::json`]). Fields this
+//! `null` as the default; the helpers are in the `otlp::json` module). Fields this
 //! decoder has no use for (`schema_url`, entity references) are left out:
 //! both decoders skip what they do not know, as the protocol requires.
 
@@ -151,7 +151,7 @@ pub struct KeyValue {
 
 /// `AnyValue`: a string, bool, integer, double, bytes, array or map.
 /// Its OTLP/JSON form (`{"stringValue": "x"}`, ...) is read by hand in
-/// [`super::json`].
+/// the `otlp::json` module.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AnyValue {
     /// Which value; `None` is the empty value.
