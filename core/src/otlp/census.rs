@@ -9,8 +9,6 @@
 //! [`DecodeLimits`].
 
 use super::{DecodeLimits, OtlpError};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
 /// Messages nested deeper than this are refused by the census; prost's own
 /// recursion limit (100) would refuse them anyway, with a vaguer error.
@@ -152,117 +150,52 @@ fn varint(buf: &mut &[u8]) -> Result<u64, OtlpError> {
     ))
 }
 
-/// Counts an OTLP/JSON body: objects and arrays as values, and the members
-/// of every `logRecords` array as records. serde_json refuses nesting
-/// deeper than 128 on its own.
+/// Counts an OTLP/JSON body: objects and arrays as values, and the
+/// objects directly inside a `"logRecords"` array as records. A byte scan
+/// (strings skipped, escapes honoured), a fraction of a parse: it checks
+/// nothing but the counts, serde_json refuses what is not JSON, and nesting
+/// deeper than 128, when it decodes.
 pub(crate) fn json(body: &[u8], limits: &DecodeLimits) -> Result<Census, OtlpError> {
     let mut census = Census::default();
-    let mut de = serde_json::Deserializer::from_slice(body);
-    Node {
-        census: &mut census,
-        limits,
-        records: false,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end())
-    .map_err(|e| {
-        // Our own refusals travel through serde as custom errors; give them back typed.
-        let message = e.to_string();
-        if message.starts_with(LIMIT_MARK) {
-            if message.contains("records") {
-                OtlpError::TooManyRecords {
-                    limit: limits.max_records,
+    let mut depth = 0usize;
+    // The depth of the open `logRecords` array, whose objects are records.
+    let mut records_at: Option<usize> = None;
+    // The last string closed was the key `logRecords`, and only white
+    // space and a colon came after it.
+    let mut after_key = false;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < body.len() && body[i] != b'"' {
+                    i += if body[i] == b'\\' { 2 } else { 1 };
                 }
-            } else {
-                OtlpError::TooManyValues {
-                    limit: limits.max_values,
-                }
+                after_key = body.get(start..i) == Some(b"logRecords".as_slice());
             }
-        } else {
-            OtlpError::Json(message)
+            b'{' | b'[' => {
+                depth += 1;
+                let is_record = body[i] == b'{' && records_at == Some(depth - 1);
+                if body[i] == b'[' && after_key {
+                    records_at = Some(depth);
+                }
+                census.count(is_record, limits)?;
+                after_key = false;
+            }
+            b'}' | b']' => {
+                if records_at == Some(depth) {
+                    records_at = None;
+                }
+                depth = depth.saturating_sub(1);
+                after_key = false;
+            }
+            b':' | b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => after_key = false,
         }
-    })?;
+        i += 1;
+    }
     Ok(census)
-}
-
-const LIMIT_MARK: &str = "census limit: ";
-
-/// One JSON value; `records` says it is a member of a `logRecords` array.
-struct Node<'a> {
-    census: &'a mut Census,
-    limits: &'a DecodeLimits,
-    records: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl Node<'_> {
-    fn count<E: de::Error>(&mut self, is_record: bool) -> Result<(), E> {
-        self.census
-            .count(is_record, self.limits)
-            .map_err(|e| E::custom(format!("{LIMIT_MARK}{e}")))
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        let members_are_records = std::mem::take(&mut self.records);
-        self.count(false)?;
-        loop {
-            let node = Node {
-                census: self.census,
-                limits: self.limits,
-                records: members_are_records,
-            };
-            if seq.next_element_seed(node)?.is_none() {
-                return Ok(());
-            }
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        let is_record = self.records;
-        self.count(is_record)?;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let node = Node {
-                census: self.census,
-                limits: self.limits,
-                records: key == "logRecords",
-            };
-            map.next_value_seed(node)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -297,6 +230,27 @@ mod tests {
             json(body, &limits),
             Err(OtlpError::TooManyValues { limit: 5 })
         ));
+    }
+
+    #[test]
+    fn json_scan_skips_strings_and_finds_only_the_log_records_key() {
+        // Brackets and quotes inside strings (escaped ones too) are text;
+        // "logRecords" as a value opens nothing.
+        let body = br#"{"resourceLogs":[{"scopeLogs":[{"scope":{"name":"a \"{[ logRecords"},
+            "logRecords" : [{"body":{"stringValue":"logRecords"}}, {"attributes":[{"key":"[{"}]}]}]}]}"#;
+        let census = json(body, &DecodeLimits::default()).expect("valid");
+        assert_eq!(census.records, 2);
+        // root, [, {, [, {, scope{, [, {rec, body{, {rec, attributes[, {kv
+        assert_eq!(census.values, 12);
+        let odd = br#"{"x":"logRecords","y":[{}],"logRecords":"[{"}"#;
+        assert_eq!(
+            json(odd, &DecodeLimits::default())
+                .expect("scanned")
+                .records,
+            0
+        );
+        // Cut off inside a string or after an escape: scanned without a panic.
+        assert!(json(br#"{"a":"\"#, &DecodeLimits::default()).is_ok());
     }
 
     #[test]

@@ -134,24 +134,26 @@ fn map_record(
     record.pid = resource.pid;
     record.process.clone_from(&resource.process);
 
-    let fields = &mut record.fields;
+    let mut fields = Fields::with_capacity(
+        resource.fields.len() + scope_fields.len() + log_record.attributes.len() + 3,
+    );
     for (k, v) in resource.fields.iter().chain(scope_fields.iter()) {
         fields.insert(k, v.clone());
     }
-    insert_attributes(fields, log_record.attributes, limits)?;
-
-    record.file = take_str_any(fields, &["code.file.path", "code.filepath"]);
-    record.line = take_int_any(fields, &["code.line.number", "code.lineno"]);
-    record.func = take_str_any(fields, &["code.function.name", "code.function"]);
-    record.module = take_str(fields, "code.namespace");
-    record.tid = take_int(fields, "thread.id");
-    record.thread = take_str(fields, "thread.name");
-    record.seq = take_int(fields, "log.record.seq");
-    record.exc = take_str(fields, "exception.stacktrace");
-    record.stack = take_str(fields, "code.stacktrace");
     // The `otel` profile writes a custom level's own number here, which
     // SeverityNumber cannot carry.
-    let levelno: Option<i32> = take_int(fields, "log.record.levelno");
+    let mut levelno: Option<i32> = None;
+    for kv in log_record.attributes {
+        let value = match kv.value {
+            Some(v) => value_of(v, 1, limits)?,
+            None => Value::Null,
+        };
+        if let Some(value) = into_part(&mut record, &mut levelno, &kv.key, value) {
+            fields.insert(kv.key, value);
+        }
+    }
+    record.fields = fields;
+    let fields = &mut record.fields;
 
     let level = level_of_severity(log_record.severity_number, &log_record.severity_text);
     record.level = match levelno {
@@ -180,13 +182,14 @@ fn hex_id(bytes: &[u8]) -> Option<CompactString> {
     if bytes.iter().all(|&b| b == 0) {
         return None;
     }
-    let mut hex = CompactString::with_capacity(bytes.len() * 2);
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        hex.push(DIGITS[usize::from(b >> 4)] as char);
-        hex.push(DIGITS[usize::from(b & 15)] as char);
+        hex.push(DIGITS[usize::from(b >> 4)]);
+        hex.push(DIGITS[usize::from(b & 15)]);
     }
-    Some(hex)
+    // Hex digits are ASCII.
+    Some(CompactString::from_utf8_lossy(&hex))
 }
 
 /// The message of a body: a string as it is, any other value as its JSON.
@@ -267,10 +270,6 @@ fn take_str(fields: &mut Fields, key: &str) -> Option<CompactString> {
     }
 }
 
-fn take_str_any(fields: &mut Fields, keys: &[&str]) -> Option<CompactString> {
-    keys.iter().find_map(|k| take_str(fields, k))
-}
-
 /// Takes an integer attribute that fits `T`; any other value stays a field.
 fn take_int<T: TryFrom<i64>>(fields: &mut Fields, key: &str) -> Option<T> {
     let n = T::try_from(fields.get(key)?.as_i64()?).ok()?;
@@ -278,6 +277,32 @@ fn take_int<T: TryFrom<i64>>(fields: &mut Fields, key: &str) -> Option<T> {
     Some(n)
 }
 
-fn take_int_any<T: TryFrom<i64>>(fields: &mut Fields, keys: &[&str]) -> Option<T> {
-    keys.iter().find_map(|k| take_int(fields, k))
+/// Puts a record attribute the `otel` profile writes for a part of the
+/// record (`code.file.path` → `file`, ...) into that part; gives the value
+/// back when the key is no such attribute or the value is not of the
+/// part's type (it stays a field then).
+fn into_part(
+    record: &mut Record,
+    levelno: &mut Option<i32>,
+    key: &str,
+    value: Value,
+) -> Option<Value> {
+    match (key, value) {
+        ("code.file.path" | "code.filepath", Value::Str(s)) => record.file = Some(s),
+        ("code.function.name" | "code.function", Value::Str(s)) => record.func = Some(s),
+        ("code.namespace", Value::Str(s)) => record.module = Some(s),
+        ("thread.name", Value::Str(s)) => record.thread = Some(s),
+        ("exception.stacktrace", Value::Str(s)) => record.exc = Some(s),
+        ("code.stacktrace", Value::Str(s)) => record.stack = Some(s),
+        ("code.line.number" | "code.lineno", Value::Int(i)) if u32::try_from(i).is_ok() => {
+            record.line = u32::try_from(i).ok();
+        }
+        ("thread.id", Value::Int(i)) if i >= 0 => record.tid = u64::try_from(i).ok(),
+        ("log.record.seq", Value::Int(i)) if i >= 0 => record.seq = u64::try_from(i).ok(),
+        ("log.record.levelno", Value::Int(i)) if i32::try_from(i).is_ok() => {
+            *levelno = i32::try_from(i).ok();
+        }
+        (_, value) => return Some(value),
+    }
+    None
 }
