@@ -481,6 +481,10 @@ impl ListenerBuilder {
         let http = Arc::new(input::http::HttpSettings {
             credentials: http_credentials,
             max_body: settings.http_max_body,
+            body_budget: input::http::BodyBudget::new(
+                settings.frame_budget,
+                settings.http_max_body,
+            ),
             default_ack: settings.http_ack,
             acks: Arc::new(input::http::HttpAcks::new(&producers)),
             max_connections: settings.max_connections,

@@ -66,7 +66,7 @@ fn python(script: &str, args: &[&str]) -> String {
 fn curl(args: &[&str]) -> (u16, String) {
     need("curl", "curl");
     let out: Output = Command::new("curl")
-        .args(["-sS", "-o", "-", "-w", "\n%{http_code}"])
+        .args(["-sS", "-m", "120", "-o", "-", "-w", "\n%{http_code}"])
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -622,4 +622,228 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Starts the listener with every file it writes limited to `fsize` bytes
+/// (writes past it fail with EFBIG, as on a full disk); returns the child
+/// and the HTTP input's address.
+/// A listener child killed when dropped, so a failing test leaves none.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_with_file_limit(dir: &Path, args: &[&str], fsize: u64) -> (Killed, String) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    cmd.arg("listen")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (signal and setrlimit through libc), touching no shared memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: fsize,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn tributary");
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a readiness line")
+        .unwrap();
+    let addr = line
+        .strip_prefix("listening http ")
+        .expect("readiness line");
+    (Killed(child), addr.to_owned())
+}
+
+fn ndjson(producer: &str, count: u64) -> String {
+    (0..count)
+        .map(|n| format!("{{\"msg\":\"{producer} {n}\",\"fields\":{{\"producer\":\"{producer}\",\"n\":{n}}}}}\n"))
+        .collect()
+}
+
+/// The writer stalls (its file cannot grow), the queue stays full: a
+/// request gets 503 with `Retry-After`, and nothing of it is queued; once
+/// the file can grow, the request sent again lands, every record once.
+#[test]
+fn a_full_queue_is_answered_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut listener, addr) = start_with_file_limit(
+        dir.path(),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--out",
+            "out.log",
+            "--queue-capacity",
+            "4",
+        ],
+        2000,
+    );
+    let url = format!("http://{addr}/log");
+    let nd = ["-H", "Content-Type: application/x-ndjson"];
+    // More than the file may hold: the writer stalls on it (in a write or
+    // the flush after it) and the queue fills behind it; requests are
+    // accepted until there is no room, then refused.
+    let mut accepted = Vec::new();
+    let refused = loop {
+        let producer = format!("batch{}", accepted.len());
+        let (code, answer) = curl(&[
+            "-i",
+            nd[0],
+            nd[1],
+            "--data-binary",
+            &ndjson(&producer, 60),
+            &url,
+        ]);
+        if code == 200 {
+            assert!(answer.ends_with("{\"accepted\":60}\n"), "{answer}");
+            accepted.push(producer);
+            assert!(accepted.len() < 10, "the queue of 4 records never filled");
+            continue;
+        }
+        assert_eq!(code, 503, "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nretry-after: 1\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("queue is full"), "{answer}");
+        break producer;
+    };
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit reads `lim` and writes nothing (old is null).
+    let raised = unsafe {
+        libc::prlimit(
+            listener.0.id() as i32,
+            libc::RLIMIT_FSIZE,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(raised, 0, "prlimit: {}", std::io::Error::last_os_error());
+    // Sent again, as the client is told to.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let (code, body) = curl(&[nd[0], nd[1], "--data-binary", &ndjson(&refused, 60), &url]);
+        if code == 200 {
+            assert_eq!(body, "{\"accepted\":60}\n");
+            break;
+        }
+        assert_eq!(code, 503, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still 503 after {PATIENCE:?}"
+        );
+    }
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 60 * (accepted.len() + 1));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(listener.0.id() as i32, libc::SIGTERM) };
+    assert!(listener.0.wait().unwrap().success());
+    let seen = common::tally(&read_json(&out));
+    let batches: Vec<(String, u64)> = accepted
+        .into_iter()
+        .chain([refused])
+        .map(|p| (p, 60))
+        .collect();
+    common::assert_exactly_once(&seen, &batches);
+}
+
+/// Bodies being received at once share one budget (`--frame-budget`,
+/// never less than `--http-max-body`): a body that would pass it is
+/// answered 503 with `Retry-After`, and the body holding it is unharmed.
+#[test]
+fn bodies_received_at_once_share_one_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &[], 1);
+    let http: SocketAddr = t.addr("http", 0).parse().unwrap();
+    // 12 MiB of records, sent but for the final chunk: held by the listener.
+    let pad = "p".repeat(1000);
+    let lines: String = (0..12 * 1024)
+        .map(|n| format!("{{\"msg\":\"held {n}\",\"fields\":{{\"pad\":\"{pad}\"}}}}\n"))
+        .collect();
+    let mut held = TcpStream::connect(http).unwrap();
+    held.write_all(
+        b"POST /log HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n",
+    )
+    .unwrap();
+    held.write_all(format!("{:x}\r\n", lines.len()).as_bytes())
+        .unwrap();
+    held.write_all(lines.as_bytes()).unwrap();
+    held.write_all(b"\r\n").unwrap();
+    // 8 MiB more cannot fit beside it once it is all in: 503. Until then
+    // it may fit, and is refused as the bad body it is (nothing written).
+    let url = format!("http://{http}/log");
+    let other = dir.path().join("other");
+    std::fs::write(&other, "x".repeat(8 << 20)).unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let (code, answer) = curl(&[
+            "-i",
+            "--data-binary",
+            &format!("@{}", other.display()),
+            &url,
+        ]);
+        if code == 503 {
+            assert!(
+                answer
+                    .to_ascii_lowercase()
+                    .contains("\r\nretry-after: 1\r\n"),
+                "{answer}"
+            );
+            assert!(answer.contains("frame-budget"), "{answer}");
+            break;
+        }
+        assert_eq!(code, 400, "{answer}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never refused for the budget"
+        );
+    }
+    // The held body completes and lands whole.
+    held.write_all(b"0\r\n\r\n").unwrap();
+    held.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 512];
+    while !answer.ends_with(b"}\n") {
+        let n = held.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(answer.ends_with("{\"accepted\":12288}\n"), "{answer}");
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 12 * 1024);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = by_msg(&read_json(&out));
+    assert_eq!(seen.len(), 12 * 1024);
+    for n in [0, 6000, 12 * 1024 - 1] {
+        once(&seen, &format!("held {n}"));
+    }
 }

@@ -33,6 +33,9 @@ pub enum Scenario {
     /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
     /// JSON; against the same content as RFC 5424 to rsyslog (s7's harness).
     S13,
+    /// HTTP: N Rust processes POSTing [`S13`](Scenario::S13)'s records as
+    /// NDJSON batches of 1,000 to the HTTP input's `/log`.
+    S14,
 }
 
 impl Scenario {
@@ -49,6 +52,7 @@ impl Scenario {
             Scenario::S8 => "s8",
             Scenario::S9 => "s9",
             Scenario::S13 => "s13",
+            Scenario::S14 => "s14",
         }
     }
 
@@ -70,6 +74,9 @@ impl Scenario {
             Scenario::S9 => {
                 "acknowledged Rust producers → tributary listener → JSON, after write vs --durable"
             }
+            Scenario::S14 => {
+                "foreign JSON as NDJSON batches of 1,000 over HTTP → tributary listener --http"
+            }
             Scenario::S13 => {
                 "foreign JSON (alphabetical keys, 4 fields) frames and NDJSON → tributary listener vs rsyslog"
             }
@@ -84,6 +91,8 @@ pub enum Transport {
     Tcp,
     /// A Unix stream socket.
     Unix,
+    /// HTTP/1.1 on loopback TCP (`--http`).
+    Http,
 }
 
 /// The receiving process.
@@ -459,6 +468,21 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
         if can.rsyslog {
             cases.push(rsyslog(Scenario::S13, n));
         }
+        cases.push(Case {
+            scenario: Scenario::S14,
+            system: "tributary http ndjson",
+            tributary: true,
+            n,
+            per_producer: sizes.rust_records,
+            format: LineFormat::Json,
+            rotating: false,
+            setup: tributary_net(
+                Transport::Http,
+                false,
+                false,
+                Producers::Rust(Client::HttpNdjson),
+            ),
+        });
     }
     cases.sort_by_key(|c| c.scenario); // stable: the order within a scenario stays
     (cases, notes)
@@ -505,7 +529,8 @@ mod tests {
                 Scenario::S7,
                 Scenario::S8,
                 Scenario::S9,
-                Scenario::S13
+                Scenario::S13,
+                Scenario::S14
             ]
         );
     }

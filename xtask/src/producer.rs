@@ -35,7 +35,15 @@ pub enum Client {
     /// [`Client::Foreign`]'s records as NDJSON lines.
     #[value(name = "foreign-lines")]
     ForeignLines,
+    /// [`Client::ForeignLines`] POSTed to the HTTP input's `/log` in
+    /// batches of [`HTTP_BATCH`] records on one keep-alive connection,
+    /// each answered before the next is sent (as a log shipper does).
+    #[value(name = "http-ndjson")]
+    HttpNdjson,
 }
+
+/// Records per HTTP request of [`Client::HttpNdjson`].
+pub const HTTP_BATCH: u64 = 1000;
 
 /// Arguments of `xtask produce`.
 #[derive(Debug, clap::Args)]
@@ -122,6 +130,7 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
                 Ok(())
             })?
         }
+        Client::HttpNdjson => http_ndjson(args)?,
         Client::Syslog => {
             let host = hostname();
             let pid = std::process::id();
@@ -194,6 +203,76 @@ fn raw(
     let last = wall_ns();
     out.flush().context("the receiver closed the connection")?;
     drop(out);
+    Ok(finish(args, &hist, first, last, cpu0))
+}
+
+/// Posts NDJSON batches over HTTP/1.1 keep-alive and waits for each
+/// `200`; a record's latency is its batch's round trip.
+fn http_ndjson(args: &ProduceArgs) -> anyhow::Result<ProducerReport> {
+    use std::io::{BufRead, BufReader, Read};
+    let addr = args
+        .tcp
+        .as_deref()
+        .context("the HTTP client needs --tcp ADDR (the HTTP input's)")?;
+    let stream = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let pid = std::process::id();
+    let mut body = Vec::with_capacity(256 * HTTP_BATCH as usize);
+    let mut request = Vec::with_capacity(body.capacity() + 256);
+    let mut hist = Histogram::default();
+    let mut line = String::new();
+    procstat::sleep_until(args.start_at);
+    let cpu0 = self_usage().cpu_ns;
+    let first = wall_ns();
+    let mut seq = 0;
+    while seq < args.records {
+        let t0 = Instant::now();
+        let end = (seq + HTTP_BATCH).min(args.records);
+        body.clear();
+        for s in seq..end {
+            serde_json::to_writer(&mut body, &foreign(args.id, s, pid))?;
+            body.push(b'\n');
+        }
+        request.clear();
+        write!(
+            request,
+            "POST /log HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )?;
+        request.extend_from_slice(&body);
+        writer
+            .write_all(&request)
+            .context("the receiver closed the connection")?;
+        // The answer: status line, headers, then content-length bytes.
+        line.clear();
+        reader.read_line(&mut line)?;
+        if !line.starts_with("HTTP/1.1 200") {
+            bail!("the HTTP input answered {:?}", line.trim_end());
+        }
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().context("bad content-length")?;
+            }
+        }
+        let mut answer = vec![0u8; length];
+        reader.read_exact(&mut answer)?;
+        let took = t0.elapsed().as_nanos() as u64;
+        for _ in seq..end {
+            hist.record(took);
+        }
+        seq = end;
+    }
+    let last = wall_ns();
     Ok(finish(args, &hist, first, last, cpu0))
 }
 

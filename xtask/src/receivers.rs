@@ -52,6 +52,7 @@ pub fn start(
             match transport {
                 Transport::Tcp => cmd.args(["--tcp", "127.0.0.1:0"]),
                 Transport::Unix => cmd.arg("--unix").arg(dir.join("in.sock")),
+                Transport::Http => cmd.args(["--http", "127.0.0.1:0"]),
             };
             cmd.arg("--out").arg(out);
             if text {
@@ -84,7 +85,8 @@ pub fn start(
 /// `listening tcp 127.0.0.1:PORT` or `listening unix PATH`.
 fn parse_ready(line: &str) -> anyhow::Result<Address> {
     match line.split_once(' ').map(|(_, rest)| rest.split_once(' ')) {
-        Some(Some(("tcp", addr))) => Ok(Address::Tcp(addr.to_string())),
+        // The HTTP client connects by TCP too.
+        Some(Some(("tcp" | "http", addr))) => Ok(Address::Tcp(addr.to_string())),
         Some(Some(("unix", path))) => Ok(Address::Unix(PathBuf::from(path))),
         _ => bail!("unexpected readiness line {line:?}"),
     }

@@ -179,6 +179,7 @@ fn producer_command(
                 crate::producer::Client::Syslog => "syslog",
                 crate::producer::Client::Foreign => "foreign",
                 crate::producer::Client::ForeignLines => "foreign-lines",
+                crate::producer::Client::HttpNdjson => "http-ndjson",
                 crate::producer::Client::Acked => "acked",
             };
             cmd.args(["produce", "--client", client]);

@@ -679,7 +679,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "frame-budget",
         form: Form::Value("SIZE"),
-        doc: "Most bytes held in unfinished frames and lines over all connections (at least 64 KiB); past it the connections holding the largest are closed, counted as evicted",
+        doc: "Most bytes held in unfinished frames and lines over all connections (at least 64 KiB); past it the connections holding the largest are closed, counted as evicted. HTTP request bodies being received share a budget of the same size (at least --http-max-body); past it a body is answered 503",
         default: Shown::Value("16MiB"),
         scope: Scope::Listener,
         apply: Apply::Listener(|c, v| {

@@ -22,7 +22,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use idle::{IdleCutoff, InFlight};
 use std::fmt;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,8 +195,8 @@ impl Connection {
                 let tls_stream = tokio::time::timeout(limit, tls.acceptor.accept(tcp))
                     .await
                     .map_err(|_| {
-                        io::Error::new(
-                            io::ErrorKind::TimedOut,
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
                             format!(
                                 "no TLS handshake within {:.1}s (tls-handshake-timeout)",
                                 limit.as_secs_f64()

@@ -1,5 +1,6 @@
-//! Reading a request body: streamed, bounded before and after gzip, and
-//! cut off when it does not arrive in time.
+//! Reading a request body: streamed, bounded before and after gzip, held
+//! within the budget all HTTP bodies share, and cut off when it does not
+//! arrive in time.
 
 use super::HttpInput;
 use super::answer::Refusal;
@@ -9,8 +10,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// Why a body could not be read.
@@ -19,6 +22,11 @@ pub(crate) enum BodyError {
     /// Past the bound (raw or inflated).
     #[error("the body is larger than {max} bytes{after} (http-max-body)")]
     TooLarge { max: usize, after: &'static str },
+    /// The bodies being received at once hold the whole budget.
+    #[error(
+        "the listener holds as many request bodies as it may at once (frame-budget); send again shortly"
+    )]
+    Busy,
     /// Not valid gzip.
     #[error("malformed gzip body: {0}")]
     Gzip(std::io::Error),
@@ -30,19 +38,59 @@ pub(crate) enum BodyError {
     Read(String),
 }
 
-/// A writer that refuses to grow past `max` bytes: the inflated body.
+/// The budget of body bytes (in KiB permits) every HTTP request being
+/// received shares, so many large bodies at once cannot exhaust memory.
+#[derive(Clone)]
+pub(crate) struct BodyBudget(Arc<Semaphore>);
+
+impl BodyBudget {
+    /// A budget of `bytes` (at least one body of `max_body` fits).
+    pub(crate) fn new(bytes: usize, max_body: usize) -> BodyBudget {
+        let kib = bytes
+            .max(max_body)
+            .div_ceil(1024)
+            .min(Semaphore::MAX_PERMITS);
+        BodyBudget(Arc::new(Semaphore::new(kib)))
+    }
+}
+
+/// The body as it is held: at most `max` bytes, each KiB of them taken
+/// from the shared budget before it is stored.
 struct Bounded {
     bytes: Vec<u8>,
     max: usize,
+    budget: Arc<Semaphore>,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+impl Bounded {
+    fn held_bytes(&self) -> usize {
+        self.held.as_ref().map_or(0, |p| p.num_permits() * 1024)
+    }
 }
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.bytes.len() + buf.len() > self.max {
+        let len = self.bytes.len() + buf.len();
+        if len > self.max {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::FileTooLarge,
-                "inflated past the bound",
+                "past the bound",
             ));
+        }
+        if len > self.held_bytes() {
+            let more = (len - self.held_bytes()).div_ceil(1024).max(64);
+            let more = u32::try_from(more).unwrap_or(u32::MAX);
+            let Ok(permit) = self.budget.clone().try_acquire_many_owned(more) else {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::OutOfMemory,
+                    "body budget spent",
+                ));
+            };
+            match &mut self.held {
+                Some(held) => held.merge(permit),
+                None => self.held = Some(permit),
+            }
         }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
@@ -52,10 +100,12 @@ impl Write for Bounded {
     }
 }
 
-/// What was read: the (inflated) bytes, and how many came over the wire.
+/// What was read: the (inflated) bytes, how many came over the wire, and
+/// the share of the budget they hold until this is dropped.
 pub(crate) struct ReadBody {
     pub(crate) bytes: Vec<u8>,
     pub(crate) wire_bytes: usize,
+    _held: Option<OwnedSemaphorePermit>,
 }
 
 /// Reads `body` whole, never holding more than `max` bytes of it (nor of
@@ -64,18 +114,23 @@ pub(crate) async fn read(
     body: Body,
     gzip: bool,
     max: usize,
+    budget: &BodyBudget,
     limit: Option<Duration>,
 ) -> Result<ReadBody, BodyError> {
     let deadline = limit.map(|l| (Instant::now() + l, l));
     let mut body = body;
     let mut wire_bytes = 0usize;
-    let mut plain = Vec::new();
-    let mut inflater = gzip.then(|| {
-        flate2::write::MultiGzDecoder::new(Bounded {
-            bytes: Vec::new(),
-            max,
-        })
-    });
+    let bounded = Bounded {
+        bytes: Vec::new(),
+        max,
+        budget: budget.0.clone(),
+        held: None,
+    };
+    let mut sink = if gzip {
+        Sink::Gzip(flate2::write::MultiGzDecoder::new(bounded))
+    } else {
+        Sink::Plain(bounded)
+    };
     loop {
         let next = body.frame();
         let frame = match deadline {
@@ -93,40 +148,51 @@ pub(crate) async fn read(
         if wire_bytes > max {
             return Err(BodyError::TooLarge { max, after: "" });
         }
-        match &mut inflater {
-            Some(inflater) => inflater.write_all(&data).map_err(inflate_error(max))?,
-            None => plain.extend_from_slice(&data),
-        }
+        let written = match &mut sink {
+            Sink::Gzip(inflater) => inflater.write_all(&data),
+            Sink::Plain(plain) => plain.write_all(&data),
+        };
+        written.map_err(write_error(max, gzip))?;
     }
-    let bytes = match inflater {
-        Some(inflater) => inflater.finish().map_err(inflate_error(max))?.bytes,
-        None => plain,
+    let bounded = match sink {
+        Sink::Gzip(inflater) => inflater.finish().map_err(write_error(max, gzip))?,
+        Sink::Plain(plain) => plain,
     };
-    Ok(ReadBody { bytes, wire_bytes })
+    Ok(ReadBody {
+        bytes: bounded.bytes,
+        wire_bytes,
+        _held: bounded.held,
+    })
 }
 
-fn inflate_error(max: usize) -> impl Fn(std::io::Error) -> BodyError {
-    move |e| {
-        if e.kind() == std::io::ErrorKind::FileTooLarge {
-            BodyError::TooLarge {
-                max,
-                after: " once inflated",
-            }
-        } else {
-            BodyError::Gzip(e)
-        }
+enum Sink {
+    Gzip(flate2::write::MultiGzDecoder<Bounded>),
+    Plain(Bounded),
+}
+
+fn write_error(max: usize, gzip: bool) -> impl Fn(std::io::Error) -> BodyError {
+    move |e| match e.kind() {
+        std::io::ErrorKind::FileTooLarge => BodyError::TooLarge {
+            max,
+            after: if gzip { " once inflated" } else { "" },
+        },
+        std::io::ErrorKind::OutOfMemory => BodyError::Busy,
+        _ if gzip => BodyError::Gzip(e),
+        _ => BodyError::Read(e.to_string()),
     }
 }
 
-/// Reads a POSTed body as every route does: `Content-Encoding` gzip or none
-/// (415 otherwise), a declared length past `--http-max-body` refused before
-/// a byte is read (413), then [`read`] (413 past the bound, 408 too slow, 400
-/// for broken gzip); the bytes that came over the wire are counted.
+/// Reads a POSTed body as every route does (`/log`, `/v1/logs`):
+/// `Content-Encoding` gzip or none (415 otherwise), a declared length past
+/// `--http-max-body` refused before a byte is read (413), then [`read`] (413
+/// past the bound, 503 when the body budget is spent, 408 too slow, 400 for
+/// broken gzip); the bytes that came over the wire are counted. The body
+/// holds its share of the budget until the returned value is dropped.
 pub(crate) async fn read_request(
     input: &HttpInput,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Vec<u8>, (Refusal, RefusalKind)> {
+) -> Result<ReadBody, (Refusal, RefusalKind)> {
     let bad =
         |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
@@ -148,24 +214,32 @@ pub(crate) async fn read_request(
             ),
         ));
     }
-    let read = read(body, gzip, input.settings.max_body, input.ctx.frame_timeout)
-        .await
-        .map_err(|e| {
-            let status = match e {
-                BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-                BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
-            };
-            let kind = match e {
-                BodyError::TimedOut(_) => RefusalKind::TimedOut,
-                _ => RefusalKind::Malformed,
-            };
-            (Refusal::new(status, e.to_string()), kind)
-        })?;
+    let read = read(
+        body,
+        gzip,
+        input.settings.max_body,
+        &input.settings.body_budget,
+        input.ctx.frame_timeout,
+    )
+    .await
+    .map_err(|e| {
+        let status = match e {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+        };
+        let kind = match e {
+            BodyError::TimedOut(_) => RefusalKind::TimedOut,
+            BodyError::Busy => RefusalKind::QueueFull { records: 0 },
+            _ => RefusalKind::Malformed,
+        };
+        (Refusal::new(status, e.to_string()), kind)
+    })?;
     input
         .ctx
         .counters
         .bytes
         .fetch_add(read.wire_bytes as u64, Relaxed);
-    Ok(read.bytes)
+    Ok(read)
 }

@@ -109,7 +109,9 @@ async fn read_and_decode(
     let bad =
         |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
     let params = params(input, query).map_err(|r| (r, RefusalKind::Malformed))?;
-    let bytes = body::read_request(input, headers, body).await?;
+    let read = body::read_request(input, headers, body).await?;
+    // `read` keeps holding its share of the body budget while `bytes` is decoded.
+    let bytes = read.bytes;
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(bad(StatusCode::BAD_REQUEST, "the body is empty".to_owned()));

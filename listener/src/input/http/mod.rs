@@ -22,6 +22,7 @@ mod sink;
 mod submit;
 
 pub(crate) use auth::Credentials;
+pub(crate) use body::BodyBudget;
 
 use super::InputCtx;
 use crate::acks::{Producer, Producers};
@@ -78,6 +79,8 @@ impl HttpAcks {
 pub(crate) struct HttpSettings {
     pub(crate) credentials: Option<Credentials>,
     pub(crate) max_body: usize,
+    /// Bytes of bodies held at once over every HTTP connection.
+    pub(crate) body_budget: BodyBudget,
     pub(crate) default_ack: HttpAck,
     pub(crate) acks: Arc<HttpAcks>,
     pub(crate) max_connections: usize,

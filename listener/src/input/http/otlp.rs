@@ -58,18 +58,19 @@ pub(crate) async fn post(
         Ok(p) => p,
         Err(refusal) => return failed((refusal, RefusalKind::Malformed)),
     };
-    let bytes = match body::read_request(&input, &headers, body).await {
-        Ok(bytes) => bytes,
+    let read = match body::read_request(&input, &headers, body).await {
+        Ok(read) => read,
         Err(refused) => return failed(refused),
     };
-    let decoded = match otlp::decode(&bytes, encoding, &DecodeLimits::default()) {
+    let decoded = match otlp::decode(&read.bytes, encoding, &DecodeLimits::default()) {
         Ok(decoded) => decoded,
         Err(e) => {
             let refusal = Refusal::new(StatusCode::BAD_REQUEST, e.to_string());
             return failed((refusal, RefusalKind::Malformed));
         }
     };
-    drop(bytes);
+    // The body, and its share of the body budget, are given back.
+    drop(read);
     let rejected = decoded.rejected;
     let reason = decoded
         .rejection
