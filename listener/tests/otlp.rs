@@ -3,7 +3,8 @@
 //! `logging`, and `curl` posting OTLP/JSON. Every record lands exactly once
 //! with its level, message, logger, attributes, trace and span ids and the
 //! resource's `service.name`; bad bodies are refused with 400 and the
-//! records of other requests all land.
+//! records of other requests all land; `?partial=` and `?ack=` work as on
+//! `/log`; a full queue is answered 503 with `Retry-After` in OTLP's terms.
 
 #![allow(clippy::unwrap_used)]
 
@@ -298,7 +299,6 @@ fn curl_json_and_bad_bodies() {
     assert_eq!(f["trace_flags"], 1);
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
-    let _ = PATIENCE;
 }
 
 /// Two records, the second with an attribute nested 20 levels deep (past
@@ -372,6 +372,174 @@ fn partial_and_ack_written() {
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
     assert_eq!(common::read_json(&out).len(), 1);
+}
+
+/// Kills the listener when a test fails before stopping it.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a listener whose output file cannot grow past `fsize` bytes
+/// (`RLIMIT_FSIZE`, `SIGXFSZ` ignored): its writer stalls there.
+fn start_with_file_limit(dir: &Path, args: &[&str], fsize: u64) -> (Killed, String) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    cmd.arg("listen")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (signal and setrlimit through libc), touching no shared memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: fsize,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn tributary");
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a readiness line")
+        .unwrap();
+    let addr = line
+        .strip_prefix("listening http ")
+        .expect("readiness line");
+    (Killed(child), addr.to_owned())
+}
+
+/// An OTLP/JSON request of `count` records of `producer`.
+fn json_batch(producer: &str, count: u64) -> String {
+    let records: Vec<String> = (0..count)
+        .map(|n| {
+            format!(
+                r#"{{"severityNumber":9,"body":{{"stringValue":"{producer} {n}"}},"attributes":[{{"key":"producer","value":{{"stringValue":"{producer}"}}}},{{"key":"n","value":{{"intValue":"{n}"}}}}]}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"resourceLogs":[{{"scopeLogs":[{{"scope":{{"name":"batch"}},"logRecords":[{}]}}]}}]}}"#,
+        records.join(",")
+    )
+}
+
+/// The writer stalls (its file cannot grow) and the queue stays full: an
+/// export is answered 503 with `Retry-After` and a `google.rpc.Status`
+/// (UNAVAILABLE), and nothing of it is queued; once the file can grow,
+/// the export sent again lands, every record once.
+#[test]
+fn a_full_queue_is_answered_503_with_retry_after() {
+    need_curl();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut listener, addr) = start_with_file_limit(
+        dir.path(),
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--out",
+            "out.log",
+            "--queue-capacity",
+            "4",
+        ],
+        2000,
+    );
+    let url = format!("http://{addr}/v1/logs");
+    let mut accepted = Vec::new();
+    let refused = loop {
+        let producer = format!("batch{}", accepted.len());
+        let (code, answer) = curl(
+            &url,
+            "application/json",
+            json_batch(&producer, 60).as_bytes(),
+            &["-i"],
+        );
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        if code == 200 {
+            assert!(answer.ends_with("\r\n\r\n{}"), "{answer}");
+            accepted.push(producer);
+            assert!(accepted.len() < 10, "the queue of 4 records never filled");
+            continue;
+        }
+        assert_eq!(code, 503, "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nretry-after: 1\r\n"),
+            "{answer}"
+        );
+        let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+        let status: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(status["code"], 14, "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .unwrap()
+                .contains("queue is full"),
+            "{status}"
+        );
+        break producer;
+    };
+    let lim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit reads `lim` and writes nothing (old is null).
+    let raised = unsafe {
+        libc::prlimit(
+            listener.0.id() as i32,
+            libc::RLIMIT_FSIZE,
+            &lim,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(raised, 0, "prlimit: {}", std::io::Error::last_os_error());
+    // Sent again, as an OTLP exporter does after Retry-After.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let (code, body) = curl(
+            &url,
+            "application/json",
+            json_batch(&refused, 60).as_bytes(),
+            &[],
+        );
+        if code == 200 {
+            assert_eq!(body, b"{}");
+            break;
+        }
+        assert_eq!(code, 503, "{}", String::from_utf8_lossy(&body));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still 503 after {PATIENCE:?}"
+        );
+    }
+    let out = dir.path().join("out.log");
+    wait_for_lines(&out, 60 * (accepted.len() + 1));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(listener.0.id() as i32, libc::SIGTERM) };
+    assert!(listener.0.wait().unwrap().success());
+    let seen = common::tally(&common::read_json(&out));
+    let batches: Vec<(String, u64)> = accepted
+        .into_iter()
+        .chain([refused])
+        .map(|p| (p, 60))
+        .collect();
+    common::assert_exactly_once(&seen, &batches);
 }
 
 fn varint(mut n: usize) -> Vec<u8> {
