@@ -127,7 +127,7 @@ pub(crate) async fn read(
         held: None,
     };
     let mut sink = if gzip {
-        Sink::Gzip(flate2::write::MultiGzDecoder::new(bounded))
+        Sink::Gzip(Box::new(flate2::write::MultiGzDecoder::new(bounded)))
     } else {
         Sink::Plain(bounded)
     };
@@ -166,7 +166,7 @@ pub(crate) async fn read(
 }
 
 enum Sink {
-    Gzip(flate2::write::MultiGzDecoder<Bounded>),
+    Gzip(Box<flate2::write::MultiGzDecoder<Bounded>>),
     Plain(Bounded),
 }
 
