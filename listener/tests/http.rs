@@ -804,6 +804,8 @@ fn bodies_received_at_once_share_one_budget() {
     loop {
         let (code, answer) = curl(&[
             "-i",
+            "-H",
+            "Content-Type: application/x-ndjson",
             "--data-binary",
             &format!("@{}", other.display()),
             &url,
