@@ -27,7 +27,8 @@
 //!
 //! Features: `pickle` (default) decodes the pickled LogRecord dicts sent by
 //! Python's `SocketHandler` and `DatagramHandler`, refusing every opcode
-//! that could run code.
+//! that could run code. `otlp` decodes OpenTelemetry OTLP log exports,
+//! protobuf and OTLP/JSON (the `otlp` module).
 
 mod decode;
 mod error;
@@ -38,6 +39,8 @@ pub mod json;
 mod level;
 mod log_record;
 pub mod logger;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod pattern;
 #[cfg(feature = "pickle")]
 pub mod pickle;

@@ -333,7 +333,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "http",
         form: Form::Repeated("ADDR"),
-        doc: "Listen for HTTP on a TCP address (repeatable): POST or GET /log from Python's HTTPHandler, NDJSON or a JSON array of records POSTed to /log (gzip accepted); TLS with the TLS settings",
+        doc: "Listen for HTTP on a TCP address (repeatable): POST or GET /log from Python's HTTPHandler, NDJSON or a JSON array of records POSTed to /log, OpenTelemetry OTLP/HTTP logs POSTed to /v1/logs (gzip accepted); TLS with the TLS settings",
         default: Shown::Nothing,
         scope: Scope::Input,
         apply: Apply::Listener(|c, v| {

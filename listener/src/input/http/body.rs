@@ -2,10 +2,16 @@
 //! within the budget all HTTP bodies share, and cut off when it does not
 //! arrive in time.
 
+use super::HttpInput;
+use super::answer::Refusal;
+use super::content;
+use crate::diag::http::RefusalKind;
 use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::BodyExt;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -174,4 +180,66 @@ fn write_error(max: usize, gzip: bool) -> impl Fn(std::io::Error) -> BodyError {
         _ if gzip => BodyError::Gzip(e),
         _ => BodyError::Read(e.to_string()),
     }
+}
+
+/// Reads a POSTed body as every route does (`/log`, `/v1/logs`):
+/// `Content-Encoding` gzip or none (415 otherwise), a declared length past
+/// `--http-max-body` refused before a byte is read (413), then [`read`] (413
+/// past the bound, 503 when the body budget is spent, 408 too slow, 400 for
+/// broken gzip); the bytes that came over the wire are counted. The body
+/// holds its share of the budget until the returned value is dropped.
+pub(crate) async fn read_request(
+    input: &HttpInput,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<ReadBody, (Refusal, RefusalKind)> {
+    let bad =
+        |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let gzip = content::is_gzip(text(header::CONTENT_ENCODING)).ok_or_else(|| {
+        bad(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content encoding not taken: send gzip or no Content-Encoding".to_owned(),
+        )
+    })?;
+    // A declared length past the bound is refused before a byte is read.
+    if let Some(len) = text(header::CONTENT_LENGTH).and_then(|l| l.parse::<u64>().ok())
+        && len > input.settings.max_body as u64
+    {
+        return Err(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body of {len} bytes is larger than {} bytes (http-max-body)",
+                input.settings.max_body
+            ),
+        ));
+    }
+    let read = read(
+        body,
+        gzip,
+        input.settings.max_body,
+        &input.settings.body_budget,
+        input.ctx.frame_timeout,
+    )
+    .await
+    .map_err(|e| {
+        let status = match e {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
+        };
+        let kind = match e {
+            BodyError::TimedOut(_) => RefusalKind::TimedOut,
+            BodyError::Busy => RefusalKind::QueueFull { records: 0 },
+            _ => RefusalKind::Malformed,
+        };
+        (Refusal::new(status, e.to_string()), kind)
+    })?;
+    input
+        .ctx
+        .counters
+        .bytes
+        .fetch_add(read.wire_bytes as u64, Relaxed);
+    Ok(read)
 }

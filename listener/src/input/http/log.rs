@@ -3,7 +3,7 @@
 //! sequences or JSON arrays of records, gzip or not.
 
 use super::answer::Refusal;
-use super::body::{self, BodyError};
+use super::body;
 use super::content::{self, BodyKind};
 use super::sink::RecordSink;
 use super::submit::{refuse, submit};
@@ -44,13 +44,14 @@ pub(crate) async fn get(
     submit(&input, sink, input.settings.default_ack, (&[], 0)).await
 }
 
-/// The query parameters of `POST /log`.
-struct Params {
-    ack: HttpAck,
-    partial: bool,
+/// The query parameters of `POST /log` (and `/v1/logs`): `ack=` and `partial=`.
+pub(crate) struct Params {
+    pub(crate) ack: HttpAck,
+    pub(crate) partial: bool,
 }
 
-fn params(input: &HttpInput, query: &[(String, String)]) -> Result<Params, Refusal> {
+/// Reads `ack=` and `partial=`, the input's defaults where absent.
+pub(crate) fn params(input: &HttpInput, query: &[(String, String)]) -> Result<Params, Refusal> {
     let mut p = Params {
         ack: input.settings.default_ack,
         partial: false,
@@ -108,53 +109,10 @@ async fn read_and_decode(
     let bad =
         |status: StatusCode, reason: String| (Refusal::new(status, reason), RefusalKind::Malformed);
     let params = params(input, query).map_err(|r| (r, RefusalKind::Malformed))?;
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let gzip = content::is_gzip(text(header::CONTENT_ENCODING)).ok_or_else(|| {
-        bad(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content encoding not taken: send gzip or no Content-Encoding".to_owned(),
-        )
-    })?;
-    // A declared length past the bound is refused before a byte is read.
-    if let Some(len) = text(header::CONTENT_LENGTH).and_then(|l| l.parse::<u64>().ok())
-        && len > input.settings.max_body as u64
-    {
-        return Err(bad(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body of {len} bytes is larger than {} bytes (http-max-body)",
-                input.settings.max_body
-            ),
-        ));
-    }
-    let read = body::read(
-        body,
-        gzip,
-        input.settings.max_body,
-        &input.settings.body_budget,
-        input.ctx.frame_timeout,
-    )
-    .await
-    .map_err(|e| {
-        let status = match e {
-            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-            BodyError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            BodyError::Gzip(_) | BodyError::Read(_) => StatusCode::BAD_REQUEST,
-        };
-        let kind = match e {
-            BodyError::TimedOut(_) => RefusalKind::TimedOut,
-            BodyError::Busy => RefusalKind::QueueFull { records: 0 },
-            _ => RefusalKind::Malformed,
-        };
-        (Refusal::new(status, e.to_string()), kind)
-    })?;
-    input
-        .ctx
-        .counters
-        .bytes
-        .fetch_add(read.wire_bytes as u64, Relaxed);
+    let read = body::read_request(input, headers, body).await?;
+    // `read` keeps holding its share of the body budget while `bytes` is decoded.
     let bytes = read.bytes;
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(bad(StatusCode::BAD_REQUEST, "the body is empty".to_owned()));
     }

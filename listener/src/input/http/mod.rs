@@ -1,5 +1,6 @@
 //! The HTTP input (`--http ADDR`): Python's `HTTPHandler` and POSTed
-//! NDJSON, JSON text sequences and JSON arrays on `/log`, served by the
+//! NDJSON, JSON text sequences and JSON arrays on `/log`, OpenTelemetry
+//! OTLP/HTTP logs on `/v1/logs` ([`otlp`]), served by the
 //! one HTTP stack ([`crate::http_server`]). Paths, content types and
 //! answers are specified in the repository's `docs/protocol.md`.
 //!
@@ -15,6 +16,7 @@ mod auth;
 mod body;
 mod content;
 mod log;
+mod otlp;
 mod router;
 mod sink;
 mod submit;

@@ -40,19 +40,22 @@ pub(crate) async fn submit(
     }
 }
 
-/// Queues `records` decoded elsewhere (OTLP), for `peer`, and answers.
-#[allow(dead_code)] // the entry point of routes that decode records themselves
-pub(crate) async fn submit_records(
+/// Queues `records` decoded elsewhere (OTLP's `/v1/logs`), for `peer`, and
+/// waits until `ack` is reached; the route answers in its own format.
+/// Returns how many records were queued (routed to some output).
+pub(crate) async fn queue_records(
     input: &HttpInput,
     peer: SocketAddr,
     records: Vec<tributary_core::Record>,
     ack: HttpAck,
-) -> Response {
+) -> Result<usize, (Refusal, RefusalKind)> {
     let mut sink = RecordSink::new(input, peer, records.len() * 256);
     for mut record in records {
         sink.push(input, &mut record);
     }
-    submit(input, sink, ack, (&[], 0)).await
+    let queued = sink.records();
+    queue(input, sink, ack).await?;
+    Ok(queued)
 }
 
 fn sink_peer(sink: &RecordSink) -> String {
