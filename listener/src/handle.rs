@@ -3,6 +3,7 @@
 use crate::ListenerError;
 use crate::input::BoundInput;
 use crate::listener::{Controller, ListenerBuilder, Summary};
+use crate::reload::{ReloadError, ReloadReport};
 use crate::stats::{Stats, StatsSnapshot};
 use std::thread::JoinHandle;
 
@@ -13,10 +14,12 @@ pub struct ListenerHandle {
     bound: Vec<BoundInput>,
     controller: Controller,
     stats: Stats,
+    /// The listener's runtime, for the blocking [`ListenerHandle::reload`].
+    runtime: tokio::runtime::Handle,
     thread: Option<JoinHandle<Result<Summary, ListenerError>>>,
 }
 
-type Ready = Result<(Vec<BoundInput>, Controller, Stats), ListenerError>;
+type Ready = Result<(Vec<BoundInput>, Controller, Stats, tokio::runtime::Handle), ListenerError>;
 
 pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, ListenerError> {
     let threads = builder.runtime_threads();
@@ -43,6 +46,7 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
                             listener.bound().to_vec(),
                             listener.controller(),
                             listener.stats(),
+                            tokio::runtime::Handle::current(),
                         )));
                         listener.run().await
                     }
@@ -55,10 +59,11 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
         })
         .map_err(ListenerError::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((bound, controller, stats))) => Ok(ListenerHandle {
+        Ok(Ok((bound, controller, stats, runtime))) => Ok(ListenerHandle {
             bound,
             controller,
             stats,
+            runtime,
             thread: Some(thread),
         }),
         Ok(Err(e)) => {
@@ -86,6 +91,16 @@ impl ListenerHandle {
     /// Reopens the output files.
     pub fn reopen(&self) {
         self.controller.reopen();
+    }
+
+    /// Reloads the configuration and waits for the outcome: see
+    /// [`Controller::reload`], which this calls on the listener's runtime.
+    /// Blocking: call it from ordinary threads, not from async code (there,
+    /// await `controller().reload()`).
+    pub fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        let controller = self.controller.clone();
+        self.runtime
+            .block_on(async move { controller.reload().await })
     }
 
     /// A controller usable from elsewhere (e.g. a signal handler).

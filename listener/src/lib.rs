@@ -64,6 +64,7 @@ mod output_lock;
 mod passthrough;
 mod pipeline;
 pub mod read;
+mod reload;
 mod settings;
 mod stats;
 mod test_hooks;
@@ -80,12 +81,13 @@ pub use forward::settings::{
 pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
+pub use reload::{ReloadError, ReloadReport, ReloadSource};
 pub use settings::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SYSLOG_MAX_MESSAGE, DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP,
     DiagnosticsMode, InputSpec, OutputFormat, OutputSpec, RotationSpec, Settings, TextFormat,
     TlsSettings,
 };
-pub use stats::{InputSnapshot, Stats, StatsSnapshot, WriterSnapshot};
+pub use stats::{InputSnapshot, LastReload, Stats, StatsSnapshot, WriterSnapshot};
 /// Rotation's own types, carried through [`RotationSpec`] as they are.
 pub use tributary_rotation::{Compression, When};

@@ -2,30 +2,41 @@
 
 use crate::acks::{self, Journal, Producers};
 use crate::diag::Diag;
-use crate::input::{self, BoundInput, InputCtx, Socket};
+use crate::input::{self, BoundInput, InputCtx, InputTemplate, Serving, Socket};
 use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
+use crate::reload::{Live, LiveInput, ReloadError, ReloadReport, ReloadSource};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
-use crate::stats::{InputCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::stats::{Stats, StatsSnapshot, WriterCounters};
 use crate::tls::ServerTls;
 use crate::{ListenerError, ListenerHandle};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tributary_core::DecodeOptions;
 
 /// Held by every input and connection task; the listener knows all of them
 /// have finished when every clone is dropped.
 pub(crate) type TaskGuard = mpsc::Sender<()>;
 
 /// Configures a [`Listener`]; start from [`Listener::builder`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use = "call .bind().await or .spawn() to start listening"]
 pub struct ListenerBuilder {
     settings: Settings,
     worker_threads: Option<usize>,
+    reload_source: Option<ReloadSource>,
+}
+
+impl fmt::Debug for ListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListenerBuilder")
+            .field("settings", &self.settings)
+            .field("worker_threads", &self.worker_threads)
+            .field("reload_source", &self.reload_source.is_some())
+            .finish()
+    }
 }
 
 impl ListenerBuilder {
@@ -34,7 +45,21 @@ impl ListenerBuilder {
         ListenerBuilder {
             settings,
             worker_threads: None,
+            reload_source: None,
         }
+    }
+
+    /// Where [`Controller::reload`] reads the settings from (for
+    /// `tributary listen`: the config file and the flags it was started
+    /// with). Without one, a reload keeps the settings in effect and
+    /// reopens every output; [`Controller::reload_with`] takes settings
+    /// directly.
+    pub fn reload_from(
+        mut self,
+        source: impl Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync + 'static,
+    ) -> Self {
+        self.reload_source = Some(Arc::new(source));
+        self
     }
 
     /// The settings so far.
@@ -306,6 +331,7 @@ impl ListenerBuilder {
     /// read until [`Listener::run`].
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
+        let reload_source = self.reload_source;
         settings.check()?;
         let outputs_specs = settings.effective_outputs();
         let diag = Arc::new(Diag::new(settings.diagnostics));
@@ -324,7 +350,7 @@ impl ListenerBuilder {
         let auth = Arc::new(acks::ProducerAuth::load(&settings)?);
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
-        let locks = OutputLocks::acquire(&output_paths)?;
+        let mut locks = OutputLocks::acquire(&output_paths)?;
         let producers = Arc::new(Producers::default());
 
         let writer_counters = Arc::new(WriterCounters::default());
@@ -367,32 +393,16 @@ impl ListenerBuilder {
                 .frame_budget
                 .max(largest.saturating_add(input::READ_CHUNK)),
         ));
-        // `syslog`: the input speaks syslog (its own size bound and parser).
-        let input_ctx = |label: String, syslog: bool| {
-            Arc::new(InputCtx {
-                label,
-                counters: Arc::new(InputCounters::default()),
-                queue: queue.clone(),
-                diag: diag.clone(),
-                max_frame: if syslog {
-                    settings.syslog_max_message
-                } else {
-                    settings.max_frame
-                },
-                syslog: syslog.then(|| syslog_parser.clone()),
-                idle_timeout: settings.idle_timeout,
-                first_frame_timeout: settings.first_frame_timeout,
-                connections: connections.clone(),
-                drain_timeout: settings.drain_timeout,
-                decode: DecodeOptions {
-                    lenient_pickle: settings.lenient_pickle,
-                },
-                producers: producers.clone(),
-                durable: settings.durable,
-                auth: auth.clone(),
-                frame_timeout: settings.frame_timeout,
-            })
-        };
+        let template = Arc::new(InputTemplate::new(
+            &settings,
+            queue.clone(),
+            diag.clone(),
+            syslog_parser,
+            connections,
+            producers.clone(),
+            auth,
+        ));
+        let input_ctx = |label: String, syslog: bool| template.ctx(label, syslog);
         // `tributary collect`: the stream is the one input.
         #[cfg(feature = "nats")]
         let collector = match &settings.collect {
@@ -409,6 +419,7 @@ impl ListenerBuilder {
         } else {
             settings.effective_inputs()
         };
+        let mut live_inputs = Vec::new();
         for spec in specs {
             let (b, socket) = input::bind(&spec).await?;
             check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
@@ -417,8 +428,15 @@ impl ListenerBuilder {
             }
             let ctx = input_ctx(b.to_string(), b.kind().is_syslog());
             counters.push((ctx.label.clone(), ctx.counters.clone()));
+            let (stop, handle) = input::stop_pair();
+            live_inputs.push(LiveInput {
+                spec,
+                bound: b.clone(),
+                counters: ctx.counters.clone(),
+                stop: handle,
+            });
             bound.push(b);
-            sockets.push((socket, ctx));
+            sockets.push((socket, ctx, stop));
         }
         // Only once every input is bound (a listener that cannot start
         // must not have cut anything), and before the outputs open:
@@ -432,11 +450,12 @@ impl ListenerBuilder {
             diag.emit(&(), crate::diag::writer::RecoveryNote(note));
         }
         producers.restore(recovery.producers);
-        let outputs = open_outputs(&outputs_specs, &diag)?;
+        let outputs = open_outputs(&outputs_specs, &diag, &mut locks)?;
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let writer = spawn_writer(
+        let (writer, generations) = spawn_writer(
             outputs,
+            queue.encoder(),
             rx,
             permits,
             writer_counters.clone(),
@@ -472,6 +491,21 @@ impl ListenerBuilder {
         } else {
             None
         };
+        let stats = Stats {
+            inputs: Arc::new(RwLock::new(counters)),
+            writer: writer_counters,
+            reloads: Arc::default(),
+        };
+        let live = Live {
+            settings: settings.clone(),
+            inputs: live_inputs,
+            template,
+            serving: None,
+            source: reload_source,
+            stats: stats.clone(),
+            generations,
+            diag: diag.clone(),
+        };
         Ok(Listener {
             bound,
             sockets,
@@ -479,12 +513,10 @@ impl ListenerBuilder {
             controller: Controller {
                 shutdown: Arc::new(shutdown),
                 queue,
+                live: Arc::new(tokio::sync::Mutex::new(live)),
             },
             shutdown_rx,
-            stats: Stats {
-                inputs: counters,
-                writer: writer_counters,
-            },
+            stats,
             max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
@@ -513,11 +545,13 @@ impl ListenerBuilder {
     }
 }
 
-/// Stops or reopens a running listener, from any thread or task.
+/// Stops, reopens or reloads a running listener, from any thread or task.
 #[derive(Clone)]
 pub struct Controller {
     shutdown: Arc<watch::Sender<bool>>,
     queue: Queue,
+    /// What reloads change; one reload at a time.
+    live: Arc<tokio::sync::Mutex<Live>>,
 }
 
 impl fmt::Debug for Controller {
@@ -540,6 +574,30 @@ impl Controller {
     /// logrotate). Records queued before this call go to the old file.
     pub fn reopen(&self) {
         self.queue.control(Msg::Reopen);
+    }
+
+    /// Reloads the configuration from the builder's
+    /// [`reload_from`](ListenerBuilder::reload_from) source (for
+    /// `tributary listen`: the config file and the flags it was started
+    /// with): SIGHUP and the admin endpoint both call this. The new
+    /// settings are checked completely first; if anything is wrong the
+    /// configuration in effect stays, whole, and the error says why. If
+    /// they are good, the writer switches outputs between two batches
+    /// (outputs added, removed or changed, every file reopened), new inputs
+    /// start and removed ones stop accepting; inputs in both keep their
+    /// sockets and connections, and no record is lost or written twice.
+    /// Reloads run one at a time; each is counted in [`StatsSnapshot`]
+    /// (`reloads_ok`, `reloads_failed`, `last_reload`) and reported on
+    /// stderr. Must be awaited inside the listener's runtime (it spawns
+    /// the new inputs' tasks); [`ListenerHandle::reload`] is the blocking
+    /// form.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        crate::reload::reload(&self.live, None).await
+    }
+
+    /// As [`reload`](Self::reload), to these settings.
+    pub async fn reload_with(&self, settings: Settings) -> Result<ReloadReport, ReloadError> {
+        crate::reload::reload(&self.live, Some(settings)).await
     }
 }
 
@@ -567,7 +625,8 @@ impl Controller {
 /// ```
 pub struct Listener {
     bound: Vec<BoundInput>,
-    sockets: Vec<(Socket, Arc<InputCtx>)>,
+    /// Each input's socket, context, and the flag a reload sets to stop it.
+    sockets: Vec<(Socket, Arc<InputCtx>, input::Stop)>,
     writer: Option<std::thread::JoinHandle<()>>,
     controller: Controller,
     shutdown_rx: watch::Receiver<bool>,
@@ -589,7 +648,11 @@ pub struct Listener {
 /// Refuses a plaintext input that other hosts can reach, unless allowed;
 /// when allowed, says so on stderr (whatever the diagnostics setting: it is
 /// about the listener's exposure, not about a record).
-fn check_exposure(bound: &BoundInput, tls: bool, allowed: bool) -> Result<(), ListenerError> {
+pub(crate) fn check_exposure(
+    bound: &BoundInput,
+    tls: bool,
+    allowed: bool,
+) -> Result<(), ListenerError> {
     let Some(addr) = bound.socket_addr() else {
         return Ok(()); // Unix sockets: file permissions guard them
     };
@@ -666,38 +729,25 @@ impl Listener {
     pub async fn run(mut self) -> Result<Summary, ListenerError> {
         let started = Instant::now();
         let (guard, mut finished) = mpsc::channel::<()>(1);
-        let limit = Arc::new(Semaphore::new(self.max_connections));
-        for (socket, ctx) in std::mem::take(&mut self.sockets) {
-            let shutdown = self.shutdown_rx.clone();
-            let guard = guard.clone();
-            match socket {
-                Socket::Tcp(l) => {
-                    tokio::spawn(input::accept_tcp(
-                        l,
-                        self.tls.clone(),
-                        ctx,
-                        limit.clone(),
-                        shutdown,
-                        guard,
-                    ));
-                }
-                Socket::Unix(l, file) => {
-                    let limit = limit.clone();
-                    tokio::spawn(async move {
-                        input::accept_unix(l, ctx, limit, shutdown, guard).await;
-                        drop(file); // no new connections: remove the path
-                    });
-                }
-                Socket::Udp(s) => {
-                    tokio::spawn(input::serve_udp(s, ctx, shutdown, guard));
-                }
-                Socket::UnixDgram(s, file) => {
-                    tokio::spawn(async move {
-                        input::serve_unix_dgram(s, ctx, shutdown, guard).await;
-                        drop(file);
-                    });
-                }
-            }
+        let serving = Serving {
+            tls: self.tls.clone(),
+            limit: Arc::new(Semaphore::new(self.max_connections)),
+            shutdown: self.shutdown_rx.clone(),
+            guard: guard.clone(),
+        };
+        for (socket, ctx, stop) in std::mem::take(&mut self.sockets) {
+            serving.spawn(socket, ctx, stop);
+        }
+        // Reloads start inputs from now on, until the shutdown: then the
+        // guard it holds goes, so the wait below can end.
+        self.controller.live.lock().await.serving = Some(serving);
+        {
+            let live = self.controller.live.clone();
+            let mut shutdown = self.shutdown_rx.clone();
+            tokio::spawn(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+                live.lock().await.serving = None;
+            });
         }
         #[cfg(feature = "nats")]
         if let Some((attached, ctx)) = self.collector.take() {
@@ -711,7 +761,7 @@ impl Listener {
         drop(guard);
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
-            let encoder = self.controller.queue.encoder.clone();
+            let queue = self.controller.queue.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
@@ -719,7 +769,7 @@ impl Listener {
                     eprintln!(
                         "tributary: stats: {}{}",
                         stats.snapshot(),
-                        MissingFields(encoder.records_missing_fields())
+                        MissingFields(queue.encoder().records_missing_fields())
                     );
                 }
             })
@@ -744,7 +794,7 @@ impl Listener {
         }
         let summary = Summary {
             stats: self.stats.snapshot(),
-            records_missing_fields: self.controller.queue.encoder.records_missing_fields(),
+            records_missing_fields: self.controller.queue.encoder().records_missing_fields(),
             elapsed: started.elapsed(),
         };
         // An output that still failed after the drain timeout: never a

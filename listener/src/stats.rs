@@ -2,8 +2,9 @@
 //! listener runs (stats lines, the embedding API) and at exit (summary).
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 /// Counters of one input socket.
 #[derive(Debug, Default)]
@@ -46,20 +47,56 @@ pub(crate) struct WriterCounters {
     pub(crate) unwritten: AtomicU64,
 }
 
+/// Reloads so far and the last one's outcome.
+#[derive(Debug, Default)]
+pub(crate) struct ReloadCounters {
+    pub(crate) ok: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) last: Mutex<Option<LastReload>>,
+}
+
+impl ReloadCounters {
+    /// Counts a reload and keeps its outcome as the last.
+    pub(crate) fn record(&self, ok: bool, message: String) {
+        let counter = if ok { &self.ok } else { &self.failed };
+        counter.fetch_add(1, Relaxed);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastReload {
+            at: SystemTime::now(),
+            ok,
+            message,
+        });
+    }
+}
+
+/// The outcome of the last reload (SIGHUP, or
+/// [`Controller::reload`](crate::Controller::reload)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastReload {
+    /// When it finished.
+    pub at: SystemTime,
+    /// Whether the new configuration took effect.
+    pub ok: bool,
+    /// What changed ([`ReloadReport`](crate::ReloadReport)'s text), or why
+    /// the configuration in effect was kept ([`ReloadError`](crate::ReloadError)'s).
+    pub message: String,
+}
+
 /// Live counters of a running listener; cheap to clone and to read.
 #[derive(Clone, Debug)]
 pub struct Stats {
-    pub(crate) inputs: Vec<(String, Arc<InputCounters>)>,
+    /// The inputs running now, in order: a reload adds and removes some.
+    pub(crate) inputs: Arc<RwLock<Vec<(String, Arc<InputCounters>)>>>,
     pub(crate) writer: Arc<WriterCounters>,
+    pub(crate) reloads: Arc<ReloadCounters>,
 }
 
 impl Stats {
     /// A consistent-enough copy of every counter (each is read atomically;
     /// they are not read at one instant).
     pub fn snapshot(&self) -> StatsSnapshot {
+        let inputs = self.inputs.read().unwrap_or_else(|p| p.into_inner());
         StatsSnapshot {
-            inputs: self
-                .inputs
+            inputs: inputs
                 .iter()
                 .map(|(label, c)| InputSnapshot {
                     input: label.clone(),
@@ -88,6 +125,14 @@ impl Stats {
                 stalls: self.writer.stalls.load(Relaxed),
                 unwritten: self.writer.unwritten.load(Relaxed),
             },
+            reloads_ok: self.reloads.ok.load(Relaxed),
+            reloads_failed: self.reloads.failed.load(Relaxed),
+            last_reload: self
+                .reloads
+                .last
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }
@@ -161,10 +206,17 @@ pub struct WriterSnapshot {
 /// Every counter at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
-    /// One entry per input, in the order they were given.
+    /// One entry per input running, in the order they were given (a
+    /// reload's new inputs last; a removed input leaves the list).
     pub inputs: Vec<InputSnapshot>,
     /// The writer.
     pub writer: WriterSnapshot,
+    /// Reloads that took effect.
+    pub reloads_ok: u64,
+    /// Reloads refused (the configuration in effect was kept).
+    pub reloads_failed: u64,
+    /// The last reload's outcome, if there was one.
+    pub last_reload: Option<LastReload>,
 }
 
 impl StatsSnapshot {
@@ -228,6 +280,15 @@ impl fmt::Display for StatsSnapshot {
             w.stalled,
             w.stalls,
             w.unwritten
-        )
+        )?;
+        // Shown once there was a reload, so the line is unchanged without.
+        if self.reloads_ok + self.reloads_failed > 0 {
+            write!(
+                f,
+                "; reloads: ok={} failed={}",
+                self.reloads_ok, self.reloads_failed
+            )?;
+        }
+        Ok(())
     }
 }

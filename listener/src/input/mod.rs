@@ -8,9 +8,12 @@ pub(crate) mod connections;
 mod datagram;
 mod stream;
 mod syslog;
+mod template;
 #[cfg(feature = "tls")]
 mod tls;
 mod unix_path;
+
+pub(crate) use template::{InputTemplate, Serving, Stop, StopHandle, stop_pair};
 
 pub(crate) use accept::{accept_tcp, accept_unix};
 pub(crate) use connections::Connections;
@@ -306,7 +309,7 @@ impl InputCtx {
     /// A batch for the records of a read of about `bytes` bytes.
     pub(crate) fn batch(&self, bytes: usize) -> Batch {
         // Lines are about as long as the payloads they come from.
-        Batch::new(self.queue.encoder.outputs(), bytes + bytes / 8)
+        Batch::new(self.queue.encoder(), bytes + bytes / 8)
     }
 
     /// Decodes one payload, routes it and formats it into `batch`; a bad
@@ -318,27 +321,27 @@ impl InputCtx {
         batch: &mut Batch,
         state: &mut PeerState,
     ) {
-        let encoder = &self.queue.encoder;
+        // Routed and formatted as the batch's configuration says.
         // A native frame already in the output's form is written as it is.
         if let Some(c) = passthrough::check(payload, &mut state.ts) {
-            let mask = encoder.route_parts(c.level_no, c.logger);
+            let mask = batch.encoder().route_parts(c.level_no, c.logger);
             if mask == 0 {
                 self.counters.filtered.fetch_add(1, Relaxed);
                 return;
             }
-            if encoder.all_native(mask) {
-                encoder.push_native(payload, mask, batch);
+            if batch.encoder().all_native(mask) {
+                batch.push_native(payload, mask);
                 return;
             }
         }
         match decode_payload_into(payload, self.decode, &mut state.record) {
             Ok(()) => {
                 let record = &state.record;
-                let mask = encoder.route(record);
+                let mask = batch.encoder().route(record);
                 if mask == 0 {
                     self.counters.filtered.fetch_add(1, Relaxed);
                 } else {
-                    encoder.push(record, mask, batch);
+                    batch.push(record, mask);
                 }
             }
             Err(e) => self.malformed(peer, &e, &mut state.reports),
