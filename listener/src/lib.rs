@@ -62,6 +62,7 @@ mod input;
 mod listener;
 mod output_lock;
 mod passthrough;
+mod pid_file;
 mod pipeline;
 pub mod read;
 mod reload;

@@ -178,6 +178,14 @@ impl ListenerBuilder {
         self
     }
 
+    /// Writes the listener's pid to this file once every input is bound,
+    /// and removes it when the listener is dropped; [`bind`](Self::bind)
+    /// refuses a file naming a running process (another listener).
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.pid_file = Some(path.into());
+        self
+    }
+
     /// Prints a stats line to stderr this often (default: never).
     pub fn stats_interval(mut self, every: Option<Duration>) -> Self {
         self.settings.stats_interval = every;
@@ -438,6 +446,13 @@ impl ListenerBuilder {
             bound.push(b);
             sockets.push((socket, ctx, stop));
         }
+        // Once every input is bound: a supervisor reading it may send
+        // signals from then on.
+        let pid_file = settings
+            .pid_file
+            .as_deref()
+            .map(crate::pid_file::PidFile::create)
+            .transpose()?;
         // Only once every input is bound (a listener that cannot start
         // must not have cut anything), and before the outputs open:
         // recovery cuts what was never acknowledged.
@@ -522,6 +537,7 @@ impl ListenerBuilder {
             stats_interval: settings.stats_interval,
             tls,
             _locks: locks,
+            _pid_file: pid_file,
             #[cfg(feature = "nats")]
             forwarder,
             #[cfg(feature = "nats")]
@@ -639,6 +655,8 @@ pub struct Listener {
     tls: Option<ServerTls>,
     /// Held until the listener is dropped, after the writer has finished.
     _locks: OutputLocks,
+    /// Removed when the listener is dropped.
+    _pid_file: Option<crate::pid_file::PidFile>,
     #[cfg(feature = "nats")]
     forwarder: Option<crate::forward::Forwarder>,
     #[cfg(feature = "nats")]

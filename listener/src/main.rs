@@ -41,6 +41,7 @@ fn main() -> ExitCode {
                 .context("configuration refused")
                 .and_then(|s| listen(s, Arc::new(move || cli::collect_settings(&again))))
         }
+        Some(("check-config", args)) => check_config(args),
         Some((name @ ("cat" | "tail"), args)) => {
             read(tributary_listener::read::run_subcommand(name, args).unwrap_or(Ok(())))
         }
@@ -131,6 +132,19 @@ fn serve(settings: Settings, source: ReloadSource, to_stdout: bool) -> anyhow::R
         eprintln!("tributary: summary: {summary}");
         anyhow::Ok(())
     })
+}
+
+/// `tributary check-config FILE`: the settings in effect on stdout, or
+/// the refusal.
+fn check_config(args: &clap::ArgMatches) -> anyhow::Result<()> {
+    let Some(path) = args.get_one::<std::path::PathBuf>(cli::CHECK_CONFIG_FILE) else {
+        return Ok(()); // required: clap has refused its absence
+    };
+    let shown = tributary_listener::config::check_file(path).context("configuration refused")?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(shown.as_bytes());
+    let _ = out.flush();
+    Ok(())
 }
 
 /// A reader's outcome: a closed stdout (`| head`) ends it quietly.

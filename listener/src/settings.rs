@@ -371,6 +371,9 @@ pub struct Settings {
     pub frame_budget: usize,
     /// Print a stats line to stderr this often.
     pub stats_interval: Option<Duration>,
+    /// Where the pid is written once every input is bound (removed at
+    /// exit); a file naming a running process is refused.
+    pub pid_file: Option<PathBuf>,
     /// Records in flight between inputs and the writer.
     pub queue_capacity: usize,
     /// Bytes of formatted records in flight between inputs and the writer.
@@ -430,6 +433,7 @@ impl Default for Settings {
             max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             frame_budget: DEFAULT_FRAME_BUDGET,
             stats_interval: None,
+            pid_file: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),

@@ -423,3 +423,63 @@ fn wait_until(t: &Tributary, what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// `--pid-file`: written once every input is bound, with the listener's
+/// pid (SIGHUP sent to it reloads); a second listener naming the same
+/// file while the first runs is refused; removed at exit.
+#[test]
+fn the_pid_file_is_written_refused_while_held_and_removed_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("tributary.pid");
+    let t = Tributary::start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--out",
+            "a.log",
+            "--pid-file",
+            "tributary.pid",
+        ],
+    );
+    let written: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(written, t.pid());
+
+    let second = Tributary::try_start(
+        dir.path(),
+        &[
+            "--tcp",
+            "127.0.0.1:0",
+            "--out",
+            "b.log",
+            "--pid-file",
+            "tributary.pid",
+        ],
+        1,
+        &[],
+    );
+    let Err(refused) = second else {
+        panic!("a second listener took a pid file held by a running one")
+    };
+    assert!(
+        refused.contains(&format!("names process {written}, which is running")),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        written.to_string(),
+        "the refused listener left the file alone"
+    );
+
+    // The pid in the file is the one to signal: a reload.
+    // SAFETY: signalling the listener this test started.
+    assert_eq!(unsafe { libc::kill(written, libc::SIGHUP) }, 0);
+    t.wait_stderr("reloaded: no change", "SIGHUP to the pid in the file");
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(!pid_file.exists(), "removed at exit");
+}

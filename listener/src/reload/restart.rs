@@ -22,6 +22,7 @@ pub(crate) fn needs_restart(old: &Settings, new: &Settings) -> Vec<String> {
         max_connections_per_peer,
         frame_budget,
         stats_interval,
+        pid_file,
         queue_capacity,
         queue_bytes,
         frame_timeout,
@@ -61,6 +62,7 @@ pub(crate) fn needs_restart(old: &Settings, new: &Settings) -> Vec<String> {
     );
     differ(*frame_budget != old.frame_budget, "frame-budget");
     differ(*stats_interval != old.stats_interval, "stats-interval");
+    differ(*pid_file != old.pid_file, "pid-file");
     differ(*queue_capacity != old.queue_capacity, "queue-capacity");
     differ(*queue_bytes != old.queue_bytes, "queue-bytes");
     differ(*frame_timeout != old.frame_timeout, "frame-timeout");
