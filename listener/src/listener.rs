@@ -787,7 +787,7 @@ impl Listener {
                     eprintln!(
                         "tributary: stats: {}{}",
                         stats.snapshot(),
-                        MissingFields(queue.encoder().records_missing_fields())
+                        MissingFields(queue.records_missing_fields())
                     );
                 }
             })
@@ -812,7 +812,7 @@ impl Listener {
         }
         let summary = Summary {
             stats: self.stats.snapshot(),
-            records_missing_fields: self.controller.queue.encoder().records_missing_fields(),
+            records_missing_fields: self.controller.queue.records_missing_fields(),
             elapsed: started.elapsed(),
         };
         // An output that still failed after the drain timeout: never a

@@ -45,6 +45,11 @@ pub(crate) struct WriterCounters {
     pub(crate) stalls: AtomicU64,
     /// Lines given up on at shutdown.
     pub(crate) unwritten: AtomicU64,
+    /// Records missing a pattern field, counted by the formatters of
+    /// configurations a reload replaced (the current ones count their own).
+    pub(crate) missing_fields_retired: AtomicU64,
+    /// Whether any configuration had a text output.
+    pub(crate) had_text: std::sync::atomic::AtomicBool,
 }
 
 /// Reloads so far and the last one's outcome.

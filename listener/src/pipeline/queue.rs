@@ -101,6 +101,18 @@ impl Queue {
         }
     }
 
+    /// Records written without a field their text pattern uses, over all
+    /// outputs and every configuration since start; `None` when no output
+    /// ever wrote text.
+    pub(crate) fn records_missing_fields(&self) -> Option<u64> {
+        let retired = self.counters.missing_fields_retired.load(Relaxed);
+        match self.encoder().records_missing_fields() {
+            Some(now) => Some(now + retired),
+            None if self.counters.had_text.load(Relaxed) => Some(retired),
+            None => None,
+        }
+    }
+
     /// Puts `encoder` in effect for every batch started from now on.
     pub(crate) fn set_encoder(&self, encoder: Arc<Encoder>) {
         match self.encoder.write() {

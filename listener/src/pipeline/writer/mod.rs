@@ -159,6 +159,9 @@ impl Writer {
             commits,
         };
         writer.current.slots = writer.slots_by_path(&writer.current.encoder);
+        if writer.current.encoder.records_missing_fields().is_some() {
+            writer.counters.had_text.store(true, Relaxed);
+        }
         writer
     }
 
@@ -530,6 +533,7 @@ impl Writer {
     /// listener exits; reports what could not be written.
     fn close(&mut self) {
         self.stopping = true;
+        self.retire_all();
         self.flush();
         self.commit();
         let outputs: Vec<Output> = self.outputs.drain(..).collect();

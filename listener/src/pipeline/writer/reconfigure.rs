@@ -136,6 +136,9 @@ impl Writer {
             self.outputs.push(output);
             self.health.push(Health::Writing);
         }
+        if encoder.records_missing_fields().is_some() {
+            self.counters.had_text.store(true, Relaxed);
+        }
         let slots = self.slots_by_path(&encoder);
         let old = std::mem::replace(&mut self.current, Generation { encoder, slots });
         self.older.push(old);
@@ -155,7 +158,18 @@ impl Writer {
         if self.older.is_empty() {
             return;
         }
-        self.older.retain(|g| Arc::strong_count(&g.encoder) > 1);
+        let before = self.older.len();
+        let counters = self.counters.clone();
+        self.older.retain(|g| {
+            let live = Arc::strong_count(&g.encoder) > 1;
+            if !live {
+                retire_counts(&counters, &g.encoder);
+            }
+            live
+        });
+        if self.older.len() == before {
+            return;
+        }
         self.generations.store(self.older.len(), Relaxed);
         let used = |i: usize, w: &Writer| {
             w.current.slots.contains(&i) || w.older.iter().any(|g| g.slots.contains(&i))
@@ -164,8 +178,10 @@ impl Writer {
             return;
         }
         // Their final lengths are journaled before they are let go.
+        let began = Instant::now();
         self.flush();
         self.commit();
+        let mut closed = Vec::new();
         for i in (0..self.outputs.len()).rev() {
             if used(i, self) {
                 continue;
@@ -173,6 +189,7 @@ impl Writer {
             let output = self.outputs.remove(i);
             let health = self.health.remove(i);
             self.retired_rotations += output.rotations();
+            closed.push(output.path.clone());
             self.close_output(output, health);
         }
         self.current.slots = self.slots_by_path(&self.current.encoder);
@@ -185,5 +202,27 @@ impl Writer {
             g.slots = slots;
         }
         self.commit();
+        closed.reverse();
+        self.diag.emit(
+            &*self.counters,
+            event::RemovedOutputsClosed {
+                paths: &closed,
+                pause: began.elapsed(),
+            },
+        );
+    }
+
+    /// At exit: the counts of every configuration a reload replaced.
+    pub(super) fn retire_all(&mut self) {
+        for g in self.older.drain(..) {
+            retire_counts(&self.counters, &g.encoder);
+        }
+    }
+}
+
+/// Keeps what a replaced configuration's formatters counted.
+fn retire_counts(counters: &crate::stats::WriterCounters, encoder: &Encoder) {
+    if let Some(n) = encoder.records_missing_fields() {
+        counters.missing_fields_retired.fetch_add(n, Relaxed);
     }
 }
