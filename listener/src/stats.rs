@@ -86,11 +86,14 @@ pub struct LastReload {
     pub message: String,
 }
 
+/// Each running input's label and counters, in order.
+pub(crate) type InputList = Vec<(String, Arc<InputCounters>)>;
+
 /// Live counters of a running listener; cheap to clone and to read.
 #[derive(Clone, Debug)]
 pub struct Stats {
     /// The inputs running now, in order: a reload adds and removes some.
-    pub(crate) inputs: Arc<RwLock<Vec<(String, Arc<InputCounters>)>>>,
+    pub(crate) inputs: Arc<RwLock<InputList>>,
     pub(crate) writer: Arc<WriterCounters>,
     pub(crate) reloads: Arc<ReloadCounters>,
 }

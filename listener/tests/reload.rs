@@ -118,7 +118,7 @@ struct Placement {
 
 /// Where configuration `phase` sends a record of level number `levelno`.
 fn expected(phase: u64, levelno: i64) -> Placement {
-    if phase % 2 == 0 {
+    if phase.is_multiple_of(2) {
         Placement {
             main: 1,
             extra: 0,
@@ -223,7 +223,14 @@ fn reloads_under_load_lose_nothing_and_reset_no_connection() {
             });
         } else {
             let next = done + 1;
-            write_atomically(&conf, if next % 2 == 0 { CONFIG_A } else { CONFIG_B });
+            write_atomically(
+                &conf,
+                if next.is_multiple_of(2) {
+                    CONFIG_A
+                } else {
+                    CONFIG_B
+                },
+            );
             t.signal(libc::SIGHUP);
             wait_until(&t, &format!("reload {next} on stderr"), || {
                 let said = t.stderr_now();
@@ -253,7 +260,7 @@ fn reloads_under_load_lose_nothing_and_reset_no_connection() {
                     .split("+tcp ")
                     .nth(1)
                     .unwrap_or_else(|| panic!("no input added in {line:?}"))
-                    .split(|c: char| c == ',' || c == ';')
+                    .split([',', ';'])
                     .next()
                     .unwrap()
                     .parse()

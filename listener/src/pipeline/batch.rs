@@ -125,6 +125,16 @@ impl Batch {
     }
 }
 
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("records", &self.records)
+            .field("outputs", &self.outputs)
+            .field("ack", &self.ack)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,15 +153,5 @@ mod tests {
         let lines: Vec<_> = batch.outputs[1].iter().collect();
         assert_eq!(lines, [&b"first\n"[..], b"two\nlines\n"]);
         assert!(!batch.is_empty());
-    }
-}
-
-impl std::fmt::Debug for Batch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch")
-            .field("records", &self.records)
-            .field("outputs", &self.outputs)
-            .field("ack", &self.ack)
-            .finish_non_exhaustive()
     }
 }
