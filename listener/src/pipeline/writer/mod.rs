@@ -192,6 +192,12 @@ impl Writer {
                     self.flush();
                     self.commit();
                 }
+                // Under sustained load the queue never runs dry: a
+                // reload's old outputs are closed as soon as they can be,
+                // not when it does.
+                if !self.older.is_empty() {
+                    self.retire();
+                }
                 next = self.rx.try_recv().ok();
             }
             self.flush();
