@@ -511,31 +511,49 @@ impl ListenerBuilder {
             writer: writer_counters,
             reloads: Arc::default(),
         };
+        // Every input task and connection holds a clone of `guard`; `run`
+        // waits for the last to go. Reloads start inputs from now on,
+        // until the shutdown: then the guard `serving` holds goes too.
+        let (guard, finished) = mpsc::channel::<()>(1);
+        let serving = Serving {
+            tls: tls.clone(),
+            limit: Arc::new(Semaphore::new(settings.max_connections)),
+            shutdown: shutdown_rx.clone(),
+            guard,
+        };
         let live = Live {
             settings: settings.clone(),
             inputs: live_inputs,
             template,
-            serving: None,
+            serving: Some(serving),
             source: reload_source,
             stats: stats.clone(),
             generations,
             diag: diag.clone(),
         };
+        let live = Arc::new(tokio::sync::Mutex::new(live));
+        {
+            let live = live.clone();
+            let mut shutdown = shutdown_rx.clone();
+            tokio::spawn(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+                live.lock().await.serving = None;
+            });
+        }
         Ok(Listener {
             bound,
             sockets,
+            finished,
             writer: Some(writer),
             controller: Controller {
                 shutdown: Arc::new(shutdown),
                 queue,
-                live: Arc::new(tokio::sync::Mutex::new(live)),
+                live,
             },
             shutdown_rx,
             stats,
-            max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
-            tls,
             _locks: locks,
             _pid_file: pid_file,
             #[cfg(feature = "nats")]
@@ -643,16 +661,16 @@ pub struct Listener {
     bound: Vec<BoundInput>,
     /// Each input's socket, context, and the flag a reload sets to stop it.
     sockets: Vec<(Socket, Arc<InputCtx>, input::Stop)>,
+    /// Ends when every input task and connection has (see [`TaskGuard`]).
+    finished: mpsc::Receiver<()>,
     writer: Option<std::thread::JoinHandle<()>>,
     controller: Controller,
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
-    max_connections: usize,
     /// How long forwarding may finish after the writer has (feature `nats`).
     #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     drain_timeout: Duration,
     stats_interval: Option<Duration>,
-    tls: Option<ServerTls>,
     /// Held until the listener is dropped, after the writer has finished.
     _locks: OutputLocks,
     /// Removed when the listener is dropped.
@@ -746,37 +764,24 @@ impl Listener {
     /// this return [`ListenerError::Unwritten`].
     pub async fn run(mut self) -> Result<Summary, ListenerError> {
         let started = Instant::now();
-        let (guard, mut finished) = mpsc::channel::<()>(1);
-        let serving = Serving {
-            tls: self.tls.clone(),
-            limit: Arc::new(Semaphore::new(self.max_connections)),
-            shutdown: self.shutdown_rx.clone(),
-            guard: guard.clone(),
-        };
-        for (socket, ctx, stop) in std::mem::take(&mut self.sockets) {
-            serving.spawn(socket, ctx, stop);
+        // Set up by `bind`, so a reload that comes before this (a SIGHUP
+        // right after the readiness lines) finds the listener serving.
+        let serving = self.controller.live.lock().await.serving.clone();
+        if let Some(serving) = &serving {
+            for (socket, ctx, stop) in std::mem::take(&mut self.sockets) {
+                serving.spawn(socket, ctx, stop);
+            }
+            #[cfg(feature = "nats")]
+            if let Some((attached, ctx)) = self.collector.take() {
+                tokio::spawn(crate::collect::serve(
+                    attached,
+                    ctx,
+                    self.shutdown_rx.clone(),
+                    serving.guard.clone(),
+                ));
+            }
         }
-        // Reloads start inputs from now on, until the shutdown: then the
-        // guard it holds goes, so the wait below can end.
-        self.controller.live.lock().await.serving = Some(serving);
-        {
-            let live = self.controller.live.clone();
-            let mut shutdown = self.shutdown_rx.clone();
-            tokio::spawn(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-                live.lock().await.serving = None;
-            });
-        }
-        #[cfg(feature = "nats")]
-        if let Some((attached, ctx)) = self.collector.take() {
-            tokio::spawn(crate::collect::serve(
-                attached,
-                ctx,
-                self.shutdown_rx.clone(),
-                guard.clone(),
-            ));
-        }
-        drop(guard);
+        drop(serving);
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
             let queue = self.controller.queue.clone();
@@ -793,7 +798,7 @@ impl Listener {
             })
         });
         // Every input task and connection has finished (after shutdown).
-        let _ = finished.recv().await;
+        let _ = self.finished.recv().await;
         if let Some(t) = ticker {
             t.abort();
         }

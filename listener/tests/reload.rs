@@ -501,3 +501,75 @@ fn the_pid_file_is_written_refused_while_held_and_removed_at_exit() {
     assert!(status.success(), "{stderr}");
     assert!(!pid_file.exists(), "removed at exit");
 }
+
+/// A setting only a restart can change is refused by name, with the
+/// configuration in effect kept (records still go where they went), and
+/// counted as a failed reload.
+#[test]
+fn settings_that_need_a_restart_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.toml");
+    write_atomically(&conf, "tcp = [\"127.0.0.1:0\"]\nout = \"a.log\"\n");
+    let t = Tributary::start_expecting(dir.path(), &["--config", "conf.toml"], 1);
+    write_atomically(
+        &conf,
+        "tcp = [\"127.0.0.1:0\"]\nout = \"a.log\"\nmax-frame = \"64KiB\"\ndurable = true\n[[output]]\nfile = \"b.log\"\n",
+    );
+    t.signal(libc::SIGHUP);
+    t.wait_stderr("reload refused", "the refusal");
+    let said = t.stderr_now();
+    assert!(
+        said.contains("max-frame; durable cannot change while the listener runs; restart it"),
+        "{said}"
+    );
+    send_native(t.tcp(0), "after", 10);
+    wait_for_lines(&dir.path().join("a.log"), 10);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        !dir.path().join("b.log").exists(),
+        "the refused output was opened"
+    );
+    assert!(stderr.contains("reloads: ok=0 failed=1"), "{stderr}");
+}
+
+/// The embedding API: `ListenerHandle::reload` reads the builder's
+/// source, returns what changed, and the stats keep the outcome.
+#[test]
+fn an_embedded_listener_reloads_from_its_source() {
+    use std::sync::Mutex;
+    use tributary_listener::{OutputSpec, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let base = Settings {
+        inputs: vec![tributary_listener::InputSpec::Tcp("127.0.0.1:0".into())],
+        outputs: vec![OutputSpec::file(&a)],
+        ..Settings::default()
+    };
+    let next = Arc::new(Mutex::new(base.clone()));
+    let source = next.clone();
+    let handle = tributary_listener::ListenerBuilder::from_settings(base.clone())
+        .reload_from(move || Ok(source.lock().unwrap().clone()))
+        .spawn()
+        .unwrap();
+    next.lock().unwrap().outputs.push(OutputSpec::file(&b));
+    let report = handle.reload().unwrap();
+    assert_eq!(report.outputs_added, [b.clone()]);
+    assert!(report.outputs_removed.is_empty() && report.inputs_added.is_empty());
+    let addr = handle.bound()[0].socket_addr().unwrap();
+    send_native(addr, "embedded", 5);
+    wait_for_lines(&b, 5);
+    // An invalid one: refused, counted, the last outcome says why.
+    next.lock().unwrap().max_connections = 0;
+    let refused = handle.reload().unwrap_err().to_string();
+    assert!(refused.contains("max-connections"), "{refused}");
+    let stats = handle.stats();
+    assert_eq!((stats.reloads_ok, stats.reloads_failed), (1, 1));
+    let last = stats.last_reload.unwrap();
+    assert!(
+        !last.ok && last.message.contains("max-connections"),
+        "{last:?}"
+    );
+    handle.shutdown().unwrap();
+    assert_eq!(read_json(&a).len(), 5);
+}
