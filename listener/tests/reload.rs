@@ -554,7 +554,7 @@ fn an_embedded_listener_reloads_from_its_source() {
         .unwrap();
     next.lock().unwrap().outputs.push(OutputSpec::file(&b));
     let report = handle.reload().unwrap();
-    assert_eq!(report.outputs_added, [b.clone()]);
+    assert_eq!(report.outputs_added, std::slice::from_ref(&b));
     assert!(report.outputs_removed.is_empty() && report.inputs_added.is_empty());
     let addr = handle.bound()[0].socket_addr().unwrap();
     send_native(addr, "embedded", 5);
