@@ -21,6 +21,7 @@ pub fn command() -> Command {
         .arg_required_else_help(true)
         .subcommand(listen_command())
         .subcommand(collect_command())
+        .subcommand(check_config_command())
         .subcommand(crate::read::cat_command())
         .subcommand(crate::read::tail_command())
         .subcommand(reload_command())
@@ -43,6 +44,26 @@ fn reload_command() -> Command {
                 .value_name("ADDR")
                 .required(true)
                 .help("The listener's admin address, as given to `tributary listen --admin` (HOST:PORT)"),
+        )
+}
+
+/// `tributary check-config FILE`'s one argument.
+pub const CHECK_CONFIG_FILE: &str = "file";
+
+/// `tributary check-config FILE`.
+fn check_config_command() -> Command {
+    Command::new("check-config")
+        .about(
+            "Check a config file as `tributary listen --config FILE` would, and print the settings \
+             in effect, defaults filled in, as a config file. Exits 1 with the key, line and reason \
+             when it is refused. Changes nothing: no socket is bound, no file opened.",
+        )
+        .arg(
+            Arg::new(CHECK_CONFIG_FILE)
+                .value_name("FILE")
+                .required(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("The TOML config file"),
         )
 }
 

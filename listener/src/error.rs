@@ -44,6 +44,25 @@ pub enum ListenerError {
         /// The input as bound, e.g. `tcp 0.0.0.0:9020`.
         input: String,
     },
+    /// The pid file could not be written.
+    #[error("cannot write the pid file {path}: {source}")]
+    PidFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The pid file names a process that is running.
+    #[error(
+        "the pid file {path} names process {pid}, which is running: another tributary? Stop it first, or give this one another --pid-file (remove the file if that process is no listener)"
+    )]
+    PidFileHeld {
+        /// The file.
+        path: PathBuf,
+        /// The pid it holds.
+        pid: i32,
+    },
     /// Another listener is writing this output (it holds the output's
     /// lock); this one stopped before touching anything.
     #[error(

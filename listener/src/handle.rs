@@ -3,6 +3,7 @@
 use crate::ListenerError;
 use crate::input::BoundInput;
 use crate::listener::{Controller, ListenerBuilder, Summary};
+use crate::reload::{ReloadError, ReloadReport};
 use crate::stats::{Stats, StatsSnapshot};
 use std::thread::JoinHandle;
 
@@ -14,6 +15,8 @@ pub struct ListenerHandle {
     admin: Option<std::net::SocketAddr>,
     controller: Controller,
     stats: Stats,
+    /// The listener's runtime, for the blocking [`ListenerHandle::reload`].
+    runtime: tokio::runtime::Handle,
     thread: Option<JoinHandle<Result<Summary, ListenerError>>>,
 }
 
@@ -23,6 +26,7 @@ type Ready = Result<
         Option<std::net::SocketAddr>,
         Controller,
         Stats,
+        tokio::runtime::Handle,
     ),
     ListenerError,
 >;
@@ -53,6 +57,7 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
                             listener.admin_addr(),
                             listener.controller(),
                             listener.stats(),
+                            tokio::runtime::Handle::current(),
                         )));
                         listener.run().await
                     }
@@ -65,11 +70,12 @@ pub(crate) fn spawn(builder: ListenerBuilder) -> Result<ListenerHandle, Listener
         })
         .map_err(ListenerError::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((bound, admin, controller, stats))) => Ok(ListenerHandle {
+        Ok(Ok((bound, admin, controller, stats, runtime))) => Ok(ListenerHandle {
             bound,
             admin,
             controller,
             stats,
+            runtime,
             thread: Some(thread),
         }),
         Ok(Err(e)) => {
@@ -102,6 +108,16 @@ impl ListenerHandle {
     /// Reopens the output files.
     pub fn reopen(&self) {
         self.controller.reopen();
+    }
+
+    /// Reloads the configuration and waits for the outcome: see
+    /// [`Controller::reload`], which this calls on the listener's runtime.
+    /// Blocking: call it from ordinary threads, not from async code (there,
+    /// await `controller().reload()`).
+    pub fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        let controller = self.controller.clone();
+        self.runtime
+            .block_on(async move { controller.reload().await })
     }
 
     /// A controller usable from elsewhere (e.g. a signal handler).

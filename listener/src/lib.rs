@@ -66,8 +66,10 @@ mod input;
 mod listener;
 mod output_lock;
 mod passthrough;
+mod pid_file;
 mod pipeline;
 pub mod read;
+mod reload;
 mod settings;
 mod stats;
 mod test_hooks;
@@ -85,6 +87,7 @@ pub use forward::settings::{
 pub use handle::ListenerHandle;
 pub use input::{BoundInput, InputKind};
 pub use listener::{Controller, Listener, ListenerBuilder, Summary};
+pub use reload::{ReloadError, ReloadReport, ReloadSource};
 pub use settings::{
     DEFAULT_HTTP_MAX_BODY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MISSING, DEFAULT_OUT, DEFAULT_PATTERN,
     DEFAULT_QUEUE_CAPACITY, DEFAULT_SYSLOG_MAX_MESSAGE, DEFAULT_TCP, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
@@ -92,7 +95,8 @@ pub use settings::{
     Settings, TextFormat, TlsSettings,
 };
 pub use stats::{
-    CommitLatencySnapshot, ForwardSnapshot, InputSnapshot, OutputSnapshot, Stats, StatsSnapshot,
+    CommitLatencySnapshot, ForwardSnapshot, InputSnapshot, LastReload, OutputSnapshot, Stats,
+    StatsSnapshot,
     WriterSnapshot,
 };
 /// Rotation's own types, carried through [`RotationSpec`] as they are.

@@ -2,30 +2,41 @@
 
 use crate::acks::{self, Journal, Producers};
 use crate::diag::Diag;
-use crate::input::{self, BoundInput, InputCtx, Socket};
+use crate::input::{self, BoundInput, InputCtx, InputTemplate, Serving, Socket};
 use crate::output_lock::OutputLocks;
 use crate::pipeline::{Commits, Encoder, Msg, Queue, open_outputs, spawn_writer};
+use crate::reload::{Live, LiveInput, ReloadError, ReloadReport, ReloadSource};
 use crate::settings::{DiagnosticsMode, InputSpec, OutputSpec, Settings, TlsSettings};
-use crate::stats::{InputCounters, ReloadCounters, Stats, StatsSnapshot, WriterCounters};
+use crate::stats::{Stats, StatsSnapshot, WriterCounters};
 use crate::tls::ServerTls;
 use crate::{ListenerError, ListenerHandle};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
-use tributary_core::DecodeOptions;
 
 /// Held by every input and connection task; the listener knows all of them
 /// have finished when every clone is dropped.
 pub(crate) type TaskGuard = mpsc::Sender<()>;
 
 /// Configures a [`Listener`]; start from [`Listener::builder`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 #[must_use = "call .bind().await or .spawn() to start listening"]
 pub struct ListenerBuilder {
     settings: Settings,
     worker_threads: Option<usize>,
+    reload_source: Option<ReloadSource>,
+}
+
+impl fmt::Debug for ListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListenerBuilder")
+            .field("settings", &self.settings)
+            .field("worker_threads", &self.worker_threads)
+            .field("reload_source", &self.reload_source.is_some())
+            .finish()
+    }
 }
 
 impl ListenerBuilder {
@@ -34,7 +45,21 @@ impl ListenerBuilder {
         ListenerBuilder {
             settings,
             worker_threads: None,
+            reload_source: None,
         }
+    }
+
+    /// Where [`Controller::reload`] reads the settings from (for
+    /// `tributary listen`: the config file and the flags it was started
+    /// with). Without one, a reload keeps the settings in effect and
+    /// reopens every output; [`Controller::reload_with`] takes settings
+    /// directly.
+    pub fn reload_from(
+        mut self,
+        source: impl Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync + 'static,
+    ) -> Self {
+        self.reload_source = Some(Arc::new(source));
+        self
     }
 
     /// The settings so far.
@@ -177,6 +202,14 @@ impl ListenerBuilder {
     /// 16 MiB; never less than the largest frame in effect).
     pub fn frame_budget(mut self, bytes: usize) -> Self {
         self.settings.frame_budget = bytes;
+        self
+    }
+
+    /// Writes the listener's pid to this file once every input is bound,
+    /// and removes it when the listener is dropped; [`bind`](Self::bind)
+    /// refuses a file naming a running process (another listener).
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.pid_file = Some(path.into());
         self
     }
 
@@ -349,6 +382,7 @@ impl ListenerBuilder {
     /// read until [`Listener::run`].
     pub async fn bind(self) -> Result<Listener, ListenerError> {
         let settings = self.settings;
+        let reload_source = self.reload_source;
         settings.check()?;
         // Not in `check`: a config file may set it for hosts that forward
         // and hosts that do not; a listener that would never acknowledge
@@ -395,12 +429,10 @@ impl ListenerBuilder {
         }
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
-        let locks = OutputLocks::acquire(&output_paths)?;
+        let mut locks = OutputLocks::acquire(&output_paths)?;
         let producers = Arc::new(Producers::default());
 
-        let writer_counters = Arc::new(WriterCounters::for_outputs(
-            output_paths.iter().map(PathBuf::as_path),
-        ));
+        let writer_counters = Arc::new(WriterCounters::default());
         let (queue, rx, permits) = Queue::new(
             settings.queue_capacity,
             settings.queue_bytes,
@@ -440,32 +472,16 @@ impl ListenerBuilder {
                 .frame_budget
                 .max(largest.saturating_add(input::READ_CHUNK)),
         ));
-        // `syslog`: the input speaks syslog (its own size bound and parser).
-        let input_ctx = |label: String, syslog: bool| {
-            Arc::new(InputCtx {
-                label,
-                counters: Arc::new(InputCounters::default()),
-                queue: queue.clone(),
-                diag: diag.clone(),
-                max_frame: if syslog {
-                    settings.syslog_max_message
-                } else {
-                    settings.max_frame
-                },
-                syslog: syslog.then(|| syslog_parser.clone()),
-                idle_timeout: settings.idle_timeout,
-                first_frame_timeout: settings.first_frame_timeout,
-                connections: connections.clone(),
-                drain_timeout: settings.drain_timeout,
-                decode: DecodeOptions {
-                    lenient_pickle: settings.lenient_pickle,
-                },
-                producers: producers.clone(),
-                durable: settings.durable,
-                auth: auth.clone(),
-                frame_timeout: settings.frame_timeout,
-            })
-        };
+        let template = Arc::new(InputTemplate::new(
+            &settings,
+            queue.clone(),
+            diag.clone(),
+            syslog_parser,
+            connections,
+            producers.clone(),
+            auth,
+        ));
+        let input_ctx = |label: String, syslog: bool| template.ctx(label, syslog);
         // `tributary collect`: the stream is the one input.
         #[cfg(feature = "nats")]
         let collector = match &settings.collect {
@@ -482,6 +498,7 @@ impl ListenerBuilder {
         } else {
             settings.effective_inputs()
         };
+        let mut live_inputs = Vec::new();
         for spec in specs {
             let (b, socket) = input::bind(&spec).await?;
             check_exposure(&b, tls.is_some(), settings.allow_insecure_remote)?;
@@ -490,8 +507,15 @@ impl ListenerBuilder {
             }
             let ctx = input_ctx(b.to_string(), b.kind().is_syslog());
             counters.push((ctx.label.clone(), ctx.counters.clone()));
+            let (stop, handle) = input::stop_pair();
+            live_inputs.push(LiveInput {
+                spec,
+                bound: b.clone(),
+                counters: ctx.counters.clone(),
+                stop: handle,
+            });
             bound.push(b);
-            sockets.push((socket, ctx));
+            sockets.push((socket, ctx, stop));
         }
         // The admin endpoint's socket is bound with the inputs: a listener
         // whose admin address is taken stops before it cuts anything.
@@ -509,6 +533,13 @@ impl ListenerBuilder {
                 "this build has no HTTP server: build with the `http` feature (on by default)",
             )));
         }
+        // Once every input is bound: a supervisor reading it may send
+        // signals from then on.
+        let pid_file = settings
+            .pid_file
+            .as_deref()
+            .map(crate::pid_file::PidFile::create)
+            .transpose()?;
         // Only once every input is bound (a listener that cannot start
         // must not have cut anything), and before the outputs open:
         // recovery cuts what was never acknowledged.
@@ -534,7 +565,7 @@ impl ListenerBuilder {
             acks: Arc::new(input::http::HttpAcks::new(&producers)),
             max_connections: settings.max_connections,
         });
-        let outputs = open_outputs(&outputs_specs, &diag)?;
+        let outputs = open_outputs(&outputs_specs, &diag, &mut locks)?;
         // With `forward-acknowledge = "forwarded"`, commits hand their
         // acknowledgements to the gate the forwarder opens.
         #[cfg(feature = "nats")]
@@ -550,8 +581,9 @@ impl ListenerBuilder {
         let commits = Commits::new(journal);
         // The writer starts last, so a failed bind leaves no thread behind.
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let writer = spawn_writer(
+        let (writer, generations) = spawn_writer(
             outputs,
+            queue.encoder(),
             rx,
             permits,
             writer_counters.clone(),
@@ -594,23 +626,56 @@ impl ListenerBuilder {
             None
         };
         let stats = Stats {
-            inputs: counters,
+            inputs: Arc::new(RwLock::new(counters)),
             writer: writer_counters,
-            reloads: Arc::new(ReloadCounters::default()),
+            reloads: Arc::default(),
             forward: forward_counters,
         };
+        // Every input task and connection holds a clone of `guard`; `run`
+        // waits for the last to go. Reloads start inputs from now on,
+        // until the shutdown: then the guard `serving` holds goes too.
+        let (guard, finished) = mpsc::channel::<()>(1);
+        let serving = Serving {
+            tls: tls.clone(),
+            limit: Arc::new(Semaphore::new(settings.max_connections)),
+            shutdown: shutdown_rx.clone(),
+            guard,
+            #[cfg(feature = "http")]
+            http,
+        };
+        let live = Live {
+            settings: settings.clone(),
+            inputs: live_inputs,
+            template,
+            serving: Some(serving),
+            source: reload_source,
+            stats: stats.clone(),
+            generations,
+            diag: diag.clone(),
+        };
+        let live = Arc::new(tokio::sync::Mutex::new(live));
+        {
+            let live = live.clone();
+            let mut shutdown = shutdown_rx.clone();
+            tokio::spawn(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+                live.lock().await.serving = None;
+            });
+        }
+        let controller = Controller {
+            shutdown: Arc::new(shutdown),
+            queue,
+            live,
+        };
+        // `POST /reload` is the same reload as SIGHUP's.
         #[cfg(feature = "http")]
         let admin = admin.map(|bound| {
-            let reload = Arc::new(crate::admin::ReopenOutputs {
-                queue: queue.clone(),
-                outputs: outputs_specs.len(),
-            });
             let state = crate::admin::AdminState::new(
                 stats.clone(),
                 producers.clone(),
                 diag.clone(),
-                queue.encoder.clone(),
-                reload,
+                controller.queue.clone(),
+                Arc::new(controller.clone()),
                 settings.queue_capacity,
                 settings.queue_bytes,
             );
@@ -619,22 +684,17 @@ impl ListenerBuilder {
         Ok(Listener {
             bound,
             sockets,
+            finished,
             writer: Some(writer),
-            controller: Controller {
-                shutdown: Arc::new(shutdown),
-                queue,
-            },
+            controller,
             shutdown_rx,
             stats,
             #[cfg(feature = "http")]
             admin,
-            max_connections: settings.max_connections,
             drain_timeout: settings.drain_timeout,
             stats_interval: settings.stats_interval,
-            tls,
-            #[cfg(feature = "http")]
-            http,
             _locks: locks,
+            _pid_file: pid_file,
             #[cfg(feature = "nats")]
             forwarder,
             #[cfg(feature = "nats")]
@@ -658,11 +718,13 @@ impl ListenerBuilder {
     }
 }
 
-/// Stops or reopens a running listener, from any thread or task.
+/// Stops, reopens or reloads a running listener, from any thread or task.
 #[derive(Clone)]
 pub struct Controller {
     shutdown: Arc<watch::Sender<bool>>,
     queue: Queue,
+    /// What reloads change; one reload at a time.
+    live: Arc<tokio::sync::Mutex<Live>>,
 }
 
 impl fmt::Debug for Controller {
@@ -685,6 +747,30 @@ impl Controller {
     /// logrotate). Records queued before this call go to the old file.
     pub fn reopen(&self) {
         self.queue.control(Msg::Reopen);
+    }
+
+    /// Reloads the configuration from the builder's
+    /// [`reload_from`](ListenerBuilder::reload_from) source (for
+    /// `tributary listen`: the config file and the flags it was started
+    /// with): SIGHUP and the admin endpoint both call this. The new
+    /// settings are checked completely first; if anything is wrong the
+    /// configuration in effect stays, whole, and the error says why. If
+    /// they are good, the writer switches outputs between two batches
+    /// (outputs added, removed or changed, every file reopened), new inputs
+    /// start and removed ones stop accepting; inputs in both keep their
+    /// sockets and connections, and no record is lost or written twice.
+    /// Reloads run one at a time; each is counted in [`StatsSnapshot`]
+    /// (`reloads_ok`, `reloads_failed`, `last_reload`) and reported on
+    /// stderr. Must be awaited inside the listener's runtime (it spawns
+    /// the new inputs' tasks); [`ListenerHandle::reload`] is the blocking
+    /// form.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        crate::reload::reload(&self.live, None).await
+    }
+
+    /// As [`reload`](Self::reload), to these settings.
+    pub async fn reload_with(&self, settings: Settings) -> Result<ReloadReport, ReloadError> {
+        crate::reload::reload(&self.live, Some(settings)).await
     }
 }
 
@@ -712,7 +798,10 @@ impl Controller {
 /// ```
 pub struct Listener {
     bound: Vec<BoundInput>,
-    sockets: Vec<(Socket, Arc<InputCtx>)>,
+    /// Each input's socket, context, and the flag a reload sets to stop it.
+    sockets: Vec<(Socket, Arc<InputCtx>, input::Stop)>,
+    /// Ends when every input task and connection has (see [`TaskGuard`]).
+    finished: mpsc::Receiver<()>,
     writer: Option<std::thread::JoinHandle<()>>,
     controller: Controller,
     shutdown_rx: watch::Receiver<bool>,
@@ -720,17 +809,14 @@ pub struct Listener {
     /// The admin endpoint, bound, and what it serves (`--admin`).
     #[cfg(feature = "http")]
     admin: Option<(crate::admin::BoundAdmin, crate::admin::AdminState)>,
-    max_connections: usize,
     /// How long forwarding may finish after the writer has (feature `nats`).
     #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     drain_timeout: Duration,
     stats_interval: Option<Duration>,
-    tls: Option<ServerTls>,
-    /// What the HTTP inputs share.
-    #[cfg(feature = "http")]
-    http: Arc<input::http::HttpSettings>,
     /// Held until the listener is dropped, after the writer has finished.
     _locks: OutputLocks,
+    /// Removed when the listener is dropped.
+    _pid_file: Option<crate::pid_file::PidFile>,
     #[cfg(feature = "nats")]
     forwarder: Option<crate::forward::Forwarder>,
     #[cfg(feature = "nats")]
@@ -740,7 +826,11 @@ pub struct Listener {
 /// Refuses a plaintext input that other hosts can reach, unless allowed;
 /// when allowed, says so on stderr (whatever the diagnostics setting: it is
 /// about the listener's exposure, not about a record).
-fn check_exposure(bound: &BoundInput, tls: bool, allowed: bool) -> Result<(), ListenerError> {
+pub(crate) fn check_exposure(
+    bound: &BoundInput,
+    tls: bool,
+    allowed: bool,
+) -> Result<(), ListenerError> {
     let Some(addr) = bound.socket_addr() else {
         return Ok(()); // Unix sockets: file permissions guard them
     };
@@ -810,7 +900,8 @@ impl Listener {
     }
 
     /// Puts `reload` behind the admin endpoint's `POST /reload` (by
-    /// default it reopens every output file, as SIGHUP does).
+    /// default the listener's own reload, as SIGHUP's:
+    /// [`Controller::reload`]).
     #[cfg(feature = "http")]
     pub fn with_reload(mut self, reload: Arc<dyn crate::admin::Reload>) -> Self {
         if let Some((_, state)) = &mut self.admin {
@@ -835,63 +926,24 @@ impl Listener {
     /// this return [`ListenerError::Unwritten`].
     pub async fn run(mut self) -> Result<Summary, ListenerError> {
         let started = Instant::now();
-        let (guard, mut finished) = mpsc::channel::<()>(1);
-        let limit = Arc::new(Semaphore::new(self.max_connections));
-        for (socket, ctx) in std::mem::take(&mut self.sockets) {
-            let shutdown = self.shutdown_rx.clone();
-            let guard = guard.clone();
-            match socket {
-                Socket::Tcp(l) => {
-                    tokio::spawn(input::accept_tcp(
-                        l,
-                        self.tls.clone(),
-                        ctx,
-                        limit.clone(),
-                        shutdown,
-                        guard,
-                    ));
-                }
-                Socket::Unix(l, file) => {
-                    let limit = limit.clone();
-                    tokio::spawn(async move {
-                        input::accept_unix(l, ctx, limit, shutdown, guard).await;
-                        drop(file); // no new connections: remove the path
-                    });
-                }
-                Socket::Udp(s) => {
-                    tokio::spawn(input::serve_udp(s, ctx, shutdown, guard));
-                }
-                #[cfg(feature = "http")]
-                Socket::Http(l) => {
-                    tokio::spawn(input::http::serve_http(
-                        l,
-                        self.tls.clone(),
-                        ctx,
-                        self.http.clone(),
-                        shutdown,
-                        guard,
-                    ));
-                }
-                #[cfg(not(feature = "http"))]
-                Socket::Http(_) => unreachable!("refused by bind without the http feature"),
-                Socket::UnixDgram(s, file) => {
-                    tokio::spawn(async move {
-                        input::serve_unix_dgram(s, ctx, shutdown, guard).await;
-                        drop(file);
-                    });
-                }
+        // Set up by `bind`, so a reload that comes before this (a SIGHUP
+        // right after the readiness lines) finds the listener serving.
+        let serving = self.controller.live.lock().await.serving.clone();
+        if let Some(serving) = &serving {
+            for (socket, ctx, stop) in std::mem::take(&mut self.sockets) {
+                serving.spawn(socket, ctx, stop);
+            }
+            #[cfg(feature = "nats")]
+            if let Some((attached, ctx)) = self.collector.take() {
+                tokio::spawn(crate::collect::serve(
+                    attached,
+                    ctx,
+                    self.shutdown_rx.clone(),
+                    serving.guard.clone(),
+                ));
             }
         }
-        #[cfg(feature = "nats")]
-        if let Some((attached, ctx)) = self.collector.take() {
-            tokio::spawn(crate::collect::serve(
-                attached,
-                ctx,
-                self.shutdown_rx.clone(),
-                guard.clone(),
-            ));
-        }
-        drop(guard);
+        drop(serving);
         #[cfg(feature = "http")]
         if let Some((bound, state)) = self.admin.take() {
             tokio::spawn(crate::admin::serve(
@@ -903,7 +955,7 @@ impl Listener {
         }
         let ticker = self.stats_interval.map(|every| {
             let stats = self.stats.clone();
-            let encoder = self.controller.queue.encoder.clone();
+            let queue = self.controller.queue.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
@@ -911,13 +963,13 @@ impl Listener {
                     eprintln!(
                         "tributary: stats: {}{}",
                         stats.snapshot(),
-                        MissingFields(encoder.records_missing_fields())
+                        MissingFields(queue.records_missing_fields())
                     );
                 }
             })
         });
         // Every input task and connection has finished (after shutdown).
-        let _ = finished.recv().await;
+        let _ = self.finished.recv().await;
         if let Some(t) = ticker {
             t.abort();
         }
@@ -936,7 +988,7 @@ impl Listener {
         }
         let summary = Summary {
             stats: self.stats.snapshot(),
-            records_missing_fields: self.controller.queue.encoder.records_missing_fields(),
+            records_missing_fields: self.controller.queue.records_missing_fields(),
             elapsed: started.elapsed(),
         };
         // An output that still failed after the drain timeout: never a

@@ -4,8 +4,9 @@
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
-use tributary_listener::{ListenerBuilder, Settings, cli};
+use tributary_listener::{ListenerBuilder, ReloadSource, Settings, cli};
 
 /// Pins glibc's mmap threshold. Left dynamic, it rises to the size of the
 /// largest buffer freed, after which read buffers and the buffers of large
@@ -27,12 +28,20 @@ fn main() -> ExitCode {
     pin_mmap_threshold();
     let matches = cli::command().get_matches();
     let result = match matches.subcommand() {
-        Some(("listen", args)) => cli::listen_settings(args)
-            .context("configuration refused")
-            .and_then(listen),
-        Some(("collect", args)) => cli::collect_settings(args)
-            .context("configuration refused")
-            .and_then(listen),
+        Some(("listen", args)) => {
+            // A reload reads the file and these same flags again.
+            let again = args.clone();
+            cli::listen_settings(args)
+                .context("configuration refused")
+                .and_then(|s| listen(s, Arc::new(move || cli::listen_settings(&again))))
+        }
+        Some(("collect", args)) => {
+            let again = args.clone();
+            cli::collect_settings(args)
+                .context("configuration refused")
+                .and_then(|s| listen(s, Arc::new(move || cli::collect_settings(&again))))
+        }
+        Some(("check-config", args)) => check_config(args),
         Some(("reload", args)) => reload(args),
         Some((name @ ("cat" | "tail"), args)) => {
             read(tributary_listener::read::run_subcommand(name, args).unwrap_or(Ok(())))
@@ -49,7 +58,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn listen(settings: Settings) -> anyhow::Result<()> {
+fn listen(settings: Settings, source: ReloadSource) -> anyhow::Result<()> {
     let to_stdout = settings
         .outputs
         .iter()
@@ -61,7 +70,7 @@ fn listen(settings: Settings) -> anyhow::Result<()> {
             && j.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(".tributary-collect-"))
     });
-    let result = serve(settings, to_stdout);
+    let result = serve(settings, source, to_stdout);
     if let Some(journal) = scratch_journal {
         let _ = std::fs::remove_file(journal);
     }
@@ -69,14 +78,17 @@ fn listen(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Runs `listen` or `collect` until a signal, printing the readiness lines.
-fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
+fn serve(settings: Settings, source: ReloadSource, to_stdout: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tributary-io")
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = ListenerBuilder::from_settings(settings).bind().await?;
+        let listener = ListenerBuilder::from_settings(settings)
+            .reload_from(move || source())
+            .bind()
+            .await?;
         // Handlers go in before the readiness lines: a signal sent as soon
         // as a script sees them must drain, not kill.
         let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
@@ -110,7 +122,13 @@ fn serve(settings: Settings, to_stdout: bool) -> anyhow::Result<()> {
                 tokio::select! {
                     _ = term.recv() => controller.shutdown(),
                     _ = int.recv() => controller.shutdown(),
-                    _ = hup.recv() => controller.reopen(),
+                    // Reload: the outcome goes to stderr either way; a
+                    // reload waits for the writer, so signals are not
+                    // held up behind it.
+                    _ = hup.recv() => {
+                        let controller = controller.clone();
+                        tokio::spawn(async move { let _ = controller.reload().await; });
+                    }
                 }
             }
         });
@@ -141,6 +159,19 @@ fn reload(args: &clap::ArgMatches) -> anyhow::Result<()> {
 #[cfg(not(feature = "http"))]
 fn reload(_: &clap::ArgMatches) -> anyhow::Result<()> {
     anyhow::bail!("this build has no HTTP client: build with the `http` feature (on by default)")
+}
+
+/// `tributary check-config FILE`: the settings in effect on stdout, or
+/// the refusal.
+fn check_config(args: &clap::ArgMatches) -> anyhow::Result<()> {
+    let Some(path) = args.get_one::<std::path::PathBuf>(cli::CHECK_CONFIG_FILE) else {
+        return Ok(()); // required: clap has refused its absence
+    };
+    let shown = tributary_listener::config::check_file(path).context("configuration refused")?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(shown.as_bytes());
+    let _ = out.flush();
+    Ok(())
 }
 
 /// A reader's outcome: a closed stdout (`| head`) ends it quietly.

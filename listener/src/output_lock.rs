@@ -18,10 +18,13 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// The held locks; released when dropped (after the writer has finished).
-#[derive(Debug)]
+/// The held locks, by output; each is handed to its output when it opens
+/// ([`OutputLocks::take`]) and released when the writer closes it (at
+/// exit, or when a reload removed the output). Those never taken are
+/// released when this is dropped.
+#[derive(Debug, Default)]
 pub(crate) struct OutputLocks {
-    _files: Vec<File>,
+    files: Vec<(PathBuf, File)>,
 }
 
 impl OutputLocks {
@@ -45,11 +48,17 @@ impl OutputLocks {
             // cuts, and its directory is no place for a lock file.
             let special = std::fs::metadata(&canonical).is_ok_and(|m| !m.file_type().is_file());
             if !special {
-                files.push(lock(output, &lock_path(&canonical))?);
+                files.push((output.clone(), lock(output, &lock_path(&canonical))?));
             }
             seen.push((canonical, output));
         }
-        Ok(OutputLocks { _files: files })
+        Ok(OutputLocks { files })
+    }
+
+    /// The lock of `output`, for the output to hold while it is open.
+    pub(crate) fn take(&mut self, output: &Path) -> Option<File> {
+        let i = self.files.iter().position(|(p, _)| p == output)?;
+        Some(self.files.swap_remove(i).1)
     }
 }
 

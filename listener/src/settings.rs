@@ -421,6 +421,9 @@ pub struct Settings {
     /// Other hosts may reach it only over TLS or with
     /// `allow_insecure_remote`.
     pub admin: Option<String>,
+    /// Where the pid is written once every input is bound (removed at
+    /// exit); a file naming a running process is refused.
+    pub pid_file: Option<PathBuf>,
     /// Records in flight between inputs and the writer.
     pub queue_capacity: usize,
     /// Bytes of formatted records in flight between inputs and the writer.
@@ -488,6 +491,7 @@ impl Default for Settings {
             frame_budget: DEFAULT_FRAME_BUDGET,
             stats_interval: None,
             admin: None,
+            pid_file: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),

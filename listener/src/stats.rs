@@ -4,8 +4,9 @@
 use crate::pipeline::CommitLatency;
 pub use crate::pipeline::CommitLatencySnapshot;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 /// Why a payload, frame or connection was counted as malformed: the
 /// `reason` label of `tributary_malformed_total`.
@@ -122,31 +123,39 @@ pub(crate) struct WriterCounters {
     pub(crate) journal_errors: AtomicU64,
     /// 1 from a failed journal write until a commit works again.
     pub(crate) journal_failing: AtomicU64,
-    /// One per output, in output order (empty in unit tests of the writer
-    /// that do not look at them).
-    pub(crate) outputs: Vec<OutputCounters>,
+    /// One per output open now, in the writer's order; each output owns
+    /// its counters (they follow it through reloads) and the writer
+    /// publishes the list when it changes.
+    pub(crate) outputs: RwLock<Vec<Arc<OutputCounters>>>,
     /// How long acknowledged commits take.
     pub(crate) ack_commit: CommitLatency,
+    /// Records missing a pattern field, counted by the formatters of
+    /// configurations a reload replaced (the current ones count their own).
+    pub(crate) missing_fields_retired: AtomicU64,
+    /// Whether any configuration had a text output.
+    pub(crate) had_text: std::sync::atomic::AtomicBool,
 }
 
 impl WriterCounters {
-    /// Counters for a writer of these outputs.
-    pub(crate) fn for_outputs<'a>(paths: impl IntoIterator<Item = &'a std::path::Path>) -> Self {
-        WriterCounters {
-            outputs: paths
-                .into_iter()
-                .map(|p| OutputCounters {
-                    path: p.display().to_string(),
-                    ..OutputCounters::default()
-                })
-                .collect(),
-            ..WriterCounters::default()
-        }
+    /// The outputs open now, as the writer last published them.
+    pub(crate) fn outputs(&self) -> Vec<Arc<OutputCounters>> {
+        self.outputs.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Output `i`'s counters, if kept.
-    pub(crate) fn output(&self, i: usize) -> Option<&OutputCounters> {
-        self.outputs.get(i)
+    /// Publishes the outputs open now (at start, and after a reload
+    /// opened or closed some).
+    pub(crate) fn set_outputs(&self, outputs: Vec<Arc<OutputCounters>>) {
+        *self.outputs.write().unwrap_or_else(|p| p.into_inner()) = outputs;
+    }
+}
+
+impl OutputCounters {
+    /// Zeroed counters of the output at `path`.
+    pub(crate) fn for_path(path: &std::path::Path) -> Self {
+        OutputCounters {
+            path: path.display().to_string(),
+            ..OutputCounters::default()
+        }
     }
 }
 
@@ -177,18 +186,48 @@ pub struct ForwardSnapshot {
     pub lagging: bool,
 }
 
-/// Reloads asked for (`POST /reload`, `tributary reload`, SIGHUP): how
-/// many were applied and how many refused.
+/// Reloads so far and the last one's outcome.
 #[derive(Debug, Default)]
 pub(crate) struct ReloadCounters {
-    pub(crate) reloads_ok: AtomicU64,
-    pub(crate) reloads_failed: AtomicU64,
+    pub(crate) ok: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) last: Mutex<Option<LastReload>>,
 }
+
+impl ReloadCounters {
+    /// Counts a reload and keeps its outcome as the last.
+    pub(crate) fn record(&self, ok: bool, message: String) {
+        let counter = if ok { &self.ok } else { &self.failed };
+        counter.fetch_add(1, Relaxed);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastReload {
+            at: SystemTime::now(),
+            ok,
+            message,
+        });
+    }
+}
+
+/// The outcome of the last reload (SIGHUP, or
+/// [`Controller::reload`](crate::Controller::reload)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastReload {
+    /// When it finished.
+    pub at: SystemTime,
+    /// Whether the new configuration took effect.
+    pub ok: bool,
+    /// What changed ([`ReloadReport`](crate::ReloadReport)'s text), or why
+    /// the configuration in effect was kept ([`ReloadError`](crate::ReloadError)'s).
+    pub message: String,
+}
+
+/// Each running input's label and counters, in order.
+pub(crate) type InputList = Vec<(String, Arc<InputCounters>)>;
 
 /// Live counters of a running listener; cheap to clone and to read.
 #[derive(Clone, Debug)]
 pub struct Stats {
-    pub(crate) inputs: Vec<(String, Arc<InputCounters>)>,
+    /// The inputs running now, in order: a reload adds and removes some.
+    pub(crate) inputs: Arc<RwLock<InputList>>,
     pub(crate) writer: Arc<WriterCounters>,
     pub(crate) reloads: Arc<ReloadCounters>,
     /// With forwarding on.
@@ -199,9 +238,9 @@ impl Stats {
     /// A consistent-enough copy of every counter (each is read atomically;
     /// they are not read at one instant).
     pub fn snapshot(&self) -> StatsSnapshot {
+        let inputs = self.inputs.read().unwrap_or_else(|p| p.into_inner());
         StatsSnapshot {
-            inputs: self
-                .inputs
+            inputs: inputs
                 .iter()
                 .map(|(label, c)| InputSnapshot {
                     input: label.clone(),
@@ -238,7 +277,7 @@ impl Stats {
                 journal_failing: self.writer.journal_failing.load(Relaxed) > 0,
                 outputs: self
                     .writer
-                    .outputs
+                    .outputs()
                     .iter()
                     .map(|o| OutputSnapshot {
                         output: o.path.clone(),
@@ -254,8 +293,14 @@ impl Stats {
                     .collect(),
                 ack_commit: self.writer.ack_commit.snapshot(),
             },
-            reloads_ok: self.reloads.reloads_ok.load(Relaxed),
-            reloads_failed: self.reloads.reloads_failed.load(Relaxed),
+            reloads_ok: self.reloads.ok.load(Relaxed),
+            reloads_failed: self.reloads.failed.load(Relaxed),
+            last_reload: self
+                .reloads
+                .last
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             forward: self.forward.as_ref().map(|f| ForwardSnapshot {
                 published_batches: f.published_batches.load(Relaxed),
                 lag_bytes: f.lag_bytes.load(Relaxed),
@@ -373,14 +418,17 @@ pub struct WriterSnapshot {
 /// Every counter at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
-    /// One entry per input, in the order they were given.
+    /// One entry per input running, in the order they were given (a
+    /// reload's new inputs last; a removed input leaves the list).
     pub inputs: Vec<InputSnapshot>,
     /// The writer.
     pub writer: WriterSnapshot,
-    /// Reloads applied.
+    /// Reloads that took effect.
     pub reloads_ok: u64,
-    /// Reloads refused (the configuration in force was kept).
+    /// Reloads refused (the configuration in effect was kept).
     pub reloads_failed: u64,
+    /// The last reload's outcome, if there was one.
+    pub last_reload: Option<LastReload>,
     /// Forwarding to NATS JetStream, when on.
     pub forward: Option<ForwardSnapshot>,
 }
@@ -446,6 +494,15 @@ impl fmt::Display for StatsSnapshot {
             w.stalled,
             w.stalls,
             w.unwritten
-        )
+        )?;
+        // Shown once there was a reload, so the line is unchanged without.
+        if self.reloads_ok + self.reloads_failed > 0 {
+            write!(
+                f,
+                "; reloads: ok={} failed={}",
+                self.reloads_ok, self.reloads_failed
+            )?;
+        }
+        Ok(())
     }
 }

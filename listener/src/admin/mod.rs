@@ -20,7 +20,6 @@ mod status;
 mod view;
 
 pub use client::{ReloadClientError, request_reload};
-pub(crate) use reload::ReopenOutputs;
 pub use reload::{Reload, ReloadFuture, ReloadRefused, ReloadReport};
 
 use crate::ListenerError;
@@ -28,14 +27,13 @@ use crate::acks::Producers;
 use crate::diag::Diag;
 use crate::diag::admin as event;
 use crate::http_server::{self, ConnectionFailed, Server, ServerLimits};
-use crate::pipeline::Encoder;
+use crate::pipeline::Queue;
 use crate::stats::Stats;
 use crate::tls::ServerTls;
 use rates::Rates;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use view::{LastReload, View};
@@ -118,13 +116,12 @@ pub(crate) struct AdminState {
     pub(crate) stats: Stats,
     pub(crate) producers: Arc<Producers>,
     pub(crate) diag: Arc<Diag>,
-    pub(crate) encoder: Arc<Encoder>,
+    pub(crate) queue: Queue,
     pub(crate) rates: Arc<Rates>,
     pub(crate) reload: Arc<dyn Reload>,
     pub(crate) queue_capacity: u64,
     pub(crate) queue_bytes_capacity: u64,
     pub(crate) started: Instant,
-    last_reload: Mutex<Option<LastReload>>,
     /// One reload at a time: a second waits for the first.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -136,7 +133,7 @@ impl AdminState {
         stats: Stats,
         producers: Arc<Producers>,
         diag: Arc<Diag>,
-        encoder: Arc<Encoder>,
+        queue: Queue,
         reload: Arc<dyn Reload>,
         queue_capacity: usize,
         queue_bytes_capacity: usize,
@@ -150,60 +147,42 @@ impl AdminState {
             stats,
             producers,
             diag,
-            encoder,
+            queue,
             rates,
             reload,
             queue_capacity: queue_capacity as u64,
             queue_bytes_capacity: queue_bytes_capacity as u64,
             started: Instant::now(),
-            last_reload: Mutex::new(None),
             reloading: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Everything at this moment.
     fn view(&self) -> View {
+        let stats = self.stats.snapshot();
         View {
-            stats: self.stats.snapshot(),
-            missing_fields: self.encoder.records_missing_fields(),
+            missing_fields: self.queue.records_missing_fields(),
             queue_capacity: self.queue_capacity,
             queue_bytes_capacity: self.queue_bytes_capacity,
             producers: self.producers.connected(PRODUCERS_SHOWN),
-            last_reload: self
-                .last_reload
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            last_reload: stats.last_reload.as_ref().map(|l| LastReload {
+                at_unix_ms: l
+                    .at
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                ok: l.ok,
+                message: l.message.clone(),
+            }),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
+            stats,
         }
     }
 
-    /// Reloads, counts the result, reports it and keeps it for the page.
+    /// Reloads, one at a time; the reload itself counts its result,
+    /// reports it and keeps it for the page.
     async fn reload(&self) -> Result<ReloadReport, ReloadRefused> {
         let _one_at_a_time = self.reloading.lock().await;
-        let result = self.reload.reload().await;
-        let (ok, message) = match &result {
-            Ok(report) => {
-                self.stats.reloads.reloads_ok.fetch_add(1, Relaxed);
-                self.diag.emit(&event::Admin, event::Reloaded(&report.0));
-                (true, report.0.clone())
-            }
-            Err(refused) => {
-                self.stats.reloads.reloads_failed.fetch_add(1, Relaxed);
-                self.diag
-                    .emit(&event::Admin, event::ReloadRefused(&refused.0));
-                (false, refused.0.clone())
-            }
-        };
-        let at_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastReload {
-            at_unix_ms,
-            ok,
-            message,
-        });
-        result
+        self.reload.reload().await
     }
 }
 

@@ -84,7 +84,10 @@ mod tests {
         let a = Arc::new(InputCounters::default());
         let b = Arc::new(InputCounters::default());
         let stats = Stats {
-            inputs: vec![("tcp a".into(), a.clone()), ("udp b".into(), b.clone())],
+            inputs: Arc::new(std::sync::RwLock::new(vec![
+                ("tcp a".into(), a.clone()),
+                ("udp b".into(), b.clone()),
+            ])),
             writer: Arc::new(WriterCounters::default()),
             reloads: Arc::new(ReloadCounters::default()),
             forward: None,

@@ -1,9 +1,8 @@
-//! `POST /reload`: what the admin endpoint calls, as a small trait so the
-//! listener's full reload (re-reading the configuration) can be put behind
-//! it; until then [`ReopenOutputs`] does what SIGHUP does: reopen every
-//! output file.
+//! `POST /reload`: what the admin endpoint calls, as a small trait
+//! ([`Reload`]) so the endpoint does not depend on how the listener
+//! reloads; [`Controller`](crate::Controller) implements it with the same
+//! reload SIGHUP does.
 
-use crate::pipeline::{Msg, Queue};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -28,33 +27,15 @@ pub trait Reload: Send + Sync {
     fn reload(&self) -> ReloadFuture<'_>;
 }
 
-/// Reopens every output file, as SIGHUP does (after logrotate renamed
-/// them); refused when an output could not be reopened (it goes on in the
-/// file it had open).
-pub(crate) struct ReopenOutputs {
-    pub(crate) queue: Queue,
-    pub(crate) outputs: usize,
-}
-
-impl Reload for ReopenOutputs {
+/// `POST /reload` is the listener's one reload, as SIGHUP's: the
+/// configuration file and the start-up flags read again and applied.
+impl Reload for crate::Controller {
     fn reload(&self) -> ReloadFuture<'_> {
         Box::pin(async move {
-            let (answer, failed) = tokio::sync::oneshot::channel();
-            self.queue.control(Msg::ReopenReport(answer));
-            match failed.await {
-                Ok(failed) if failed.is_empty() => Ok(ReloadReport(format!(
-                    "reopened {} output file{}",
-                    self.outputs,
-                    if self.outputs == 1 { "" } else { "s" }
-                ))),
-                Ok(failed) => Err(ReloadRefused(format!(
-                    "{}; the rest were reopened, and a failed one is written where it was until the next reopen works",
-                    failed.join("; ")
-                ))),
-                Err(_) => Err(ReloadRefused(
-                    "the listener is shutting down: its writer has stopped".into(),
-                )),
-            }
+            crate::Controller::reload(self)
+                .await
+                .map(|report| ReloadReport(report.to_string()))
+                .map_err(|e| ReloadRefused(e.to_string()))
         })
     }
 }

@@ -226,17 +226,16 @@ fn accept_line(
     state: &mut PeerState,
     seq: u64,
 ) {
-    let encoder = &ctx.queue.encoder;
     if let Some(c) = passthrough::check(line, &mut state.ts)
         && memchr::memmem::find(line, b",\"host\":\"").is_some()
     {
-        let mask = encoder.route_parts(c.level_no, c.logger);
+        let mask = batch.encoder().route_parts(c.level_no, c.logger);
         if mask == 0 {
             ctx.counters.filtered.fetch_add(1, Relaxed);
             return;
         }
-        if encoder.all_native(mask) {
-            encoder.push_native(line, mask, batch);
+        if batch.encoder().all_native(mask) {
+            batch.push_native(line, mask);
             return;
         }
     }
@@ -246,11 +245,11 @@ fn accept_line(
             if record.host.is_none() {
                 record.host = Some(host.clone());
             }
-            let mask = encoder.route(record);
+            let mask = batch.encoder().route(record);
             if mask == 0 {
                 ctx.counters.filtered.fetch_add(1, Relaxed);
             } else {
-                encoder.push(record, mask, batch);
+                batch.push(record, mask);
             }
         }
         Err(e) => ctx.malformed(&format_args!("message {seq}"), &e, &mut state.reports),

@@ -32,7 +32,10 @@
 use super::raw::{Raw, Refusal};
 use super::{FileConfig, FormatName, OutputDraft};
 use crate::ListenerBuilder;
-use crate::settings::{DEFAULT_MISSING, DEFAULT_PATTERN, DiagnosticsMode, InputSpec, Settings};
+use crate::settings::{
+    DEFAULT_MISSING, DEFAULT_PATTERN, DiagnosticsMode, InputSpec, OutputFormat, OutputSpec,
+    Settings, TextFormat,
+};
 use std::path::PathBuf;
 use tributary_core::JsonProfile;
 
@@ -73,6 +76,54 @@ pub(crate) enum Shown {
     Words(&'static str),
 }
 
+/// How a setting's value in effect is shown, as the TOML value that sets
+/// it (`None`: unset, the default of no value).
+#[derive(Clone, Copy)]
+pub(crate) enum Show {
+    /// From the listener-wide settings.
+    Listener(fn(&Settings) -> Option<String>),
+    /// From one output.
+    Output(fn(&OutputSpec) -> Option<String>),
+    /// The output's file: `file` in an `[[output]]` table.
+    File,
+}
+
+/// A TOML string.
+fn text(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// A TOML array of strings.
+fn list(items: &[String]) -> String {
+    toml::Value::Array(items.iter().cloned().map(toml::Value::String).collect()).to_string()
+}
+
+fn path_shown(p: &std::path::Path) -> String {
+    text(&p.display().to_string())
+}
+
+/// A duration as the config reads it; `None` (never) is 0.
+fn duration(d: Option<std::time::Duration>) -> String {
+    match d {
+        None => "0".to_owned(),
+        Some(d) if d.subsec_nanos() == 0 => text(&format!("{}s", d.as_secs())),
+        Some(d) => text(&format!("{}ms", d.as_millis())),
+    }
+}
+
+/// The inputs in effect (the defaults when none is named) of one kind.
+fn inputs_shown(s: &Settings, kind: fn(&InputSpec) -> Option<String>) -> Option<String> {
+    let found: Vec<String> = s.effective_inputs().iter().filter_map(kind).collect();
+    (!found.is_empty()).then(|| list(&found))
+}
+
+fn text_format(o: &OutputSpec) -> Option<&TextFormat> {
+    match &o.format {
+        OutputFormat::Text(t) => Some(t),
+        OutputFormat::Json(_) => None,
+    }
+}
+
 /// How a setting's value is read into the draft configuration.
 #[derive(Clone, Copy)]
 pub(crate) enum Apply {
@@ -105,6 +156,8 @@ pub(crate) struct Setting {
     pub(crate) doc: &'static str,
     pub(crate) default: Shown,
     pub(crate) scope: Scope,
+    /// Its value in effect, as a TOML value (`tributary check-config`).
+    pub(crate) show: Show,
     pub(crate) apply: Apply,
     pub(crate) builder: Builder,
     /// A valid value other than the default, for the tests.
@@ -158,6 +211,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen on a TCP address (repeatable; port 0 picks a free port). Naming any input replaces the default inputs",
         default: Shown::Words("127.0.0.1:9020, and UDP 127.0.0.1:9021"),
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::Tcp(a) => Some(a.clone()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = v.list()?;
             c.settings
@@ -180,6 +239,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen on a UDP address (repeatable)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::Udp(a) => Some(a.clone()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = v.list()?;
             c.settings
@@ -202,6 +267,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen on a Unix stream socket, created with mode 0600 (repeatable); an existing socket is replaced only if connecting to it is refused (stale)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::Unix(p) => Some(p.display().to_string()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = paths(v)?;
             c.settings
@@ -224,6 +295,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen on a Unix datagram socket, created with mode 0600 (repeatable)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::UnixDgram(p) => Some(p.display().to_string()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = paths(v)?;
             c.settings
@@ -246,6 +323,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen for syslog on a TCP address (repeatable): RFC 5424, RFC 3164 or Python's SysLogHandler messages, framed by octet counting, LF, NUL or NUL+LF (detected per message); TLS with the TLS settings (RFC 5425)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::SyslogTcp(a) => Some(a.clone()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = v.list()?;
             c.settings
@@ -268,6 +351,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen for syslog on a UDP address (repeatable); one datagram is one message",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::SyslogUdp(a) => Some(a.clone()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = v.list()?;
             c.settings
@@ -290,6 +379,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen for syslog on a Unix datagram socket like /dev/log, created with mode 0600 (repeatable)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::SyslogUnix(p) => Some(p.display().to_string()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = paths(v)?;
             c.settings
@@ -312,6 +407,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen for syslog on a Unix stream socket, created with mode 0600 (repeatable)",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::SyslogUnixStream(p) => Some(p.display().to_string()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = paths(v)?;
             c.settings
@@ -336,6 +437,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Listen for HTTP on a TCP address (repeatable): POST or GET /log from Python's HTTPHandler, NDJSON or a JSON array of records POSTed to /log, OpenTelemetry OTLP/HTTP logs POSTed to /v1/logs (gzip accepted); TLS with the TLS settings",
         default: Shown::Nothing,
         scope: Scope::Input,
+        show: Show::Listener(|s| {
+            inputs_shown(s, |i| match i {
+                InputSpec::Http(a) => Some(a.clone()),
+                _ => None,
+            })
+        }),
         apply: Apply::Listener(|c, v| {
             let list = v.list()?;
             c.settings
@@ -359,6 +466,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Output file (its directory is created); with [[output]] tables in the config file, written only when set",
         default: Shown::Value(crate::settings::DEFAULT_OUT),
         scope: Scope::Listener,
+        show: Show::File,
         apply: Apply::Listener(|c, v| {
             c.top.file = Some(path(v)?);
             Ok(())
@@ -372,6 +480,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Output format",
         default: Shown::Value("json"),
         scope: Scope::Output,
+        show: Show::Output(|o| {
+            Some(text(match o.format {
+                OutputFormat::Json(_) => "json",
+                OutputFormat::Text(_) => "text",
+            }))
+        }),
         apply: Apply::Output(|o, v| {
             o.format = Some(v.parse::<FormatName>()?);
             Ok(())
@@ -385,6 +499,10 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Key layout of JSON lines (see docs/contracts.md for native)",
         default: Shown::Value("native"),
         scope: Scope::Output,
+        show: Show::Output(|o| match o.format {
+            OutputFormat::Json(p) => Some(text(p.name())),
+            OutputFormat::Text(_) => None,
+        }),
         apply: Apply::Output(|o, v| {
             o.json_profile = Some(profile(v)?);
             Ok(())
@@ -398,6 +516,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Python logging.Formatter template for text lines (implies --format text); names that are not LogRecord attributes are the record's fields, as Python's extra= attributes",
         default: Shown::Words(DEFAULT_PATTERN), // with --format text: a pattern implies it
         scope: Scope::Output,
+        show: Show::Output(|o| text_format(o).map(|t| text(&t.pattern))),
         apply: Apply::Output(|o, v| {
             o.pattern = Some(v.text()?.to_owned());
             Ok(())
@@ -411,6 +530,11 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "The only fields the pattern may use besides LogRecord attributes (repeatable): a strictness check, so a typo is refused at start",
         default: Shown::Words("any field"),
         scope: Scope::Output,
+        show: Show::Output(|o| {
+            text_format(o)
+                .filter(|t| !t.fields.is_empty())
+                .map(|t| list(&t.fields))
+        }),
         apply: Apply::Output(|o, v| {
             o.pattern_fields = Some(v.list()?);
             Ok(())
@@ -424,6 +548,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "What a field the pattern uses prints on a record that lacks it (the record is still written, and counted)",
         default: Shown::Value(DEFAULT_MISSING),
         scope: Scope::Output,
+        show: Show::Output(|o| text_format(o).map(|t| text(&t.missing))),
         apply: Apply::Output(|o, v| {
             o.pattern_missing = Some(v.text()?.to_owned());
             Ok(())
@@ -437,6 +562,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Write line feeds and carriage returns from a record (message, fields, traceback) as \\n and \\r in text lines, so each record is one line and no producer can forge lines of another; Python writes them as they are",
         default: Shown::Nothing,
         scope: Scope::Output,
+        show: Show::Output(|o| text_format(o).map(|t| t.escape_newlines.to_string())),
         apply: Apply::Output(|o, v| {
             o.text_escape_newlines = Some(v.switch()?);
             Ok(())
@@ -450,6 +576,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Rotate before the file would pass this size, e.g. 10MiB",
         default: Shown::Words("no size rotation"),
         scope: Scope::Output,
+        show: Show::Output(|o| o.rotation.max_bytes.map(|n| n.to_string())),
         apply: Apply::Output(|o, v| {
             o.max_bytes = Some(v.size()?);
             Ok(())
@@ -463,6 +590,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Rotate on time, as Python's TimedRotatingFileHandler (W0 is Monday)",
         default: Shown::Words("no time rotation"),
         scope: Scope::Output,
+        show: Show::Output(|o| o.rotation.when.map(|w| text(&w.to_string()))),
         apply: Apply::Output(|o, v| {
             o.when = Some(v.parse()?);
             Ok(())
@@ -476,6 +604,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Units of --when per rotation period",
         default: Shown::Words("1"),
         scope: Scope::Output,
+        show: Show::Output(|o| o.rotation.interval.map(|n| n.to_string())),
         apply: Apply::Output(|o, v| {
             o.interval = Some(v.number()?);
             Ok(())
@@ -489,6 +618,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Compute rotation times in UTC instead of local time",
         default: Shown::Nothing,
         scope: Scope::Output,
+        show: Show::Output(|o| Some(o.rotation.utc.to_string())),
         apply: Apply::Output(|o, v| {
             o.utc = Some(v.switch()?);
             Ok(())
@@ -502,6 +632,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Archives to keep (0 keeps all)",
         default: Shown::Words("all"),
         scope: Scope::Output,
+        show: Show::Output(|o| o.rotation.backup_count.map(|n| n.to_string())),
         apply: Apply::Output(|o, v| {
             o.backup_count = Some(v.number()?);
             Ok(())
@@ -515,6 +646,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Compress archives, off the write path",
         default: Shown::Value("none"),
         scope: Scope::Output,
+        show: Show::Output(|o| Some(text(&o.rotation.compress.to_string()))),
         apply: Apply::Output(|o, v| {
             o.compress = Some(v.parse()?);
             Ok(())
@@ -529,6 +661,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Write only records at this level or above (name or number)",
         default: Shown::Words("all"),
         scope: Scope::Route,
+        show: Show::Output(|o| o.filter.min_level.map(|n| n.to_string())),
         apply: Apply::Output(|o, v| {
             o.level = Some(v.level()?);
             Ok(())
@@ -542,6 +675,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Write only records at this level or below (name or number)",
         default: Shown::Words("all"),
         scope: Scope::Route,
+        show: Show::Output(|o| o.filter.max_level.map(|n| n.to_string())),
         apply: Apply::Output(|o, v| {
             o.max_level = Some(v.level()?);
             Ok(())
@@ -555,6 +689,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Write only records of these loggers and their children (repeatable; `.` and `::` separate levels)",
         default: Shown::Words("all"),
         scope: Scope::Route,
+        show: Show::Output(|o| (!o.filter.loggers.is_empty()).then(|| list(&o.filter.loggers))),
         apply: Apply::Output(|o, v| {
             o.loggers = Some(v.list()?);
             Ok(())
@@ -568,6 +703,9 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Leave out records of these loggers and their children (repeatable)",
         default: Shown::Words("none"),
         scope: Scope::Route,
+        show: Show::Output(|o| {
+            (!o.filter.exclude_loggers.is_empty()).then(|| list(&o.filter.exclude_loggers))
+        }),
         apply: Apply::Output(|o, v| {
             o.exclude_loggers = Some(v.list()?);
             Ok(())
@@ -582,6 +720,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Largest frame, line or datagram accepted (16 B..4 GiB); a larger frame closes its connection and is never allocated",
         default: Shown::Value("1MiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.max_frame.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.max_frame =
                 usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
@@ -596,6 +735,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Time zone of RFC 3164 timestamps, which carry none: an IANA name (Europe/Paris), UTC, or local",
         default: Shown::Value("local"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(text(s.syslog_timezone.as_deref().unwrap_or("local")))),
         apply: Apply::Listener(|c, v| {
             let zone = v.text()?;
             // `local` is the default itself, not a zone to look up.
@@ -615,6 +755,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Largest syslog message accepted on the syslog inputs (480 B..4 GiB); a larger octet count closes its connection unallocated, a longer unterminated message is skipped to its end",
         default: Shown::Value("64KiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.syslog_max_message.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.syslog_max_message =
                 usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
@@ -629,6 +770,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Most stream connections open at once (at least 1); at the limit a new connection takes the slot of the oldest one that completed no frame (counted as evicted), else it is accepted and closed at once, counted as rejected",
         default: Shown::Value("1024"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.max_connections.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.max_connections = v.number()?;
             Ok(())
@@ -642,6 +784,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Close connections silent this long, e.g. 10m; 0 never (Python's SocketHandler keeps its connection between records and loses the first record sent on one the peer closed)",
         default: Shown::Words("never"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(s.idle_timeout))),
         apply: Apply::Listener(|c, v| {
             c.settings.idle_timeout = Some(v.duration()?).filter(|d| !d.is_zero());
             Ok(())
@@ -656,6 +799,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Close a connection that completes no frame or line this long after it opens (it holds a slot and sends nothing; producers send as soon as they connect); 0 turns it off",
         default: Shown::Value("10s"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(s.first_frame_timeout))),
         apply: Apply::Listener(|c, v| {
             c.settings.first_frame_timeout = Some(v.duration()?).filter(|d| !d.is_zero());
             Ok(())
@@ -669,6 +813,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Most stream connections from one peer: a remote address, or a Unix socket's process (its pid); TCP on loopback is not counted per peer; 0: no cap",
         default: Shown::Value("256"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.max_connections_per_peer.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.max_connections_per_peer = v.number()?;
             Ok(())
@@ -682,6 +827,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Most bytes held in unfinished frames and lines over all connections (at least 64 KiB); past it the connections holding the largest are closed, counted as evicted. HTTP request bodies being received share a budget of the same size (at least --http-max-body); past it a body is answered 503",
         default: Shown::Value("16MiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.frame_budget.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.frame_budget =
                 usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
@@ -696,6 +842,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Close a connection whose started frame or line does not complete within this time (slow-loris); 0 turns it off",
         default: Shown::Value("30s"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(s.frame_timeout))),
         apply: Apply::Listener(|c, v| {
             c.settings.frame_timeout = Some(v.duration()?).filter(|d| !d.is_zero());
             Ok(())
@@ -709,6 +856,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Records in flight between the inputs and the writer (1..4294967295)",
         default: Shown::Value("16384"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.queue_capacity.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.queue_capacity = v.number()?;
             Ok(())
@@ -722,6 +870,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Bytes of formatted records in flight between the inputs and the writer (64 KiB..1 TiB)",
         default: Shown::Value("64MiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.queue_bytes.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.queue_bytes =
                 usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
@@ -737,6 +886,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Acknowledge records to acknowledged producers only once outputs and journal are fsynced (group commit), not merely written",
         default: Shown::Nothing,
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.durable.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.durable = v.switch()?;
             Ok(())
@@ -750,6 +900,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "The acknowledgement journal (docs/protocol.md)",
         default: Shown::Words(".FILE.acks beside the first output"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.ack_journal.as_deref().map(path_shown)),
         apply: Apply::Listener(|c, v| {
             c.settings.ack_journal = Some(path(v)?);
             Ok(())
@@ -766,6 +917,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "On shutdown, how long to wait for connections to deliver what they already sent",
         default: Shown::Value("5s"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(Some(s.drain_timeout)))),
         apply: Apply::Listener(|c, v| {
             c.settings.drain_timeout = v.duration()?;
             Ok(())
@@ -775,11 +927,29 @@ pub(crate) static SETTINGS: &[Setting] = &[
     },
     // Reporting.
     Setting {
+        name: "pid-file",
+        form: Form::Value("PATH"),
+        doc: "Write the listener's pid to this file once every input is bound, and remove it at exit; refused when the file names a process that is running",
+        default: Shown::Words("none"),
+        scope: Scope::Listener,
+        show: Show::Listener(|s| s.pid_file.as_deref().map(path_shown)),
+        apply: Apply::Listener(|c, v| {
+            c.settings.pid_file = Some(path(v)?);
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| match &s.pid_file {
+            Some(p) => b.pid_file(p),
+            None => b,
+        }),
+        sample: "/run/tributary.pid",
+    },
+    Setting {
         name: "stats-interval",
         form: Form::Value("DURATION"),
         doc: "Print a stats line to stderr this often, e.g. 60s; 0 never",
         default: Shown::Words("never"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(s.stats_interval))),
         apply: Apply::Listener(|c, v| {
             c.settings.stats_interval = Some(v.duration()?).filter(|d| !d.is_zero());
             Ok(())
@@ -793,6 +963,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Serve the admin endpoint on this TCP address: GET /metrics (Prometheus), /health, /status (live page), /status.json, POST /reload. Loopback only unless TLS or allow-insecure-remote",
         default: Shown::Words("off"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.admin.as_deref().map(text)),
         apply: Apply::Listener(|c, v| {
             c.settings.admin = Some(v.text()?.to_owned());
             Ok(())
@@ -809,6 +980,13 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Where the listener's own diagnostics go; log writes them as records of logger tributary",
         default: Shown::Value("stderr"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| {
+            Some(text(match s.diagnostics {
+                DiagnosticsMode::Stderr => "stderr",
+                DiagnosticsMode::Log => "log",
+                DiagnosticsMode::Both => "both",
+            }))
+        }),
         apply: Apply::Listener(|c, v| {
             c.settings.diagnostics = v.parse::<DiagnosticsMode>()?;
             Ok(())
@@ -822,6 +1000,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Render pickled objects that need code to rebuild (a datetime in extra) as strings instead of refusing the record; nothing is ever executed",
         default: Shown::Nothing,
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.lenient_pickle.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.lenient_pickle = v.switch()?;
             Ok(())
@@ -836,6 +1015,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Serve TLS on every TCP input with this certificate chain (PEM, the listener's own certificate first; needs --tls-key)",
         default: Shown::Words("no TLS"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.tls.as_ref().map(|t| path_shown(&t.cert))),
         apply: Apply::Listener(|c, v| {
             c.tls.cert = Some(path(v)?);
             Ok(())
@@ -849,6 +1029,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)",
         default: Shown::Nothing,
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.tls.as_ref().map(|t| path_shown(&t.key))),
         apply: Apply::Listener(|c, v| {
             c.tls.key = Some(path(v)?);
             Ok(())
@@ -862,6 +1043,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Require TLS clients to present a certificate signed by a CA in this PEM bundle (mutual TLS); others are refused",
         default: Shown::Words("none"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| {
+            s.tls
+                .as_ref()
+                .and_then(|t| t.client_ca.as_deref())
+                .map(path_shown)
+        }),
         apply: Apply::Listener(|c, v| {
             c.tls.client_ca = Some(path(v)?);
             Ok(())
@@ -875,6 +1062,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "A hello's producer id must be a name of the client's TLS certificate (its CN or a DNS name), or start with one followed by '/'; hellos without a client certificate (plain TCP, Unix sockets) are refused. Needs --tls-client-ca",
         default: Shown::Nothing,
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.producer_ids_from_cert.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.producer_ids_from_cert = v.switch()?;
             Ok(())
@@ -888,6 +1076,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Every hello must carry the shared secret held in FILE (without its final line end); others are refused. A FILE every user can read is refused at start",
         default: Shown::Words("none"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.producer_secret.as_deref().map(path_shown)),
         apply: Apply::Listener(|c, v| {
             c.settings.producer_secret = Some(path(v)?);
             Ok(())
@@ -904,6 +1093,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Disconnect a client that has not finished its TLS handshake in this long",
         default: Shown::Words("10s"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.tls.as_ref().map(|t| duration(Some(t.handshake_timeout)))),
         apply: Apply::Listener(|c, v| {
             c.tls.handshake_timeout = Some(v.duration()?);
             Ok(())
@@ -917,6 +1107,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Allow TCP without TLS, and UDP, on addresses other hosts can reach (refused otherwise); prints a warning per such input",
         default: Shown::Nothing,
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.allow_insecure_remote.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.allow_insecure_remote = v.switch()?;
             Ok(())
@@ -931,6 +1122,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "HTTP requests must carry HTTP Basic credentials matching a `user:password` line of FILE; others are answered 401",
         default: Shown::Words("none"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.http_credentials.as_deref().map(path_shown)),
         apply: Apply::Listener(|c, v| {
             c.settings.http_credentials = Some(path(v)?);
             Ok(())
@@ -947,6 +1139,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Largest HTTP request body (1 KiB..4 GiB), before and after gzip; a larger one is answered 413, never read whole",
         default: Shown::Value("16MiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.http_max_body.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.http_max_body =
                 usize::try_from(v.size()?).map_err(|_| "too large for this platform".to_owned())?;
@@ -961,6 +1154,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "When the HTTP input answers a request unless it asks with ?ack=: queued (records in the listener's queue), written (in every output) or durable (fsynced; needs --durable)",
         default: Shown::Value("queued"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(text(&s.http_ack.to_string()))),
         apply: Apply::Listener(|c, v| {
             c.settings.http_ack = v.parse::<crate::settings::HttpAck>()?;
             Ok(())
@@ -975,6 +1169,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Also publish every record of the first output to NATS JetStream at this server (repeatable for a cluster); the output file is the buffer while NATS is away",
         default: Shown::Words("no forwarding"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| (!s.forward.nats.is_empty()).then(|| list(&s.forward.nats))),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.nats.extend(v.list()?);
             Ok(())
@@ -988,6 +1183,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "The JetStream stream to forward to (created when missing: file storage, subjects PREFIX.>, 2 min duplicate window)",
         default: Shown::Value(crate::DEFAULT_FORWARD_STREAM),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(text(&s.forward.stream))),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.stream = v.text()?.to_owned();
             Ok(())
@@ -1001,6 +1197,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Records of this host go to subject PREFIX.HOST-ID",
         default: Shown::Value(crate::DEFAULT_SUBJECT_PREFIX),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(text(&s.forward.subject_prefix))),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.subject_prefix = v.text()?.to_owned();
             Ok(())
@@ -1014,6 +1211,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "This host in forwarded subjects, message ids and records without a host (letters, digits, - and _)",
         default: Shown::Words("the host name, other characters as _"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.forward.host_id.as_deref().map(text)),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.host_id = Some(v.text()?.to_owned());
             Ok(())
@@ -1030,6 +1228,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "When forwarding creates the stream: its limit on stored bytes (oldest messages go first)",
         default: Shown::Words("unlimited"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.forward.stream_max_bytes.map(|n| n.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.stream_max_bytes = Some(v.size()?);
             Ok(())
@@ -1046,6 +1245,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "When forwarding creates the stream: how long it keeps a message",
         default: Shown::Words("forever"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| s.forward.stream_max_age.map(|d| duration(Some(d)))),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.stream_max_age = Some(v.duration()?);
             Ok(())
@@ -1062,6 +1262,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "Warn when this much of the output is not yet acknowledged by JetStream (local writing never waits for NATS)",
         default: Shown::Value("64MiB"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| Some(s.forward.lag_warn.to_string())),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.lag_warn = v.size()?;
             Ok(())
@@ -1075,6 +1276,12 @@ pub(crate) static SETTINGS: &[Setting] = &[
         doc: "When acknowledged producers get their acks with forwarding on: once written locally, or once JetStream has the records (end to end; acks wait while NATS is away)",
         default: Shown::Value("local"),
         scope: Scope::Listener,
+        show: Show::Listener(|s| {
+            Some(text(match s.forward.acknowledge {
+                crate::ForwardAcknowledge::Local => "local",
+                crate::ForwardAcknowledge::Forwarded => "forwarded",
+            }))
+        }),
         apply: Apply::Listener(|c, v| {
             c.settings.forward.acknowledge = v.parse::<crate::ForwardAcknowledge>()?;
             Ok(())

@@ -28,9 +28,11 @@
 //! inputs: naming any replaces the default).
 
 pub(crate) mod defs;
+mod effective;
 mod output;
 pub(crate) mod raw;
 
+pub use effective::{CheckError, check_file, effective_toml};
 pub(crate) use output::{FormatName, OutputDraft};
 
 use crate::settings::{DEFAULT_OUT, Settings, TlsSettings};

@@ -26,25 +26,3 @@ impl Event for ClientFailed<'_> {
         write!(f, "admin: connection from {} ended", self.0)
     }
 }
-
-/// A reload (`POST /reload`) was applied.
-pub(crate) struct Reloaded<'a>(pub(crate) &'a str);
-
-impl Event for Reloaded<'_> {
-    type Context = Admin;
-    const LEVEL: Level = Level::INFO;
-    fn describe(&self, _: &Admin, f: F<'_, '_>) -> fmt::Result {
-        write!(f, "reload: {}", self.0)
-    }
-}
-
-/// A reload was refused: what was in force stays.
-pub(crate) struct ReloadRefused<'a>(pub(crate) &'a str);
-
-impl Event for ReloadRefused<'_> {
-    type Context = Admin;
-    const LEVEL: Level = Level::ERROR;
-    fn describe(&self, _: &Admin, f: F<'_, '_>) -> fmt::Result {
-        write!(f, "reload refused: {}", self.0)
-    }
-}

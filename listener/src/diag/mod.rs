@@ -21,6 +21,7 @@ pub(crate) mod input;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
 pub(crate) mod recent;
+pub(crate) mod reload;
 pub(crate) mod syslog;
 pub(crate) mod writer;
 
@@ -54,6 +55,9 @@ pub(crate) trait Event {
     type Context: Source;
     /// How serious it is.
     const LEVEL: Level;
+    /// Whether the rate limit applies: not to what an operator asked for
+    /// and waits to hear about (a reload's outcome).
+    const RATE_LIMITED: bool = true;
     /// Raises its counters.
     fn count(&self, _: &Self::Context) {}
     /// Whether it is described (it is counted either way).
@@ -127,7 +131,12 @@ impl Diag {
             return;
         }
         let message = Message(&event, cx);
-        if E::Context::IN_BAND {
+        if !E::RATE_LIMITED {
+            eprintln!(
+                "tributary: {}: {message}",
+                E::LEVEL.name().to_ascii_lowercase()
+            );
+        } else if E::Context::IN_BAND {
             self.report(E::LEVEL, message);
         } else {
             self.stderr(E::LEVEL, message);
@@ -146,8 +155,9 @@ impl Diag {
             && let Some(queue) = self.queue.get()
         {
             let record = Record::new(level.clone(), LOGGER, message.clone());
-            let mask = queue.encoder.route(&record);
-            logged = mask == 0 || queue.try_send(queue.encoder.one(&record, mask)).is_ok();
+            let encoder = queue.encoder();
+            let mask = encoder.route(&record);
+            logged = mask == 0 || queue.try_send(encoder.one(&record, mask)).is_ok();
         }
         if !logged || self.mode != DiagnosticsMode::Log {
             eprintln!(

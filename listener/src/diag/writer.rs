@@ -247,3 +247,26 @@ impl Event for RecoveryNote<'_> {
         write!(f, "recovery: {}", self.0)
     }
 }
+
+/// The outputs a reload removed were closed: no batch routed to them can
+/// come any more (they stay open until then, so none is lost).
+pub(crate) struct RemovedOutputsClosed<'a> {
+    pub(crate) paths: &'a [std::path::PathBuf],
+    /// How long the writer stopped writing to close them.
+    pub(crate) pause: Duration,
+}
+
+impl Event for RemovedOutputsClosed<'_> {
+    type Context = WriterCounters;
+    const LEVEL: Level = Level::INFO;
+    const RATE_LIMITED: bool = false;
+    fn describe(&self, _: &WriterCounters, f: F<'_, '_>) -> fmt::Result {
+        let names: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        write!(
+            f,
+            "reload: closed {} (every record routed to it before the reload is written); writer paused {:.1} ms",
+            names.join(", "),
+            self.pause.as_secs_f64() * 1e3
+        )
+    }
+}

@@ -237,17 +237,19 @@ impl Acceptor for tokio::net::UnixListener {
     }
 }
 
-/// Accepts until shutdown, then takes the connections already waiting in
-/// the backlog: their producers consider that data sent, so they are served
-/// too (in drain mode).
+/// Accepts until shutdown, or until a reload removes the input
+/// (`removed`), then takes the connections already waiting in the backlog:
+/// their producers consider that data sent, so they are served too. A
+/// removed input's open connections go on until their peers close them or
+/// the listener shuts down.
 async fn accept_loop<A: Acceptor>(
     listener: A,
     input: Arc<InputCtx>,
     limit: Arc<Semaphore>,
-    mut shutdown: watch::Receiver<bool>,
+    (mut shutdown, mut removed): (watch::Receiver<bool>, watch::Receiver<bool>),
     guard: TaskGuard,
 ) {
-    let mut stopping = *shutdown.borrow_and_update();
+    let mut stopping = *shutdown.borrow_and_update() || *removed.borrow_and_update();
     while !stopping {
         tokio::select! {
             r = listener.next() => match r {
@@ -258,6 +260,7 @@ async fn accept_loop<A: Acceptor>(
                 }
             },
             _ = shutdown.changed() => stopping = true,
+            _ = removed.changed() => stopping = true,
         }
     }
     while let Ok(Ok((stream, peer))) = tokio::time::timeout(Duration::ZERO, listener.next()).await {
@@ -272,7 +275,7 @@ pub(crate) async fn accept_tcp(
     tls: Option<ServerTls>,
     input: Arc<InputCtx>,
     limit: Arc<Semaphore>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: (watch::Receiver<bool>, watch::Receiver<bool>),
     guard: TaskGuard,
 ) {
     match tls {
@@ -290,7 +293,7 @@ pub(crate) async fn accept_unix(
     listener: tokio::net::UnixListener,
     input: Arc<InputCtx>,
     limit: Arc<Semaphore>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: (watch::Receiver<bool>, watch::Receiver<bool>),
     guard: TaskGuard,
 ) {
     accept_loop(listener, input, limit, shutdown, guard).await;

@@ -98,7 +98,10 @@ const NOTICE_RETRY: Duration = Duration::from_millis(500);
 /// Decodes datagrams into batches and queues them without waiting.
 struct Ingest {
     input: Arc<InputCtx>,
-    batch: Batch,
+    /// Started by the first datagram after a flush, so it takes the
+    /// configuration in effect then (an idle socket holds none: a reload's
+    /// old outputs are not kept open for it).
+    batch: Option<Batch>,
     /// Dropped since the last notice was written.
     unreported: u64,
     state: PeerState,
@@ -107,7 +110,7 @@ struct Ingest {
 impl Ingest {
     fn new(input: Arc<InputCtx>) -> Ingest {
         Ingest {
-            batch: input.batch(DATAGRAM_BATCH_BYTES),
+            batch: None,
             input,
             unreported: 0,
             state: PeerState::default(),
@@ -131,26 +134,31 @@ impl Ingest {
             );
         }
         let input = self.input.clone();
+        let batch = self
+            .batch
+            .get_or_insert_with(|| input.batch(DATAGRAM_BATCH_BYTES));
         if let Some(parser) = &input.syslog {
             return super::syslog::datagram(
                 &input,
                 parser,
                 data,
                 peer,
-                &mut self.batch,
+                batch,
                 &mut self.state.reports,
             );
         }
         self.state.peer_ip(ip);
         split_datagram(data, input.max_frame, |payload| match payload {
-            Ok(p) => input.accept(p, peer, &mut self.batch, &mut self.state),
+            Ok(p) => input.accept(p, peer, batch, &mut self.state),
             Err(e) => input.malformed(peer, &e, &mut self.state.reports),
         });
     }
 
     /// Queues the batch if there is room, else drops it (counted).
     fn take(&mut self) -> Batch {
-        std::mem::replace(&mut self.batch, self.input.batch(DATAGRAM_BATCH_BYTES))
+        self.batch
+            .take()
+            .unwrap_or_else(|| self.input.batch(DATAGRAM_BATCH_BYTES))
     }
 
     fn flush(&mut self) {
@@ -178,7 +186,7 @@ impl Ingest {
         );
         record.fields.insert("dropped", self.unreported);
         record.fields.insert("input", label.as_str());
-        let encoder = &self.input.queue.encoder;
+        let encoder = self.input.queue.encoder();
         encoder.one(&record, encoder.all())
     }
 
@@ -211,16 +219,16 @@ impl Ingest {
 /// Generates the serve loop for one datagram socket type.
 macro_rules! serve_datagrams {
     ($name:ident, $socket:ty, $peer:expr, $ip:expr) => {
-        /// Serves one datagram socket until shutdown, then reads what the
-        /// kernel already holds.
-        pub(crate) async fn $name(socket: $socket, input: Arc<InputCtx>, mut shutdown: watch::Receiver<bool>, guard: TaskGuard) {
+        /// Serves one datagram socket until shutdown or until a reload
+        /// removes it (`removed`), then reads what the kernel already holds.
+        pub(crate) async fn $name(socket: $socket, input: Arc<InputCtx>, (mut shutdown, mut removed): (watch::Receiver<bool>, watch::Receiver<bool>), guard: TaskGuard) {
             let mut buf = vec![0u8; buffer_len(input.max_frame)];
             let mut ingest = Ingest::new(input.clone());
             let mut retry = tokio::time::interval(NOTICE_RETRY);
             retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let peer_of = $peer;
             let ip_of = $ip;
-            let mut stopping = *shutdown.borrow_and_update();
+            let mut stopping = *shutdown.borrow_and_update() || *removed.borrow_and_update();
             while !stopping {
                 tokio::select! {
                     r = socket.recv_from(&mut buf) => match r {
@@ -241,12 +249,13 @@ macro_rules! serve_datagrams {
                     },
                     _ = retry.tick() => ingest.notice(),
                     _ = shutdown.changed() => stopping = true,
+                    _ = removed.changed() => stopping = true,
                 }
             }
             // Everything the kernel had received when shutdown came.
             while let Ok((n, from)) = socket.try_recv_from(&mut buf) {
                 ingest.datagram(&buf[..n], n == buf.len(), &peer_of(&from), ip_of(&from));
-                if ingest.batch.records >= BATCH_DATAGRAMS {
+                if ingest.batch.as_ref().is_some_and(|b| b.records >= BATCH_DATAGRAMS) {
                     let batch = ingest.take();
                     let n = batch.records;
                     if input.queue.send(batch).await.is_ok() {

@@ -10,9 +10,12 @@ mod datagram;
 pub(crate) mod http;
 mod stream;
 mod syslog;
+mod template;
 #[cfg(feature = "tls")]
 mod tls;
 mod unix_path;
+
+pub(crate) use template::{InputTemplate, Serving, Stop, StopHandle, stop_pair};
 
 pub(crate) use accept::{accept_tcp, accept_unix};
 pub(crate) use connections::Connections;
@@ -337,7 +340,7 @@ impl InputCtx {
     /// A batch for the records of a read of about `bytes` bytes.
     pub(crate) fn batch(&self, bytes: usize) -> Batch {
         // Lines are about as long as the payloads they come from.
-        Batch::new(self.queue.encoder.outputs(), bytes + bytes / 8)
+        Batch::new(self.queue.encoder(), bytes + bytes / 8)
     }
 
     /// Decodes one payload, routes it and formats it into `batch`; a bad
@@ -349,20 +352,20 @@ impl InputCtx {
         batch: &mut Batch,
         state: &mut PeerState,
     ) {
-        let encoder = &self.queue.encoder;
+        // Routed and formatted as the batch's configuration says.
         // A native frame already in the output's form is written as it is
         // (from a remote peer, only when it names its host: else it gets
         // the peer's).
         if let Some(c) = passthrough::check(payload, &mut state.ts)
             && (c.has_host || state.remote_host.is_none())
         {
-            let mask = encoder.route_parts(c.level_no, c.logger);
+            let mask = batch.encoder().route_parts(c.level_no, c.logger);
             if mask == 0 {
                 self.counters.filtered.fetch_add(1, Relaxed);
                 return;
             }
-            if encoder.all_native(mask) {
-                encoder.push_native(payload, mask, batch);
+            if batch.encoder().all_native(mask) {
+                batch.push_native(payload, mask);
                 return;
             }
         }
@@ -374,11 +377,11 @@ impl InputCtx {
                     state.record.host = Some(host.clone());
                 }
                 let record = &state.record;
-                let mask = encoder.route(record);
+                let mask = batch.encoder().route(record);
                 if mask == 0 {
                     self.counters.filtered.fetch_add(1, Relaxed);
                 } else {
-                    encoder.push(record, mask, batch);
+                    batch.push(record, mask);
                 }
             }
             Err(e) => self.malformed(peer, &e, &mut state.reports),

@@ -2,7 +2,10 @@
 //! that takes them. The input tasks format (in parallel, one task per
 //! connection), so the single writer thread only writes.
 
+use super::Encoder;
 use crate::acks::AckMark;
+use crate::filter::OutputMask;
+use std::sync::Arc;
 
 /// Lines for one output: their bytes back to back (each with its `\n`),
 /// and where each ends, so the file can rotate between any two of them.
@@ -51,8 +54,13 @@ impl Lines {
 
 /// Records from one socket read (or a few datagrams), formatted for every
 /// output that takes them.
-#[derive(Debug)]
 pub(crate) struct Batch {
+    /// The routing and formats its records were given: the configuration
+    /// in effect when the batch was started. A reload swaps the queue's
+    /// encoder while batches of the old one are still on their way; the
+    /// writer writes each batch to the outputs of its own encoder, so a
+    /// record is written as it was routed, once.
+    encoder: Arc<Encoder>,
     /// Records in the batch, each counted once whatever the number of
     /// outputs taking it: the unit of the queue's capacity.
     pub(crate) records: usize,
@@ -68,19 +76,45 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// An empty batch for `outputs` outputs; `reserve` bytes are set
-    /// aside for an output once it gets a line.
-    pub(crate) fn new(outputs: usize, reserve: usize) -> Batch {
+    /// An empty batch for the outputs of `encoder`; `reserve` bytes are
+    /// set aside for an output once it gets a line.
+    pub(crate) fn new(encoder: Arc<Encoder>, reserve: usize) -> Batch {
         Batch {
             records: 0,
-            outputs: (0..outputs).map(|_| Lines::default()).collect(),
+            outputs: (0..encoder.outputs()).map(|_| Lines::default()).collect(),
+            encoder,
             reserve,
             ack: None,
         }
     }
 
+    /// The routing and formats of this batch's records.
+    pub(crate) fn encoder(&self) -> &Arc<Encoder> {
+        &self.encoder
+    }
+
+    /// Adds `record`, formatted for each output in `mask`.
+    pub(crate) fn push(&mut self, record: &tributary_core::Record, mask: OutputMask) {
+        let encoder = &self.encoder;
+        let reserve = self.reserve;
+        encoder.format_into(record, mask, &mut self.outputs, reserve);
+        self.records += 1;
+    }
+
+    /// Adds a native JSON line as it is to each output in `mask` (all of
+    /// which write native JSON; see [`Encoder::all_native`]).
+    pub(crate) fn push_native(&mut self, line: &[u8], mask: OutputMask) {
+        for (i, lines) in self.outputs.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                lines.push_with(self.reserve, |out| out.extend_from_slice(line));
+            }
+        }
+        self.records += 1;
+    }
+
     /// Appends a line for output `i` (not counted as a record: see
     /// [`Batch::records`]).
+    #[cfg(test)]
     pub(crate) fn push_line(&mut self, i: usize, write: impl FnOnce(&mut Vec<u8>)) {
         self.outputs[i].push_with(self.reserve, write);
     }
@@ -96,13 +130,27 @@ impl Batch {
     }
 }
 
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("records", &self.records)
+            .field("outputs", &self.outputs)
+            .field("ack", &self.ack)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn lines_come_back_one_by_one_with_their_newlines() {
-        let mut batch = Batch::new(2, 64);
+        let specs = [
+            crate::OutputSpec::file("a.log"),
+            crate::OutputSpec::file("b.log"),
+        ];
+        let mut batch = Batch::new(Arc::new(Encoder::new(&specs).unwrap()), 64);
         batch.push_line(1, |out| out.extend_from_slice(b"first"));
         batch.push_line(1, |out| out.extend_from_slice(b"two\nlines"));
         batch.records = 2;

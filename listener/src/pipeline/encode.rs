@@ -2,9 +2,12 @@
 //! a record, and its line for each of them.
 
 use super::Batch;
+use super::batch::Lines;
 use crate::ListenerError;
 use crate::filter::{OutputMask, Router};
 use crate::settings::{OutputFormat, OutputSpec};
+use std::path::PathBuf;
+use std::sync::Arc;
 use tributary_core::{Formatter, JsonFormatter, JsonProfile, PatternFormatter, Record};
 
 /// One output's formatter.
@@ -23,8 +26,11 @@ impl LineFormatter {
     }
 }
 
-/// The router and every output's formatter.
+/// The router and every output's formatter: one configuration's outputs.
 pub(crate) struct Encoder {
+    /// Each output's file, in output order: how the writer finds the
+    /// output a batch's lines are for, whichever configuration made it.
+    paths: Vec<PathBuf>,
     router: Router,
     formatters: Vec<LineFormatter>,
     /// Outputs writing native JSON lines: for them a payload that
@@ -42,6 +48,7 @@ impl Encoder {
             .filter(|(_, s)| s.format == OutputFormat::Json(JsonProfile::Native))
             .fold(0, |mask, (i, _)| mask | (1 << i));
         Ok(Encoder {
+            paths: specs.iter().map(|s| s.path.clone()).collect(),
             router: Router::new(specs.iter().map(|o| o.filter.clone()).collect()),
             formatters,
             native,
@@ -58,6 +65,11 @@ impl Encoder {
         });
         let first = text.next()?;
         Some(first + text.sum::<u64>())
+    }
+
+    /// Each output's file, in output order.
+    pub(crate) fn paths(&self) -> &[PathBuf] {
+        &self.paths
     }
 
     /// Number of outputs.
@@ -85,31 +97,26 @@ impl Encoder {
         mask & !self.native == 0
     }
 
-    /// Adds `record`, formatted for each output in `mask`, to `batch`.
-    pub(crate) fn push(&self, record: &Record, mask: OutputMask, batch: &mut Batch) {
-        for (i, f) in self.formatters.iter().enumerate() {
+    /// Appends `record`, formatted for each output in `mask`, to that
+    /// output's lines.
+    pub(crate) fn format_into(
+        &self,
+        record: &Record,
+        mask: OutputMask,
+        outputs: &mut [Lines],
+        reserve: usize,
+    ) {
+        for (i, (f, lines)) in self.formatters.iter().zip(outputs).enumerate() {
             if mask & (1 << i) != 0 {
-                batch.push_line(i, |out| f.format(record, out));
+                lines.push_with(reserve, |out| f.format(record, out));
             }
         }
-        batch.records += 1;
-    }
-
-    /// Adds a native JSON line as it is to each output in `mask` (all of
-    /// which write native JSON; see [`Encoder::all_native`]).
-    pub(crate) fn push_native(&self, line: &[u8], mask: OutputMask, batch: &mut Batch) {
-        for i in 0..self.outputs() {
-            if mask & (1 << i) != 0 {
-                batch.push_line(i, |out| out.extend_from_slice(line));
-            }
-        }
-        batch.records += 1;
     }
 
     /// A batch of one record, for the listener's own notices.
-    pub(crate) fn one(&self, record: &Record, mask: OutputMask) -> Batch {
-        let mut batch = Batch::new(self.outputs(), 256);
-        self.push(record, mask, &mut batch);
+    pub(crate) fn one(self: &Arc<Self>, record: &Record, mask: OutputMask) -> Batch {
+        let mut batch = Batch::new(self.clone(), 256);
+        batch.push(record, mask);
         batch
     }
 }

@@ -15,4 +15,4 @@ pub(crate) use commit::{CommitLatency, Commits};
 pub(crate) use encode::Encoder;
 pub(crate) use output::{Output, open_outputs};
 pub(crate) use queue::{Closed, Msg, Queue};
-pub(crate) use writer::spawn_writer;
+pub(crate) use writer::{Reconfigure, spawn_writer};

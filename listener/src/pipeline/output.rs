@@ -5,7 +5,9 @@ use super::sink::open_sink;
 use crate::ListenerError;
 use crate::acks::OutputPos;
 use crate::diag::Diag;
-use crate::settings::OutputSpec;
+use crate::output_lock::OutputLocks;
+use crate::settings::{OutputSpec, RotationSpec};
+use crate::stats::OutputCounters;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +16,16 @@ use tributary_rotation::RotatingFile;
 /// An output's file.
 pub(crate) struct Output {
     pub(crate) path: PathBuf,
+    /// The rotation it was opened with: a reload that changes it opens
+    /// the file anew.
+    pub(crate) rotation: RotationSpec,
     sink: RotatingFile,
+    /// Its counters (records, bytes, rotations, errors): they stay with
+    /// the file through a reload that reopens it with another rotation.
+    pub(crate) counters: Arc<OutputCounters>,
+    /// Its `.NAME.lock` (see `output_lock`), held as long as the writer
+    /// has the file open.
+    _lock: Option<std::fs::File>,
 }
 
 /// Where writing a batch's lines stopped, and why.
@@ -112,6 +123,28 @@ impl Output {
         self.sink.reopen()
     }
 
+    /// Takes back the lock [`reopen_with`](Self::reopen_with) gave `other`
+    /// (a reload that does not happen after all).
+    pub(crate) fn take_lock_from(&mut self, other: &mut Output) {
+        self._lock = other._lock.take();
+    }
+
+    /// The same file opened with another rotation (a reload changed it);
+    /// this one must be flushed already and is closed by the caller.
+    pub(crate) fn reopen_with(
+        &mut self,
+        rotation: &RotationSpec,
+        diag: &Arc<Diag>,
+    ) -> io::Result<Output> {
+        Ok(Output {
+            path: self.path.clone(),
+            rotation: rotation.clone(),
+            sink: open_sink(&self.path, rotation, diag)?,
+            counters: self.counters.clone(),
+            _lock: self._lock.take(),
+        })
+    }
+
     /// Flushes and waits for background compression, so the archives are
     /// complete when the listener exits.
     pub(crate) fn close(self) -> io::Result<Vec<io::Error>> {
@@ -119,10 +152,12 @@ impl Output {
     }
 }
 
-/// Opens every output, so that a bad path fails at start.
+/// Opens every output, so that a bad path fails at start (or a reload is
+/// refused); each takes its lock from `locks`.
 pub(crate) fn open_outputs(
     specs: &[OutputSpec],
     diag: &Arc<Diag>,
+    locks: &mut OutputLocks,
 ) -> Result<Vec<Output>, ListenerError> {
     specs
         .iter()
@@ -135,7 +170,10 @@ pub(crate) fn open_outputs(
             })?;
             Ok(Output {
                 path: spec.path.clone(),
+                rotation: spec.rotation.clone(),
                 sink,
+                counters: Arc::new(OutputCounters::for_path(&spec.path)),
+                _lock: locks.take(&spec.path),
             })
         })
         .collect()
@@ -163,7 +201,10 @@ mod tests {
             .unwrap();
         let mut output = Output {
             path: path.clone(),
+            rotation: RotationSpec::default(),
             sink,
+            counters: Arc::default(),
+            _lock: None,
         };
         let mut lines = Lines::default();
         lines.push_with(8, |out| out.extend_from_slice(b"a"));

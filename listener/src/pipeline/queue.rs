@@ -10,8 +10,8 @@
 
 use super::{Batch, Encoder};
 use crate::stats::WriterCounters;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 
 /// What the writer thread receives.
@@ -23,12 +23,11 @@ pub(crate) enum Msg {
         permits: u32,
         kib: u32,
     },
-    /// Reopen every output file (SIGHUP, after logrotate renamed them).
+    /// Reopen every output file (after logrotate renamed them).
     Reopen,
-    /// Reopen every output file and answer with what failed (one message
-    /// per output that could not be reopened; empty: all were).
-    #[cfg_attr(not(feature = "http"), allow(dead_code))] // sent by the admin endpoint
-    ReopenReport(tokio::sync::oneshot::Sender<Vec<String>>),
+    /// A reload: switch to these outputs at this batch boundary, reopening
+    /// every file (see [`super::Reconfigure`]).
+    Reconfigure(super::Reconfigure),
     /// Flush and exit: every input has finished.
     Stop,
 }
@@ -59,7 +58,9 @@ impl Budget {
 pub(crate) struct Queue {
     tx: flume::Sender<Msg>,
     budget: Arc<Budget>,
-    pub(crate) encoder: Arc<Encoder>,
+    /// The routing and formats in effect; a reload replaces it. Each batch
+    /// takes the one in effect when it starts, and keeps it.
+    encoder: Arc<RwLock<Arc<Encoder>>>,
     counters: Arc<WriterCounters>,
 }
 
@@ -84,10 +85,40 @@ impl Queue {
         let queue = Queue {
             tx,
             budget: budget.clone(),
-            encoder: Arc::new(encoder),
+            encoder: Arc::new(RwLock::new(Arc::new(encoder))),
             counters,
         };
         (queue, rx, budget)
+    }
+
+    /// The routing and formats in effect now.
+    pub(crate) fn encoder(&self) -> Arc<Encoder> {
+        // A poisoned lock still holds a whole `Arc`: nothing is half-done
+        // under it.
+        match self.encoder.read() {
+            Ok(e) => e.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Records written without a field their text pattern uses, over all
+    /// outputs and every configuration since start; `None` when no output
+    /// ever wrote text.
+    pub(crate) fn records_missing_fields(&self) -> Option<u64> {
+        let retired = self.counters.missing_fields_retired.load(Relaxed);
+        match self.encoder().records_missing_fields() {
+            Some(now) => Some(now + retired),
+            None if self.counters.had_text.load(Relaxed) => Some(retired),
+            None => None,
+        }
+    }
+
+    /// Puts `encoder` in effect for every batch started from now on.
+    pub(crate) fn set_encoder(&self, encoder: Arc<Encoder>) {
+        match self.encoder.write() {
+            Ok(mut e) => *e = encoder,
+            Err(poisoned) => *poisoned.into_inner() = encoder,
+        }
     }
 
     /// The permits a batch takes: a batch larger than the whole queue takes

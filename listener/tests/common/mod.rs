@@ -580,3 +580,10 @@ pub fn udp_kernel_drops(addr: SocketAddr) -> u64 {
         .parse()
         .unwrap()
 }
+
+impl Tributary {
+    /// What stderr said so far (while it runs).
+    pub fn stderr_now(&self) -> String {
+        String::from_utf8_lossy(&self.stderr_so_far.lock().unwrap()).into_owned()
+    }
+}

@@ -111,6 +111,7 @@ fn snapshot() -> StatsSnapshot {
         },
         reloads_ok: 3,
         reloads_failed: 1,
+        last_reload: None,
         forward: None,
     }
 }

@@ -106,6 +106,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Connections {
+    /// The bytes unfinished frames may hold over all connections.
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
+    }
+
     /// A registry with at most `per_peer` connections per peer (0: any
     /// number) and `budget` bytes in unfinished frames over all of them.
     pub(crate) fn new(per_peer: usize, budget: usize) -> Connections {

@@ -40,7 +40,7 @@ pub(crate) async fn get(
         let refusal = Refusal::new(StatusCode::BAD_REQUEST, format!("bad record: {e}"));
         return refuse(&input, &peer, refusal, RefusalKind::Malformed);
     }
-    sink.push(&input, &mut record);
+    sink.push(&mut record);
     submit(&input, sink, input.settings.default_ack, (&[], 0)).await
 }
 
@@ -146,7 +146,7 @@ async fn read_and_decode(
     };
     match kind {
         BodyKind::Form => match tributary_core::form::decode_form_record(&bytes, &mut record) {
-            Ok(()) => sink.push(input, &mut record),
+            Ok(()) => sink.push(&mut record),
             Err(e) => reject(format!("bad record: {e}"), &mut skipped)?,
         },
         BodyKind::Lines | BodyKind::Sequence | BodyKind::Array => {
@@ -167,7 +167,7 @@ async fn read_and_decode(
             };
             for (n, payload) in payloads {
                 match tributary_core::decode_payload_into(payload, input.ctx.decode, &mut record) {
-                    Ok(()) => sink.push(input, &mut record),
+                    Ok(()) => sink.push(&mut record),
                     Err(e) => reject(format!("{unit} {n}: {e}"), &mut skipped)?,
                 }
             }

@@ -28,16 +28,17 @@ impl RecordSink {
 
     /// Adds a decoded record: a record without `host` from another host
     /// gets the peer's address.
-    pub(crate) fn push(&mut self, input: &HttpInput, record: &mut Record) {
+    pub(crate) fn push(&mut self, record: &mut Record) {
         if record.host.is_none() && !self.peer.ip().is_loopback() {
             record.host = Some(CompactString::from(self.peer.ip().to_string()));
         }
-        let encoder = &input.ctx.queue.encoder;
-        let mask = encoder.route(record);
+        // Routed and formatted as the batch's configuration says (a
+        // reload may come between two requests, never inside one).
+        let mask = self.batch.encoder().route(record);
         if mask == 0 {
             self.filtered += 1;
         } else {
-            encoder.push(record, mask, &mut self.batch);
+            self.batch.push(record, mask);
         }
     }
 

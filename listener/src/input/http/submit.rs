@@ -51,7 +51,7 @@ pub(crate) async fn queue_records(
 ) -> Result<usize, (Refusal, RefusalKind)> {
     let mut sink = RecordSink::new(input, peer, records.len() * 256);
     for mut record in records {
-        sink.push(input, &mut record);
+        sink.push(&mut record);
     }
     let queued = sink.records();
     queue(input, sink, ack).await?;

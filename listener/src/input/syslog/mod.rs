@@ -43,11 +43,10 @@ pub(crate) fn accept(
     if record.host.is_none() {
         record.host = host.cloned();
     }
-    let encoder = &input.queue.encoder;
-    let mask = encoder.route(&record);
+    let mask = batch.encoder().route(&record);
     if mask == 0 {
         input.counters.filtered.fetch_add(1, Relaxed);
     } else {
-        encoder.push(&record, mask, batch);
+        batch.push(&record, mask);
     }
 }

@@ -58,6 +58,7 @@ impl Writer {
         let outputs = open_outputs(
             &[OutputSpec::file(&out)],
             &Arc::new(Diag::new(DiagnosticsMode::Stderr)),
+            &mut Default::default(),
         )
         .unwrap();
         Writer {

@@ -12,18 +12,23 @@
 //! which makes the listener finish with an error.
 
 mod outage;
+mod reconfigure;
 #[cfg(test)]
 mod tests;
 
+use reconfigure::Generation;
+pub(crate) use reconfigure::Reconfigure;
+
 use super::batch::Lines;
 use super::queue::Budget;
-use super::{Commits, Msg, Output};
+use super::{Commits, Encoder, Msg, Output};
 use crate::diag::Diag;
 use crate::diag::writer as event;
 use crate::stats::WriterCounters;
 use outage::{Outage, advice};
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,6 +37,10 @@ use tokio::sync::watch;
 /// A retry wait is slept in slices this long, so a shutdown is noticed
 /// soon even during a 2 s wait.
 const NAP: Duration = Duration::from_millis(50);
+
+/// While a reload's older outputs are still open, the writer looks this
+/// often whether they can be closed, even when nothing arrives.
+const RETIRE_CHECK: Duration = Duration::from_millis(20);
 
 /// How one output is doing.
 enum Health {
@@ -56,9 +65,19 @@ struct StopRule {
 }
 
 struct Writer {
+    /// Every open output: the current configuration's, and those only an
+    /// older one still uses (see `reconfigure`).
     outputs: Vec<Output>,
     /// One per output.
     health: Vec<Health>,
+    /// The configuration in effect: its encoder and its outputs' slots.
+    current: Generation,
+    /// Configurations replaced by a reload whose batches may still come.
+    older: Vec<Generation>,
+    /// How many there are, for the reload that waits for none.
+    generations: Arc<AtomicUsize>,
+    /// Rotations of outputs closed since start (the counter is a total).
+    retired_rotations: u64,
     rx: flume::Receiver<Msg>,
     permits: Arc<Budget>,
     counters: Arc<WriterCounters>,
@@ -79,6 +98,7 @@ struct Writer {
 #[allow(clippy::too_many_arguments)] // the pieces the listener wires together, each distinct
 pub(crate) fn spawn_writer(
     outputs: Vec<Output>,
+    encoder: Arc<Encoder>,
     rx: flume::Receiver<Msg>,
     permits: Arc<Budget>,
     counters: Arc<WriterCounters>,
@@ -86,32 +106,83 @@ pub(crate) fn spawn_writer(
     shutdown: watch::Receiver<bool>,
     drain_timeout: Duration,
     commits: Commits,
-) -> std::io::Result<JoinHandle<()>> {
-    let writer = Writer {
-        health: outputs.iter().map(|_| Health::Writing).collect(),
+) -> std::io::Result<(JoinHandle<()>, Arc<AtomicUsize>)> {
+    let writer = Writer::new(
         outputs,
+        encoder,
         rx,
         permits,
         counters,
         diag,
-        stop: StopRule {
+        StopRule {
             shutdown,
             drain_timeout,
         },
-        stopping: false,
-        give_up_at: None,
         commits,
-    };
-    std::thread::Builder::new()
+    );
+    let generations = writer.generations.clone();
+    let thread = std::thread::Builder::new()
         .name("tributary-writer".into())
-        .spawn(move || writer.run())
+        .spawn(move || writer.run())?;
+    Ok((thread, generations))
 }
 
 impl Writer {
+    #[allow(clippy::too_many_arguments)] // as spawn_writer's
+    fn new(
+        outputs: Vec<Output>,
+        encoder: Arc<Encoder>,
+        rx: flume::Receiver<Msg>,
+        permits: Arc<Budget>,
+        counters: Arc<WriterCounters>,
+        diag: Arc<Diag>,
+        stop: StopRule,
+        commits: Commits,
+    ) -> Writer {
+        let mut writer = Writer {
+            health: outputs.iter().map(|_| Health::Writing).collect(),
+            outputs,
+            current: Generation {
+                encoder,
+                slots: Arc::new([]),
+            },
+            older: Vec::new(),
+            generations: Arc::new(AtomicUsize::new(0)),
+            retired_rotations: 0,
+            rx,
+            permits,
+            counters,
+            diag,
+            stop,
+            stopping: false,
+            give_up_at: None,
+            commits,
+        };
+        writer.current.slots = writer.slots_by_path(&writer.current.encoder);
+        writer.publish_outputs();
+        if writer.current.encoder.records_missing_fields().is_some() {
+            writer.counters.had_text.store(true, Relaxed);
+        }
+        writer
+    }
+
     fn run(mut self) {
         // Block for one message, then take whatever else is queued before
         // flushing: under load few flushes, when idle every record on disk.
-        while let Ok(first) = self.rx.recv() {
+        loop {
+            let first = if self.older.is_empty() {
+                self.rx.recv().map_err(|_| ())
+            } else {
+                match self.rx.recv_timeout(RETIRE_CHECK) {
+                    Ok(msg) => Ok(msg),
+                    Err(flume::RecvTimeoutError::Timeout) => {
+                        self.retire();
+                        continue;
+                    }
+                    Err(flume::RecvTimeoutError::Disconnected) => Err(()),
+                }
+            };
+            let Ok(first) = first else { break };
             let mut next = Some(first);
             while let Some(msg) = next {
                 if !self.handle(msg) {
@@ -122,10 +193,17 @@ impl Writer {
                     self.flush();
                     self.commit();
                 }
+                // Under sustained load the queue never runs dry: a
+                // reload's old outputs are closed as soon as they can be,
+                // not when it does.
+                if !self.older.is_empty() {
+                    self.retire();
+                }
                 next = self.rx.try_recv().ok();
             }
             self.flush();
             self.commit();
+            self.retire();
         }
         self.close();
     }
@@ -143,14 +221,17 @@ impl Writer {
                 if mark.is_some() && self.commits.needs_begin() {
                     self.begin_journal();
                 }
-                self.rotate_before(&records.outputs);
+                // Each batch goes to the outputs of the configuration that
+                // routed it.
+                let slots = self.slots_of_encoder(records.encoder());
+                self.rotate_before(&records.outputs, &slots);
                 let mut bytes = 0u64;
                 let mut lost = 0u64;
                 for (i, lines) in records.outputs.iter().enumerate() {
-                    let (written, unwritten) = self.write_lines(i, lines);
+                    let (written, unwritten) = self.write_lines(slots[i], lines);
                     bytes += written;
                     lost += unwritten;
-                    if let Some(c) = self.counters.output(i) {
+                    if let Some(c) = self.output_counters(slots[i]) {
                         c.bytes.fetch_add(written, Relaxed);
                         if unwritten == 0 {
                             c.records.fetch_add(lines.count() as u64, Relaxed);
@@ -180,10 +261,8 @@ impl Writer {
                 self.reopen();
                 true
             }
-            Msg::ReopenReport(answer) => {
-                let failed = self.reopen();
-                // The asker may have given up waiting: nothing to tell.
-                let _ = answer.send(failed);
+            Msg::Reconfigure(reconfigure) => {
+                self.reconfigure(reconfigure);
                 true
             }
             Msg::Stop => {
@@ -208,11 +287,9 @@ impl Writer {
             self.commit();
         }
         let mut failed = Vec::new();
-        for (i, output) in self.outputs.iter_mut().enumerate() {
+        for output in self.outputs.iter_mut() {
             if let Err(error) = output.reopen() {
-                if let Some(c) = self.counters.output(i) {
-                    c.write_errors.fetch_add(1, Relaxed);
-                }
+                output.counters.write_errors.fetch_add(1, Relaxed);
                 failed.push(format!("cannot reopen {}: {error}", output.path.display()));
                 self.diag.emit(
                     &*self.counters,
@@ -241,7 +318,7 @@ impl Writer {
                 let left = lines.iter().skip(from).count() as u64;
                 *unwritten += left;
                 self.counters.unwritten.fetch_add(left, Relaxed);
-                if let Some(c) = self.counters.output(i) {
+                if let Some(c) = self.output_counters(i) {
                     c.unwritten.fetch_add(left, Relaxed);
                 }
                 return (bytes, left);
@@ -283,22 +360,26 @@ impl Writer {
     /// acknowledgement mark is counted would journal its lines as kept
     /// while its producer is told nothing, and the resend after a crash
     /// would write them twice.
-    fn rotate_before(&mut self, batch: &[Lines]) {
+    fn rotate_before(&mut self, batch: &[Lines], slots: &[usize]) {
         if !self.commits.journaling() {
             return;
         }
-        let due: Vec<usize> = (0..self.outputs.len())
-            .filter(|&i| !matches!(self.health[i], Health::GivenUp { .. }))
-            .filter(|&i| self.outputs[i].rotation_pending(batch[i].len() as u64))
+        // (slot, bytes of the batch for it)
+        let due: Vec<(usize, u64)> = batch
+            .iter()
+            .zip(slots)
+            .map(|(lines, &i)| (i, lines.len() as u64))
+            .filter(|&(i, _)| !matches!(self.health[i], Health::GivenUp { .. }))
+            .filter(|&(i, bytes)| self.outputs[i].rotation_pending(bytes))
             .collect();
         if due.is_empty() {
             return;
         }
         self.flush();
         self.commit();
-        for i in due {
+        for (i, bytes) in due {
             while !matches!(self.health[i], Health::GivenUp { .. }) {
-                match self.outputs[i].rotate_if_due(batch[i].len() as u64) {
+                match self.outputs[i].rotate_if_due(bytes) {
                     Ok(_) => {
                         self.recovered(i);
                         break;
@@ -339,12 +420,23 @@ impl Writer {
 
     /// Keeps each output's rotation count, and when it last rotated, and
     /// the writer's total.
+    /// Tells the stats which outputs are open now (their counters).
+    pub(super) fn publish_outputs(&self) {
+        self.counters
+            .set_outputs(self.outputs.iter().map(|o| o.counters.clone()).collect());
+    }
+
+    /// Output `i`'s counters (`i` indexes the open outputs).
+    fn output_counters(&self, i: usize) -> Option<Arc<crate::stats::OutputCounters>> {
+        self.outputs.get(i).map(|o| o.counters.clone())
+    }
+
     fn count_rotations(&self) {
-        let mut total = 0;
+        let mut total = self.retired_rotations;
         for (i, output) in self.outputs.iter().enumerate() {
             let rotations = output.rotations();
             total += rotations;
-            if let Some(c) = self.counters.output(i)
+            if let Some(c) = self.output_counters(i)
                 && c.rotations.swap(rotations, Relaxed) != rotations
             {
                 let now = std::time::SystemTime::now()
@@ -407,7 +499,7 @@ impl Writer {
     fn failed(&mut self, i: usize, error: io::Error) {
         let path = self.outputs[i].path.display().to_string();
         let advice = advice(&error);
-        if let Some(c) = self.counters.output(i) {
+        if let Some(c) = self.output_counters(i) {
             c.write_errors.fetch_add(1, Relaxed);
             if !matches!(self.health[i], Health::Stalled(_)) {
                 c.stalls.fetch_add(1, Relaxed);
@@ -458,7 +550,7 @@ impl Writer {
                 },
             );
             self.health[i] = Health::Writing;
-            if let Some(c) = self.counters.output(i) {
+            if let Some(c) = self.output_counters(i) {
                 c.stalled.store(0, Relaxed);
             }
         }
@@ -468,7 +560,7 @@ impl Writer {
     /// to come for it are counted as unwritten.
     fn give_up(&mut self, i: usize, error: &io::Error) {
         let buffered = self.outputs[i].discard_buffered() as u64;
-        if let Some(c) = self.counters.output(i) {
+        if let Some(c) = self.output_counters(i) {
             c.unwritten.fetch_add(buffered, Relaxed);
         }
         self.health[i] = Health::GivenUp {
@@ -522,11 +614,22 @@ impl Writer {
     /// listener exits; reports what could not be written.
     fn close(&mut self) {
         self.stopping = true;
+        self.retire_all();
         self.flush();
         self.commit();
-        let outputs: Vec<_> = self.outputs.drain(..).zip(self.health.drain(..)).collect();
-        for (i, (output, health)) in outputs.into_iter().enumerate() {
+        let outputs: Vec<Output> = self.outputs.drain(..).collect();
+        let health: Vec<Health> = self.health.drain(..).collect();
+        for (output, health) in outputs.into_iter().zip(health) {
+            self.close_output(output, health);
+        }
+    }
+
+    /// Closes one output (at exit, or when a reload removed it): waits
+    /// for its background compression, reports what it could not write.
+    fn close_output(&self, output: Output, health: Health) {
+        {
             let path = output.path.clone();
+            let output_counters = output.counters.clone();
             if let Health::GivenUp { unwritten } = health {
                 self.diag.emit(
                     &*self.counters,
@@ -550,9 +653,7 @@ impl Writer {
                     }
                 }
                 Err(error) => {
-                    if let Some(c) = self.counters.output(i) {
-                        c.write_errors.fetch_add(1, Relaxed);
-                    }
+                    output_counters.write_errors.fetch_add(1, Relaxed);
                     self.diag.emit(
                         &*self.counters,
                         event::CloseFailed {

@@ -29,37 +29,35 @@ fn start(dir: &Path) -> (Writer, Producers) {
     let (journal, recovery) =
         Journal::recover(&default_journal_path(&paths[0]), &paths, false).unwrap();
     let diag = Arc::new(Diag::new(DiagnosticsMode::Stderr));
-    let outputs = open_outputs(&specs, &diag).unwrap();
+    let outputs = open_outputs(&specs, &diag, &mut Default::default()).unwrap();
     let counters = Arc::new(WriterCounters::default());
-    let (_queue, rx, permits) = Queue::new(
+    let (queue, rx, permits) = Queue::new(
         1024,
         1 << 20,
         Encoder::new(&specs).unwrap(),
         counters.clone(),
     );
     let (_tx, shutdown) = watch::channel(false);
-    let writer = Writer {
-        health: outputs.iter().map(|_| Health::Writing).collect(),
+    let writer = Writer::new(
         outputs,
+        queue.encoder(),
         rx,
         permits,
         counters,
         diag,
-        stop: StopRule {
+        StopRule {
             shutdown,
             drain_timeout: Duration::from_secs(1),
         },
-        stopping: false,
-        give_up_at: None,
-        commits: Commits::new(journal),
-    };
+        Commits::new(journal),
+    );
     (writer, Producers::recovered(recovery.producers))
 }
 
 /// Records `from..to` of the producer as one batch for both outputs.
-fn batch(producers: &Producers, held: u64, to: u64) -> Msg {
+fn batch(writer: &Writer, producers: &Producers, held: u64, to: u64) -> Msg {
     let (producer, _, start) = producers.hello(PRODUCER, EPOCH, held);
-    let mut records = Batch::new(2, 64);
+    let mut records = Batch::new(writer.current.encoder.clone(), 64);
     for n in start..to {
         if !producer.accept(n) {
             continue; // a resend of what is queued or written: dropped, as the input does
@@ -112,18 +110,18 @@ fn numbers(dir: &Path, prefix: &str) -> Vec<u64> {
 fn a_rotation_in_one_output_journals_no_batch_half_way() {
     let dir = tempfile::tempdir().unwrap();
     let (mut writer, producers) = start(dir.path());
-    assert!(writer.handle(batch(&producers, 0, 3)));
+    assert!(writer.handle(batch(&writer, &producers, 0, 3)));
     writer.flush();
     writer.commit();
     let (p, _, _) = producers.hello(PRODUCER, EPOCH, 0);
     let told = p.written.load(std::sync::atomic::Ordering::Acquire);
     assert_eq!(told, 3);
-    assert!(writer.handle(batch(&producers, told, 6)));
+    assert!(writer.handle(batch(&writer, &producers, told, 6)));
     let told = p.written.load(std::sync::atomic::Ordering::Acquire);
     // kill -9: nothing more reaches the files or the journal.
     std::mem::forget(writer);
     let (mut writer, producers) = start(dir.path());
-    assert!(writer.handle(batch(&producers, told, 8)));
+    assert!(writer.handle(batch(&writer, &producers, told, 8)));
     writer.flush();
     writer.commit();
     writer.close();
@@ -139,19 +137,19 @@ fn a_rotation_in_one_output_journals_no_batch_half_way() {
 fn a_reopen_is_journaled_before_and_after() {
     let dir = tempfile::tempdir().unwrap();
     let (mut writer, producers) = start(dir.path());
-    assert!(writer.handle(batch(&producers, 0, 1)));
+    assert!(writer.handle(batch(&writer, &producers, 0, 1)));
     for name in ["a.log", "b.log"] {
         std::fs::rename(dir.path().join(name), dir.path().join(format!("{name}.1"))).unwrap();
     }
     assert!(writer.handle(Msg::Reopen));
     let (p, _, _) = producers.hello(PRODUCER, EPOCH, 0);
     let told = p.written.load(std::sync::atomic::Ordering::Acquire);
-    assert!(writer.handle(batch(&producers, told, 2)));
+    assert!(writer.handle(batch(&writer, &producers, told, 2)));
     let told = p.written.load(std::sync::atomic::Ordering::Acquire);
     // kill -9 before the writer's own commit.
     std::mem::forget(writer);
     let (mut writer, producers) = start(dir.path());
-    assert!(writer.handle(batch(&producers, told, 3)));
+    assert!(writer.handle(batch(&writer, &producers, told, 3)));
     writer.flush();
     writer.commit();
     writer.close();
