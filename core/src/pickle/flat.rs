@@ -114,7 +114,7 @@ fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>
                 let (bytes, tail) = tail.split_at(n);
                 (int(text::long_from_le_bytes(bytes).ok()?, owned), tail)
             }
-            [SETITEMS, STOP] if items.len() % 2 == 0 => return Some(()),
+            [SETITEMS, STOP] if items.len().is_multiple_of(2) => return Some(()),
             _ => return None,
         };
         items.push(item);

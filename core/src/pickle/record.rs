@@ -50,7 +50,7 @@ pub(crate) fn to_record<'a>(
             continue;
         };
         let kept = match slot(name) {
-            Slot::Logger => text(value, owned).map(|s| logger = s.map(CompactString::from)),
+            Slot::Logger => set_text(&mut logger, value, owned),
             // A str message (the common case) goes straight into the
             // record's buffer; anything else is rendered as Python's str().
             Slot::Msg => match value.text(owned) {
@@ -69,14 +69,14 @@ pub(crate) fn to_record<'a>(
             },
             Slot::LevelName => text(value, owned).map(|s| level_name = s),
             Slot::LevelNo => int(value).map(|n| level_no = Some(n)),
-            Slot::File => text(value, owned).map(|s| r.file = s.map(CompactString::from)),
+            Slot::File => set_text(&mut r.file, value, owned),
             Slot::FileName => {
                 filename = Some(value);
                 Ok(())
             }
-            Slot::Module => text(value, owned).map(|s| r.module = s.map(CompactString::from)),
+            Slot::Module => set_text(&mut r.module, value, owned),
             Slot::Line => opt_int(value).map(|n| r.line = n),
-            Slot::Func => text(value, owned).map(|s| r.func = s.map(CompactString::from)),
+            Slot::Func => set_text(&mut r.func, value, owned),
             Slot::Created => match float(value).map(Timestamp::from_secs_f64) {
                 Some(Some(stamp)) => {
                     ts = Some(stamp);
@@ -95,11 +95,11 @@ pub(crate) fn to_record<'a>(
                     .map_err(|_| ()),
                 _ => opt_int(value).map(|n| r.tid = n),
             },
-            Slot::Thread => text(value, owned).map(|s| r.thread = s.map(CompactString::from)),
-            Slot::Process => text(value, owned).map(|s| r.process = s.map(CompactString::from)),
+            Slot::Thread => set_text(&mut r.thread, value, owned),
+            Slot::Process => set_text(&mut r.process, value, owned),
             Slot::Pid => opt_int(value).map(|n| r.pid = n),
-            Slot::Exc => text(value, owned).map(|s| r.exc = s.map(CompactString::from)),
-            Slot::Stack => text(value, owned).map(|s| r.stack = s.map(CompactString::from)),
+            Slot::Exc => set_text(&mut r.exc, value, owned),
+            Slot::Stack => set_text(&mut r.stack, value, owned),
             Slot::TaskName => match value {
                 Item::None => Ok(()),
                 _ => Err(()),
@@ -157,6 +157,26 @@ fn text<'i>(item: &'i Item<'_>, owned: &'i [Box<str>]) -> Result<Option<Cow<'i, 
         Item::None => Ok(None),
         _ => item.text(owned).map(Some).ok_or(()),
     }
+}
+
+/// A text attribute straight into its slot (`None` for Python's None),
+/// without the `Cow` of [`text`]: `Err` for any other type (kept as a
+/// field), leaving the slot as it was.
+fn set_text(
+    slot: &mut Option<CompactString>,
+    item: &Item<'_>,
+    owned: &[Box<str>],
+) -> Result<(), ()> {
+    if let Item::None = item {
+        *slot = None;
+        return Ok(());
+    }
+    let bytes = item.text_bytes(owned).ok_or(())?;
+    *slot = Some(match crate::utf8::from_utf8(bytes) {
+        Ok(s) => CompactString::new(s),
+        Err(_) => String::from_utf8_lossy(bytes).into(),
+    });
+    Ok(())
 }
 
 /// An integer attribute that must fit `T`.

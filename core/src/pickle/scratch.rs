@@ -18,8 +18,9 @@
 use super::item::{Container, Item};
 use std::cell::Cell;
 
-/// Vectors longer than this (in items or memo slots) are not kept.
-pub(crate) const KEEP_ITEMS: usize = 4096;
+/// Vectors longer than this (in items or memo slots) are not kept: a
+/// LogRecord needs about 50, and a thread keeps at most a few hundred KiB.
+pub(crate) const KEEP_ITEMS: usize = 1024;
 
 /// The emptied vectors of a finished decode.
 #[derive(Default)]

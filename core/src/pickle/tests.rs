@@ -1050,3 +1050,27 @@ proptest! {
         flat_agrees_with_the_machine(&PY3_RECORD[..cut], false)?;
     }
 }
+
+#[test]
+fn text_attributes_of_another_type_are_kept_as_fields() {
+    let mut dict = Fields::new();
+    dict.insert("msg", "m");
+    dict.insert("name", 3);
+    dict.insert("module", true);
+    dict.insert("exc_text", 1.5);
+    dict.insert("threadName", Value::Null);
+    dict.insert("funcName", "f");
+    let r = decode_record(&Pickler::dumps(&Value::Map(dict), true), false).unwrap();
+    assert_eq!(r.logger, "root");
+    assert_eq!((r.module.as_deref(), r.exc.as_deref()), (None, None));
+    assert_eq!((r.thread.as_deref(), r.func.as_deref()), (None, Some("f")));
+    let fields: Vec<_> = r.fields.iter().collect();
+    assert_eq!(
+        fields,
+        [
+            ("name", &Value::Int(3)),
+            ("module", &Value::Bool(true)),
+            ("exc_text", &Value::Float(1.5)),
+        ]
+    );
+}
