@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use super::position::{FileId, is_gzip};
@@ -50,6 +50,13 @@ impl Read for Decoded {
     }
 }
 
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        // The last chunk of an archive is as good as the others.
+        self.pool.put(std::mem::take(&mut self.chunk));
+    }
+}
+
 /// Chunks to fill again, shared by the decoders of one read; never more
 /// than the chunks the decoders can have in flight.
 #[derive(Clone)]
@@ -80,12 +87,26 @@ impl Pool {
     }
 }
 
+/// One archive to decode, and where its chunks go.
+struct Job {
+    file: File,
+    tx: SyncSender<io::Result<Vec<u8>>>,
+}
+
 /// Decoders started ahead for the gzip sources of a list.
+///
+/// The decoding threads live as long as the read: one per archive cost a
+/// thread, an allocator arena and freshly faulted buffers per 1 MiB
+/// archive. At most `ahead + 1` archives are started (the one being read
+/// and `ahead` after it) for `ahead` threads, and they take them in order,
+/// so the one being read always has its thread.
 pub struct Prefetch {
     pool: Pool,
     ahead: usize,
     started: HashMap<usize, (FileId, Decoded)>,
     next: usize,
+    /// To the decoding threads (started with the first archive).
+    jobs: Option<Sender<Job>>,
 }
 
 impl Prefetch {
@@ -100,6 +121,7 @@ impl Prefetch {
             ahead,
             started: HashMap::new(),
             next: from,
+            jobs: None,
         }
     }
 
@@ -116,35 +138,71 @@ impl Prefetch {
                 && is_gzip(&file).unwrap_or(false)
                 && let Ok(id) = FileId::of(&file)
             {
-                self.started.insert(j, (id, spawn(file, self.pool.clone())));
+                let decoded = self.start(file);
+                self.started.insert(j, (id, decoded));
             }
         }
         taken
     }
-}
 
-fn spawn(file: File, pool: Pool) -> Decoded {
-    let (tx, rx) = sync_channel(DEPTH);
-    let filler = pool.clone();
-    let spawned = std::thread::Builder::new()
-        .name("tributary-gunzip".into())
-        .spawn(move || decode(file, &tx, &filler));
-    if let Err(e) = spawned {
-        // No thread: the stream reports why when read.
-        let (tx, rx2) = sync_channel(1);
-        let _ = tx.send(Err(e));
-        return Decoded {
-            rx: rx2,
-            pool,
+    fn start(&mut self, file: File) -> Decoded {
+        let (tx, rx) = sync_channel(DEPTH);
+        let decoded = Decoded {
+            rx,
+            pool: self.pool.clone(),
             chunk: Vec::new(),
             at: 0,
         };
+        if self.jobs.is_none() {
+            match self.spawn_threads() {
+                Ok(jobs) => self.jobs = Some(jobs),
+                Err(e) => {
+                    // No thread: the stream reports why when read.
+                    let _ = tx.send(Err(e));
+                    return decoded;
+                }
+            }
+        }
+        if let Some(jobs) = &self.jobs
+            && let Err(lost) = jobs.send(Job { file, tx })
+        {
+            let _ = lost
+                .0
+                .tx
+                .send(Err(io::Error::other("the gzip decoders stopped")));
+        }
+        decoded
     }
-    Decoded {
-        rx,
-        pool,
-        chunk: Vec::new(),
-        at: 0,
+
+    /// The decoding threads; an error only when not even one starts.
+    fn spawn_threads(&self) -> io::Result<Sender<Job>> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut started = 0;
+        for _ in 0..self.ahead {
+            let (queue, pool) = (queue.clone(), self.pool.clone());
+            let spawned = std::thread::Builder::new()
+                .name("tributary-gunzip".into())
+                .spawn(move || {
+                    loop {
+                        // The lock is held while waiting only: decoding runs
+                        // beside the other threads.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        // The sender is gone: the read is over.
+                        let Ok(job) = job else { return };
+                        decode(job.file, &job.tx, &pool);
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) if started == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(jobs)
     }
 }
 
@@ -175,6 +233,7 @@ fn decode(file: File, tx: &SyncSender<io::Result<Vec<u8>>>, pool: &Pool) {
             }
         }
         if filled == 0 {
+            pool.put(chunk);
             return;
         }
         chunk.truncate(filled);
