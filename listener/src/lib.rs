@@ -96,8 +96,7 @@ pub use settings::{
 };
 pub use stats::{
     CommitLatencySnapshot, ForwardSnapshot, InputSnapshot, LastReload, OutputSnapshot, Stats,
-    StatsSnapshot,
-    WriterSnapshot,
+    StatsSnapshot, WriterSnapshot,
 };
 /// Rotation's own types, carried through [`RotationSpec`] as they are.
 pub use tributary_rotation::{Compression, When};

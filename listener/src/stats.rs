@@ -139,7 +139,10 @@ pub(crate) struct WriterCounters {
 impl WriterCounters {
     /// The outputs open now, as the writer last published them.
     pub(crate) fn outputs(&self) -> Vec<Arc<OutputCounters>> {
-        self.outputs.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.outputs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Publishes the outputs open now (at start, and after a reload

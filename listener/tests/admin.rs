@@ -615,7 +615,9 @@ fn reload_through_the_admin_endpoint_and_the_reload_command() {
     let (_, status_json) = http(admin, "GET", "/status.json");
     let doc: serde_json::Value = serde_json::from_str(&status_json).unwrap();
     assert_eq!(doc["reloads"]["last"]["ok"], true);
-    let message = doc["reloads"]["last"]["message"].as_str().unwrap_or_default();
+    let message = doc["reloads"]["last"]["message"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         message.starts_with("no change; every output reopened"),
         "{message}"

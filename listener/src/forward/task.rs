@@ -79,6 +79,7 @@ impl Forwarder {
 /// with a warning, and the local file keeps every record meanwhile.
 /// `gate`: producers' acknowledgements wait there for the positions
 /// JetStream acknowledges (`forward-acknowledge = "forwarded"`).
+#[allow(clippy::too_many_arguments)] // each a distinct part of the listener the forwarder uses
 pub(crate) fn start(
     settings: &ForwardSettings,
     output: &Path,

@@ -52,7 +52,10 @@ pub(crate) fn needs_restart(old: &Settings, new: &Settings) -> Vec<String> {
     // The admin endpoint is bound once; the HTTP inputs share one set of
     // credentials, bounds and acknowledgement default, read at start.
     differ(*admin != old.admin, "admin");
-    differ(*http_credentials != old.http_credentials, "http-credentials");
+    differ(
+        *http_credentials != old.http_credentials,
+        "http-credentials",
+    );
     differ(*http_max_body != old.http_max_body, "http-max-body");
     differ(*http_ack != old.http_ack, "http-ack");
     differ(
