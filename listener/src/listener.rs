@@ -804,6 +804,8 @@ pub struct Listener {
     finished: mpsc::Receiver<()>,
     writer: Option<std::thread::JoinHandle<()>>,
     controller: Controller,
+    // Read by the admin endpoint and the collector only.
+    #[cfg_attr(not(any(feature = "nats", feature = "http")), allow(dead_code))]
     shutdown_rx: watch::Receiver<bool>,
     stats: Stats,
     /// The admin endpoint, bound, and what it serves (`--admin`).
