@@ -416,17 +416,6 @@ impl ListenerBuilder {
             .as_deref()
             .map(input::http::Credentials::load)
             .transpose()?;
-        #[cfg(not(feature = "http"))]
-        if settings
-            .effective_inputs()
-            .iter()
-            .any(|i| matches!(i, InputSpec::Http(_)))
-        {
-            return Err(ListenerError::Config(crate::config::invalid(
-                "http",
-                "this tributary was built without HTTP support; rebuild it with the cargo feature `http` (on by default)",
-            )));
-        }
         // First of all: a second listener on these outputs stops here,
         // before it binds a socket or cuts a file.
         let mut locks = OutputLocks::acquire(&output_paths)?;
@@ -907,7 +896,7 @@ impl Listener {
     #[cfg(feature = "http")]
     pub fn with_reload(mut self, reload: Arc<dyn crate::admin::Reload>) -> Self {
         if let Some((_, state)) = &mut self.admin {
-            state.reload = reload;
+            state.reload = Arc::new(crate::admin::reload_counted(reload, &self.stats));
         }
         self
     }

@@ -540,6 +540,14 @@ impl Settings {
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
         }
+        // Here, not at bind only: a reload goes through this check too.
+        #[cfg(not(feature = "http"))]
+        if self.inputs.iter().any(|i| matches!(i, InputSpec::Http(_))) {
+            return Err(invalid(
+                "http",
+                "this tributary was built without HTTP support; rebuild it with the cargo feature `http` (on by default)",
+            ));
+        }
         if !(1024..=u32::MAX as usize).contains(&self.http_max_body) {
             return Err(invalid(
                 "http-max-body",

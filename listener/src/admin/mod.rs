@@ -22,6 +22,14 @@ mod view;
 pub use client::{ReloadClientError, request_reload};
 pub use reload::{Reload, ReloadFuture, ReloadRefused, ReloadReport};
 
+/// `reload`, counted in `stats` as the listener's own reloads are.
+pub(crate) fn reload_counted(reload: Arc<dyn Reload>, stats: &Stats) -> reload::Counted {
+    reload::Counted {
+        inner: reload,
+        reloads: stats.reloads.clone(),
+    }
+}
+
 use crate::ListenerError;
 use crate::acks::Producers;
 use crate::diag::Diag;

@@ -31,11 +31,36 @@ pub trait Reload: Send + Sync {
 /// configuration file and the start-up flags read again and applied.
 impl Reload for crate::Controller {
     fn reload(&self) -> ReloadFuture<'_> {
+        // On its own task, as SIGHUP's: a client that hangs up (or gives
+        // up waiting) must not stop a reload halfway through.
+        let controller = self.clone();
         Box::pin(async move {
-            crate::Controller::reload(self)
-                .await
-                .map(|report| ReloadReport(report.to_string()))
-                .map_err(|e| ReloadRefused(e.to_string()))
+            match tokio::spawn(async move { controller.reload().await }).await {
+                Ok(Ok(report)) => Ok(ReloadReport(report.to_string())),
+                Ok(Err(e)) => Err(ReloadRefused(e.to_string())),
+                Err(e) => Err(ReloadRefused(format!("the reload failed: {e}"))),
+            }
+        })
+    }
+}
+
+/// An embedding program's own reload ([`Listener::with_reload`](crate::Listener::with_reload)),
+/// counted and kept as the last reload like the listener's own, so
+/// `tributary_reloads_total` and the status page show it too.
+pub(crate) struct Counted {
+    pub(crate) inner: std::sync::Arc<dyn Reload>,
+    pub(crate) reloads: std::sync::Arc<crate::stats::ReloadCounters>,
+}
+
+impl Reload for Counted {
+    fn reload(&self) -> ReloadFuture<'_> {
+        Box::pin(async move {
+            let outcome = self.inner.reload().await;
+            match &outcome {
+                Ok(report) => self.reloads.record(true, report.0.clone()),
+                Err(refused) => self.reloads.record(false, refused.0.clone()),
+            }
+            outcome
         })
     }
 }

@@ -23,6 +23,9 @@ pub(crate) struct Output {
     /// Its counters (records, bytes, rotations, errors): they stay with
     /// the file through a reload that reopens it with another rotation.
     pub(crate) counters: Arc<OutputCounters>,
+    /// Rotations of the files this output had open before a reload
+    /// reopened it with another rotation (its counters never go back).
+    rotations_before: u64,
     /// Its `.NAME.lock` (see `output_lock`), held as long as the writer
     /// has the file open.
     _lock: Option<std::fs::File>,
@@ -66,9 +69,10 @@ impl Output {
         self.sink.discard_buffered()
     }
 
-    /// Rotations of this file since it was opened.
+    /// Rotations since the output was first opened (through reloads that
+    /// reopened it with another rotation).
     pub(crate) fn rotations(&self) -> u64 {
-        self.sink.rotations()
+        self.rotations_before + self.sink.rotations()
     }
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
@@ -141,6 +145,7 @@ impl Output {
             rotation: rotation.clone(),
             sink: open_sink(&self.path, rotation, diag)?,
             counters: self.counters.clone(),
+            rotations_before: self.rotations(),
             _lock: self._lock.take(),
         })
     }
@@ -173,6 +178,7 @@ pub(crate) fn open_outputs(
                 rotation: spec.rotation.clone(),
                 sink,
                 counters: Arc::new(OutputCounters::for_path(&spec.path)),
+                rotations_before: 0,
                 _lock: locks.take(&spec.path),
             })
         })
@@ -204,6 +210,7 @@ mod tests {
             rotation: RotationSpec::default(),
             sink,
             counters: Arc::default(),
+            rotations_before: 0,
             _lock: None,
         };
         let mut lines = Lines::default();

@@ -59,6 +59,10 @@ pub struct ReloadReport {
     /// How long the writer stopped writing records to switch outputs
     /// (reopening every file included).
     pub writer_pause: Duration,
+    /// Outputs that could not be reopened (each goes on in the file it had
+    /// open, so a file logrotate renamed away keeps growing): the reason
+    /// for each.
+    pub reopen_failed: Vec<String>,
 }
 
 impl fmt::Display for ReloadReport {
@@ -90,9 +94,14 @@ impl fmt::Display for ReloadReport {
         if parts.is_empty() {
             parts.push("no change".into());
         }
+        let reopened = if self.reopen_failed.is_empty() {
+            "every output reopened".to_owned()
+        } else {
+            format!("outputs reopened except: {}", self.reopen_failed.join("; "))
+        };
         write!(
             f,
-            "{}; every output reopened; writer paused {:.1} ms",
+            "{}; {reopened}; writer paused {:.1} ms",
             parts.join("; "),
             self.writer_pause.as_secs_f64() * 1e3
         )
@@ -226,7 +235,7 @@ async fn apply(live: &mut Live, settings: Option<Settings>) -> Result<ReloadRepo
         opened,
         reply,
     }));
-    report.writer_pause = answer
+    (report.writer_pause, report.reopen_failed) = answer
         .await
         .map_err(|_| ReloadError::NotServing)?
         .map_err(ReloadError::Writer)?;

@@ -57,21 +57,40 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const ACK_PRODUCER: &str = "http";
 
 /// The numbering `?ack=written` and `?ack=durable` requests share, one
-/// for every HTTP input of the listener.
+/// for every HTTP input of the listener. It is registered on the first
+/// such request, not at start: a listener whose HTTP clients never ask to
+/// wait has no `http` numbering in its journal or on its status page.
 pub(crate) struct HttpAcks {
-    producer: Arc<Producer>,
+    producers: Arc<Producers>,
+    numbering: std::sync::OnceLock<Numbering>,
+}
+
+/// The registered numbering and the next request's number.
+pub(crate) struct Numbering {
+    pub(crate) producer: Arc<Producer>,
     /// The next request's number, locked while its batch is queued.
-    next: tokio::sync::Mutex<u64>,
+    pub(crate) next: tokio::sync::Mutex<u64>,
 }
 
 impl HttpAcks {
-    /// Starts after whatever the journal says this numbering wrote before.
-    pub(crate) fn new(producers: &Producers) -> HttpAcks {
-        let (producer, _, start) = producers.hello(ACK_PRODUCER, "", 0);
+    /// The numbering to be registered with `producers` when first used.
+    pub(crate) fn new(producers: &Arc<Producers>) -> HttpAcks {
         HttpAcks {
-            producer,
-            next: tokio::sync::Mutex::new(start),
+            producers: producers.clone(),
+            numbering: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The numbering, registered now if it was not yet; it starts after
+    /// whatever the journal says it wrote before (recovery ran at start).
+    pub(crate) fn numbering(&self) -> &Numbering {
+        self.numbering.get_or_init(|| {
+            let (producer, _, start) = self.producers.hello(ACK_PRODUCER, "", 0);
+            Numbering {
+                producer,
+                next: tokio::sync::Mutex::new(start),
+            }
+        })
     }
 }
 

@@ -7,9 +7,9 @@
 //! numbering, and the answer waits until the writer has written (and,
 //! with `--durable`, fsynced and journaled) through it.
 
+use super::HttpInput;
 use super::answer::{self, Refusal};
 use super::sink::RecordSink;
-use super::{HttpAcks, HttpInput};
 use crate::acks::AckMark;
 use crate::diag::http::{RefusalKind, RequestRefused};
 use crate::pipeline::Batch;
@@ -100,7 +100,7 @@ async fn queue(
         input.ctx.queued(records);
         return Ok(());
     }
-    let acks: &HttpAcks = &input.settings.acks;
+    let acks = input.settings.acks.numbering();
     let through = {
         // Numbers are handed out in queue order, so "written through n"
         // (cumulative, as the commit says it) never covers a batch still

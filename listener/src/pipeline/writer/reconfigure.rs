@@ -30,9 +30,10 @@ pub(crate) struct Reconfigure {
     /// The outputs the writer has no file for yet, opened (and locked) by
     /// the reload, so a path that cannot be opened refused it.
     pub(crate) opened: Vec<Output>,
-    /// The outcome: how long the writer stopped writing for the switch, or
-    /// why it kept the old outputs.
-    pub(crate) reply: tokio::sync::oneshot::Sender<Result<Duration, String>>,
+    /// The outcome: how long the writer stopped writing for the switch and
+    /// the outputs it could not reopen (each goes on in the file it had
+    /// open), or why it kept the old outputs.
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<(Duration, Vec<String>), String>>,
 }
 
 /// One configuration's outputs as the writer holds them: for each output
@@ -115,11 +116,17 @@ impl Writer {
         let fresh: Vec<usize> = replaced.iter().map(|(i, _)| *i).collect();
         for (i, new) in replaced {
             let old = std::mem::replace(&mut self.outputs[i], new);
-            self.retired_rotations += old.rotations();
+            // `new` carries `old`'s rotations on.
             self.close_output(old, Health::Writing);
         }
+        let mut reopen_failed = Vec::new();
         for i in (0..self.outputs.len()).filter(|i| !fresh.contains(i)) {
             if let Err(error) = self.outputs[i].reopen() {
+                self.outputs[i].counters.write_errors.fetch_add(1, Relaxed);
+                reopen_failed.push(format!(
+                    "cannot reopen {}: {error}",
+                    self.outputs[i].path.display()
+                ));
                 self.diag.emit(
                     &*self.counters,
                     event::ReopenFailed {
@@ -149,7 +156,7 @@ impl Writer {
             self.commit();
         }
         self.generations.store(self.older.len(), Relaxed);
-        let _ = reply.send(Ok(began.elapsed()));
+        let _ = reply.send(Ok((began.elapsed(), reopen_failed)));
     }
 
     /// Forgets the older generations no batch can come from any more (the
