@@ -15,6 +15,7 @@ mod common;
 #[path = "../../handlers/tests/pki/mod.rs"]
 mod pki;
 
+use common::file_limit::start_with_file_limit;
 use common::{PATIENCE, Tributary, proc_status_kib, read_json, summary_counter, wait_for_lines};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -622,57 +623,6 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Starts the listener with every file it writes limited to `fsize` bytes
-/// (writes past it fail with EFBIG, as on a full disk); returns the child
-/// and the HTTP input's address.
-/// A listener child killed when dropped, so a failing test leaves none.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_with_file_limit(dir: &Path, args: &[&str], fsize: u64) -> (Killed, String) {
-    use std::io::BufRead;
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
-    cmd.arg("listen")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    // SAFETY: between fork and exec only async-signal-safe calls are made
-    // (signal and setrlimit through libc), touching no shared memory.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let lim = libc::rlimit {
-                rlim_cur: fsize,
-                rlim_max: libc::RLIM_INFINITY,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().expect("spawn tributary");
-    let stdout = child.stdout.take().unwrap();
-    let line = std::io::BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("a readiness line")
-        .unwrap();
-    let addr = line
-        .strip_prefix("listening http ")
-        .expect("readiness line");
-    (Killed(child), addr.to_owned())
 }
 
 fn ndjson(producer: &str, count: u64) -> String {

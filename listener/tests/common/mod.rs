@@ -6,6 +6,7 @@
 
 pub mod ack_producer;
 pub mod child;
+pub mod file_limit;
 pub mod lcg;
 pub mod raw_client;
 
