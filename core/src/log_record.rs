@@ -2,7 +2,8 @@
 //! one table for every decoder of a record's `__dict__` (the pickles of
 //! `SocketHandler`, the form fields of `HTTPHandler`).
 
-use crate::Timestamp;
+use crate::{CompactString, Level, Record, Timestamp};
+use std::borrow::Cow;
 
 /// Where a LogRecord attribute goes.
 pub(crate) enum Slot {
@@ -61,6 +62,32 @@ pub(crate) fn slot(key: &[u8]) -> Slot {
         (15, b"relativeCreated") => Slot::RelativeCreated,
         _ => Slot::Field,
     }
+}
+
+/// What every LogRecord decoder ends with: the time (`created`, put back
+/// within the millisecond Python computed `msecs` from), the logger
+/// (`root` when absent) and the level (name and number as sent; a name
+/// alone may be a custom level).
+pub(crate) fn finish(
+    r: &mut Record,
+    ts: Option<Timestamp>,
+    msecs: Option<f64>,
+    logger: Option<CompactString>,
+    level_name: Option<Cow<'_, str>>,
+    level_no: Option<i32>,
+) {
+    r.ts = match (ts, msecs) {
+        (Some(ts), Some(ms)) => within_millisecond(ts, ms),
+        (ts, _) => ts.unwrap_or_else(Timestamp::now),
+    };
+    r.logger = logger.unwrap_or_else(|| "root".into());
+    r.level = match (level_name, level_no) {
+        (Some(name), Some(no)) => Level::from_parts(&name, no),
+        (Some(name), None) => Level::from_name(&name)
+            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
+        (None, Some(no)) => Level::from_no(no),
+        (None, None) => Level::INFO,
+    };
 }
 
 /// `created` is a float of about 1.7e9 s, so it cannot hold nanoseconds: read

@@ -28,8 +28,8 @@
 mod literal;
 mod percent;
 
-use crate::log_record::{Slot, slot, within_millisecond};
-use crate::{CompactString, Level, Record, Timestamp, Value};
+use crate::log_record::{self, Slot, slot};
+use crate::{CompactString, Record, Timestamp, Value};
 use std::borrow::Cow;
 
 /// A form record with more keys than this is refused (a LogRecord has
@@ -191,18 +191,7 @@ pub fn decode_form_record(form: &[u8], r: &mut Record) -> Result<(), FormError> 
             }
         }
     }
-    r.ts = match (ts, msecs) {
-        (Some(ts), Some(ms)) => within_millisecond(ts, ms),
-        (ts, _) => ts.unwrap_or_else(Timestamp::now),
-    };
-    r.logger = logger.unwrap_or_else(|| "root".into());
-    r.level = match (level_name, level_no) {
-        (Some(name), Some(no)) => Level::from_parts(&name, no),
-        (Some(name), None) => Level::from_name(&name)
-            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
-        (None, Some(no)) => Level::from_no(no),
-        (None, None) => Level::INFO,
-    };
+    log_record::finish(r, ts, msecs, logger, level_name, level_no);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! them (captured from CPython, not written by hand).
 
 use super::*;
+use crate::Level;
 
 const WARNING: &[u8] = b"name=app.db&msg=query+%25s+took+%25.2f+ms+%28%25d+rows%29&args=%28%27select+1%27%2C+3.14159%2C+7%29&levelname=WARNING&levelno=30&pathname=%2Fsrv%2Fapp%2Fdb.py&filename=db.py&module=db&exc_info=None&exc_text=None&stack_info=None&lineno=42&funcName=run&created=1796559587.219906&msecs=219.0&relativeCreated=0.9949207305908203&thread=139698174081920&threadName=MainThread&processName=MainProcess&process=1918";
 

@@ -8,8 +8,8 @@ use super::PickleError;
 use super::convert::{Converter, MAX_DICT_KEYS};
 use super::item::{Item, Kind, owned_str, type_name};
 use super::machine::Parsed;
-use crate::log_record::{Slot, slot, within_millisecond};
-use crate::{CompactString, Level, Record, Timestamp};
+use crate::log_record::{self, Slot, slot};
+use crate::{CompactString, Record, Timestamp};
 use std::borrow::Cow;
 
 /// Builds the record from the pickled dict at the root of `parsed` into
@@ -129,18 +129,7 @@ pub(crate) fn to_record<'a>(
             r.fields.insert("filename", value);
         }
     }
-    r.ts = match (ts, msecs) {
-        (Some(ts), Some(ms)) => within_millisecond(ts, ms),
-        (ts, _) => ts.unwrap_or_else(Timestamp::now),
-    };
-    r.logger = logger.unwrap_or_else(|| "root".into());
-    r.level = match (level_name, level_no) {
-        (Some(name), Some(no)) => Level::from_parts(&name, no),
-        (Some(name), None) => Level::from_name(&name)
-            .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
-        (None, Some(no)) => Level::from_no(no),
-        (None, None) => Level::INFO,
-    };
+    log_record::finish(r, ts, msecs, logger, level_name, level_no);
     Ok(())
 }
 
