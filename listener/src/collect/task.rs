@@ -184,11 +184,13 @@ pub(crate) async fn serve(
                 );
             } else {
                 let host = host.unwrap_or_default();
+                let host_key = host_key(&host);
                 for line in message.payload.split(|&b| b == b'\n') {
                     if line.is_empty() {
                         continue;
                     }
-                    accept_line(&ctx, line, &host, &mut batch, &mut state, seq);
+                    let host = (&host, host_key.as_deref());
+                    accept_line(&ctx, line, host, &mut batch, &mut state, seq);
                 }
             }
             batch.ack = Some(AckMark {
@@ -215,19 +217,31 @@ fn push_pending(pending: &Pending, seq: u64, acker: Acker) {
         .push_back((seq, acker));
 }
 
-/// One line of a batch: written as it came when it is already canonical
-/// and names its host; otherwise decoded, given the batch's host if it has
-/// none, and formatted.
+/// `,"host":"NAME"` as the native formatter writes it, when `host` needs
+/// no escaping (printable ASCII without `"` or `\\`); else `None`, and
+/// lines without a host take the decoder's way.
+fn host_key(host: &str) -> Option<Vec<u8>> {
+    let plain = host
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    plain.then(|| [b",\"host\":\"", host.as_bytes(), b"\""].concat())
+}
+
+/// One line of a batch. A canonical line (what the native formatter
+/// writes) is written as it came, with the batch's host spliced in where
+/// the formatter puts it when the line names none (`host_key`: the
+/// batch's `,"host":"…"`, `None` when its host needs escaping); any other
+/// line is decoded, given the batch's host if it has none, and formatted.
 fn accept_line(
     ctx: &InputCtx,
     line: &[u8],
-    host: &CompactString,
+    (host, host_key): (&CompactString, Option<&[u8]>),
     batch: &mut crate::pipeline::Batch,
     state: &mut PeerState,
     seq: u64,
 ) {
     if let Some(c) = passthrough::check(line, &mut state.ts)
-        && memchr::memmem::find(line, b",\"host\":\"").is_some()
+        && (c.has_host || host_key.is_some())
     {
         let mask = batch.encoder().route_parts(c.level_no, c.logger);
         if mask == 0 {
@@ -235,7 +249,12 @@ fn accept_line(
             return;
         }
         if batch.encoder().all_native(mask) {
-            batch.push_native(line, mask);
+            match host_key {
+                Some(key) if !c.has_host => {
+                    batch.push_native_parts(&[&line[..c.host_at], key, &line[c.host_at..]], mask)
+                }
+                _ => batch.push_native(line, mask),
+            }
             return;
         }
     }

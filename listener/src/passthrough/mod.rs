@@ -25,6 +25,9 @@ pub(crate) struct Canonical<'a> {
     pub(crate) logger: &'a [u8],
     /// Whether the record names its `host`.
     pub(crate) has_host: bool,
+    /// Where `,"host":"…"` goes when the record names none: `host` is the
+    /// first optional key, right after `msg`.
+    pub(crate) host_at: usize,
 }
 
 /// The last second whose timestamp text was checked by a full parse and
@@ -97,6 +100,7 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
     let logger = &payload[start..end];
     c.literal(b",\"msg\":\"")?;
     c.string_body()?;
+    let host_at = c.pos;
     let mut next = 0;
     let mut has_host = false;
     while c.peek()? == b',' {
@@ -131,6 +135,7 @@ pub(crate) fn check<'a>(payload: &'a [u8], ts: &mut TsCache) -> Option<Canonical
         level_no,
         logger,
         has_host,
+        host_at,
     })
 }
 

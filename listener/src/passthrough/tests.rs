@@ -270,6 +270,28 @@ proptest! {
         prop_assert!(agrees(&payload), "declined {}", String::from_utf8_lossy(&payload));
     }
 
+    /// The collector's splice: `,"host":"H"` at `host_at` of a record
+    /// without a host is what the formatter writes for it with host `H`.
+    #[test]
+    fn a_host_spliced_at_host_at_is_what_the_formatter_writes(
+        mut r in record(false),
+        host in "[a-zA-Z0-9.:/_-]{1,24}",
+    ) {
+        r.host = None;
+        let payload = native(&r);
+        let c = check(&payload, &mut TsCache::default()).expect("accepted");
+        prop_assert!(!c.has_host);
+        let spliced = [
+            &payload[..c.host_at],
+            format!(",\"host\":\"{host}\"").as_bytes(),
+            &payload[c.host_at..],
+        ]
+        .concat();
+        r.host = Some(host.as_str().into());
+        let formatted = native(&r);
+        prop_assert_eq!(String::from_utf8_lossy(&spliced), String::from_utf8_lossy(&formatted));
+    }
+
     #[test]
     fn what_is_accepted_is_what_decode_and_format_write(r in record(true)) {
         agrees(&native(&r));

@@ -104,9 +104,19 @@ impl Batch {
     /// Adds a native JSON line as it is to each output in `mask` (all of
     /// which write native JSON; see [`Encoder::all_native`]).
     pub(crate) fn push_native(&mut self, line: &[u8], mask: OutputMask) {
+        self.push_native_parts(&[line], mask);
+    }
+
+    /// Adds the native JSON line made of `parts`, one after the other, as
+    /// [`push_native`](Self::push_native) adds a whole one.
+    pub(crate) fn push_native_parts(&mut self, parts: &[&[u8]], mask: OutputMask) {
         for (i, lines) in self.outputs.iter_mut().enumerate() {
             if mask & (1 << i) != 0 {
-                lines.push_with(self.reserve, |out| out.extend_from_slice(line));
+                lines.push_with(self.reserve, |out| {
+                    for part in parts {
+                        out.extend_from_slice(part);
+                    }
+                });
             }
         }
         self.records += 1;
