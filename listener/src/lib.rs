@@ -23,7 +23,11 @@
 //! producer.write_all(b"{\"msg\":\"hello\",\"logger\":\"app\",\"user\":\"ann\"}\n")?;
 //! drop(producer);
 //!
-//! // A graceful shutdown writes everything already received.
+//! // The counters show it received; a graceful shutdown writes everything
+//! // already received.
+//! while listener.stats().inputs[0].records < 1 {
+//!     std::thread::sleep(std::time::Duration::from_millis(5));
+//! }
 //! let summary = listener.shutdown()?;
 //! assert_eq!(summary.stats.writer.records, 1);
 //! let line = std::fs::read_to_string(&log)?;
