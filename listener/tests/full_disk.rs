@@ -19,7 +19,6 @@ use common::{PATIENCE, read_json, rust_record, tally};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -47,22 +46,7 @@ fn start(cwd: &Path, args: &[&str], fsize_limit: Option<u64>) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(limit) = fsize_limit {
-        // SAFETY: between fork and exec only async-signal-safe calls are
-        // made (sigaction and setrlimit through libc), touching no memory
-        // shared with the parent.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let lim = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: libc::RLIM_INFINITY,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        common::file_limit::limit_file_size(&mut cmd, limit);
     }
     let mut child = cmd.spawn().expect("spawn tributary");
     let stdout = child.stdout.take().unwrap();

@@ -681,20 +681,7 @@ fn a_full_queue_is_answered_503_with_retry_after() {
         assert!(answer.contains("queue is full"), "{answer}");
         break producer;
     };
-    let lim = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: prlimit reads `lim` and writes nothing (old is null).
-    let raised = unsafe {
-        libc::prlimit(
-            listener.0.id() as i32,
-            libc::RLIMIT_FSIZE,
-            &lim,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(raised, 0, "prlimit: {}", std::io::Error::last_os_error());
+    listener.lift_file_limit();
     // Sent again, as the client is told to.
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
