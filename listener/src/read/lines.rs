@@ -57,16 +57,8 @@ impl<R: Read> LineReader<R> {
         // Scanned bytes, relative to `start`: filling may move the buffer.
         let mut scanned = 0;
         loop {
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.start + scanned..self.end]) {
-                let nl = self.start + scanned + i;
-                let s = self.start;
-                self.start = nl + 1;
-                self.offset += (nl + 1 - s) as u64;
-                return Ok(Some(Line {
-                    bytes: &self.buf[s..nl],
-                    terminated: true,
-                    end: self.offset,
-                }));
+            if let Some(nl) = self.newline_after(scanned) {
+                return Ok(Some(self.cut_line(nl)));
             }
             scanned = self.end - self.start;
             if self.eof {
@@ -90,16 +82,8 @@ impl<R: Read> LineReader<R> {
         // Scanned bytes, relative to `start`: filling may move the buffer.
         let mut scanned = 0;
         loop {
-            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.start + scanned..self.end]) {
-                let nl = self.start + scanned + i;
-                let s = self.start;
-                self.start = nl + 1;
-                self.offset += (nl + 1 - s) as u64;
-                return Ok(Some(Line {
-                    bytes: &self.buf[s..nl],
-                    terminated: true,
-                    end: self.offset,
-                }));
+            if let Some(nl) = self.newline_after(scanned) {
+                return Ok(Some(self.cut_line(nl)));
             }
             scanned = self.end - self.start;
             if self.end - self.start >= MAX_LINE {
@@ -131,6 +115,25 @@ impl<R: Read> LineReader<R> {
     /// The reader inside.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
+    }
+
+    /// Where the next newline is, looking past the `scanned` bytes after
+    /// `start` already known to hold none.
+    fn newline_after(&self, scanned: usize) -> Option<usize> {
+        memchr::memchr(b'\n', &self.buf[self.start + scanned..self.end])
+            .map(|i| self.start + scanned + i)
+    }
+
+    /// The line from `start` to the newline at `nl`, which is consumed.
+    fn cut_line(&mut self, nl: usize) -> Line<'_> {
+        let s = self.start;
+        self.start = nl + 1;
+        self.offset += (nl + 1 - s) as u64;
+        Line {
+            bytes: &self.buf[s..nl],
+            terminated: true,
+            end: self.offset,
+        }
     }
 
     fn take_rest_line(&mut self) -> Option<Line<'_>> {
