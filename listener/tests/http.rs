@@ -16,7 +16,9 @@ mod common;
 mod pki;
 
 use common::file_limit::start_with_file_limit;
-use common::{PATIENCE, Tributary, proc_status_kib, read_json, summary_counter, wait_for_lines};
+use common::{
+    PATIENCE, Tributary, by_msg, proc_status_kib, read_json, summary_counter, wait_for_lines,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -81,20 +83,6 @@ fn curl(args: &[&str]) -> (u16, String) {
         )
     });
     (code, body.to_owned())
-}
-
-/// Records of the output by message, skipping the listener's own.
-fn by_msg(lines: &[Value]) -> BTreeMap<String, Vec<Value>> {
-    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for l in lines {
-        if l["logger"] == "tributary" {
-            continue;
-        }
-        out.entry(l["msg"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(l.clone());
-    }
-    out
 }
 
 fn once<'a>(seen: &'a BTreeMap<String, Vec<Value>>, msg: &str) -> &'a Value {

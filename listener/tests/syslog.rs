@@ -14,7 +14,9 @@ mod common;
 #[path = "../../handlers/tests/pki/mod.rs"]
 mod pki;
 
-use common::{PATIENCE, Tributary, free_port, proc_status_kib, summary_counter, wait_for_lines};
+use common::{
+    PATIENCE, Tributary, by_msg, free_port, proc_status_kib, summary_counter, wait_for_lines,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -54,20 +56,6 @@ fn run_ok(cmd: &mut Command, what: &str) {
         "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Records of the output by message text, skipping the listener's own.
-fn by_msg(lines: &[Value]) -> BTreeMap<String, Vec<Value>> {
-    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for l in lines {
-        if l["logger"] == "tributary" {
-            continue;
-        }
-        out.entry(l["msg"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(l.clone());
-    }
-    out
 }
 
 /// Asserts the record with text `msg` was written exactly once, with this

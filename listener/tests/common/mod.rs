@@ -588,3 +588,21 @@ impl Tributary {
         String::from_utf8_lossy(&self.stderr_so_far.lock().unwrap()).into_owned()
     }
 }
+
+/// Records of an output by message text, skipping the listener's own
+/// (logger `tributary`).
+pub fn by_msg(
+    lines: &[serde_json::Value],
+) -> std::collections::BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        std::collections::BTreeMap::new();
+    for l in lines {
+        if l["logger"] == "tributary" {
+            continue;
+        }
+        out.entry(l["msg"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(l.clone());
+    }
+    out
+}
