@@ -21,7 +21,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
     /// Run only the cases (and criterion benchmarks) whose name contains
-    /// this, e.g. `s2`, `cookbook`, `unix n=4`.
+    /// this, ignoring case, e.g. `s2`, `cookbook`, `unix n=4`; several
+    /// names separated by commas select the cases of any (`s1 ,s7 `).
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
     /// Write every figure to this JSON file.

@@ -10,6 +10,7 @@
 
 mod bench;
 mod child;
+mod filter;
 mod histogram;
 mod inproc;
 mod limit;

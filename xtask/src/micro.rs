@@ -27,7 +27,7 @@ pub fn run(
         .args(["bench", "--workspace", "--bench", "*", "--"])
         .args(CRITERION_ARGS);
     if let Some(f) = filter {
-        cmd.arg(f);
+        cmd.arg(crate::filter::criterion_regex(f));
     }
     // Criterion's own report goes to our stdout; the figures are read back
     // from its files.

@@ -554,18 +554,12 @@ pub fn plan(sizes: &Sizes, can: &Abilities) -> (Vec<Case>, Vec<String>) {
     (cases, notes)
 }
 
-/// Keeps the cases whose label contains `filter` (case-insensitive).
+/// Keeps the cases `filter` selects (see [`crate::filter`]).
 pub fn filter(cases: Vec<Case>, filter: Option<&str>) -> Vec<Case> {
-    match filter {
-        None => cases,
-        Some(f) => {
-            let f = f.to_lowercase();
-            cases
-                .into_iter()
-                .filter(|c| c.label().to_lowercase().contains(&f))
-                .collect()
-        }
-    }
+    cases
+        .into_iter()
+        .filter(|c| crate::filter::matches(&c.label(), filter))
+        .collect()
 }
 
 #[cfg(test)]

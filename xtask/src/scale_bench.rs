@@ -93,9 +93,7 @@ pub fn run(
     runs: usize,
     filter: Option<&str>,
 ) -> Option<ScaleResult> {
-    if let Some(f) = filter
-        && !LABEL.contains(&f.to_lowercase())
-    {
+    if !crate::filter::matches(LABEL, filter) {
         return None;
     }
     let mut result = ScaleResult {

@@ -104,7 +104,7 @@ pub fn run(
     filter: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Vec<ReadResult> {
-    let wanted = |key: &str| filter.is_none_or(|f| key.contains(f));
+    let wanted = |key: &str| crate::filter::matches(key, filter);
     let any_layout = LAYOUTS
         .iter()
         .any(|l| SYSTEMS.iter().any(|s| wanted(&format!("s12 {l} {s}"))));
