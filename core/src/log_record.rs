@@ -76,18 +76,30 @@ pub(crate) fn finish(
     level_name: Option<Cow<'_, str>>,
     level_no: Option<i32>,
 ) {
-    r.ts = match (ts, msecs) {
+    r.ts = time(ts, msecs);
+    r.logger = logger.unwrap_or_else(|| "root".into());
+    r.level = level(level_name, level_no);
+}
+
+/// The record's time: `created` put back within the millisecond `msecs`
+/// names, or now when the dict has no `created`.
+pub(crate) fn time(ts: Option<Timestamp>, msecs: Option<f64>) -> Timestamp {
+    match (ts, msecs) {
         (Some(ts), Some(ms)) => within_millisecond(ts, ms),
         (ts, _) => ts.unwrap_or_else(Timestamp::now),
-    };
-    r.logger = logger.unwrap_or_else(|| "root".into());
-    r.level = match (level_name, level_no) {
+    }
+}
+
+/// The record's level from `levelname` and `levelno` as sent: a name alone
+/// may be a custom level (at INFO's number), neither is INFO.
+pub(crate) fn level(name: Option<Cow<'_, str>>, no: Option<i32>) -> Level {
+    match (name, no) {
         (Some(name), Some(no)) => Level::from_parts(&name, no),
         (Some(name), None) => Level::from_name(&name)
             .unwrap_or_else(|| Level::custom(Level::INFO.no(), name.into_owned())),
         (None, Some(no)) => Level::from_no(no),
         (None, None) => Level::INFO,
-    };
+    }
 }
 
 /// `created` is a float of about 1.7e9 s, so it cannot hold nanoseconds: read

@@ -1,55 +1,39 @@
-//! A flat dict of strings and numbers read without the stack machine: the
-//! shape `SocketHandler.makePickle` gives every LogRecord.
+//! A flat dict of strings and numbers read straight into the record,
+//! without the stack machine: the shape `SocketHandler.makePickle` gives
+//! every LogRecord.
 //!
 //! The machine pays for generality on every opcode (dispatch, a stack, a
-//! memo of every string, MARK segments), about 4,600 instructions for a
-//! typical LogRecord (callgrind, `examples/hot_paths.rs pickle`). A
-//! LogRecord pickle is one EMPTY_DICT, a MARK, key and value after key and
-//! value, SETITEMS and STOP, so [`run`] reads that shape straight into the
-//! dict's items and hands the record builder exactly the [`Parsed`] the
-//! machine would have. Memo stores are skipped: without a GET nothing reads
-//! them. Anything else (a GET, a nested container, Python 2 strings, bytes,
-//! a code opcode, an error of any kind) is declined, and the machine, which
-//! defines the behaviour, runs instead.
+//! memo of every string, MARK segments), and its dict is then walked a
+//! second time to build the record. A LogRecord pickle is one EMPTY_DICT, a
+//! MARK, key and value after key and value, SETITEMS and STOP, so
+//! [`decode_into`] reads that shape and hands each key and value to the
+//! record builder ([`Attrs`]) as it reads them: the pairs the machine's dict
+//! would have held, in the same order, by the same rules. Memo stores are
+//! skipped: without a GET nothing reads them. Anything else (a key that is
+//! not a string, a GET, a nested container, Python 2 strings, bytes, an
+//! integer beyond `i64`, a code opcode, an error of any kind) is declined,
+//! and the machine, which defines the behaviour, decodes the payload again
+//! from the start.
 
 use super::budget::Budget;
-use super::item::{Container, Item, Kind};
-use super::machine::Parsed;
+use super::convert::{Converter, MAX_DICT_KEYS};
+use super::item::{Container, Item};
 use super::opcodes::*;
-use super::scratch::{self, Scratch};
+use super::record::Attrs;
 use super::text::{self, Int};
+use crate::Record;
 
-/// The dict `input` pickles, when it is flat; `None` to let the machine
-/// decode it. Works in `scratch`'s vectors and gives them back if it
-/// declines.
-pub(crate) fn run<'a>(
-    input: &'a [u8],
+/// Decodes the flat dict `input` pickles into `r`; `None` (with `r` in
+/// any valid state) to let the machine decode it.
+///
+/// Slice patterns: one length test per opcode and its arguments (a cursor
+/// with a bounds check per read cost twice the instructions).
+pub(crate) fn decode_into(
+    input: &[u8],
     budget: &mut Budget,
-    scratch: &mut Scratch,
-) -> Option<Parsed<'a>> {
-    let mut items = scratch::relabel(std::mem::take(&mut scratch.first_mark));
-    let mut owned = Vec::new();
-    // The machine spends this when EMPTY_DICT makes the container.
-    let read = read(input, &mut items, &mut owned)
-        .and_then(|()| budget.spend(std::mem::size_of::<Container<'_>>()).ok());
-    if read.is_none() {
-        scratch.first_mark = scratch::relabel(items);
-        return None;
-    }
-    let mut arena = scratch::relabel_containers(std::mem::take(&mut scratch.arena));
-    arena.push(Container::new(Kind::Dict, items));
-    Some(Parsed {
-        root: Item::Container(0),
-        arena,
-        owned,
-    })
-}
-
-/// Reads `[PROTO] [FRAME] EMPTY_DICT [memo] MARK (item [memo])* SETITEMS
-/// STOP` into `items`, or `None`. Slice patterns: one length test per
-/// opcode and its arguments (a cursor with a bounds check per read cost
-/// twice the instructions).
-fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>>) -> Option<()> {
+    max_depth: usize,
+    r: &mut Record,
+) -> Option<()> {
     let mut rest = input;
     if let [PROTO, version, tail @ ..] = rest {
         if *version > HIGHEST_PROTOCOL {
@@ -71,65 +55,91 @@ fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>
         [MARK, tail @ ..] => tail,
         _ => return None,
     };
+    // The machine spends this when EMPTY_DICT makes the container.
+    budget.spend(std::mem::size_of::<Container<'_>>()).ok()?;
+    let mut conv = Converter {
+        arena: &[],
+        owned: &[],
+        budget,
+        max_depth,
+    };
+    let mut attrs = Attrs::start(r);
+    let mut pairs = 0usize;
     loop {
-        let (item, tail) = match rest {
+        let (key, tail) = match rest {
+            [SHORT_BINUNICODE, n, tail @ ..] => split(tail, usize::from(*n))?,
             [BINUNICODE, a, b, c, d, tail @ ..] => {
-                text(tail, u32::from_le_bytes([*a, *b, *c, *d]) as usize)?
+                split(tail, u32::from_le_bytes([*a, *b, *c, *d]) as usize)?
             }
-            [SHORT_BINUNICODE, n, tail @ ..] => text(tail, usize::from(*n))?,
-            [NONE, tail @ ..] => (Item::None, tail),
-            [BININT1, n, tail @ ..] => (Item::Int(i64::from(*n)), tail),
-            [BININT2, a, b, tail @ ..] => {
-                (Item::Int(i64::from(u16::from_le_bytes([*a, *b]))), tail)
-            }
-            [BININT, a, b, c, d, tail @ ..] => (
-                Item::Int(i64::from(i32::from_le_bytes([*a, *b, *c, *d]))),
-                tail,
-            ),
-            [BINFLOAT, a, b, c, d, e, f, g, h, tail @ ..] => (
-                Item::Float(f64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
-                tail,
-            ),
-            [NEWTRUE, tail @ ..] => (Item::Bool(true), tail),
-            [NEWFALSE, tail @ ..] => (Item::Bool(false), tail),
-            [INT, tail @ ..] => {
-                let (digits, tail) = line(tail)?;
-                let item = match digits {
-                    b"00" => Item::Bool(false),
-                    b"01" => Item::Bool(true),
-                    digits => int(text::parse_decimal(digits).ok()?, owned),
-                };
-                (item, tail)
-            }
-            [LONG, tail @ ..] => {
-                let (digits, tail) = line(tail)?;
-                let digits = digits.strip_suffix(b"L").unwrap_or(digits);
-                (int(text::parse_decimal(digits).ok()?, owned), tail)
-            }
-            [LONG1, n, tail @ ..] => {
-                let n = usize::from(*n);
-                if n > tail.len() {
-                    return None;
-                }
-                let (bytes, tail) = tail.split_at(n);
-                (int(text::long_from_le_bytes(bytes).ok()?, owned), tail)
-            }
-            [SETITEMS, STOP] if items.len().is_multiple_of(2) => return Some(()),
+            [SETITEMS, STOP] => break,
             _ => return None,
         };
-        items.push(item);
+        let (value, tail) = value(skip_memo(tail))?;
         rest = skip_memo(tail);
+        pairs += 1;
+        if pairs > MAX_DICT_KEYS {
+            return None;
+        }
+        attrs.named_pair(key, &value, &mut conv, r).ok()?;
     }
+    attrs.finish(&mut conv, r).ok()
 }
 
-/// A string of `n` bytes at the start of `rest`, and what follows it.
+/// The value at the start of `rest`, when it is a string, a number, a bool
+/// or None, and what follows it.
 #[inline(always)]
-fn text(rest: &[u8], n: usize) -> Option<(Item<'_>, &[u8])> {
+fn value(rest: &[u8]) -> Option<(Item<'_>, &[u8])> {
+    Some(match rest {
+        [BINUNICODE, a, b, c, d, tail @ ..] => {
+            let (bytes, tail) = split(tail, u32::from_le_bytes([*a, *b, *c, *d]) as usize)?;
+            (Item::Text(bytes), tail)
+        }
+        [SHORT_BINUNICODE, n, tail @ ..] => {
+            let (bytes, tail) = split(tail, usize::from(*n))?;
+            (Item::Text(bytes), tail)
+        }
+        [NONE, tail @ ..] => (Item::None, tail),
+        [BININT1, n, tail @ ..] => (Item::Int(i64::from(*n)), tail),
+        [BININT2, a, b, tail @ ..] => (Item::Int(i64::from(u16::from_le_bytes([*a, *b]))), tail),
+        [BININT, a, b, c, d, tail @ ..] => (
+            Item::Int(i64::from(i32::from_le_bytes([*a, *b, *c, *d]))),
+            tail,
+        ),
+        [BINFLOAT, a, b, c, d, e, f, g, h, tail @ ..] => (
+            Item::Float(f64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
+            tail,
+        ),
+        [NEWTRUE, tail @ ..] => (Item::Bool(true), tail),
+        [NEWFALSE, tail @ ..] => (Item::Bool(false), tail),
+        [INT, tail @ ..] => {
+            let (digits, tail) = line(tail)?;
+            let item = match digits {
+                b"00" => Item::Bool(false),
+                b"01" => Item::Bool(true),
+                digits => small(text::parse_decimal(digits).ok()?)?,
+            };
+            (item, tail)
+        }
+        [LONG, tail @ ..] => {
+            let (digits, tail) = line(tail)?;
+            let digits = digits.strip_suffix(b"L").unwrap_or(digits);
+            (small(text::parse_decimal(digits).ok()?)?, tail)
+        }
+        [LONG1, n, tail @ ..] => {
+            let (bytes, tail) = split(tail, usize::from(*n))?;
+            (small(text::long_from_le_bytes(bytes).ok()?)?, tail)
+        }
+        _ => return None,
+    })
+}
+
+/// The `n` bytes at the start of `rest`, and what follows them.
+#[inline(always)]
+fn split(rest: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
     if n > rest.len() {
         return None;
     }
-    let (bytes, tail) = rest.split_at(n);
-    Some((Item::Text(bytes), tail))
+    Some(rest.split_at(n))
 }
 
 /// The bytes up to the next newline, and what follows the newline.
@@ -153,13 +163,11 @@ fn skip_memo(mut rest: &[u8]) -> &[u8] {
     }
 }
 
-/// The machine's item for a parsed integer.
-fn int<'a>(n: Int, owned: &mut Vec<Box<str>>) -> Item<'a> {
+/// The item of an integer that fits `i64`; a bigger one (digits the
+/// machine keeps aside) is left to the machine.
+fn small<'a>(n: Int) -> Option<Item<'a>> {
     match n {
-        Int::Small(v) => Item::Int(v),
-        Int::Big(digits) => {
-            owned.push(digits);
-            Item::BigInt(owned.len() - 1)
-        }
+        Int::Small(v) => Some(Item::Int(v)),
+        Int::Big(_) => None,
     }
 }
