@@ -211,8 +211,10 @@ impl<'a> Attrs<'a> {
         // `filename` is `os.path.basename(pathname)`: noise when it is just
         // that, a field when a sender set something else.
         if let Some(item) = self.filename {
-            let derived = match (item.text(owned), r.file.as_deref()) {
-                (Some(f), Some(path)) => path.rsplit(['/', '\\']).next() == Some(&*f),
+            let derived = match (item.text_bytes(owned), r.file.as_deref()) {
+                // The bytes as sent first: no UTF-8 check when they match.
+                (Some(f), Some(path)) if base_name(path).as_bytes() == f => true,
+                (Some(_), Some(path)) => item.text(owned).is_some_and(|f| base_name(path) == f),
                 (None, _) => matches!(item, Item::None),
                 _ => false,
             };
@@ -229,6 +231,16 @@ impl<'a> Attrs<'a> {
         let level_name: Option<Cow<'_, str>> = self.level_name.as_ref().and_then(|i| i.text(owned));
         r.level = log_record::level(level_name, self.level_no);
         Ok(())
+    }
+}
+
+/// What follows the last `/` or `\\` of `path` (`os.path.basename` on
+/// POSIX or Windows).
+fn base_name(path: &str) -> &str {
+    match path.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        // Both are ASCII, so the byte after one starts a character.
+        Some(at) => &path[at + 1..],
+        None => path,
     }
 }
 
