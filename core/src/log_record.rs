@@ -42,6 +42,7 @@ pub(crate) enum Slot {
 /// against theirs (a chain of string comparisons cost about 29
 /// instructions per key, this about a third; callgrind,
 /// `examples/hot_paths.rs pickle`).
+#[inline]
 pub(crate) fn slot(key: &[u8]) -> Slot {
     match key.len() {
         3 => match word(key) {

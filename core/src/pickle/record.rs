@@ -60,15 +60,28 @@ pub(crate) struct Attrs<'a> {
     level_name: Option<Item<'a>>,
     level_no: Option<i32>,
     filename: Option<Item<'a>>,
+    /// The previous record's `pathname` buffer, when it was on the heap:
+    /// paths are often longer than a `CompactString` holds inline, and a
+    /// connection's records come from the same few files, so the next
+    /// path is written into it instead of a new allocation.
+    spare_path: Option<CompactString>,
 }
+
+/// A spare path buffer larger than this is given back, not kept.
+const KEEP_PATH_BYTES: usize = 4096;
 
 impl<'a> Attrs<'a> {
     /// Clears `r` and starts reading a dict into it. Stamped and named at
     /// the end: `Timestamp::now()` and "root" are only needed when the dict
     /// lacks `created` or `name`.
     pub(crate) fn start(r: &mut Record) -> Attrs<'a> {
+        let spare_path = r
+            .file
+            .take()
+            .filter(|p| p.is_heap_allocated() && p.capacity() <= KEEP_PATH_BYTES);
         r.clear();
         Attrs {
+            spare_path,
             ts: None,
             msecs: None,
             named: false,
@@ -152,7 +165,18 @@ impl<'a> Attrs<'a> {
                 _ => Err(()),
             },
             Slot::LevelNo => int(value).map(|n| self.level_no = Some(n)),
-            Slot::File => set_text(&mut r.file, value, owned),
+            Slot::File => match (value.text_bytes(owned), self.spare_path.take()) {
+                (Some(bytes), Some(mut path)) => {
+                    path.clear();
+                    path.push_str(&text_of(bytes));
+                    r.file = Some(path);
+                    Ok(())
+                }
+                (_, spare) => {
+                    self.spare_path = spare;
+                    set_text(&mut r.file, value, owned)
+                }
+            },
             Slot::FileName => {
                 self.filename = Some(*value);
                 Ok(())
