@@ -176,6 +176,20 @@ pub(crate) fn time(ts: Option<Timestamp>, msecs: Option<f64>) -> Timestamp {
     }
 }
 
+/// The level of a standard `levelname` and `levelno` pair as sent, from
+/// the name's bytes (no UTF-8 check, no lookup): what nearly every record
+/// carries. `None` for anything else, for [`level`].
+pub(crate) fn standard_level(name: &[u8], no: i32) -> Option<Level> {
+    match (no, name) {
+        (20, b"INFO") => Some(Level::INFO),
+        (10, b"DEBUG") => Some(Level::DEBUG),
+        (30, b"WARNING") => Some(Level::WARNING),
+        (40, b"ERROR") => Some(Level::ERROR),
+        (50, b"CRITICAL") => Some(Level::CRITICAL),
+        _ => None,
+    }
+}
+
 /// The record's level from `levelname` and `levelno` as sent: a name alone
 /// may be a custom level (at INFO's number), neither is INFO.
 pub(crate) fn level(name: Option<Cow<'_, str>>, no: Option<i32>) -> Level {
@@ -204,6 +218,10 @@ pub(crate) fn within_millisecond(ts: Timestamp, msecs: f64) -> Timestamp {
     let ms = msecs as i64;
     let nanos = ts.unix_nanos();
     let second = nanos.div_euclid(1_000_000_000) * 1_000_000_000;
+    // Already in the named millisecond (most records): nothing to move.
+    if (nanos - second) / MS == ms {
+        return ts;
+    }
     // The named millisecond in this second, or in a neighbour when the
     // rounding crossed a second boundary.
     [second - 1_000_000_000, second, second + 1_000_000_000]

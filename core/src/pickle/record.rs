@@ -252,8 +252,14 @@ impl<'a> Attrs<'a> {
             r.logger.clear();
             r.logger.push_str("root");
         }
-        let level_name: Option<Cow<'_, str>> = self.level_name.as_ref().and_then(|i| i.text(owned));
-        r.level = log_record::level(level_name, self.level_no);
+        r.level = match (self.level_name, self.level_no) {
+            (Some(Item::Text(name)), Some(no)) => log_record::standard_level(name, no),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            let name: Option<Cow<'_, str>> = self.level_name.as_ref().and_then(|i| i.text(owned));
+            log_record::level(name, self.level_no)
+        });
         Ok(())
     }
 }
