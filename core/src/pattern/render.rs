@@ -537,7 +537,14 @@ fn pad_with(
     fill: char,
     align: Align,
 ) {
-    let len = out[start..].iter().filter(|b| (**b & 0xc0) != 0x80).count();
+    // Characters, not bytes; ASCII text (nearly all) is checked a word at
+    // a time instead of counted byte by byte.
+    let written = &out[start..];
+    let len = if written.is_ascii() {
+        written.len()
+    } else {
+        written.iter().filter(|b| (**b & 0xc0) != 0x80).count()
+    };
     if width <= len {
         return;
     }
