@@ -41,8 +41,9 @@ pub(crate) enum Slot {
 /// two little-endian integers (overlapping loads, see [`word`]) is matched
 /// against theirs (a chain of string comparisons cost about 29
 /// instructions per key, this about a third; callgrind,
-/// `examples/hot_paths.rs pickle`).
-#[inline]
+/// `examples/hot_paths.rs pickle`). Always inlined: the listener's build
+/// otherwise called it once per key.
+#[inline(always)]
 pub(crate) fn slot(key: &[u8]) -> Slot {
     match key.len() {
         3 => match word(key) {

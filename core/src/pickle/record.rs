@@ -110,8 +110,10 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    /// One value under a string key (`name`, as sent).
-    #[inline]
+    /// One value under a string key (`name`, as sent). Inlined into the
+    /// flat path's loop: left to the compiler, the listener's build called
+    /// it per key, at about 45 instructions of overhead a key (callgrind).
+    #[inline(always)]
     pub(crate) fn named_pair(
         &mut self,
         name: &[u8],
@@ -285,6 +287,7 @@ fn text_of(bytes: &[u8]) -> Cow<'_, str> {
 
 /// A text attribute straight into its slot (`None` for Python's None):
 /// `Err` for any other type (kept as a field), leaving the slot as it was.
+#[inline]
 fn set_text(
     slot: &mut Option<CompactString>,
     item: &Item<'_>,
