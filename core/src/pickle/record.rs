@@ -269,7 +269,8 @@ impl<'a> Attrs<'a> {
 /// What follows the last `/` or `\\` of `path` (`os.path.basename` on
 /// POSIX or Windows).
 fn base_name(path: &str) -> &str {
-    match path.bytes().rposition(|b| b == b'/' || b == b'\\') {
+    // memchr's reverse search: a byte loop cost about 3 instructions a byte.
+    match memchr::memrchr2(b'/', b'\\', path.as_bytes()) {
         // Both are ASCII, so the byte after one starts a character.
         Some(at) => &path[at + 1..],
         None => path,
