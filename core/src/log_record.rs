@@ -239,8 +239,11 @@ mod tests {
     use super::{Slot, slot, within_millisecond};
     use crate::Timestamp;
 
+    /// Whether a slot is the expected one.
+    type IsSlot = fn(&Slot) -> bool;
+
     /// Every attribute name and where it goes.
-    const NAMES: [(&str, fn(&Slot) -> bool); 25] = [
+    const NAMES: [(&str, IsSlot); 25] = [
         ("name", |s| matches!(s, Slot::Logger)),
         ("msg", |s| matches!(s, Slot::Msg)),
         ("args", |s| matches!(s, Slot::Consumed)),
