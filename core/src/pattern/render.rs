@@ -537,7 +537,14 @@ fn pad_with(
     fill: char,
     align: Align,
 ) {
-    let len = out[start..].iter().filter(|b| (**b & 0xc0) != 0x80).count();
+    // Characters, not bytes; ASCII text (nearly all) is checked a word at
+    // a time instead of counted byte by byte.
+    let written = &out[start..];
+    let len = if written.is_ascii() {
+        written.len()
+    } else {
+        written.iter().filter(|b| (**b & 0xc0) != 0x80).count()
+    };
     if width <= len {
         return;
     }
@@ -555,6 +562,16 @@ fn pad_with(
 
 /// Inserts `n` copies of `fill` at byte `at`, without allocating beyond `out`.
 fn insert_fill(out: &mut Vec<u8>, at: usize, fill: char, n: usize) {
+    // The usual fill, a space, is one byte; appended (`%(levelname)-8s`)
+    // it needs no rotation.
+    if fill.is_ascii() {
+        let old = out.len();
+        out.resize(old + n, fill as u8);
+        if at < old {
+            out[at..].rotate_right(n);
+        }
+        return;
+    }
     let mut buf = [0u8; 4];
     let fill = fill.encode_utf8(&mut buf).as_bytes();
     let old = out.len();

@@ -1,55 +1,39 @@
-//! A flat dict of strings and numbers read without the stack machine: the
-//! shape `SocketHandler.makePickle` gives every LogRecord.
+//! A flat dict of strings and numbers read straight into the record,
+//! without the stack machine: the shape `SocketHandler.makePickle` gives
+//! every LogRecord.
 //!
 //! The machine pays for generality on every opcode (dispatch, a stack, a
-//! memo of every string, MARK segments), about 4,600 instructions for a
-//! typical LogRecord (callgrind, `examples/hot_paths.rs pickle`). A
-//! LogRecord pickle is one EMPTY_DICT, a MARK, key and value after key and
-//! value, SETITEMS and STOP, so [`run`] reads that shape straight into the
-//! dict's items and hands the record builder exactly the [`Parsed`] the
-//! machine would have. Memo stores are skipped: without a GET nothing reads
-//! them. Anything else (a GET, a nested container, Python 2 strings, bytes,
-//! a code opcode, an error of any kind) is declined, and the machine, which
-//! defines the behaviour, runs instead.
+//! memo of every string, MARK segments), and its dict is then walked a
+//! second time to build the record. A LogRecord pickle is one EMPTY_DICT, a
+//! MARK, key and value after key and value, SETITEMS and STOP, so
+//! [`decode_into`] reads that shape and hands each key and value to the
+//! record builder ([`Attrs`]) as it reads them: the pairs the machine's dict
+//! would have held, in the same order, by the same rules. Memo stores are
+//! skipped: without a GET nothing reads them. Anything else (a key that is
+//! not a string, a GET, a nested container, Python 2 strings, bytes, an
+//! integer beyond `i64`, a code opcode, an error of any kind) is declined,
+//! and the machine, which defines the behaviour, decodes the payload again
+//! from the start.
 
 use super::budget::Budget;
-use super::item::{Container, Item, Kind};
-use super::machine::Parsed;
+use super::convert::{Converter, MAX_DICT_KEYS};
+use super::item::{Container, Item};
 use super::opcodes::*;
-use super::scratch::{self, Scratch};
+use super::record::Attrs;
 use super::text::{self, Int};
+use crate::Record;
 
-/// The dict `input` pickles, when it is flat; `None` to let the machine
-/// decode it. Works in `scratch`'s vectors and gives them back if it
-/// declines.
-pub(crate) fn run<'a>(
-    input: &'a [u8],
+/// Decodes the flat dict `input` pickles into `r`; `None` (with `r` in
+/// any valid state) to let the machine decode it.
+///
+/// Slice patterns: one length test per opcode and its arguments (a cursor
+/// with a bounds check per read cost twice the instructions).
+pub(crate) fn decode_into(
+    input: &[u8],
     budget: &mut Budget,
-    scratch: &mut Scratch,
-) -> Option<Parsed<'a>> {
-    let mut items = scratch::relabel(std::mem::take(&mut scratch.first_mark));
-    let mut owned = Vec::new();
-    // The machine spends this when EMPTY_DICT makes the container.
-    let read = read(input, &mut items, &mut owned)
-        .and_then(|()| budget.spend(std::mem::size_of::<Container<'_>>()).ok());
-    if read.is_none() {
-        scratch.first_mark = scratch::relabel(items);
-        return None;
-    }
-    let mut arena = scratch::relabel_containers(std::mem::take(&mut scratch.arena));
-    arena.push(Container::new(Kind::Dict, items));
-    Some(Parsed {
-        root: Item::Container(0),
-        arena,
-        owned,
-    })
-}
-
-/// Reads `[PROTO] [FRAME] EMPTY_DICT [memo] MARK (item [memo])* SETITEMS
-/// STOP` into `items`, or `None`. Slice patterns: one length test per
-/// opcode and its arguments (a cursor with a bounds check per read cost
-/// twice the instructions).
-fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>>) -> Option<()> {
+    max_depth: usize,
+    r: &mut Record,
+) -> Option<()> {
     let mut rest = input;
     if let [PROTO, version, tail @ ..] = rest {
         if *version > HIGHEST_PROTOCOL {
@@ -71,65 +55,112 @@ fn read<'a>(input: &'a [u8], items: &mut Vec<Item<'a>>, owned: &mut Vec<Box<str>
         [MARK, tail @ ..] => tail,
         _ => return None,
     };
+    // The machine spends this when EMPTY_DICT makes the container.
+    budget.spend(std::mem::size_of::<Container<'_>>()).ok()?;
+    let mut conv = Converter {
+        arena: &[],
+        owned: &[],
+        budget,
+        max_depth,
+    };
+    let mut attrs = Attrs::start(r);
+    let mut pairs = 0usize;
     loop {
-        let (item, tail) = match rest {
-            [BINUNICODE, a, b, c, d, tail @ ..] => {
-                text(tail, u32::from_le_bytes([*a, *b, *c, *d]) as usize)?
+        let (&op, args) = rest.split_first()?;
+        let (key, tail) = match op {
+            SHORT_BINUNICODE => {
+                let (&n, tail) = args.split_first()?;
+                split(tail, usize::from(n))?
             }
-            [SHORT_BINUNICODE, n, tail @ ..] => text(tail, usize::from(*n))?,
-            [NONE, tail @ ..] => (Item::None, tail),
-            [BININT1, n, tail @ ..] => (Item::Int(i64::from(*n)), tail),
-            [BININT2, a, b, tail @ ..] => {
-                (Item::Int(i64::from(u16::from_le_bytes([*a, *b]))), tail)
+            BINUNICODE => {
+                let (n, tail) = args.split_first_chunk::<4>()?;
+                split(tail, u32::from_le_bytes(*n) as usize)?
             }
-            [BININT, a, b, c, d, tail @ ..] => (
-                Item::Int(i64::from(i32::from_le_bytes([*a, *b, *c, *d]))),
-                tail,
-            ),
-            [BINFLOAT, a, b, c, d, e, f, g, h, tail @ ..] => (
-                Item::Float(f64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h])),
-                tail,
-            ),
-            [NEWTRUE, tail @ ..] => (Item::Bool(true), tail),
-            [NEWFALSE, tail @ ..] => (Item::Bool(false), tail),
-            [INT, tail @ ..] => {
-                let (digits, tail) = line(tail)?;
-                let item = match digits {
-                    b"00" => Item::Bool(false),
-                    b"01" => Item::Bool(true),
-                    digits => int(text::parse_decimal(digits).ok()?, owned),
-                };
-                (item, tail)
-            }
-            [LONG, tail @ ..] => {
-                let (digits, tail) = line(tail)?;
-                let digits = digits.strip_suffix(b"L").unwrap_or(digits);
-                (int(text::parse_decimal(digits).ok()?, owned), tail)
-            }
-            [LONG1, n, tail @ ..] => {
-                let n = usize::from(*n);
-                if n > tail.len() {
-                    return None;
-                }
-                let (bytes, tail) = tail.split_at(n);
-                (int(text::long_from_le_bytes(bytes).ok()?, owned), tail)
-            }
-            [SETITEMS, STOP] if items.len().is_multiple_of(2) => return Some(()),
+            SETITEMS if args == [STOP] => break,
             _ => return None,
         };
-        items.push(item);
+        let (value, tail) = value(skip_memo(tail))?;
         rest = skip_memo(tail);
+        pairs += 1;
+        if pairs > MAX_DICT_KEYS {
+            return None;
+        }
+        attrs.named_pair(key, &value, &mut conv, r).ok()?;
     }
+    attrs.finish(&mut conv, r).ok()
 }
 
-/// A string of `n` bytes at the start of `rest`, and what follows it.
+/// The value at the start of `rest`, when it is a string, a number, a bool
+/// or None, and what follows it.
+///
+/// The opcode is matched first and its arguments' length tested in its
+/// arm: slice patterns over both tested lengths before opcodes.
 #[inline(always)]
-fn text(rest: &[u8], n: usize) -> Option<(Item<'_>, &[u8])> {
+fn value(rest: &[u8]) -> Option<(Item<'_>, &[u8])> {
+    let (&op, args) = rest.split_first()?;
+    Some(match op {
+        SHORT_BINUNICODE => {
+            let (&n, tail) = args.split_first()?;
+            let (bytes, tail) = split(tail, usize::from(n))?;
+            (Item::Text(bytes), tail)
+        }
+        BINUNICODE => {
+            let (n, tail) = args.split_first_chunk::<4>()?;
+            let (bytes, tail) = split(tail, u32::from_le_bytes(*n) as usize)?;
+            (Item::Text(bytes), tail)
+        }
+        NONE => (Item::None, args),
+        BININT1 => {
+            let (&n, tail) = args.split_first()?;
+            (Item::Int(i64::from(n)), tail)
+        }
+        BININT2 => {
+            let (n, tail) = args.split_first_chunk::<2>()?;
+            (Item::Int(i64::from(u16::from_le_bytes(*n))), tail)
+        }
+        BININT => {
+            let (n, tail) = args.split_first_chunk::<4>()?;
+            (Item::Int(i64::from(i32::from_le_bytes(*n))), tail)
+        }
+        BINFLOAT => {
+            let (x, tail) = args.split_first_chunk::<8>()?;
+            (Item::Float(f64::from_be_bytes(*x)), tail)
+        }
+        NEWTRUE => (Item::Bool(true), args),
+        NEWFALSE => (Item::Bool(false), args),
+        INT => {
+            let (digits, tail) = line(args)?;
+            let item = match digits {
+                b"00" => Item::Bool(false),
+                b"01" => Item::Bool(true),
+                digits => small(text::parse_decimal(digits).ok()?)?,
+            };
+            (item, tail)
+        }
+        LONG => {
+            if let Some((n, tail)) = plain_digits(args, b"L\n") {
+                return Some((Item::Int(n), tail));
+            }
+            let (digits, tail) = line(args)?;
+            let digits = digits.strip_suffix(b"L").unwrap_or(digits);
+            (small(text::parse_decimal(digits).ok()?)?, tail)
+        }
+        LONG1 => {
+            let (&n, tail) = args.split_first()?;
+            let (bytes, tail) = split(tail, usize::from(n))?;
+            (small(text::long_from_le_bytes(bytes).ok()?)?, tail)
+        }
+        _ => return None,
+    })
+}
+
+/// The `n` bytes at the start of `rest`, and what follows them.
+#[inline(always)]
+fn split(rest: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
     if n > rest.len() {
         return None;
     }
-    let (bytes, tail) = rest.split_at(n);
-    Some((Item::Text(bytes), tail))
+    Some(rest.split_at(n))
 }
 
 /// The bytes up to the next newline, and what follows the newline.
@@ -138,28 +169,87 @@ fn line(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&rest[..n], &rest[n + 1..]))
 }
 
-/// Past the memo stores of the item just read: skipped, as nothing reads
-/// them unless a GET follows, which is declined. A cut-off store is left
-/// in place, to be declined as an unknown opcode.
+/// Past the memo store of the item just read: skipped, as nothing reads
+/// it unless a GET follows, which is declined. One store at most, as
+/// Python writes them; a second (or a cut-off one) is left in place, to be
+/// declined as an unexpected opcode.
 #[inline(always)]
-fn skip_memo(mut rest: &[u8]) -> &[u8] {
-    loop {
-        rest = match rest {
-            [BINPUT, _, tail @ ..] => tail,
-            [LONG_BINPUT, _, _, _, _, tail @ ..] => tail,
-            [MEMOIZE, tail @ ..] => tail,
-            _ => return rest,
-        };
+fn skip_memo(rest: &[u8]) -> &[u8] {
+    match rest.split_first() {
+        Some((&BINPUT, args)) if !args.is_empty() => &args[1..],
+        Some((&LONG_BINPUT, args)) if args.len() >= 4 => &args[4..],
+        Some((&MEMOIZE, args)) => args,
+        _ => rest,
     }
 }
 
-/// The machine's item for a parsed integer.
-fn int<'a>(n: Int, owned: &mut Vec<Box<str>>) -> Item<'a> {
+/// A LONG's or INT's argument when it is what Python writes for an integer
+/// that fits `i64` comfortably: 1 to 18 ASCII digits, then `end`. Its value
+/// and what follows `end`; anything else (a sign, spaces, more digits) is
+/// `None`, for the general parser. A thread id, sent as a LONG by protocol
+/// 1, costs a fifth of the general parser's instructions this way.
+#[inline(always)]
+fn plain_digits<'b>(rest: &'b [u8], end: &[u8]) -> Option<(i64, &'b [u8])> {
+    let mut n: i64 = 0;
+    for (at, &b) in rest.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return match rest[at..].strip_prefix(end) {
+                Some(tail) if at > 0 => Some((n, tail)),
+                _ => None,
+            };
+        }
+        if at == 18 {
+            return None; // a 19th digit: perhaps beyond i64
+        }
+        n = n * 10 + i64::from(digit);
+    }
+    None
+}
+
+/// The item of an integer that fits `i64`; a bigger one (digits the
+/// machine keeps aside) is left to the machine.
+fn small<'a>(n: Int) -> Option<Item<'a>> {
     match n {
-        Int::Small(v) => Item::Int(v),
-        Int::Big(digits) => {
-            owned.push(digits);
-            Item::BigInt(owned.len() - 1)
+        Int::Small(v) => Some(Item::Int(v)),
+        Int::Big(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_digits;
+
+    #[test]
+    fn plain_digits_take_what_fits_and_leave_the_rest() {
+        assert_eq!(
+            plain_digits(b"140329834052480L\nX", b"L\n"),
+            Some((140_329_834_052_480, &b"X"[..]))
+        );
+        assert_eq!(plain_digits(b"0L\n", b"L\n"), Some((0, &b""[..])));
+        assert_eq!(plain_digits(b"007\n", b"\n"), Some((7, &b""[..])));
+        let most = b"999999999999999999L\n"; // 18 digits
+        assert_eq!(
+            plain_digits(most, b"L\n"),
+            Some((999_999_999_999_999_999, &b""[..]))
+        );
+        // For the general parser: 19 digits, a sign, spaces, no digits, no end.
+        for text in [
+            &b"9223372036854775807L\n"[..],
+            b"1234567890123456789L\n",
+            b"-5L\n",
+            b" 5L\n",
+            b"L\n",
+            b"5",
+            b"5L",
+            b"5\n",
+        ] {
+            assert_eq!(
+                plain_digits(text, b"L\n"),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
         }
     }
 }

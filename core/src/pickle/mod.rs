@@ -146,6 +146,11 @@ impl PickleDecoder {
         payload: &[u8],
         record: &mut Record,
     ) -> Result<(), PickleError> {
+        // A flat dict (every LogRecord) skips the machine; see `flat`.
+        let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
+        if flat::decode_into(payload, &mut budget, self.max_depth, record).is_some() {
+            return Ok(());
+        }
         self.with_parsed(payload, |parsed, conv| {
             record::to_record(parsed, conv, record)
         })
@@ -163,11 +168,7 @@ impl PickleDecoder {
     ) -> Result<T, PickleError> {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
         let mut kept = scratch::take();
-        // A flat dict (every LogRecord) skips the machine; see `flat`.
-        let parsed = match flat::run(payload, &mut budget, &mut kept) {
-            Some(parsed) => Ok(parsed),
-            None => machine::run(payload, self.lenient, &mut budget, &mut kept),
-        };
+        let parsed = machine::run(payload, self.lenient, &mut budget, &mut kept);
         let result = parsed.and_then(|parsed| {
             let mut conv = Converter {
                 arena: &parsed.arena,
@@ -208,7 +209,7 @@ impl PickleDecoder {
     #[cfg(test)]
     pub(crate) fn takes_flat(&self, payload: &[u8]) -> bool {
         let mut budget = Budget::for_payload(payload.len(), self.max_expansion);
-        flat::run(payload, &mut budget, &mut Default::default()).is_some()
+        flat::decode_into(payload, &mut budget, self.max_depth, &mut Record::empty()).is_some()
     }
 
     /// Decodes any pickled plain-data value: tuples and sets become lists,

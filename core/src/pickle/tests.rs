@@ -1021,6 +1021,21 @@ fn real_records_take_the_flat_path() {
         decode_record(shared, false).unwrap().fields.get("a"),
         Some(&Value::from("a"))
     );
+    // Two memo stores after one item (Python writes one) and a key that is
+    // not a string: declined too, and decoded by the machine.
+    let doubled = b"}q\x00(X\x01\x00\x00\x00aq\x01q\x02K\x01u.";
+    assert!(!decoder.takes_flat(doubled));
+    flat_agrees_with_the_machine(doubled, false).unwrap();
+    assert_eq!(
+        decode_record(doubled, false).unwrap().fields.get("a"),
+        Some(&Value::Int(1))
+    );
+    let int_key = b"}q\x00(K\x07X\x01\x00\x00\x00au.";
+    assert!(!decoder.takes_flat(int_key));
+    assert_eq!(
+        decode_record(int_key, false).unwrap().fields.get("7"),
+        Some(&Value::from("a"))
+    );
 }
 
 proptest! {
