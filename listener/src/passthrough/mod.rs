@@ -13,6 +13,10 @@
 //! duplicate key, an unusual escape, invalid UTF-8) is declined and goes
 //! through the decoder, which defines the behaviour; the tests check
 //! `payload == format(decode(payload))` for every accepted payload.
+//! Records in another key order, with whitespace or unknown keys, have
+//! their own way around the decoder ([`reorder`]).
+
+pub(crate) mod reorder;
 
 use tributary_core::Timestamp;
 
