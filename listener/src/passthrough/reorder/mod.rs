@@ -32,17 +32,23 @@ use std::ops::Range;
 use tributary_core::json::{write_str, write_value};
 use tributary_core::{Level, Timestamp, Value};
 
-/// What a connection keeps between payloads for [`parse`]: where the
-/// members of `fields` and the unknown keys are written compact, in the
-/// order the native line takes them.
+/// What a connection keeps between payloads for [`parse`], reused so a
+/// record costs no allocation once warm.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    /// The members of the record's `fields` object, comma-separated.
+    /// The members of the record's `fields` object, compact and
+    /// comma-separated, when they came with whitespace or floats (else
+    /// they are copied from the payload as they are).
     fields: Vec<u8>,
-    /// The unknown top-level members, comma-separated.
+    /// The unknown top-level members, compact and comma-separated.
     extra: Vec<u8>,
     /// A non-canonical timestamp rendered the formatter's way.
     ts: Vec<u8>,
+    /// The keys of the objects being read, innermost last (the members of
+    /// `fields` stay until the end, to compare with the unknown keys).
+    keys: Vec<KeyRef>,
+    /// The unknown top-level keys.
+    extra_keys: Vec<KeyRef>,
 }
 
 /// A scratch buffer that grew past this for one large record is given
@@ -58,24 +64,63 @@ impl Scratch {
                 buf.clear();
             }
         }
+        self.keys.clear();
+        self.extra_keys.clear();
     }
+}
+
+/// A key as it came (quotes included), for duplicates.
+#[derive(Clone, Copy, Debug)]
+struct KeyRef {
+    /// A key of one to seven plain bytes as one word ([`short_key`]), else 0.
+    word: u64,
+    start: usize,
+    end: usize,
+}
+
+impl KeyRef {
+    /// Whether two keys are the same text. Escaping is one-to-one in the
+    /// canonical form, so equal keys have equal bytes. Two short keys
+    /// compare by their words; a key read in full (long, escaped, or too
+    /// near the end of the payload for a word) by its bytes.
+    fn same(&self, other: &KeyRef, b: &[u8]) -> bool {
+        if self.word != 0 && other.word != 0 {
+            self.word == other.word
+        } else {
+            b[self.start..self.end] == b[other.start..other.end]
+        }
+    }
+}
+
+/// A constant piece of the native line, padded to sixteen bytes so it is
+/// copied as one fixed-size block (see [`put`]), and its length.
+type Padded = ([u8; 16], usize);
+
+const fn padded(text: &[u8]) -> Padded {
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    while i < text.len() {
+        out[i] = text[i];
+        i += 1;
+    }
+    (out, text.len())
 }
 
 /// `,"key":` of each optional key of the native profile but `fields`, in
 /// the formatter's order ([`OPTIONAL`]'s).
-const OPTIONAL_KEYS: [&[u8]; 12] = [
-    b",\"host\":",
-    b",\"pid\":",
-    b",\"process\":",
-    b",\"tid\":",
-    b",\"thread\":",
-    b",\"file\":",
-    b",\"line\":",
-    b",\"func\":",
-    b",\"module\":",
-    b",\"seq\":",
-    b",\"exc\":",
-    b",\"stack\":",
+const OPTIONAL_KEYS: [Padded; 12] = [
+    padded(b",\"host\":"),
+    padded(b",\"pid\":"),
+    padded(b",\"process\":"),
+    padded(b",\"tid\":"),
+    padded(b",\"thread\":"),
+    padded(b",\"file\":"),
+    padded(b",\"line\":"),
+    padded(b",\"func\":"),
+    padded(b",\"module\":"),
+    padded(b",\"seq\":"),
+    padded(b",\"exc\":"),
+    padded(b",\"stack\":"),
 ];
 
 /// What a top-level key is to the decoder.
@@ -137,6 +182,101 @@ fn classify(key: &[u8]) -> Slot {
     }
 }
 
+/// The little-endian word of a key of one to seven bytes.
+const fn word(key: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < key.len() {
+        w |= (key[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// [`classify`] from a short key's word: one comparison per candidate
+/// instead of a slice match (the keys of a record are mostly these).
+#[inline(always)]
+fn classify_word(w: u64) -> Slot {
+    const TS: u64 = word(b"ts");
+    const LEVEL: u64 = word(b"level");
+    const LEVELNO: u64 = word(b"levelno");
+    const LOGGER: u64 = word(b"logger");
+    const MSG: u64 = word(b"msg");
+    const HOST: u64 = word(b"host");
+    const PID: u64 = word(b"pid");
+    const PROCESS: u64 = word(b"process");
+    const TID: u64 = word(b"tid");
+    const THREAD: u64 = word(b"thread");
+    const FILE: u64 = word(b"file");
+    const LINE: u64 = word(b"line");
+    const FUNC: u64 = word(b"func");
+    const MODULE: u64 = word(b"module");
+    const SEQ: u64 = word(b"seq");
+    const EXC: u64 = word(b"exc");
+    const STACK: u64 = word(b"stack");
+    const FIELDS: u64 = word(b"fields");
+    const TIME: u64 = word(b"time");
+    const NAME: u64 = word(b"name");
+    const TARGET: u64 = word(b"target");
+    const MESSAGE: u64 = word(b"message");
+    match w {
+        TS => Slot::Ts,
+        LEVEL => Slot::Level,
+        LEVELNO => Slot::LevelNo,
+        LOGGER => Slot::Logger,
+        MSG => Slot::Msg,
+        HOST => Slot::Optional(0),
+        PID => Slot::Optional(1),
+        PROCESS => Slot::Optional(2),
+        TID => Slot::Optional(3),
+        THREAD => Slot::Optional(4),
+        FILE => Slot::Optional(5),
+        LINE => Slot::Optional(6),
+        FUNC => Slot::Optional(7),
+        MODULE => Slot::Optional(8),
+        SEQ => Slot::Optional(9),
+        EXC => Slot::Optional(10),
+        STACK => Slot::Optional(11),
+        FIELDS => Slot::Optional(12),
+        TIME | NAME | TARGET | MESSAGE => Slot::Alias,
+        _ => Slot::Unknown,
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `v` (exact up to the first one).
+#[inline(always)]
+const fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGH
+}
+
+/// At an opening quote: a key of one to seven bytes of printable ASCII
+/// but `"` and `\` (a string the formatter writes as it is), as its
+/// little-endian word, and the position after its closing quote; `None`
+/// for any other key, which is then read in full.
+#[inline(always)]
+fn short_key(b: &[u8], quote: usize) -> Option<(u64, usize)> {
+    let chunk = b.get(quote + 1..)?.first_chunk::<8>()?;
+    let x = u64::from_le_bytes(*chunk);
+    let len = (zero_bytes(x ^ (ONES * u64::from(b'"'))).trailing_zeros() / 8) as usize;
+    if len == 0 || len >= 8 {
+        return None;
+    }
+    let mask = (1u64 << (8 * len)) - 1;
+    // Control characters, non-ASCII, `\` and DEL: flags below the first
+    // real one are exact, so any flag under the mask is real.
+    let odd = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+        | (x & HIGH)
+        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+        | zero_bytes(x ^ (ONES * 0x7f));
+    if odd & mask != 0 {
+        return None;
+    }
+    Some((x & mask, quote + len + 2))
+}
+
 /// How the level's name is written.
 #[derive(Debug)]
 enum LevelName {
@@ -157,7 +297,7 @@ pub(crate) struct Foreign<'a> {
     /// none).
     pub(crate) logger: &'a [u8],
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-    ts: &'a [u8],
+    ts: &'a [u8; 27],
     level: LevelName,
     /// `levelno`'s digits as they came, when the payload has them.
     level_no_raw: Option<Range<usize>>,
@@ -165,39 +305,19 @@ pub(crate) struct Foreign<'a> {
     msg: Option<Range<usize>>,
     /// Each optional key's value as it came, by index into [`OPTIONAL`].
     optional: [Option<Range<usize>>; 12],
+    /// The members of `fields`, compact, comma-separated.
     fields: &'a [u8],
+    /// The unknown top-level members, compact, comma-separated.
     extra: &'a [u8],
 }
 
-/// Keys of one object (quotes included), looked through pairwise.
-struct Keys<'a> {
-    keys: [&'a [u8]; MAX_KEYS],
-    n: usize,
-}
-
-impl<'a> Keys<'a> {
-    fn new() -> Keys<'a> {
-        Keys {
-            keys: [&[]; MAX_KEYS],
-            n: 0,
-        }
-    }
-
-    fn contains(&self, key: &[u8]) -> bool {
-        self.keys[..self.n].contains(&key)
-    }
-
-    /// Adds `key`; `None` when it is there already or there are too many.
-    /// Escaping is one-to-one in the canonical form, so equal keys have
-    /// equal bytes.
-    fn insert(&mut self, key: &'a [u8]) -> Option<()> {
-        if self.n == MAX_KEYS || self.contains(key) {
-            return None;
-        }
-        self.keys[self.n] = key;
-        self.n += 1;
-        Some(())
-    }
+/// Where the members of `fields` are.
+enum FieldsAt {
+    None,
+    /// In the payload as they are (between its braces).
+    Payload(Range<usize>),
+    /// Rewritten compact in [`Scratch::fields`].
+    Scratch,
 }
 
 /// `Some` when `payload` is a JSON object the decoder reads as a record
@@ -209,36 +329,48 @@ pub(crate) fn parse<'a>(
     scratch: &'a mut Scratch,
 ) -> Option<Foreign<'a>> {
     scratch.reset();
-    let mut c = Cursor { b: payload, pos: 0 };
-    c.literal(b"{")?;
+    let mut w = Walk {
+        c: Cursor { b: payload, pos: 0 },
+        keys: &mut scratch.keys,
+        verbatim: true,
+    };
+    w.c.literal(b"{")?;
     let mut seen = 0u32;
     let mut ts = None;
     let mut level = None;
-    let mut level_no_raw = None;
+    let mut level_no = None;
     let mut logger: &[u8] = b"root";
     let mut msg = None;
     let mut optional: [Option<Range<usize>>; 12] = Default::default();
-    let mut field_keys = Keys::new();
-    let mut extra_keys = Keys::new();
+    let mut fields = FieldsAt::None;
     let mut level_plain = false;
     let mut members = 0;
-    skip_ws(&mut c);
-    if c.peek()? == b'}' {
-        c.pos += 1;
+    w.ws();
+    if w.c.peek()? == b'}' {
+        w.c.pos += 1;
     } else {
         loop {
             members += 1;
-            if members > MAX_KEYS {
+            if members > MAX_KEYS || w.c.peek()? != b'"' {
                 return None;
             }
-            let key_start = c.pos;
-            c.literal(b"\"")?;
-            let key_end = c.string_body()?;
-            let key = &payload[key_start + 1..key_end - 1];
-            skip_ws(&mut c);
-            c.literal(b":")?;
-            skip_ws(&mut c);
-            let slot = classify(key);
+            let quote = w.c.pos;
+            let (word, key_end) = match short_key(payload, quote) {
+                Some(k) => k,
+                None => {
+                    w.c.pos = quote + 1;
+                    (0, w.c.string_body()?)
+                }
+            };
+            w.c.pos = key_end;
+            w.ws();
+            w.c.literal(b":")?;
+            w.ws();
+            let slot = if word != 0 {
+                classify_word(word)
+            } else {
+                classify(&payload[quote + 1..key_end - 1])
+            };
             if seen & slot.bit() != 0 {
                 return None;
             }
@@ -247,106 +379,127 @@ pub(crate) fn parse<'a>(
                 Slot::Alias => return None,
                 Slot::Unknown => {
                     // An escape could spell a native key.
-                    if key.contains(&b'\\') {
+                    if word == 0 && payload[quote..key_end].contains(&b'\\') {
                         return None;
                     }
-                    let key = &payload[key_start..key_end];
-                    extra_keys.insert(key)?;
+                    let key = KeyRef {
+                        word,
+                        start: quote,
+                        end: key_end,
+                    };
+                    if scratch.extra_keys.iter().any(|k| k.same(&key, payload)) {
+                        return None;
+                    }
+                    scratch.extra_keys.push(key);
                     if !scratch.extra.is_empty() {
                         scratch.extra.push(b',');
                     }
-                    scratch.extra.extend_from_slice(key);
+                    scratch.extra.extend_from_slice(&payload[quote..key_end]);
                     scratch.extra.push(b':');
-                    copy_value(&mut c, 1, &mut scratch.extra)?;
+                    w.value(1, &mut scratch.extra)?;
                 }
                 Slot::Ts => {
-                    c.literal(b"\"")?;
-                    let start = c.pos;
+                    w.c.literal(b"\"")?;
+                    let start = w.c.pos;
                     let end = special(payload, start);
                     if payload.get(end) != Some(&b'"') {
                         return None;
                     }
-                    c.pos = end + 1;
+                    w.c.pos = end + 1;
                     ts = Some(start..end);
                 }
                 Slot::Level => {
-                    let start = c.pos;
-                    c.literal(b"\"")?;
-                    c.string_body()?;
-                    level_plain = special(payload, start + 1) == c.pos - 1;
-                    level = Some(start..c.pos);
+                    let start = w.c.pos;
+                    w.c.literal(b"\"")?;
+                    w.c.string_body()?;
+                    level_plain = special(payload, start + 1) == w.c.pos - 1;
+                    level = Some(start..w.c.pos);
                 }
                 Slot::LevelNo => {
-                    let start = c.pos;
-                    i32::try_from(c.integer()?).ok()?;
-                    level_no_raw = Some(start..c.pos);
+                    let start = w.c.pos;
+                    let no = i32::try_from(w.c.integer()?).ok()?;
+                    level_no = Some((no, start..w.c.pos));
                 }
                 Slot::Logger => {
                     // Routing needs the name itself: one with escapes (or not
-                    // ASCII) takes the long way; an empty one is `root`.
-                    c.literal(b"\"")?;
-                    let start = c.pos;
+                    // ASCII) takes the long way, as does an empty one.
+                    w.c.literal(b"\"")?;
+                    let start = w.c.pos;
                     let end = special(payload, start);
                     if end == start || payload.get(end) != Some(&b'"') {
                         return None;
                     }
-                    c.pos = end + 1;
+                    w.c.pos = end + 1;
                     logger = &payload[start..end];
                 }
                 Slot::Msg => {
-                    let start = c.pos;
-                    c.literal(b"\"")?;
-                    c.string_body()?;
-                    msg = Some(start..c.pos);
+                    let start = w.c.pos;
+                    w.c.literal(b"\"")?;
+                    w.c.string_body()?;
+                    msg = Some(start..w.c.pos);
                 }
                 Slot::Optional(at) => {
-                    let start = c.pos;
+                    let start = w.c.pos;
                     match OPTIONAL[at] {
                         // Python sends None for what it does not know: absent.
-                        Kind::Str if c.peek()? == b'n' => c.literal(b"null")?,
+                        Kind::Str if w.c.peek()? == b'n' => w.c.literal(b"null")?,
                         Kind::Str => {
-                            c.literal(b"\"")?;
-                            c.string_body()?;
-                            optional[at] = Some(start..c.pos);
+                            w.c.literal(b"\"")?;
+                            w.c.string_body()?;
+                            optional[at] = Some(start..w.c.pos);
                         }
                         Kind::U32 => {
-                            u32::try_from(c.unsigned()?).ok()?;
-                            optional[at] = Some(start..c.pos);
+                            w.uint(b"4294967295")?;
+                            optional[at] = Some(start..w.c.pos);
                         }
                         Kind::U64 => {
-                            c.unsigned()?;
-                            optional[at] = Some(start..c.pos);
+                            w.uint(b"18446744073709551615")?;
+                            optional[at] = Some(start..w.c.pos);
                         }
                         Kind::Fields => {
-                            c.literal(b"{")?;
-                            members_into(&mut c, 0, &mut scratch.fields, &mut field_keys)?;
+                            // Checked first; copied from the payload as it
+                            // is unless it needs rewriting.
+                            w.c.literal(b"{")?;
+                            let verbatim = std::mem::replace(&mut w.verbatim, true);
+                            w.members(0, &mut Discard)?;
+                            if w.verbatim {
+                                fields = FieldsAt::Payload(start + 1..w.c.pos - 1);
+                            } else {
+                                w.c.pos = start + 1;
+                                w.keys.clear();
+                                w.members(0, &mut scratch.fields)?;
+                                fields = FieldsAt::Scratch;
+                            }
+                            w.verbatim = verbatim;
                         }
                     }
                 }
             }
-            skip_ws(&mut c);
-            match c.peek()? {
+            w.ws();
+            match w.c.peek()? {
                 b',' => {
-                    c.pos += 1;
-                    skip_ws(&mut c);
+                    w.c.pos += 1;
+                    w.ws();
                 }
                 b'}' => {
-                    c.pos += 1;
+                    w.c.pos += 1;
                     break;
                 }
                 _ => return None,
             }
         }
     }
-    skip_ws(&mut c);
-    if c.pos != payload.len() {
+    w.ws();
+    if w.c.pos != payload.len() {
         return None;
     }
     // An unknown key that is also a member of `fields` replaces that
     // member's value in place: the decoder's business.
-    if extra_keys.keys[..extra_keys.n]
+    let field_keys = &w.keys[..];
+    if scratch
+        .extra_keys
         .iter()
-        .any(|k| field_keys.contains(k))
+        .any(|e| field_keys.iter().any(|f| f.same(e, payload)))
     {
         return None;
     }
@@ -359,14 +512,10 @@ pub(crate) fn parse<'a>(
         scratch.ts.clear();
         parsed.write_rfc3339(&mut scratch.ts);
     }
-    let level_no = match &level_no_raw {
-        Some(raw) => parse_i32(&payload[raw.clone()])?,
-        None => 0,
-    };
-    let (level, level_no) = match (level, level_no_raw.is_some()) {
+    let (level, level_no, level_no_raw) = match (level, level_no) {
         // Name and number: kept as they came (`Level::from_parts`).
-        (Some(raw), true) => (LevelName::Raw(raw), level_no),
-        (Some(raw), false) => {
+        (Some(raw), Some((no, digits))) => (LevelName::Raw(raw), no, Some(digits)),
+        (Some(raw), None) => {
             // A lone name: a standard one by any case, else a custom
             // level of INFO's number under the name as it came.
             if !level_plain {
@@ -376,16 +525,13 @@ pub(crate) fn parse<'a>(
             match Level::from_name(name) {
                 Some(l) => {
                     let no = l.no();
-                    (LevelName::Resolved(l), no)
+                    (LevelName::Resolved(l), no, None)
                 }
-                None => (LevelName::Raw(raw), Level::INFO.no()),
+                None => (LevelName::Raw(raw), Level::INFO.no(), None),
             }
         }
-        (None, true) => {
-            let l = Level::from_no(level_no);
-            (LevelName::Resolved(l), level_no)
-        }
-        (None, false) => (LevelName::Resolved(Level::INFO), Level::INFO.no()),
+        (None, Some((no, digits))) => (LevelName::Resolved(Level::from_no(no)), no, Some(digits)),
+        (None, None) => (LevelName::Resolved(Level::INFO), Level::INFO.no(), None),
     };
     let scratch: &'a Scratch = scratch;
     let ts = if canonical_ts {
@@ -397,12 +543,16 @@ pub(crate) fn parse<'a>(
         payload,
         level_no,
         logger,
-        ts,
+        ts: ts.first_chunk::<27>()?,
         level,
         level_no_raw,
         msg,
         optional,
-        fields: &scratch.fields,
+        fields: match fields {
+            FieldsAt::None => &[],
+            FieldsAt::Payload(at) => &payload[at],
+            FieldsAt::Scratch => &scratch.fields,
+        },
         extra: &scratch.extra,
     })
 }
@@ -412,45 +562,56 @@ fn check_ts_text(t: &[u8], cache: &mut TsCache) -> bool {
     t.len() == 27 && check_ts(t, cache).is_some()
 }
 
-/// Digits [`Cursor::integer`] accepted, as the `i32` it checked they fit.
-fn parse_i32(digits: &[u8]) -> Option<i32> {
-    std::str::from_utf8(digits).ok()?.parse().ok()
+/// Appends `src[range]`: a piece of at most 16 bytes with 16 readable
+/// from its start is copied as one fixed-size block and cut back (a few
+/// moves instead of a `memcpy` call: most pieces of a record are short).
+#[inline(always)]
+fn put(out: &mut Vec<u8>, src: &[u8], range: Range<usize>) {
+    let n = range.end - range.start;
+    match src.get(range.start..).and_then(|s| s.first_chunk::<16>()) {
+        Some(block) if n <= 16 => {
+            let at = out.len();
+            out.extend_from_slice(block);
+            out.truncate(at + n);
+        }
+        _ => out.extend_from_slice(&src[range]),
+    }
 }
 
 impl Foreign<'_> {
     /// Appends the native JSON line (without newline); a record that
-    /// names no host gets `host` when given (the peer's address, which
-    /// needs no escaping).
+    /// names no host gets `host` when given (the peer's address).
     pub(crate) fn write(&self, host: Option<&str>, out: &mut Vec<u8>) {
         let p = self.payload;
-        out.extend_from_slice(b"{\"ts\":\"");
-        out.extend_from_slice(self.ts);
-        out.extend_from_slice(b"\",\"level\":");
+        let mut head = *b"{\"ts\":\"YYYY-MM-DDTHH:MM:SS.ffffffZ\",\"level\":";
+        head[7..34].copy_from_slice(self.ts);
+        out.extend_from_slice(&head);
         match &self.level {
-            LevelName::Raw(raw) => out.extend_from_slice(&p[raw.clone()]),
+            LevelName::Raw(raw) => put(out, p, raw.clone()),
             LevelName::Resolved(level) => write_str(out, level.name()),
         }
         out.extend_from_slice(b",\"levelno\":");
         match &self.level_no_raw {
-            Some(raw) => out.extend_from_slice(&p[raw.clone()]),
+            Some(raw) => put(out, p, raw.clone()),
             None => write_value(out, &Value::Int(i64::from(self.level_no))),
         }
         out.extend_from_slice(b",\"logger\":\"");
-        out.extend_from_slice(self.logger);
+        put(out, self.logger, 0..self.logger.len());
         out.extend_from_slice(b"\",\"msg\":");
         match &self.msg {
             Some(raw) => out.extend_from_slice(&p[raw.clone()]),
             None => out.extend_from_slice(b"\"\""),
         }
         for (at, value) in self.optional.iter().enumerate() {
+            let (key, len) = &OPTIONAL_KEYS[at];
             match value {
                 Some(raw) => {
-                    out.extend_from_slice(OPTIONAL_KEYS[at]);
-                    out.extend_from_slice(&p[raw.clone()]);
+                    put(out, key, 0..*len);
+                    put(out, p, raw.clone());
                 }
                 None if at == HOST => {
                     if let Some(host) = host {
-                        out.extend_from_slice(OPTIONAL_KEYS[HOST]);
+                        put(out, key, 0..*len);
                         write_str(out, host);
                     }
                 }
@@ -470,201 +631,291 @@ impl Foreign<'_> {
     }
 }
 
-/// Skips JSON whitespace (the decoder's: space, tab, newline, return).
-#[inline]
-fn skip_ws(c: &mut Cursor<'_>) {
-    while matches!(c.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        c.pos += 1;
+/// Where a value read is written: a buffer, or nowhere while a `fields`
+/// object is only checked.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn push(&mut self, byte: u8);
+    fn float(&mut self, x: f64);
+}
+
+impl Sink for Vec<u8> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    #[inline(always)]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+
+    fn float(&mut self, x: f64) {
+        write_value(self, &Value::Float(x));
     }
 }
 
-/// After an object's `{`, through its `}`: its members compact and
-/// comma-separated onto `out` (no braces), their keys into `keys`.
-/// `None` for a duplicate key, too many keys, or anything `copy_value`
-/// declines.
-fn members_into<'a>(
-    c: &mut Cursor<'a>,
-    depth: u32,
-    out: &mut Vec<u8>,
-    keys: &mut Keys<'a>,
-) -> Option<()> {
-    if depth >= MAX_DEPTH {
-        return None;
-    }
-    skip_ws(c);
-    if c.peek()? == b'}' {
-        c.pos += 1;
-        return Some(());
-    }
-    loop {
-        let start = c.pos;
-        c.literal(b"\"")?;
-        let end = c.string_body()?;
-        let key = &c.b[start..end];
-        keys.insert(key)?;
-        out.extend_from_slice(key);
-        skip_ws(c);
-        c.literal(b":")?;
-        out.push(b':');
-        skip_ws(c);
-        copy_value(c, depth + 1, out)?;
-        skip_ws(c);
-        match c.peek()? {
-            b',' => {
-                c.pos += 1;
-                out.push(b',');
-                skip_ws(c);
-            }
-            b'}' => {
-                c.pos += 1;
-                return Some(());
-            }
-            _ => return None,
-        }
-    }
+/// Writes nothing: the value is only checked.
+struct Discard;
+
+impl Sink for Discard {
+    #[inline(always)]
+    fn put(&mut self, _: &[u8]) {}
+
+    #[inline(always)]
+    fn push(&mut self, _: u8) {}
+
+    #[inline(always)]
+    fn float(&mut self, _: f64) {}
 }
 
-/// The value at the cursor, as the formatter writes what the decoder
-/// reads from it, onto `out`: strings in the canonical form as they are,
-/// integers as they are (not `-0`), floats rendered, no whitespace.
-fn copy_value(c: &mut Cursor<'_>, depth: u32, out: &mut Vec<u8>) -> Option<()> {
-    let start = c.pos;
-    match c.peek()? {
-        b'"' => {
-            c.pos += 1;
-            c.string_body()?;
-            out.extend_from_slice(&c.b[start..c.pos]);
+/// A reader of values that checks them and writes them compact.
+struct Walk<'a, 's> {
+    c: Cursor<'a>,
+    keys: &'s mut Vec<KeyRef>,
+    /// No whitespace and no float met since it was last set: what was
+    /// read is already what would be written.
+    verbatim: bool,
+}
+
+impl Walk<'_, '_> {
+    /// Skips JSON whitespace (the decoder's: space, tab, newline, return).
+    #[inline(always)]
+    fn ws(&mut self) {
+        if matches!(self.c.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.verbatim = false;
+            while matches!(self.c.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                self.c.pos += 1;
+            }
         }
-        b'{' => {
-            c.pos += 1;
-            out.push(b'{');
-            members_into(c, depth, out, &mut Keys::new())?;
-            out.push(b'}');
+    }
+
+    /// A canonical non-negative integer no larger than `max` (its digits:
+    /// equal lengths of digits compare as the numbers do).
+    fn uint(&mut self, max: &[u8]) -> Option<()> {
+        let b = self.c.b;
+        let start = self.c.pos;
+        let mut end = start;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
         }
-        b'[' => {
-            if depth >= MAX_DEPTH {
+        let n = end - start;
+        self.c.pos = end;
+        let fits = n < max.len() || (n == max.len() && &b[start..end] <= max);
+        let canonical = n > 0 && (n == 1 || b[start] != b'0');
+        (fits && canonical && !matches!(b.get(end), Some(b'.' | b'e' | b'E'))).then_some(())
+    }
+
+    /// After an object's `{`, through its `}`: its members compact and
+    /// comma-separated onto `out` (no braces). `None` for a duplicate key,
+    /// too many keys, or anything [`Walk::value`] declines. The keys of
+    /// the outermost object (`depth` 0) stay in [`Walk::keys`].
+    fn members<S: Sink>(&mut self, depth: u32, out: &mut S) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let base = self.keys.len();
+        self.ws();
+        if self.c.peek()? == b'}' {
+            self.c.pos += 1;
+            return Some(());
+        }
+        loop {
+            let quote = self.c.pos;
+            if self.c.peek()? != b'"' {
                 return None;
             }
-            c.pos += 1;
-            out.push(b'[');
-            skip_ws(c);
-            if c.peek()? == b']' {
-                c.pos += 1;
-            } else {
-                loop {
-                    copy_value(c, depth + 1, out)?;
-                    skip_ws(c);
-                    match c.peek()? {
-                        b',' => {
-                            c.pos += 1;
-                            out.push(b',');
-                            skip_ws(c);
+            let (word, end) = match short_key(self.c.b, quote) {
+                Some(k) => k,
+                None => {
+                    self.c.pos = quote + 1;
+                    (0, self.c.string_body()?)
+                }
+            };
+            self.c.pos = end;
+            let key = KeyRef {
+                word,
+                start: quote,
+                end,
+            };
+            let b = self.c.b;
+            if self.keys.len() - base == MAX_KEYS
+                || self.keys[base..].iter().any(|k| k.same(&key, b))
+            {
+                return None;
+            }
+            self.keys.push(key);
+            out.put(&b[quote..end]);
+            self.ws();
+            self.c.literal(b":")?;
+            out.push(b':');
+            self.ws();
+            self.value(depth + 1, out)?;
+            self.ws();
+            match self.c.peek()? {
+                b',' => {
+                    self.c.pos += 1;
+                    out.push(b',');
+                    self.ws();
+                }
+                b'}' => {
+                    self.c.pos += 1;
+                    if depth > 0 {
+                        self.keys.truncate(base);
+                    }
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The value at the cursor, as the formatter writes what the decoder
+    /// reads from it, onto `out`: strings in the canonical form as they
+    /// are, integers as they are (not `-0`), floats rendered, no
+    /// whitespace.
+    fn value<S: Sink>(&mut self, depth: u32, out: &mut S) -> Option<()> {
+        let b = self.c.b;
+        let start = self.c.pos;
+        match self.c.peek()? {
+            b'"' => {
+                self.c.pos += 1;
+                self.c.string_body()?;
+                out.put(&b[start..self.c.pos]);
+            }
+            b'{' => {
+                self.c.pos += 1;
+                out.push(b'{');
+                self.members(depth, out)?;
+                out.push(b'}');
+            }
+            b'[' => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                self.c.pos += 1;
+                out.push(b'[');
+                self.ws();
+                if self.c.peek()? == b']' {
+                    self.c.pos += 1;
+                } else {
+                    loop {
+                        self.value(depth + 1, out)?;
+                        self.ws();
+                        match self.c.peek()? {
+                            b',' => {
+                                self.c.pos += 1;
+                                out.push(b',');
+                                self.ws();
+                            }
+                            b']' => {
+                                self.c.pos += 1;
+                                break;
+                            }
+                            _ => return None,
                         }
-                        b']' => {
-                            c.pos += 1;
-                            break;
-                        }
-                        _ => return None,
                     }
                 }
+                out.push(b']');
             }
-            out.push(b']');
+            b't' => {
+                self.c.literal(b"true")?;
+                out.put(b"true");
+            }
+            b'f' => {
+                self.c.literal(b"false")?;
+                out.put(b"false");
+            }
+            b'n' => {
+                self.c.literal(b"null")?;
+                out.put(b"null");
+            }
+            b'-' | b'0'..=b'9' => self.number(out)?,
+            _ => return None,
         }
-        b't' => {
-            c.literal(b"true")?;
-            out.extend_from_slice(b"true");
-        }
-        b'f' => {
-            c.literal(b"false")?;
-            out.extend_from_slice(b"false");
-        }
-        b'n' => {
-            c.literal(b"null")?;
-            out.extend_from_slice(b"null");
-        }
-        b'-' | b'0'..=b'9' => copy_number(c, out)?,
-        _ => return None,
+        Some(())
     }
-    Some(())
+
+    /// A number at the cursor: an integer as it came (the decoder keeps
+    /// every digit, and the formatter writes them back the same when
+    /// canonical), a float as the formatter writes the `f64` the decoder
+    /// reads.
+    fn number<S: Sink>(&mut self, out: &mut S) -> Option<()> {
+        let b = self.c.b;
+        let start = self.c.pos;
+        let negative = b[start] == b'-';
+        let int_start = start + usize::from(negative);
+        let mut i = int_start;
+        let mut mantissa = 0u64;
+        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            i += 1;
+        }
+        let int_digits = i - int_start;
+        if int_digits == 0 || (int_digits > 1 && b[int_start] == b'0') {
+            return None;
+        }
+        let mut frac_digits = 0;
+        let mut float = false;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let f = i;
+            while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+                i += 1;
+            }
+            frac_digits = i - f;
+            if frac_digits == 0 {
+                return None;
+            }
+            float = true;
+        }
+        let mut exponent = false;
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let e = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == e {
+                return None;
+            }
+            float = true;
+            exponent = true;
+        }
+        self.c.pos = i;
+        if !float {
+            // `-0` reads as 0 and is written `0`.
+            if negative && int_digits == 1 && b[int_start] == b'0' {
+                return None;
+            }
+            out.put(&b[start..i]);
+            return Some(());
+        }
+        self.verbatim = false;
+        // The decoder's reading: Clinger's exact fast path for short
+        // decimals, else the standard parser (both correctly rounded).
+        let x = if !exponent && int_digits + frac_digits <= 15 {
+            let x = mantissa as f64 / POW10[frac_digits];
+            if negative { -x } else { x }
+        } else {
+            std::str::from_utf8(&b[start..i])
+                .ok()?
+                .parse::<f64>()
+                .ok()?
+        };
+        out.float(x);
+        Some(())
+    }
 }
 
 /// 10^0 … 10^15, each exact in an f64 (the decoder's table).
 const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
-
-/// A number at the cursor: an integer as it came (the decoder keeps every
-/// digit, and the formatter writes them back the same when canonical), a
-/// float as the formatter writes the `f64` the decoder reads.
-fn copy_number(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Option<()> {
-    let b = c.b;
-    let start = c.pos;
-    let negative = b[start] == b'-';
-    let int_start = start + usize::from(negative);
-    let mut i = int_start;
-    let mut mantissa = 0u64;
-    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    if int_digits == 0 || (int_digits > 1 && b[int_start] == b'0') {
-        return None;
-    }
-    let mut frac_digits = 0;
-    let mut float = false;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let f = i;
-        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            i += 1;
-        }
-        frac_digits = i - f;
-        if frac_digits == 0 {
-            return None;
-        }
-        float = true;
-    }
-    let mut exponent = false;
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let e = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == e {
-            return None;
-        }
-        float = true;
-        exponent = true;
-    }
-    c.pos = i;
-    if !float {
-        // `-0` reads as 0 and is written `0`.
-        if negative && int_digits == 1 && b[int_start] == b'0' {
-            return None;
-        }
-        out.extend_from_slice(&b[start..i]);
-        return Some(());
-    }
-    // The decoder's reading: Clinger's exact fast path for short decimals,
-    // else the standard parser (both correctly rounded).
-    let x = if !exponent && int_digits + frac_digits <= 15 {
-        let x = mantissa as f64 / POW10[frac_digits];
-        if negative { -x } else { x }
-    } else {
-        std::str::from_utf8(&b[start..i])
-            .ok()?
-            .parse::<f64>()
-            .ok()?
-    };
-    write_value(out, &Value::Float(x));
-    Some(())
-}
 
 #[cfg(test)]
 mod tests;

@@ -300,6 +300,7 @@ fn what_needs_the_decoders_rules_is_declined() {
         good.replacen("\"x\":\"y\"", "\"x\":\"y\",\"pid\":1", 1),
         good.replacen("\"x\":\"y\"", "\"a\":2", 1),
         good.replacen("\"a\":1,", "\"a\":1,\"a\":2,", 1),
+        good.replacen("\"x\":\"y\"", "\"x\":{\"a\":1,\"a\":2}", 1),
         good.replacen("\"pid\":42", "\"pid\":-42", 1),
         good.replacen("\"pid\":42", "\"pid\":42.0", 1),
         good.replacen("\"pid\":42", "\"pid\":4294967296", 1),
