@@ -80,7 +80,7 @@ fn render(v: &Value, style: &Style, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Map(fields) => object(fields.iter().map(|(k, v)| (k, v)), style, out),
+        Value::Map(fields) => object(fields.iter(), style, out),
         v => write_value(out, v),
     }
 }
@@ -150,7 +150,7 @@ fn members(r: &Record, shape: &Shape) -> Vec<(String, Value)> {
     if shape.level < 2 {
         m.push(("level".into(), Value::from(r.level.name())));
     }
-    if shape.level % 2 == 0 && shape.level < 3 {
+    if matches!(shape.level, 0 | 2) {
         m.push(("levelno".into(), Value::Int(i64::from(r.level.no()))));
     }
     if !shape.no_logger {
