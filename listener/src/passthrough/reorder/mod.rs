@@ -343,7 +343,6 @@ pub(crate) fn parse<'a>(
     let mut msg = None;
     let mut optional: [Option<Range<usize>>; 12] = Default::default();
     let mut fields = FieldsAt::None;
-    let mut level_plain = false;
     let mut members = 0;
     w.ws();
     if w.c.peek()? == b'}' {
@@ -412,7 +411,6 @@ pub(crate) fn parse<'a>(
                     let start = w.c.pos;
                     w.c.literal(b"\"")?;
                     w.c.string_body()?;
-                    level_plain = special(payload, start + 1) == w.c.pos - 1;
                     level = Some(start..w.c.pos);
                 }
                 Slot::LevelNo => {
@@ -518,7 +516,7 @@ pub(crate) fn parse<'a>(
         (Some(raw), None) => {
             // A lone name: a standard one by any case, else a custom
             // level of INFO's number under the name as it came.
-            if !level_plain {
+            if special(payload, raw.start + 1) != raw.end - 1 {
                 return None;
             }
             let name = std::str::from_utf8(&payload[raw.start + 1..raw.end - 1]).ok()?;
