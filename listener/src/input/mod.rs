@@ -313,6 +313,8 @@ pub(crate) struct PeerState {
     /// Bad payloads so far (only the first few are described).
     pub(crate) reports: u32,
     pub(crate) ts: TsCache,
+    /// Where a foreign record's fields are put in order (`reorder`).
+    reorder: passthrough::reorder::Scratch,
     /// The record payloads are decoded into, reused so a connection's
     /// records cost no allocation once it is warm.
     pub(crate) record: Record,
@@ -356,7 +358,8 @@ impl InputCtx {
         // A native frame already in the output's form is written as it is
         // (from a remote peer, only when it names its host: else it gets
         // the peer's).
-        if let Some(c) = passthrough::check(payload, &mut state.ts)
+        let canonical = passthrough::check(payload, &mut state.ts);
+        if let Some(c) = &canonical
             && (c.has_host || state.remote_host.is_none())
         {
             let mask = batch.encoder().route_parts(c.level_no, c.logger);
@@ -368,6 +371,8 @@ impl InputCtx {
                 batch.push_native(payload, mask);
                 return;
             }
+        } else if self.reordered(payload, batch, state) {
+            return;
         }
         match decode_payload_into(payload, self.decode, &mut state.record) {
             Ok(()) => {
@@ -386,6 +391,29 @@ impl InputCtx {
             }
             Err(e) => self.malformed(peer, &e, &mut state.reports),
         }
+    }
+
+    /// Another producer's key order (or a canonical record that needs the
+    /// peer's host), its values moved into native order; `true` when the
+    /// payload was taken (written or filtered out). Kept out of line so
+    /// the pass-through's path in `accept` stays as short as it was.
+    #[inline(never)]
+    fn reordered(&self, payload: &[u8], batch: &mut Batch, state: &mut PeerState) -> bool {
+        let Some(f) = passthrough::reorder::parse(payload, &mut state.ts, &mut state.reorder)
+        else {
+            return false;
+        };
+        let mask = batch.encoder().route_parts(f.level_no, f.logger);
+        if mask == 0 {
+            self.counters.filtered.fetch_add(1, Relaxed);
+            return true;
+        }
+        if !batch.encoder().all_native(mask) {
+            return false;
+        }
+        let host = state.remote_host.as_ref().map(|(_, h)| h.as_str());
+        batch.push_native_with(mask, |out| f.write(host, out));
+        true
     }
 
     /// Counts and reports a bad payload or frame.

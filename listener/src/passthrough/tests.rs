@@ -13,7 +13,7 @@ fn slow_path(payload: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn native(record: &Record) -> Vec<u8> {
+pub(super) fn native(record: &Record) -> Vec<u8> {
     let mut out = Vec::new();
     JsonFormatter::native().format(record, &mut out);
     out
@@ -180,7 +180,7 @@ fn utf8_is_validated_inside_strings() {
     }
 }
 
-fn text() -> impl Strategy<Value = String> {
+pub(super) fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z._ ]{0,12}",
         "(?s).{0,24}",
@@ -202,7 +202,7 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn value(floats: bool) -> impl Strategy<Value = Value> {
+pub(super) fn value(floats: bool) -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -220,7 +220,7 @@ fn value(floats: bool) -> impl Strategy<Value = Value> {
     })
 }
 
-fn record(floats: bool) -> impl Strategy<Value = Record> {
+pub(super) fn record(floats: bool) -> impl Strategy<Value = Record> {
     let level = prop_oneof![
         Just(Level::INFO),
         Just(Level::ERROR),

@@ -122,6 +122,18 @@ impl Batch {
         self.records += 1;
     }
 
+    /// Adds the native JSON line `write` writes, once for each output in
+    /// `mask` (all of which write native JSON), as
+    /// [`push_native`](Self::push_native) adds a whole one.
+    pub(crate) fn push_native_with(&mut self, mask: OutputMask, write: impl Fn(&mut Vec<u8>)) {
+        for (i, lines) in self.outputs.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                lines.push_with(self.reserve, &write);
+            }
+        }
+        self.records += 1;
+    }
+
     /// Appends a line for output `i` (not counted as a record: see
     /// [`Batch::records`]).
     #[cfg(test)]
