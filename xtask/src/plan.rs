@@ -37,8 +37,9 @@ pub enum Scenario {
     /// the same JSON lines out.
     S11,
     /// Foreign JSON: N Rust processes sending JSON as a producer of any
-    /// language would (keys alphabetical, as `serde_json::json!` writes
-    /// them, 4 fields), length-prefixed and as NDJSON lines → listener →
+    /// language would (a log struct serialized with its keys in
+    /// alphabetical order, as `serde_json::json!` would also order them,
+    /// 4 fields), length-prefixed and as NDJSON lines → listener →
     /// JSON; against the same content as RFC 5424 to rsyslog (s7's harness).
     S13,
     /// HTTP: N Rust processes POSTing [`S13`](Scenario::S13)'s records as

@@ -34,8 +34,9 @@ pub enum Client {
     /// kept until the listener acknowledges them (docs/protocol.md).
     Acked,
     /// A foreign producer's JSON, as any language's JSON library writes
-    /// it: built with `serde_json::json!` (keys in alphabetical order:
-    /// `fields` first, `ts` last; 4 fields), length-prefixed frames.
+    /// a log struct: keys in alphabetical order (`fields` first, `ts`
+    /// last; 4 fields, as `serde_json::json!` would order them too),
+    /// length-prefixed frames.
     Foreign,
     /// [`Client::Foreign`]'s records as NDJSON lines.
     #[value(name = "foreign-lines")]
@@ -167,19 +168,51 @@ pub fn produce(args: &ProduceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bench's record as a foreign producer builds it: `json!` keeps its
-/// keys in alphabetical order (serde_json's map without `preserve_order`).
-fn foreign(id: usize, seq: u64, pid: u32) -> serde_json::Value {
-    serde_json::json!({
-        "ts": tributary_core::Timestamp::now().to_rfc3339(),
-        "level": "INFO",
-        "levelno": 20,
-        "logger": shape::logger(id),
-        "msg": shape::message(id, seq),
-        "pid": pid,
-        "seq": seq,
-        "fields": {"user": "ann", "bytes": seq, "ok": true, "method": "GET"},
-    })
+/// The bench's record as a foreign producer writes it: a struct whose
+/// fields are declared in alphabetical order (the order `serde_json::json!`
+/// gives too), serialized by serde, as a Go service's `encoding/json` or a
+/// Rust service's `#[derive(Serialize)]` writes its log struct. Building a
+/// `serde_json::Value` per record instead cost the producers 1.1 µs per
+/// record, four times the syslog producers' 0.27 µs, on the cores the
+/// receivers share.
+#[derive(serde::Serialize)]
+struct ForeignRecord {
+    fields: ForeignFields,
+    level: &'static str,
+    levelno: u8,
+    logger: String,
+    msg: String,
+    pid: u32,
+    seq: u64,
+    ts: String,
+}
+
+/// [`ForeignRecord`]'s four fields, also in alphabetical order.
+#[derive(serde::Serialize)]
+struct ForeignFields {
+    bytes: u64,
+    method: &'static str,
+    ok: bool,
+    user: &'static str,
+}
+
+/// The foreign record of `seq` for producer `id`.
+fn foreign(id: usize, seq: u64, pid: u32) -> ForeignRecord {
+    ForeignRecord {
+        fields: ForeignFields {
+            bytes: seq,
+            method: "GET",
+            ok: true,
+            user: "ann",
+        },
+        level: "INFO",
+        levelno: 20,
+        logger: shape::logger(id),
+        msg: shape::message(id, seq),
+        pid,
+        seq,
+        ts: tributary_core::Timestamp::now().to_rfc3339(),
+    }
 }
 
 /// A record stamped as `QueueHandler::log` would: pid, sequence number.
