@@ -976,8 +976,8 @@ fn gzip(members: &[&[u8]]) -> Vec<u8> {
 
 #[test]
 fn archives_decoded_ahead_read_as_on_the_reading_thread() {
-    // Decoders ahead cut the archives into lines and drop the lines the
-    // level or time filter rejects; the reading thread alone (`--threads
+    // Readers ahead decode the archives, cut them into lines and drop the
+    // lines the level or time filter rejects; the reading thread alone (`--threads
     // 1`) reads every line itself. Both must print the same bytes, report
     // the same problems and save the same cursor, whatever the lines.
     let dir = tempfile::tempdir().unwrap();
@@ -1006,6 +1006,9 @@ fn archives_decoded_ahead_read_as_on_the_reading_thread() {
         }
     }
     std::fs::write(d.join("a1.gz"), gzip(&[&first])).unwrap();
+    // Plain archives are read ahead too (all but the last file), this one
+    // ending without `\n`.
+    std::fs::write(d.join("p1"), &first[..first.len() - 7]).unwrap();
     let mut cut = Vec::new();
     for i in 0..2000u64 {
         cut.extend(line(&leveled(i)));
@@ -1031,7 +1034,7 @@ fn archives_decoded_ahead_read_as_on_the_reading_thread() {
         &["--level", "ERROR"],
         &["--level", "WARNING", "--since", &since],
     ];
-    let files = ["a1.gz", "a2.gz", "a3.gz", "a4.gz"];
+    let files = ["a1.gz", "p1", "a2.gz", "a3.gz", "a4.gz"];
     for filter in filters {
         let args = |threads: &'static str| {
             let mut a = vec!["cat", "-o", "json", "--threads", threads];

@@ -24,7 +24,7 @@ pub struct ReadEnd {
 }
 
 /// Reads `sources` in order, starting at `start` (source index, decoded
-/// offset) or at the beginning, with one gzip decoder per core (see
+/// offset) or at the beginning, with one reader ahead per core (see
 /// [`read_sources_with`]).
 ///
 /// # Errors
@@ -41,10 +41,11 @@ pub fn read_sources<W: Write>(
 }
 
 /// Reads `sources` in order, starting at `start` (source index, decoded
-/// offset) or at the beginning. With `decoders` above 1, that many gzip
-/// archives after the one being read are decoded ahead on their own
-/// threads (`tributary cat --threads`); with 1, each is decoded on this
-/// thread when its turn comes. With `hold_unfinished` (for a cursor), the
+/// offset) or at the beginning. With `decoders` above 1, that many threads
+/// read the archives (every source but the last) ahead, gzip ones
+/// decoded, cut into lines and passed through the filter's quick test
+/// (`tributary cat --threads`); with 1, each is read on this thread when
+/// its turn comes. With `hold_unfinished` (for a cursor), the
 /// position after the last complete line is returned, and a last line
 /// without `\n` in the last source is left unread (a writer is still
 /// writing it; the next run with the cursor reads it whole); otherwise it
@@ -63,8 +64,8 @@ pub fn read_sources_with<W: Write>(
 ) -> Result<ReadEnd, ReadError> {
     let mut end = ReadEnd::default();
     let (first, first_offset) = start.unwrap_or((0, 0));
-    // The decoders inflate, cut and pre-filter while the reading thread
-    // prints; one decoder would only move the work to another thread.
+    // The readers ahead inflate, cut and pre-filter while the reading
+    // thread prints; one would only move the work to another thread.
     let ahead = if decoders > 1 { decoders } else { 0 };
     // A first source read from an offset (a cursor's) is opened there.
     let from = if first_offset == 0 { first } else { first + 1 };
