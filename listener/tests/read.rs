@@ -1070,7 +1070,15 @@ fn archives_decoded_ahead_read_as_on_the_reading_thread() {
         let out = run(
             d,
             &[
-                "cat", "-o", "json", "--threads", threads, "--level", "ERROR", "a1.gz", "a3.gz",
+                "cat",
+                "-o",
+                "json",
+                "--threads",
+                threads,
+                "--level",
+                "ERROR",
+                "a1.gz",
+                "a3.gz",
                 "a4.gz",
             ],
         );
@@ -1087,7 +1095,15 @@ fn archives_decoded_ahead_read_as_on_the_reading_thread() {
         let out = run(
             d,
             &[
-                "cat", "-o", "json", "--threads", threads, "--cursor", &cursor, "a1.gz", "a3.gz",
+                "cat",
+                "-o",
+                "json",
+                "--threads",
+                threads,
+                "--cursor",
+                &cursor,
+                "a1.gz",
+                "a3.gz",
                 "a4.gz",
             ],
         );

@@ -12,8 +12,11 @@
 //! being written, and where a cursor holds an unfinished line) is read
 //! when its turn comes.
 //!
-//! Each decoder hands over chunks of at least 256 KiB through a channel of
-//! four, so memory stays bounded whatever the archive's size. Chunks read
+//! Each archive's chunks (at least 256 KiB) go through a channel of eight,
+//! and two archives per thread are started ahead, so memory stays bounded
+//! whatever the archives' size (about 12 MiB with two threads), and a
+//! reading thread that the scheduler lets wait (a loaded machine) finds
+//! the decoders still busy when it comes back rather than long blocked. Chunks read
 //! to their end go back to a pool the decoders fill again: a fresh 256 KiB
 //! allocation per chunk is a fresh `mmap` whose pages all fault in, which
 //! cost more system time than the second core saved (`cat --threads 1`
@@ -21,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -29,10 +32,16 @@ use super::filter::{Filter, Quick};
 use super::lines::MAX_LINE;
 use super::position::{FileId, is_gzip};
 use super::prefix::native_prefix;
-use super::source::{Source, open_handle};
+use flate2::bufread::MultiGzDecoder;
+
+use super::source::Source;
 
 const CHUNK: usize = 256 * 1024;
-const DEPTH: usize = 4;
+/// The compressed bytes read at once, into one buffer per thread.
+const INPUT: usize = 128 * 1024;
+const DEPTH: usize = 8;
+/// Archives started ahead per thread.
+const WINDOW: usize = 2;
 
 /// A line of a [`Chunk`] the reading thread must judge (the filter's quick
 /// test did not reject it).
@@ -157,9 +166,9 @@ struct Job {
 ///
 /// The decoding threads live as long as the read: one per archive cost a
 /// thread, an allocator arena and freshly faulted buffers per 1 MiB
-/// archive. At most `ahead + 1` archives are started (the one being read
-/// and `ahead` after it) for `ahead` threads, and they take them in order,
-/// so the one being read always has its thread.
+/// archive. At most `2 × ahead + 1` archives are started (the one being
+/// read and `2 × ahead` after it) for `ahead` threads, and they take them
+/// in order, so the one being read always has its thread.
 pub struct Prefetch {
     pool: Pool,
     ahead: usize,
@@ -179,7 +188,7 @@ impl Prefetch {
                 free: Arc::new(Mutex::new(Vec::new())),
                 // Each archive's channel, the chunk its decoder fills, the
                 // one being read.
-                limit: (ahead + 1) * (DEPTH + 2),
+                limit: (WINDOW * ahead + 1) * (DEPTH + 2),
             },
             ahead,
             filter: Arc::new(filter.clone()),
@@ -198,7 +207,7 @@ impl Prefetch {
         }
         // The last source is read at its turn: it may still be growing.
         let archives = sources.len().saturating_sub(1);
-        while self.started.len() <= self.ahead && self.next < archives {
+        while self.started.len() <= WINDOW * self.ahead && self.next < archives {
             let j = self.next;
             self.next += 1;
             if let Source::File(path) = &sources[j]
@@ -250,6 +259,9 @@ impl Prefetch {
             let spawned = std::thread::Builder::new()
                 .name("tributary-gunzip".into())
                 .spawn(move || {
+                    // Kept from one archive to the next: a fresh buffer per
+                    // archive was a fresh `mmap` faulted in page by page.
+                    let mut input = Vec::new();
                     loop {
                         // The lock is held while waiting only: decoding runs
                         // beside the other threads.
@@ -259,7 +271,7 @@ impl Prefetch {
                         };
                         // The sender is gone: the read is over.
                         let Ok(job) = job else { return };
-                        decode(job, &pool, &filter);
+                        decode(job, &mut input, &pool, &filter);
                     }
                 });
             match spawned {
@@ -272,22 +284,64 @@ impl Prefetch {
     }
 }
 
-/// Reads one archive into chunks of whole lines, sent in order; a read
-/// error ends it, carried by the last chunk.
-fn decode(job: Job, pool: &Pool, filter: &Filter) {
-    let Job { file, gzip, tx } = job;
-    let mut reader: Box<dyn Read + Send> = if gzip {
-        match open_handle(file) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.send(Chunk::failed(e));
-                return;
-            }
-        }
+/// Reads one archive into chunks of whole lines, sent in order (every
+/// gzip member decoded, through `input`); a read error ends it, carried by
+/// the last chunk.
+fn decode(job: Job, input: &mut Vec<u8>, pool: &Pool, filter: &Filter) {
+    let Job { mut file, gzip, tx } = job;
+    if gzip {
+        input.resize(INPUT, 0);
+        let mut gz = MultiGzDecoder::new(Input {
+            file,
+            buf: std::mem::take(input),
+            pos: 0,
+            filled: 0,
+        });
+        cut(&mut gz, &tx, pool, filter);
+        *input = gz.into_inner().buf;
     } else {
         // Read straight into the chunks: no buffer between.
-        Box::new(file)
-    };
+        cut(&mut file, &tx, pool, filter);
+    }
+}
+
+/// A file read through a buffer that outlives it (`BufReader` owns its own).
+struct Input {
+    file: File,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+}
+
+impl Read for Input {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = have.len().min(out.len());
+            out[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Input {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.filled {
+            self.filled = self.file.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.filled);
+    }
+}
+
+/// Cuts `reader`'s bytes into chunks of whole lines, judged, sent in order.
+fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Filter) {
     // Whether lines were rejected since the last kept one (across chunks).
     let mut rejected = false;
     let mut chunk = pool.take();
