@@ -346,9 +346,12 @@ fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Fi
     let mut rejected = false;
     let mut chunk = pool.take();
     loop {
-        if chunk.buf.len() - chunk.len < CHUNK / 4 {
-            // A line longer than the chunk: room for more of it, bounded
-            // by the longest line kept whole.
+        if chunk.len == chunk.buf.len() {
+            // Full without a `\n` (else it was cut and sent): a line longer
+            // than the chunk, room for more of it, bounded by the longest
+            // line kept whole. (Growing whenever little room was left grew
+            // most chunks of 1 MiB archives to 512 KiB: a fresh allocation
+            // faulted in page by page, each time.)
             let grown = (chunk.buf.len() * 2).min(MAX_LINE + CHUNK);
             chunk.buf.resize(grown.max(chunk.len + CHUNK / 4), 0);
         }
