@@ -946,3 +946,170 @@ json.dump(texts, sys.stdout)
     let stats = ok(&run(dir.path(), &["cat", "--stats", "app.log"]));
     assert!(stats.starts_with("records: 5\n"), "{stats}");
 }
+
+/// Record `i` at a level that cycles through DEBUG … CRITICAL.
+fn leveled(i: u64) -> Record {
+    let levels = [
+        Level::DEBUG,
+        Level::INFO,
+        Level::WARNING,
+        Level::ERROR,
+        Level::CRITICAL,
+    ];
+    Record::builder(levels[(i % 5) as usize].clone(), format!("m{i}"))
+        .ts(Timestamp::from_unix_nanos(T0 + i as i64 * 1_000_000))
+        .logger("app")
+        .seq(i)
+        .field("pad", "x".repeat(100))
+        .build()
+}
+
+fn gzip(members: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in members {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(m).unwrap();
+        out.extend(enc.finish().unwrap());
+    }
+    out
+}
+
+#[test]
+fn archives_decoded_ahead_read_as_on_the_reading_thread() {
+    // Readers ahead decode the archives, cut them into lines and drop the
+    // lines the level or time filter rejects; the reading thread alone (`--threads
+    // 1`) reads every line itself. Both must print the same bytes, report
+    // the same problems and save the same cursor, whatever the lines.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut first, mut errors) = (Vec::new(), 0u64);
+    for i in 0..3000u64 {
+        first.extend(line(&leveled(i)));
+        errors += u64::from(i % 5 >= 3);
+        if i % 700 == 5 {
+            // A text record with its traceback, then a native line the
+            // level filter rejects, then a line that would belong to the
+            // text record had that line not ended it.
+            first.extend(b"2026-12-06 10:00:00,123 ERROR app: boom\n");
+            first.extend(b"Traceback (most recent call last):\n  File \"x.py\", line 1\n");
+            first.extend(line(&numbered(i)));
+            first.extend(b"  after a rejected line\n");
+            first.extend(b"\n\r\n");
+        }
+        if i == 1500 {
+            // Longer than a decoder's chunk: it spans several.
+            let long = Record::builder(Level::ERROR, "y".repeat(600 * 1024))
+                .ts(Timestamp::from_unix_nanos(T0))
+                .build();
+            first.extend(line(&long));
+            errors += 1;
+        }
+    }
+    std::fs::write(d.join("a1.gz"), gzip(&[&first])).unwrap();
+    // Plain archives are read ahead too (all but the last file), this one
+    // ending without `\n`.
+    std::fs::write(d.join("p1"), &first[..first.len() - 7]).unwrap();
+    let mut cut = Vec::new();
+    for i in 0..2000u64 {
+        cut.extend(line(&leveled(i)));
+    }
+    let cut = gzip(&[&cut]);
+    std::fs::write(d.join("a2.gz"), &cut[..cut.len() / 2]).unwrap();
+    let (mut m1, mut m2) = (Vec::new(), Vec::new());
+    for i in 0..500u64 {
+        m1.extend(line(&leveled(i)));
+        m2.extend(line(&leveled(i + 500)));
+        errors += 2 * u64::from(i % 5 >= 3);
+    }
+    std::fs::write(d.join("a3.gz"), gzip(&[&m1, &m2])).unwrap();
+    let mut last = line(&leveled(3));
+    errors += 1;
+    let unfinished = line(&leveled(4));
+    last.extend(&unfinished[..unfinished.len() - 10]);
+    std::fs::write(d.join("a4.gz"), gzip(&[&last])).unwrap();
+
+    let since = Timestamp::from_unix_nanos(T0 + 1_000 * 1_000_000).to_rfc3339();
+    let filters: [&[&str]; 3] = [
+        &[],
+        &["--level", "ERROR"],
+        &["--level", "WARNING", "--since", &since],
+    ];
+    let files = ["a1.gz", "p1", "a2.gz", "a3.gz", "a4.gz"];
+    for filter in filters {
+        let args = |threads: &'static str| {
+            let mut a = vec!["cat", "-o", "json", "--threads", threads];
+            a.extend(filter);
+            a.extend(files);
+            a
+        };
+        let one = run(d, &args("1"));
+        assert!(
+            stderr(&one).contains("a2.gz") && stderr(&one).contains("truncated gzip member"),
+            "{}",
+            stderr(&one)
+        );
+        for threads in ["2", "3"] {
+            let ahead = run(d, &args(threads));
+            assert_eq!(
+                stderr(&ahead),
+                stderr(&one),
+                "{filter:?} --threads {threads}: problems reported"
+            );
+            assert!(
+                ahead.stdout == one.stdout,
+                "{filter:?} --threads {threads}: {} bytes printed, {} on one thread",
+                ahead.stdout.len(),
+                one.stdout.len()
+            );
+        }
+    }
+
+    // The selection, counted here: every native ERROR and CRITICAL line of
+    // the intact archives (and the unfinished last line, shown broken).
+    for threads in ["1", "3"] {
+        let out = run(
+            d,
+            &[
+                "cat",
+                "-o",
+                "json",
+                "--threads",
+                threads,
+                "--level",
+                "ERROR",
+                "a1.gz",
+                "a3.gz",
+                "a4.gz",
+            ],
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let native = text.lines().filter(|l| l.ends_with('}')).count() as u64;
+        assert_eq!(native, errors, "--threads {threads}: ERROR records");
+    }
+
+    // With a cursor, the unfinished last line is left for the next run,
+    // which must start at the same place either way.
+    let mut cursors = Vec::new();
+    for threads in ["1", "3"] {
+        let cursor = format!("cursor-{threads}");
+        let out = run(
+            d,
+            &[
+                "cat",
+                "-o",
+                "json",
+                "--threads",
+                threads,
+                "--cursor",
+                &cursor,
+                "a1.gz",
+                "a3.gz",
+                "a4.gz",
+            ],
+        );
+        let text = ok(&out);
+        assert!(text.ends_with(&String::from_utf8(line(&leveled(3))).unwrap()));
+        cursors.push(std::fs::read_to_string(d.join(&cursor)).unwrap());
+    }
+    assert_eq!(cursors[0], cursors[1], "the cursor saved");
+}

@@ -96,8 +96,8 @@ pub struct CatArgs {
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Gzip archives decoded at once, each on its own thread ahead of the
-    /// one that filters and prints; 1 decodes every archive on that one
+    /// Archives read at once (gzip ones decoded), each on its own thread
+    /// ahead of the one that prints; 1 reads every archive on that one
     /// thread, in turn [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,

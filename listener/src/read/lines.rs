@@ -36,14 +36,33 @@ impl<R: Read> LineReader<R> {
     /// Reads `inner` from stream offset `offset` (0 for a file read from its
     /// start).
     pub fn new(inner: R, offset: u64) -> Self {
+        Self::with_buffer(inner, offset, Vec::new())
+    }
+
+    /// As [`LineReader::new`], buffering in `buf` (what
+    /// [`LineReader::into_buffer`] gave back from an earlier reader): its
+    /// pages are already in memory, a fresh buffer's fault in again.
+    pub fn with_buffer(inner: R, offset: u64, mut buf: Vec<u8>) -> Self {
+        if buf.len() < CHUNK {
+            buf.resize(CHUNK, 0);
+        }
         LineReader {
             inner,
-            buf: vec![0; CHUNK],
+            buf,
             start: 0,
             end: 0,
             eof: false,
             offset,
         }
+    }
+
+    /// The buffer, for a next reader ([`LineReader::with_buffer`]); one
+    /// grown past its usual size by an overlong line is not kept.
+    pub fn into_buffer(self) -> Vec<u8> {
+        if self.buf.len() > 2 * CHUNK {
+            return Vec::new();
+        }
+        self.buf
     }
 
     /// The next line, `None` at the end of the stream.

@@ -1,59 +1,119 @@
-//! Gzip archives decoded ahead, on their own threads: while the reading
-//! thread scans one file, the next archives are already being inflated (the
-//! bench's "half gzipped" logs are decode-bound on one core). Each decoder
-//! hands over 256 KiB chunks through a channel of four, so memory stays
-//! bounded whatever the archive's size. Chunks read to their end go back
-//! to a pool the decoders of later archives fill again: a fresh 256 KiB
+//! Archives read ahead, on their own threads, and cut into lines there
+//! too: while the reading thread prints, the next archives are being read
+//! (gzip ones inflated), split at their newlines and passed through the
+//! filter's quick test (level and time from the native prefix). The reading thread gets
+//! chunks of whole lines with the few lines it must judge itself already
+//! listed, and scans them where they lie: with every line going through it
+//! (one more copy, a `memchr` and a prefix per line) it was the serial part
+//! that kept two decoders from using two cores (bench s12, all-gzipped
+//! layout: 1.31× the single-thread rate). Plain archives are read ahead
+//! the same way: left to the reading thread, they were as serial (bench
+//! s12, half-gzipped layout: 1.13×). The last source (the live file, still
+//! being written, and where a cursor holds an unfinished line) is read
+//! when its turn comes.
+//!
+//! Each archive's chunks (at least 256 KiB) go through a channel of eight,
+//! and two archives per thread are started ahead, so memory stays bounded
+//! whatever the archives' size (about 12 MiB with two threads), and a
+//! reading thread that the scheduler lets wait (a loaded machine) finds
+//! the decoders still busy when it comes back rather than long blocked. Chunks read
+//! to their end go back to a pool the decoders fill again: a fresh 256 KiB
 //! allocation per chunk is a fresh `mmap` whose pages all fault in, which
-//! cost more system time than the second core saved (bench s12,
-//! `cat --threads 1` against the default: 100k page faults for 256 MiB).
+//! cost more system time than the second core saved (`cat --threads 1`
+//! against the default: 100k page faults for 256 MiB).
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use super::filter::{Filter, Quick};
+use super::lines::MAX_LINE;
 use super::position::{FileId, is_gzip};
-use super::source::{Source, open_handle};
+use super::prefix::native_prefix;
+use flate2::bufread::MultiGzDecoder;
+
+use super::source::Source;
 
 const CHUNK: usize = 256 * 1024;
-const DEPTH: usize = 4;
+/// The compressed bytes read at once, into one buffer per thread.
+const INPUT: usize = 128 * 1024;
+const DEPTH: usize = 8;
+/// Archives started ahead per thread.
+const WINDOW: usize = 2;
 
-/// A decoded stream, read from a decoder thread.
-pub struct Decoded {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    /// Where chunks read to their end go, for a decoder to fill again.
-    pool: Pool,
-    chunk: Vec<u8>,
-    at: usize,
+/// A line of a [`Chunk`] the reading thread must judge (the filter's quick
+/// test did not reject it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    /// Where it starts in the chunk's bytes.
+    pub start: usize,
+    /// Where it ends (before its `\n`, if any).
+    pub end: usize,
+    /// False for the last line of an archive without `\n`, a piece of an
+    /// overlong line, or what was decoded after the last `\n` before a
+    /// read error.
+    pub terminated: bool,
+    /// Lines the quick test rejected come between this one and the kept
+    /// line before it: each would have ended a text record being gathered.
+    pub after_rejected: bool,
 }
 
-impl Read for Decoded {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.chunk.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    let used = std::mem::replace(&mut self.chunk, chunk);
-                    self.pool.put(used);
-                    self.at = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The decoder finished: end of stream.
-                Err(_) => return Ok(0),
-            }
+/// Decoded bytes of one archive, cut after a `\n` (but for the archive's
+/// last chunk and a piece of an overlong line), with the lines to judge.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// Room to decode into; `len` bytes of it hold data. Its length is
+    /// never cut to the data, so a reused chunk is not zeroed again.
+    buf: Vec<u8>,
+    len: usize,
+    kept: Vec<Kept>,
+    error: Option<io::Error>,
+}
+
+impl Chunk {
+    /// The decoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The lines the reading thread must judge, in order.
+    pub fn kept(&self) -> &[Kept] {
+        &self.kept
+    }
+
+    /// The read error that ended the archive after these bytes (a
+    /// truncated gzip member), if any.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    fn failed(e: io::Error) -> Chunk {
+        Chunk {
+            error: Some(e),
+            ..Chunk::default()
         }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 
-impl Drop for Decoded {
-    fn drop(&mut self) {
-        // The last chunk of an archive is as good as the others.
-        self.pool.put(std::mem::take(&mut self.chunk));
+/// A decoded archive, read chunk by chunk from its decoder thread.
+pub struct Decoded {
+    rx: Receiver<Chunk>,
+    /// Where chunks read to their end go, for a decoder to fill again.
+    pool: Pool,
+}
+
+impl Decoded {
+    /// The next chunk, `None` at the end of the archive.
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
+        // The decoder's sender dropped: it finished.
+        self.rx.recv().ok()
+    }
+
+    /// Gives a chunk read to its end back for a decoder to fill again.
+    pub fn recycle(&self, chunk: Chunk) {
+        self.pool.put(chunk);
     }
 }
 
@@ -61,24 +121,31 @@ impl Drop for Decoded {
 /// than the chunks the decoders can have in flight.
 #[derive(Clone)]
 struct Pool {
-    free: Arc<Mutex<Vec<Vec<u8>>>>,
+    free: Arc<Mutex<Vec<Chunk>>>,
     limit: usize,
 }
 
 impl Pool {
-    fn take(&self) -> Vec<u8> {
+    fn take(&self) -> Chunk {
         let mut chunk = match self.free.lock() {
             Ok(mut free) => free.pop().unwrap_or_default(),
-            Err(_) => Vec::new(),
+            Err(_) => Chunk::default(),
         };
-        chunk.resize(CHUNK, 0);
+        if chunk.buf.len() < CHUNK {
+            chunk.buf.resize(CHUNK, 0);
+        }
         chunk
     }
 
-    fn put(&self, chunk: Vec<u8>) {
-        if chunk.capacity() < CHUNK {
+    fn put(&self, mut chunk: Chunk) {
+        // A chunk grown for an overlong line is not kept: memory stays
+        // what the usual lines need.
+        if chunk.buf.len() < CHUNK || chunk.buf.len() > 2 * CHUNK {
             return;
         }
+        chunk.len = 0;
+        chunk.kept.clear();
+        chunk.error = None;
         if let Ok(mut free) = self.free.lock()
             && free.len() < self.limit
         {
@@ -87,22 +154,25 @@ impl Pool {
     }
 }
 
-/// One archive to decode, and where its chunks go.
+/// One archive to read, and where its chunks go.
 struct Job {
     file: File,
-    tx: SyncSender<io::Result<Vec<u8>>>,
+    gzip: bool,
+    tx: SyncSender<Chunk>,
 }
 
-/// Decoders started ahead for the gzip sources of a list.
+/// Readers started ahead for the archives of a list (every file but the
+/// last).
 ///
 /// The decoding threads live as long as the read: one per archive cost a
 /// thread, an allocator arena and freshly faulted buffers per 1 MiB
-/// archive. At most `ahead + 1` archives are started (the one being read
-/// and `ahead` after it) for `ahead` threads, and they take them in order,
-/// so the one being read always has its thread.
+/// archive. At most `2 × ahead + 1` archives are started (the one being
+/// read and `2 × ahead` after it) for `ahead` threads, and they take them
+/// in order, so the one being read always has its thread.
 pub struct Prefetch {
     pool: Pool,
     ahead: usize,
+    filter: Arc<Filter>,
     started: HashMap<usize, (FileId, Decoded)>,
     next: usize,
     /// To the decoding threads (started with the first archive).
@@ -110,66 +180,71 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    /// Decodes up to `ahead` gzip sources at once, starting at index `from`.
-    pub fn new(ahead: usize, from: usize) -> Prefetch {
+    /// Reads up to `ahead` archives at once, from index `from` on; lines
+    /// `filter`'s quick test rejects are not handed over.
+    pub fn new(ahead: usize, from: usize, filter: &Filter) -> Prefetch {
         Prefetch {
             pool: Pool {
                 free: Arc::new(Mutex::new(Vec::new())),
-                // Each decoder's channel, the chunk it fills, the one read.
-                limit: ahead * (DEPTH + 2),
+                // Each archive's channel, the chunk its decoder fills, the
+                // one being read.
+                limit: (WINDOW * ahead + 1) * (DEPTH + 2),
             },
             ahead,
+            filter: Arc::new(filter.clone()),
             started: HashMap::new(),
             next: from,
             jobs: None,
         }
     }
 
-    /// The decoded stream of source `i`, if it was started ahead; starts
-    /// decoders for the gzip sources after it.
+    /// The stream of source `i`, if it is an archive started ahead (or
+    /// now, when it is the first); starts readers for the archives after
+    /// it.
     pub fn take(&mut self, sources: &[Source], i: usize) -> Option<(FileId, Decoded)> {
-        let taken = self.started.remove(&i);
-        self.next = self.next.max(i + 1);
-        while self.started.len() < self.ahead && self.next < sources.len() {
+        if self.ahead == 0 {
+            return None;
+        }
+        // The last source is read at its turn: it may still be growing.
+        let archives = sources.len().saturating_sub(1);
+        while self.started.len() <= WINDOW * self.ahead && self.next < archives {
             let j = self.next;
             self.next += 1;
             if let Source::File(path) = &sources[j]
                 && let Ok(file) = File::open(path)
-                && is_gzip(&file).unwrap_or(false)
+                && let Ok(gzip) = is_gzip(&file)
                 && let Ok(id) = FileId::of(&file)
             {
-                let decoded = self.start(file);
+                let decoded = self.start(file, gzip);
                 self.started.insert(j, (id, decoded));
             }
         }
-        taken
+        self.started.remove(&i)
     }
 
-    fn start(&mut self, file: File) -> Decoded {
+    fn start(&mut self, file: File, gzip: bool) -> Decoded {
         let (tx, rx) = sync_channel(DEPTH);
         let decoded = Decoded {
             rx,
             pool: self.pool.clone(),
-            chunk: Vec::new(),
-            at: 0,
         };
         if self.jobs.is_none() {
             match self.spawn_threads() {
                 Ok(jobs) => self.jobs = Some(jobs),
                 Err(e) => {
                     // No thread: the stream reports why when read.
-                    let _ = tx.send(Err(e));
+                    let _ = tx.send(Chunk::failed(e));
                     return decoded;
                 }
             }
         }
         if let Some(jobs) = &self.jobs
-            && let Err(lost) = jobs.send(Job { file, tx })
+            && let Err(lost) = jobs.send(Job { file, gzip, tx })
         {
             let _ = lost
                 .0
                 .tx
-                .send(Err(io::Error::other("the gzip decoders stopped")));
+                .send(Chunk::failed(io::Error::other("the gzip decoders stopped")));
         }
         decoded
     }
@@ -180,10 +255,13 @@ impl Prefetch {
         let queue = Arc::new(Mutex::new(queue));
         let mut started = 0;
         for _ in 0..self.ahead {
-            let (queue, pool) = (queue.clone(), self.pool.clone());
+            let (queue, pool, filter) = (queue.clone(), self.pool.clone(), self.filter.clone());
             let spawned = std::thread::Builder::new()
                 .name("tributary-gunzip".into())
                 .spawn(move || {
+                    // Kept from one archive to the next: a fresh buffer per
+                    // archive was a fresh `mmap` faulted in page by page.
+                    let mut input = Vec::new();
                     loop {
                         // The lock is held while waiting only: decoding runs
                         // beside the other threads.
@@ -193,7 +271,7 @@ impl Prefetch {
                         };
                         // The sender is gone: the read is over.
                         let Ok(job) = job else { return };
-                        decode(job.file, &job.tx, &pool);
+                        decode(job, &mut input, &pool, &filter);
                     }
                 });
             match spawned {
@@ -206,40 +284,148 @@ impl Prefetch {
     }
 }
 
-fn decode(file: File, tx: &SyncSender<io::Result<Vec<u8>>>, pool: &Pool) {
-    let mut reader = match open_handle(file) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tx.send(Err(e));
-            return;
+/// Reads one archive into chunks of whole lines, sent in order (every
+/// gzip member decoded, through `input`); a read error ends it, carried by
+/// the last chunk.
+fn decode(job: Job, input: &mut Vec<u8>, pool: &Pool, filter: &Filter) {
+    let Job { mut file, gzip, tx } = job;
+    if gzip {
+        input.resize(INPUT, 0);
+        let mut gz = MultiGzDecoder::new(Input {
+            file,
+            buf: std::mem::take(input),
+            pos: 0,
+            filled: 0,
+        });
+        cut(&mut gz, &tx, pool, filter);
+        *input = gz.into_inner().buf;
+    } else {
+        // Read straight into the chunks: no buffer between.
+        cut(&mut file, &tx, pool, filter);
+    }
+}
+
+/// A file read through a buffer that outlives it (`BufReader` owns its own).
+struct Input {
+    file: File,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+}
+
+impl Read for Input {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = have.len().min(out.len());
+            out[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Input {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.filled {
+            self.filled = self.file.read(&mut self.buf)?;
+            self.pos = 0;
         }
-    };
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.filled);
+    }
+}
+
+/// Cuts `reader`'s bytes into chunks of whole lines, judged, sent in order.
+fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Filter) {
+    // Whether lines were rejected since the last kept one (across chunks).
+    let mut rejected = false;
+    let mut chunk = pool.take();
     loop {
-        let mut chunk = pool.take();
-        let mut filled = 0;
-        while filled < CHUNK {
-            match reader.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    chunk.truncate(filled);
-                    if filled > 0 && tx.send(Ok(chunk)).is_err() {
-                        return;
-                    }
-                    let _ = tx.send(Err(e));
-                    return;
+        if chunk.len == chunk.buf.len() {
+            // Full without a `\n` (else it was cut and sent): a line longer
+            // than the chunk, room for more of it, bounded by the longest
+            // line kept whole. (Growing whenever little room was left grew
+            // most chunks of 1 MiB archives to 512 KiB: a fresh allocation
+            // faulted in page by page, each time.)
+            let grown = (chunk.buf.len() * 2).min(MAX_LINE + CHUNK);
+            chunk.buf.resize(grown.max(chunk.len + CHUNK / 4), 0);
+        }
+        let len = chunk.len;
+        match reader.read(&mut chunk.buf[len..]) {
+            Ok(0) => {
+                if chunk.len > 0 {
+                    judge(&mut chunk, filter, &mut rejected);
+                    let _ = tx.send(chunk);
                 }
+                return;
+            }
+            Ok(n) => chunk.len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // What was decoded is read, its last bytes as an
+                // unterminated line, then the error is told.
+                judge(&mut chunk, filter, &mut rejected);
+                chunk.error = Some(e);
+                let _ = tx.send(chunk);
+                return;
             }
         }
-        if filled == 0 {
-            pool.put(chunk);
-            return;
+        if chunk.len < chunk.buf.len() {
+            continue;
         }
-        chunk.truncate(filled);
+        let cut = match memchr::memrchr(b'\n', chunk.bytes()) {
+            Some(nl) => nl + 1,
+            // No `\n` in the longest line kept whole: a piece goes out alone.
+            None if chunk.len >= MAX_LINE => MAX_LINE,
+            None => continue,
+        };
+        let mut next = pool.take();
+        let rest = chunk.len - cut;
+        if next.buf.len() < rest + CHUNK / 4 {
+            next.buf.resize(rest + CHUNK / 4, 0);
+        }
+        next.buf[..rest].copy_from_slice(&chunk.buf[cut..chunk.len]);
+        next.len = rest;
+        chunk.len = cut;
+        judge(&mut chunk, filter, &mut rejected);
         // The reader went away (stdout closed): stop decoding.
-        if tx.send(Ok(chunk)).is_err() {
+        if tx.send(std::mem::replace(&mut chunk, next)).is_err() {
             return;
         }
+    }
+}
+
+/// Lists the lines of `chunk` the reading thread must judge: all but those
+/// whose native prefix the filter rejects (they would be skipped unread
+/// there, having only ended a text record being gathered).
+fn judge(chunk: &mut Chunk, filter: &Filter, rejected: &mut bool) {
+    let Chunk { buf, len, kept, .. } = chunk;
+    let bytes = &buf[..*len];
+    kept.clear();
+    let mut keep = |start: usize, end: usize, terminated: bool| {
+        let line = &bytes[start..end];
+        if native_prefix(line).is_some_and(|p| filter.quick(&p) == Quick::Reject) {
+            *rejected = true;
+        } else {
+            kept.push(Kept {
+                start,
+                end,
+                terminated,
+                after_rejected: std::mem::take(rejected),
+            });
+        }
+    };
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        keep(start, nl, true);
+        start = nl + 1;
+    }
+    if start < bytes.len() {
+        keep(start, bytes.len(), false);
     }
 }

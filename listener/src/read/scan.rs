@@ -213,6 +213,11 @@ impl<W: Write> Scan<W> {
         }
     }
 
+    /// The filter lines go through.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
     /// Records shown (or counted) so far.
     pub fn shown(&self) -> u64 {
         self.shown
