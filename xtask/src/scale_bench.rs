@@ -406,7 +406,7 @@ impl LineCounter {
                 if n == 0 {
                     break;
                 }
-                self.seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                self.seen += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
             }
         }
         self.seen

@@ -25,6 +25,22 @@ use tributary_core::{CompactString, DecodeOptions, decode_payload_into};
 const MAX_ACK_PENDING: i64 = 10_000;
 /// How long JetStream waits for an acknowledgement before redelivering.
 const ACK_WAIT: Duration = Duration::from_secs(30);
+/// Messages asked for in one pull request, at most.
+const PULL_MESSAGES: usize = 200;
+/// Bytes asked for in one pull request, at most, unless the server's
+/// `max_payload` needs more (see [`pull_bytes`]): with 64 KiB batches the
+/// client's default of 200 messages lets ~13 MiB pile up in nats-server's
+/// outbound buffers whenever the collector is the slower side, memory the
+/// server keeps allocating afresh (page faults were most of its CPU).
+const PULL_BYTES: usize = 2 << 20;
+
+/// A pull's byte bound: [`PULL_BYTES`], or room for two of the largest
+/// messages the server takes. A message larger than a pull's bound is
+/// never delivered, so a foreign message that large would stop the
+/// collector instead of being reported and skipped.
+fn pull_bytes(max_payload: usize) -> usize {
+    PULL_BYTES.max(max_payload.saturating_mul(2).saturating_add(64 << 10))
+}
 
 /// A collector attached to its stream, ready to [`serve`].
 pub(crate) struct Attached {
@@ -33,6 +49,8 @@ pub(crate) struct Attached {
     pub(crate) label: String,
     /// The producer id under which the journal keeps the stream position.
     producer_id: String,
+    /// Bytes asked for per pull request.
+    pull_bytes: usize,
 }
 
 /// Connects, gets (or creates) the stream and the durable consumer. An
@@ -60,6 +78,7 @@ pub(crate) async fn attach(
             "cannot reach --nats {urls}: {e}; is nats-server running with JetStream (nats-server -js)?"
         ))
     })?;
+    let pull_bytes = pull_bytes(client.server_info().max_payload);
     let js = jetstream::ContextBuilder::new()
         .timeout(Duration::from_secs(5))
         .build(client);
@@ -90,6 +109,7 @@ pub(crate) async fn attach(
         consumer,
         label: format!("nats {urls} stream {}", settings.stream),
         producer_id: format!("nats/{}/{}", settings.stream, settings.consumer),
+        pull_bytes,
     })
 }
 
@@ -127,7 +147,14 @@ pub(crate) async fn serve(
         if *shutdown.borrow() {
             break;
         }
-        let mut messages = match attached.consumer.messages().await {
+        let pull = attached
+            .consumer
+            .stream()
+            .max_messages_per_batch(PULL_MESSAGES)
+            .max_bytes_per_batch(attached.pull_bytes)
+            .expires(Duration::from_secs(30))
+            .heartbeat(Duration::from_secs(15));
+        let mut messages = match pull.messages().await {
             Ok(m) => m,
             Err(e) => {
                 ctx.diag.emit(&collecting, event::PullFailed(&e));
