@@ -19,10 +19,15 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Bytes per batch at most; the server's `max_payload` can lower it
-/// (see [`Source::next`]).
-pub(crate) const BATCH_BYTES: usize = 64 << 10;
-/// Records per batch at most.
-pub(crate) const BATCH_RECORDS: u64 = 1000;
+/// (see [`Source::next`]). Larger messages cost nats-server less per
+/// record (s10: about 1.0 µs a record with 64 KiB, 0.95 with 256 KiB),
+/// and the collector too (fewer messages to pull and acknowledge).
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+/// Records per batch at most (a full 256 KiB batch of ~290-byte records
+/// holds ~900).
+pub(crate) const BATCH_RECORDS: u64 = 4000;
+/// Buffers of published batches kept for the next reads.
+const SPARE_BUFFERS: usize = 4;
 
 /// A batch read from the output: whole lines.
 pub(crate) struct Chunk {
@@ -62,6 +67,10 @@ pub(crate) struct Source {
     /// The journal's last line as read, keyed by the journal's length and
     /// modification time: polling an idle listener does not re-read it.
     journaled: Option<(JournalStamp, Option<Vec<JournalOutput>>)>,
+    /// Buffers of batches JetStream acknowledged, read into again: a new
+    /// one per batch is mapped afresh (the binary maps buffers from
+    /// 64 KiB up), and faulting its pages in cost more than reading.
+    spare: Vec<Vec<u8>>,
 }
 
 fn id_of(m: &fs::Metadata) -> FileId {
@@ -95,6 +104,15 @@ impl Source {
             journal: journal.to_owned(),
             open: None,
             journaled: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Takes back the buffer of a batch that was published, for the next
+    /// read.
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buf);
         }
     }
 
@@ -280,7 +298,9 @@ impl Source {
             let want = usize::try_from(limit - at.offset)
                 .unwrap_or(usize::MAX)
                 .min(max_bytes.max(1));
-            let mut buf = vec![0u8; want];
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.resize(want, 0);
             f.read_exact_at(&mut buf, at.offset)?;
             let cut = memchr::memrchr(b'\n', &buf).map(|i| i + 1);
             if cut.is_none() && (want as u64) < limit - at.offset {
@@ -491,7 +511,7 @@ mod tests {
     fn a_batch_holds_at_most_the_record_limit() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.log");
-        let all = lines(2500, "short");
+        let all = lines(2 * BATCH_RECORDS as usize + 500, "short");
         fs::write(&out, &all).unwrap();
         let mut source = Source::new(&out, &dir.path().join(".out.log.acks"));
         let mut at = source.current_start().unwrap().unwrap();
@@ -502,7 +522,7 @@ mod tests {
             got.push(c.records);
             at.offset = c.end;
         }
-        assert_eq!(got, [1000, 1000, 500]);
+        assert_eq!(got, [BATCH_RECORDS, BATCH_RECORDS, 500]);
         assert_eq!(at.offset, all.len() as u64);
         assert_eq!(newline_at(b"a\nb\nc\n", 2), Some(3));
         assert_eq!(newline_at(b"a\n", 2), None);
