@@ -14,10 +14,10 @@ use crate::diag::Diag;
 use crate::diag::forward::{self as event, Forwarding, NotForwarded};
 use crate::stats::ForwardCounters;
 use async_nats::ServerAddr;
-use bytes::Bytes;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, publish::PublishAck};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
 use std::path::Path;
@@ -300,7 +300,10 @@ impl Task {
                 if in_flight.len() < self.cursor.planned.len() {
                     let p = self.cursor.planned[in_flight.len()];
                     if p.records == 1 && p.end - p.start > limit as u64 {
-                        in_flight.push_back((too_large_future(max_payload, limit, p.end - p.start), None));
+                        in_flight.push_back((
+                            too_large_future(max_payload, limit, p.end - p.start),
+                            None,
+                        ));
                         continue;
                     }
                     match self
