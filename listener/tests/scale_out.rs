@@ -860,6 +860,38 @@ fn messages_not_ours_are_reported_and_skipped() {
     assert_collected(&dir.path().join("all.log"), &expected);
 }
 
+/// A foreign message of 3 MiB (many of our batches' size, within the
+/// server's `max_payload`) is still delivered, reported and skipped: a
+/// pull bounded in bytes below it would never get it, and the collector
+/// would stop there.
+#[test]
+fn a_foreign_message_larger_than_a_pull_is_reported_and_skipped() {
+    let dir = tempdir();
+    let nats = NatsServer::start_with_config(dir.path(), "max_payload: 4194304\n");
+    let mut expected = forwarded(dir.path(), &nats, "first", 100);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("127.0.0.1:{}", nats.port))
+        .args(["TRIBUTARY", "--publish-large", "tributary.intruder"])
+        .arg((3 << 20).to_string())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expected.extend(forwarded(dir.path(), &nats, "second", 50));
+    let err = collect_all(dir.path(), &nats.url(), 300);
+    assert!(
+        err.contains("not a tributary batch"),
+        "the large message is reported: {err}"
+    );
+    assert_eq!(common::summary_counter(&err, "malformed"), 1, "{err}");
+    assert_collected(&dir.path().join("all.log"), &expected);
+}
+
 #[test]
 fn collect_names_the_flag_when_nats_is_unreachable() {
     let dir = tempdir();

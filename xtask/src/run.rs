@@ -304,7 +304,7 @@ fn wait_for_lines(out: &Path, lines: u64, quiet: Duration) {
                     break;
                 }
                 grew = true;
-                seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                seen += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
             }
         }
         if seen >= lines {

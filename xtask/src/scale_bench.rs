@@ -55,6 +55,18 @@ pub struct ScaleResult {
     pub collector_cpu_ns: f64,
     /// Each listener's CPU per record it received, ns (mean of the two).
     pub listener_cpu_ns: f64,
+    /// The producer processes' CPU per record, ns (all of them ÷ records).
+    #[serde(default)]
+    pub producer_cpu_ns: f64,
+    /// nats-server's CPU per record, ns (from its readiness to its exit).
+    #[serde(default)]
+    pub nats_cpu_ns: f64,
+    /// The local-file run's producers' CPU per record, ns.
+    #[serde(default)]
+    pub local_producer_cpu_ns: f64,
+    /// The local-file run's listener's CPU per record, ns.
+    #[serde(default)]
+    pub local_listener_cpu_ns: f64,
     /// Messages published to JetStream in a run.
     pub messages: u64,
     /// JetStream messages per second over the end-to-end time.
@@ -80,6 +92,8 @@ struct EndToEnd {
     lag_ms: f64,
     collector_cpu_ns: f64,
     listener_cpu_ns: f64,
+    producer_cpu_ns: f64,
+    nats_cpu_ns: f64,
     messages: u64,
     messages_per_s: f64,
     verdict: Verdict,
@@ -163,6 +177,12 @@ pub fn run(
     result.forwarding_lag_ms = mid.lag_ms;
     result.collector_cpu_ns = mid.collector_cpu_ns;
     result.listener_cpu_ns = mid.listener_cpu_ns;
+    result.producer_cpu_ns = mid.producer_cpu_ns;
+    result.nats_cpu_ns = mid.nats_cpu_ns;
+    locals.sort_by(|a, b| a.records_per_s.total_cmp(&b.records_per_s));
+    let local_mid = &locals[locals.len() / 2];
+    result.local_producer_cpu_ns = local_mid.producer_cpu_ns;
+    result.local_listener_cpu_ns = local_mid.receiver_cpu_ns;
     result.messages = mid.messages;
     result.messages_per_s = mid.messages_per_s;
     Some(result)
@@ -193,11 +213,13 @@ fn end_to_end(
             &dir,
         )?;
         watchdog.watch(nats.pid);
+        let nats_pid = nats.pid;
         let nats_err = dir.join("nats-server.err");
         started.nats = Some(nats);
         wait_for(Duration::from_secs(30), "nats-server to be ready", || {
             std::fs::read_to_string(&nats_err).is_ok_and(|t| t.contains("Server is ready"))
         })?;
+        let nats_cpu = procstat::proc_cpu_ns(nats_pid)?;
         let url = format!("nats://127.0.0.1:{port}");
         let mut addresses = Vec::new();
         let mut local_outs = Vec::new();
@@ -244,11 +266,14 @@ fn end_to_end(
             children.push(child);
         }
         let mut reports = Vec::new();
+        let mut producer_ns = 0u64;
         for child in children {
             let pid = child.pid;
             let exit = child.wait();
             watchdog.unwatch(pid);
-            reports.extend(run::producer_reports(&exit?));
+            let exit = exit?;
+            producer_ns += exit.usage.cpu_ns;
+            reports.extend(run::producer_reports(&exit));
         }
         if reports.len() != PRODUCERS {
             bail!("{} of {PRODUCERS} producers reported", reports.len());
@@ -276,6 +301,8 @@ fn end_to_end(
             watchdog.unwatch(pid);
             listener_ns += exit?.usage.cpu_ns.saturating_sub(cpu);
         }
+        // Once nothing talks to it any more: what the server did for the run.
+        let nats_ns = procstat::proc_cpu_ns(nats_pid)?.saturating_sub(nats_cpu);
         let mut oracle = Oracle::new(LineFormat::Json, PRODUCERS, per_producer);
         oracle.read_file(&all)?;
         let verdict = oracle.finish();
@@ -296,6 +323,8 @@ fn end_to_end(
             lag_ms: end.saturating_sub(local_end) as f64 / 1e6,
             collector_cpu_ns: collector_ns as f64 / records,
             listener_cpu_ns: listener_ns as f64 / records,
+            producer_cpu_ns: producer_ns as f64 / records,
+            nats_cpu_ns: nats_ns as f64 / records,
             messages,
             messages_per_s: messages as f64 / elapsed_s,
             verdict,
@@ -375,7 +404,7 @@ impl LineCounter {
                 if n == 0 {
                     break;
                 }
-                self.seen += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                self.seen += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
             }
         }
         self.seen
@@ -423,6 +452,8 @@ pub fn table(r: &ScaleResult) -> String {
          forwarding lag                     {:>9.0} ms       (last local write → last collected write)\n  \
          collector CPU per record           {:>9}          (target ≤ 1 µs)\n  \
          listener CPU per record            {:>9}          (forwarding listeners, mean)\n  \
+         CPU per record, end to end         {:>9}          producers {} + listeners {} + nats-server {} + collector {}\n  \
+         CPU per record, local file         {:>9}          producers {} + listener {}\n  \
          JetStream messages                 {:>9}          {:.0} messages/s, {:.0} records per message\n",
         fmt_rate(r.end_to_end_per_s),
         verdict(&r.verdict),
@@ -432,6 +463,14 @@ pub fn table(r: &ScaleResult) -> String {
         r.forwarding_lag_ms,
         fmt_ns(r.collector_cpu_ns),
         fmt_ns(r.listener_cpu_ns),
+        fmt_ns(r.producer_cpu_ns + r.listener_cpu_ns + r.nats_cpu_ns + r.collector_cpu_ns),
+        fmt_ns(r.producer_cpu_ns),
+        fmt_ns(r.listener_cpu_ns),
+        fmt_ns(r.nats_cpu_ns),
+        fmt_ns(r.collector_cpu_ns),
+        fmt_ns(r.local_producer_cpu_ns + r.local_listener_cpu_ns),
+        fmt_ns(r.local_producer_cpu_ns),
+        fmt_ns(r.local_listener_cpu_ns),
         r.messages,
         r.messages_per_s,
         r.records as f64 / r.messages.max(1) as f64,

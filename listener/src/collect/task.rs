@@ -25,7 +25,6 @@ use tributary_core::{CompactString, DecodeOptions, decode_payload_into};
 const MAX_ACK_PENDING: i64 = 10_000;
 /// How long JetStream waits for an acknowledgement before redelivering.
 const ACK_WAIT: Duration = Duration::from_secs(30);
-
 /// A collector attached to its stream, ready to [`serve`].
 pub(crate) struct Attached {
     consumer: PullConsumer,
@@ -185,7 +184,7 @@ pub(crate) async fn serve(
             } else {
                 let host = host.unwrap_or_default();
                 let host_key = host_key(&host);
-                for line in message.payload.split(|&b| b == b'\n') {
+                for line in lines(&message.payload) {
                     if line.is_empty() {
                         continue;
                     }
@@ -215,6 +214,20 @@ fn push_pending(pending: &Pending, seq: u64, acker: Acker) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .push_back((seq, acker));
+}
+
+/// The pieces of `body` between newlines, the last one included even
+/// without a newline after it (as `split` gives them), found with memchr:
+/// a byte-wise split was most of the collector's CPU.
+fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', body)
+        .chain(std::iter::once(body.len()))
+        .map(move |end| {
+            let line = &body[start..end];
+            start = end + 1;
+            line
+        })
 }
 
 /// `,"host":"NAME"` as the native formatter writes it, when `host` needs
@@ -331,4 +344,23 @@ async fn acknowledge(
         }
     }
     drop(guard);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_the_pieces_between_newlines() {
+        let pieces = |b: &'static [u8]| lines(b).collect::<Vec<_>>();
+        assert_eq!(pieces(b"a\nbc\n"), [&b"a"[..], b"bc", b""]);
+        assert_eq!(pieces(b"a\n\nlast"), [&b"a"[..], b"", b"last"]);
+        assert_eq!(pieces(b""), [&b""[..]]);
+        for body in [&b"x\ny\n\nz"[..], b"\n\n", b"no newline"] {
+            assert_eq!(
+                lines(body).collect::<Vec<_>>(),
+                body.split(|&b| b == b'\n').collect::<Vec<_>>()
+            );
+        }
+    }
 }

@@ -19,10 +19,15 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Bytes per batch at most; the server's `max_payload` can lower it
-/// (see [`Source::next`]).
-pub(crate) const BATCH_BYTES: usize = 64 << 10;
-/// Records per batch at most.
-pub(crate) const BATCH_RECORDS: u64 = 1000;
+/// (see [`Source::next`]). Larger messages cost nats-server less per
+/// record (s10: about 1.0 µs a record with 64 KiB, 0.95 with 256 KiB),
+/// and the collector too (fewer messages to pull and acknowledge).
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+/// Records per batch at most (a full 256 KiB batch of ~290-byte records
+/// holds ~900).
+pub(crate) const BATCH_RECORDS: u64 = 4000;
+/// Buffers of published batches kept for the next reads.
+const SPARE_BUFFERS: usize = 4;
 
 /// A batch read from the output: whole lines.
 pub(crate) struct Chunk {
@@ -62,6 +67,10 @@ pub(crate) struct Source {
     /// The journal's last line as read, keyed by the journal's length and
     /// modification time: polling an idle listener does not re-read it.
     journaled: Option<(JournalStamp, Option<Vec<JournalOutput>>)>,
+    /// Buffers of batches JetStream acknowledged, read into again: a new
+    /// one per batch is mapped afresh (the binary maps buffers from
+    /// 64 KiB up), and faulting its pages in cost more than reading.
+    spare: Vec<Vec<u8>>,
 }
 
 fn id_of(m: &fs::Metadata) -> FileId {
@@ -95,6 +104,15 @@ impl Source {
             journal: journal.to_owned(),
             open: None,
             journaled: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Takes back the buffer of a batch that was published, for the next
+    /// read.
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buf);
         }
     }
 
@@ -280,9 +298,11 @@ impl Source {
             let want = usize::try_from(limit - at.offset)
                 .unwrap_or(usize::MAX)
                 .min(max_bytes.max(1));
-            let mut buf = vec![0u8; want];
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.resize(want, 0);
             f.read_exact_at(&mut buf, at.offset)?;
-            let cut = buf.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+            let cut = memchr::memrchr(b'\n', &buf).map(|i| i + 1);
             if cut.is_none() && (want as u64) < limit - at.offset {
                 // One line longer than a batch may be: find its end
                 // without holding it.
@@ -303,15 +323,8 @@ impl Source {
             buf.truncate(cut);
             let mut records = memchr_count(&buf);
             if records > BATCH_RECORDS {
-                let mut seen = 0;
-                for (i, &b) in buf.iter().enumerate() {
-                    if b == b'\n' {
-                        seen += 1;
-                        if seen == BATCH_RECORDS {
-                            cut = i + 1;
-                            break;
-                        }
-                    }
+                if let Some(i) = newline_at(&buf, BATCH_RECORDS) {
+                    cut = i + 1;
                 }
                 buf.truncate(cut);
                 records = BATCH_RECORDS;
@@ -399,7 +412,7 @@ fn line_end(f: &File, from: u64, limit: u64) -> io::Result<Option<u64>> {
         if n == 0 {
             break;
         }
-        if let Some(i) = block[..n].iter().position(|&b| b == b'\n') {
+        if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
             return Ok(Some(pos + i as u64 + 1));
         }
         pos += n as u64;
@@ -407,8 +420,16 @@ fn line_end(f: &File, from: u64, limit: u64) -> io::Result<Option<u64>> {
     Ok(None)
 }
 
+/// The lines in `buf`: memchr's vectorised count (a byte-wise filter
+/// compiles to four bytes a turn, more than the rest of reading a batch).
 fn memchr_count(buf: &[u8]) -> u64 {
-    buf.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', buf).count() as u64
+}
+
+/// Where the `nth` newline (from 1) of `buf` is.
+fn newline_at(buf: &[u8], nth: u64) -> Option<usize> {
+    let skip = usize::try_from(nth.checked_sub(1)?).ok()?;
+    memchr::memchr_iter(b'\n', buf).nth(skip)
 }
 
 #[cfg(test)]
@@ -482,6 +503,29 @@ mod tests {
             panic!("expected the next file")
         };
         assert_eq!(next.file, id_of(&fs::metadata(&out).unwrap()));
+    }
+
+    /// A batch holds at most BATCH_RECORDS lines, cut right after the
+    /// last of them, whatever room the byte limit leaves.
+    #[test]
+    fn a_batch_holds_at_most_the_record_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.log");
+        let all = lines(2 * BATCH_RECORDS as usize + 500, "short");
+        fs::write(&out, &all).unwrap();
+        let mut source = Source::new(&out, &dir.path().join(".out.log.acks"));
+        let mut at = source.current_start().unwrap().unwrap();
+        let mut got = Vec::new();
+        while let Next::Lines(c) = source.next(at, BATCH_BYTES).unwrap() {
+            assert!(c.bytes.ends_with(b"\n"));
+            assert_eq!(c.bytes.len() as u64, c.end - c.start.offset);
+            got.push(c.records);
+            at.offset = c.end;
+        }
+        assert_eq!(got, [BATCH_RECORDS, BATCH_RECORDS, 500]);
+        assert_eq!(at.offset, all.len() as u64);
+        assert_eq!(newline_at(b"a\nb\nc\n", 2), Some(3));
+        assert_eq!(newline_at(b"a\n", 2), None);
     }
 
     /// Batches never exceed the limit; a line over it is a chunk of its

@@ -17,6 +17,7 @@ use async_nats::ServerAddr;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, publish::PublishAck};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
 use std::path::Path;
@@ -28,8 +29,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Batches published and not yet acknowledged, at most.
-const IN_FLIGHT: usize = 64;
+/// Batches published and not yet acknowledged, at most: 4 MiB of
+/// 256 KiB batches.
+const IN_FLIGHT: usize = 16;
 /// How often the output is looked at when nothing was there.
 const POLL: Duration = Duration::from_millis(5);
 /// Longest wait between attempts while NATS is away.
@@ -50,6 +52,10 @@ fn batch_limit(max_payload: usize, host: &str) -> usize {
         .saturating_sub(header_room(host.len()))
         .clamp(1, BATCH_BYTES)
 }
+
+/// A batch in flight: its publish acknowledgement, and its body (shared
+/// with the client until written) to read the next batch into.
+type InFlight = (AckFuture, Option<Bytes>);
 
 type AckFuture = Pin<
     Box<
@@ -281,7 +287,7 @@ impl Task {
         // Read each time: a reconnect may have found another server.
         let max_payload = js.client().server_info().max_payload;
         let limit = batch_limit(max_payload, &self.host);
-        let mut in_flight: VecDeque<AckFuture> = VecDeque::new();
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         // Batches recorded by an earlier run or before an outage are
         // published again first, exactly as recorded.
         let mut position = match self.cursor.frontier() {
@@ -294,7 +300,10 @@ impl Task {
                 if in_flight.len() < self.cursor.planned.len() {
                     let p = self.cursor.planned[in_flight.len()];
                     if p.records == 1 && p.end - p.start > limit as u64 {
-                        in_flight.push_back(too_large_future(max_payload, limit, p.end - p.start));
+                        in_flight.push_back((
+                            too_large_future(max_payload, limit, p.end - p.start),
+                            None,
+                        ));
                         continue;
                     }
                     match self
@@ -338,10 +347,9 @@ impl Task {
                         if chunk.oversize {
                             // Planned all the same, so the cursor passes
                             // it in order, after the batches before it.
-                            in_flight.push_back(too_large_future(
-                                max_payload,
-                                limit,
-                                plan.end - plan.start,
+                            in_flight.push_back((
+                                too_large_future(max_payload, limit, plan.end - plan.start),
+                                None,
                             ));
                         } else {
                             in_flight.push_back(self.publish(js, plan, chunk.bytes).await?);
@@ -369,12 +377,16 @@ impl Task {
                     }
                 }
             }
-            let Some(front) = in_flight.front_mut() else {
+            let Some((front, _)) = in_flight.front_mut() else {
                 return Ok(idle);
             };
             match front.await {
                 Ok(_ack) => {
-                    in_flight.pop_front();
+                    let body = in_flight.pop_front().and_then(|(_, body)| body);
+                    // Written and stored: the client has let go of it.
+                    if let Some(Ok(body)) = body.map(Bytes::try_into_mut) {
+                        self.source.recycle(body.into());
+                    }
                     self.counters.published_batches.fetch_add(1, Relaxed);
                     self.cursor.acknowledge_front().map_err(|e| {
                         Pause::Local(format!(
@@ -406,24 +418,27 @@ impl Task {
         js: &jetstream::Context,
         p: Planned,
         bytes: Vec<u8>,
-    ) -> Result<AckFuture, Pause> {
+    ) -> Result<InFlight, Pause> {
         let id = format!("{}/{}/{}", self.host, self.cursor.epoch, p.number);
+        let body = Bytes::from(bytes);
+        let kept = Some(body.clone());
         let message = PublishMessage::build()
-            .payload(bytes.into())
+            .payload(body)
             .message_id(id)
             .header(HOST_HEADER, self.host.as_str())
             .header(RECORDS_HEADER, p.records.to_string().as_str())
             .header(FORMAT_HEADER, FORMAT_JSON_LINES);
         match js.send_publish(self.subject.clone(), message).await {
-            Ok(ack) => Ok(Box::pin(ack.into_future())),
+            Ok(ack) => Ok((Box::pin(ack.into_future()), kept)),
             Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                 let err = e.to_string();
-                Ok(Box::pin(async move {
+                let refused: AckFuture = Box::pin(async move {
                     Err(async_nats::jetstream::context::PublishError::with_source(
                         PublishErrorKind::MaxPayloadExceeded,
                         err,
                     ))
-                }))
+                });
+                Ok((refused, None))
             }
             Err(e) => Err(Pause::Outage(format!(
                 "publishing to {}: {e}",

@@ -3,9 +3,10 @@ socket), to prove the stream tributary publishes can be read without our
 code: it reads every message of a JetStream stream with the JetStream API
 (`$JS.API.STREAM.MSG.GET`), checks each message against the format in
 docs/protocol.md, and prints a JSON summary. With --publish-foreign it
-instead publishes two messages that are not tributary batches.
+instead publishes two messages that are not tributary batches; with
+--publish-large one such message (no headers) of BYTES bytes.
 
-Usage: nats_stream.py HOST:PORT STREAM [--publish-foreign SUBJECT]
+Usage: nats_stream.py HOST:PORT STREAM [--publish-foreign SUBJECT | --publish-large SUBJECT BYTES]
 """
 import base64
 import json
@@ -93,6 +94,14 @@ def parse_headers(raw):
 def main():
     nats = Nats(sys.argv[1])
     stream = sys.argv[2]
+    if len(sys.argv) > 5 and sys.argv[3] == "--publish-large":
+        size = int(sys.argv[5])
+        nats.publish(sys.argv[4], None, b"x" * (size - 1) + b"\n")
+        nats.send(b"PING\r\n")
+        while nats.line() != b"PONG":
+            pass
+        print(json.dumps({"published": 1}))
+        return
     if len(sys.argv) > 3 and sys.argv[3] == "--publish-foreign":
         subject = sys.argv[4]
         nats.publish(subject, None, b"garbage without headers\n")

@@ -59,7 +59,9 @@ impl RotatingFile {
         if self.file.is_none() {
             self.open_file()?;
         }
-        let records = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        // memchr's vectorised count: a byte-wise filter compiles to a
+        // loop of four bytes a turn, which was a third of a collector's CPU.
+        let records = memchr::memchr_iter(b'\n', bytes).count() as u64;
         self.accept(bytes, records)
     }
 }
