@@ -1113,3 +1113,59 @@ fn archives_decoded_ahead_read_as_on_the_reading_thread() {
     }
     assert_eq!(cursors[0], cursors[1], "the cursor saved");
 }
+
+#[test]
+fn archives_without_newlines_read_ahead_stay_within_bounded_memory() {
+    // An archive without a newline is tiny gzipped and huge decoded: its
+    // chunks grow to the longest line kept whole (16 MiB). Readers ahead
+    // must not hold such chunks for the archives waiting their turn, or
+    // memory grows with the archives started ahead and `--threads`.
+    const DECODED: usize = 40 << 20;
+    const ARCHIVES: usize = 9;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut body = vec![b'x'; DECODED];
+    body.push(b'\n');
+    let packed = gzip(&[&body]);
+    drop(body);
+    let mut args = vec!["cat".to_owned(), "--threads".into(), "4".into()];
+    for i in 0..ARCHIVES {
+        let name = format!("a{i}.gz");
+        std::fs::write(d.join(&name), &packed).unwrap();
+        args.push(name);
+    }
+    std::fs::write(d.join("live.log"), line(&leveled(4))).unwrap();
+    args.push("live.log".into());
+    #[allow(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which also gives its peak RSS"
+    )]
+    let child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(&args)
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data the kernel fills; `pid` is our child,
+    // reaped here once (the `Child` is not waited on afterwards).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "tributary cat failed: status {status}"
+    );
+    let peak_mib = usage.ru_maxrss / 1024;
+    // One archive's grown chunks (the one being read) and the usual
+    // chunks of the rest: 62 MiB here; before the bound, the archives
+    // started ahead held their 40 MiB decoded (198 MiB).
+    assert!(
+        peak_mib < 100,
+        "peak RSS {peak_mib} MiB reading {ARCHIVES} archives of {} MiB without a newline",
+        DECODED >> 20
+    );
+}

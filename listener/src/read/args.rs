@@ -104,7 +104,7 @@ pub struct CatArgs {
 }
 
 impl CatArgs {
-    /// The gzip decoders `--threads` asks for, or one per core.
+    /// The readers ahead `--threads` asks for, or one per core.
     pub fn decoders(&self) -> usize {
         self.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),

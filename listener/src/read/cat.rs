@@ -78,8 +78,9 @@ pub fn read_sources_with<W: Write>(
         let offset = if i == first { first_offset } else { 0 };
         let last = i + 1 == sources.len();
         if let Some((id, decoded)) = prefetch.take(sources, i) {
-            let hold = hold_unfinished && last;
-            let last_end = scan_decoded(scan, decoded, source, hold, &mut last_line, &mut end)?;
+            // Never the last source: it may still grow, so it is read here.
+            debug_assert!(!last, "the last source is not read ahead");
+            let last_end = scan_decoded(scan, decoded, source, &mut last_line, &mut end)?;
             if let (true, Some(line_end)) = (hold_unfinished, last_end) {
                 end.cursor = Some(Cursor::after(id, line_end, &last_line));
             }
@@ -147,15 +148,14 @@ pub fn read_sources_with<W: Write>(
 }
 
 /// Scans an archive decoded ahead: its lines come cut, and only those the
-/// filter's quick test did not reject are judged. Returns, with `hold`
-/// (the cursor's last source), the offset after its last complete line,
-/// whose bytes are left in `last_line`; an unterminated last line is then
-/// left unread, as [`read_sources_with`] says.
+/// filter's quick test did not reject are judged. Returns the offset after
+/// its last complete line, whose bytes are left in `last_line` (for a
+/// cursor). An archive is never the last source, so an unterminated last
+/// line is read as it stands.
 fn scan_decoded<W: Write>(
     scan: &mut Scan<W>,
     mut decoded: Decoded,
     source: &Source,
-    hold: bool,
     last_line: &mut Vec<u8>,
     end: &mut ReadEnd,
 ) -> Result<Option<u64>, ReadError> {
@@ -164,13 +164,7 @@ fn scan_decoded<W: Write>(
     while let Some(mut chunk) = decoded.next_chunk() {
         let error = chunk.take_error();
         let bytes = chunk.bytes();
-        let mut held = false;
         for kept in chunk.kept() {
-            // What came before a read error is read whole, as it stands.
-            if !kept.terminated && hold && error.is_none() {
-                held = true;
-                break;
-            }
             if kept.after_rejected {
                 scan.finish_record().map_err(stdout_error)?;
             }
@@ -193,9 +187,6 @@ fn scan_decoded<W: Write>(
             break;
         }
         decoded.recycle(chunk);
-        if held {
-            break;
-        }
     }
     Ok(last_end)
 }

@@ -12,21 +12,29 @@
 //! being written, and where a cursor holds an unfinished line) is read
 //! when its turn comes.
 //!
-//! Each archive's chunks (at least 256 KiB) go through a channel of eight,
-//! and two archives per thread are started ahead, so memory stays bounded
-//! whatever the archives' size (about 12 MiB with two threads), and a
+//! Each archive's chunks (256 KiB, up to 512 KiB) go through a channel of
+//! eight, and two archives per thread are started ahead, so memory stays
+//! bounded whatever the archives' size (about 12 MiB with two threads, at
+//! most 25 MiB), and a
 //! reading thread that the scheduler lets wait (a loaded machine) finds
 //! the decoders still busy when it comes back rather than long blocked. Chunks read
 //! to their end go back to a pool the decoders fill again: a fresh 256 KiB
 //! allocation per chunk is a fresh `mmap` whose pages all fault in, which
 //! cost more system time than the second core saved (`cat --threads 1`
 //! against the default: 100k page faults for 256 MiB).
+//!
+//! A line longer than a chunk makes its chunk grow, up to the longest line
+//! kept whole (16 MiB). Only the archive being read may grow a chunk, and
+//! only one grown chunk is on its way at a time ([`Turn`]): a channel of
+//! eight holds eight chunks whatever their size, and archives without a
+//! newline, tiny when gzipped, would otherwise each fill theirs with 16 MiB
+//! pieces while they wait for their turn, multiplied by `--threads`.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::filter::{Filter, Quick};
 use super::lines::MAX_LINE;
@@ -102,13 +110,18 @@ pub struct Decoded {
     rx: Receiver<Chunk>,
     /// Where chunks read to their end go, for a decoder to fill again.
     pool: Pool,
+    turn: Arc<Turn>,
 }
 
 impl Decoded {
     /// The next chunk, `None` at the end of the archive.
     pub fn next_chunk(&mut self) -> Option<Chunk> {
         // The decoder's sender dropped: it finished.
-        self.rx.recv().ok()
+        let chunk = self.rx.recv().ok()?;
+        if grown(&chunk) {
+            self.turn.grown_taken();
+        }
+        Some(chunk)
     }
 
     /// Gives a chunk read to its end back for a decoder to fill again.
@@ -154,10 +167,84 @@ impl Pool {
     }
 }
 
+/// Whether a chunk grew past the usual size for an overlong line.
+fn grown(chunk: &Chunk) -> bool {
+    chunk.buf.len() > 2 * CHUNK
+}
+
+/// Which archive the reading thread is on, and whether a grown chunk is on
+/// its way to it: the two conditions under which a reader ahead may grow a
+/// chunk or send a grown one (see the module's doc).
+#[derive(Default)]
+struct Turn {
+    state: Mutex<TurnState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// The index of the source being read.
+    reading: usize,
+    /// A grown chunk was sent and not yet received.
+    grown_out: bool,
+    /// The read is over: nobody waits for anything any more.
+    over: bool,
+}
+
+impl Turn {
+    fn lock(&self) -> MutexGuard<'_, TurnState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `ready` holds, or the read is over (false).
+    fn wait(&self, ready: impl Fn(&TurnState) -> bool) -> bool {
+        let mut state = self.lock();
+        while !state.over && !ready(&state) {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        !state.over
+    }
+
+    fn update(&self, change: impl FnOnce(&mut TurnState)) {
+        change(&mut self.lock());
+        self.changed.notify_all();
+    }
+
+    /// Waits until archive `index` is being read; false when the read is over.
+    fn wait_for(&self, index: usize) -> bool {
+        self.wait(|s| s.reading == index)
+    }
+
+    /// Waits until no grown chunk is on its way, then marks one as sent;
+    /// false when the read is over.
+    fn send_grown(&self) -> bool {
+        let mut state = self.lock();
+        while !state.over && state.grown_out {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        state.grown_out = !state.over;
+        !state.over
+    }
+
+    fn grown_taken(&self) {
+        self.update(|s| s.grown_out = false);
+    }
+}
+
 /// One archive to read, and where its chunks go.
 struct Job {
     file: File,
     gzip: bool,
+    /// Its index among the sources ([`Turn::reading`]).
+    index: usize,
     tx: SyncSender<Chunk>,
 }
 
@@ -171,6 +258,7 @@ struct Job {
 /// in order, so the one being read always has its thread.
 pub struct Prefetch {
     pool: Pool,
+    turn: Arc<Turn>,
     ahead: usize,
     filter: Arc<Filter>,
     started: HashMap<usize, (FileId, Decoded)>,
@@ -190,6 +278,7 @@ impl Prefetch {
                 // one being read.
                 limit: (WINDOW * ahead + 1) * (DEPTH + 2),
             },
+            turn: Arc::default(),
             ahead,
             filter: Arc::new(filter.clone()),
             started: HashMap::new(),
@@ -205,8 +294,20 @@ impl Prefetch {
         if self.ahead == 0 {
             return None;
         }
+        self.turn.update(|s| s.reading = i);
         // The last source is read at its turn: it may still be growing.
         let archives = sources.len().saturating_sub(1);
+        if self.jobs.is_none() && self.next < archives {
+            match self.spawn_threads() {
+                Ok(jobs) => self.jobs = Some(jobs),
+                // Not even one thread (a pids limit): the reading thread
+                // reads every file itself, as with `--threads 1`.
+                Err(_) => {
+                    self.ahead = 0;
+                    return None;
+                }
+            }
+        }
         while self.started.len() <= WINDOW * self.ahead && self.next < archives {
             let j = self.next;
             self.next += 1;
@@ -215,36 +316,34 @@ impl Prefetch {
                 && let Ok(gzip) = is_gzip(&file)
                 && let Ok(id) = FileId::of(&file)
             {
-                let decoded = self.start(file, gzip);
+                let decoded = self.start(file, gzip, j);
                 self.started.insert(j, (id, decoded));
             }
         }
         self.started.remove(&i)
     }
 
-    fn start(&mut self, file: File, gzip: bool) -> Decoded {
+    fn start(&mut self, file: File, gzip: bool, index: usize) -> Decoded {
         let (tx, rx) = sync_channel(DEPTH);
         let decoded = Decoded {
             rx,
             pool: self.pool.clone(),
+            turn: self.turn.clone(),
         };
-        if self.jobs.is_none() {
-            match self.spawn_threads() {
-                Ok(jobs) => self.jobs = Some(jobs),
-                Err(e) => {
-                    // No thread: the stream reports why when read.
-                    let _ = tx.send(Chunk::failed(e));
-                    return decoded;
-                }
-            }
-        }
-        if let Some(jobs) = &self.jobs
-            && let Err(lost) = jobs.send(Job { file, gzip, tx })
-        {
-            let _ = lost
-                .0
+        let job = Job {
+            file,
+            gzip,
+            index,
+            tx,
+        };
+        let lost = match &self.jobs {
+            Some(jobs) => jobs.send(job).err().map(|lost| lost.0),
+            None => Some(job),
+        };
+        if let Some(job) = lost {
+            let _ = job
                 .tx
-                .send(Chunk::failed(io::Error::other("the gzip decoders stopped")));
+                .send(Chunk::failed(io::Error::other("the readers ahead stopped")));
         }
         decoded
     }
@@ -256,8 +355,9 @@ impl Prefetch {
         let mut started = 0;
         for _ in 0..self.ahead {
             let (queue, pool, filter) = (queue.clone(), self.pool.clone(), self.filter.clone());
+            let turn = self.turn.clone();
             let spawned = std::thread::Builder::new()
-                .name("tributary-gunzip".into())
+                .name("tributary-ahead".into())
                 .spawn(move || {
                     // Kept from one archive to the next: a fresh buffer per
                     // archive was a fresh `mmap` faulted in page by page.
@@ -271,7 +371,7 @@ impl Prefetch {
                         };
                         // The sender is gone: the read is over.
                         let Ok(job) = job else { return };
-                        decode(job, &mut input, &pool, &filter);
+                        decode(job, &mut input, &pool, &filter, &turn);
                     }
                 });
             match spawned {
@@ -287,8 +387,18 @@ impl Prefetch {
 /// Reads one archive into chunks of whole lines, sent in order (every
 /// gzip member decoded, through `input`); a read error ends it, carried by
 /// the last chunk.
-fn decode(job: Job, input: &mut Vec<u8>, pool: &Pool, filter: &Filter) {
-    let Job { mut file, gzip, tx } = job;
+fn decode(job: Job, input: &mut Vec<u8>, pool: &Pool, filter: &Filter, turn: &Turn) {
+    let Job {
+        mut file,
+        gzip,
+        index,
+        tx,
+    } = job;
+    let out = Out {
+        tx: &tx,
+        index,
+        turn,
+    };
     if gzip {
         input.resize(INPUT, 0);
         let mut gz = MultiGzDecoder::new(Input {
@@ -297,11 +407,11 @@ fn decode(job: Job, input: &mut Vec<u8>, pool: &Pool, filter: &Filter) {
             pos: 0,
             filled: 0,
         });
-        cut(&mut gz, &tx, pool, filter);
+        cut(&mut gz, &out, pool, filter);
         *input = gz.into_inner().buf;
     } else {
         // Read straight into the chunks: no buffer between.
-        cut(&mut file, &tx, pool, filter);
+        cut(&mut file, &out, pool, filter);
     }
 }
 
@@ -340,8 +450,26 @@ impl BufRead for Input {
     }
 }
 
+/// Where one archive's chunks go.
+struct Out<'a> {
+    tx: &'a SyncSender<Chunk>,
+    index: usize,
+    turn: &'a Turn,
+}
+
+impl Out<'_> {
+    /// Sends `chunk`, a grown one only when none is on its way; false when
+    /// nobody reads any more.
+    fn send(&self, chunk: Chunk) -> bool {
+        if grown(&chunk) && !self.turn.send_grown() {
+            return false;
+        }
+        self.tx.send(chunk).is_ok()
+    }
+}
+
 /// Cuts `reader`'s bytes into chunks of whole lines, judged, sent in order.
-fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Filter) {
+fn cut<R: Read>(reader: &mut R, out: &Out<'_>, pool: &Pool, filter: &Filter) {
     // Whether lines were rejected since the last kept one (across chunks).
     let mut rejected = false;
     let mut chunk = pool.take();
@@ -353,14 +481,18 @@ fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Fi
             // most chunks of 1 MiB archives to 512 KiB: a fresh allocation
             // faulted in page by page, each time.)
             let grown = (chunk.buf.len() * 2).min(MAX_LINE + CHUNK);
-            chunk.buf.resize(grown.max(chunk.len + CHUNK / 4), 0);
+            let grown = grown.max(chunk.len + CHUNK / 4);
+            if grown > 2 * CHUNK && !out.turn.wait_for(out.index) {
+                return;
+            }
+            chunk.buf.resize(grown, 0);
         }
         let len = chunk.len;
         match reader.read(&mut chunk.buf[len..]) {
             Ok(0) => {
                 if chunk.len > 0 {
                     judge(&mut chunk, filter, &mut rejected);
-                    let _ = tx.send(chunk);
+                    out.send(chunk);
                 }
                 return;
             }
@@ -371,7 +503,7 @@ fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Fi
                 // unterminated line, then the error is told.
                 judge(&mut chunk, filter, &mut rejected);
                 chunk.error = Some(e);
-                let _ = tx.send(chunk);
+                out.send(chunk);
                 return;
             }
         }
@@ -387,6 +519,9 @@ fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Fi
         let mut next = pool.take();
         let rest = chunk.len - cut;
         if next.buf.len() < rest + CHUNK / 4 {
+            if rest + CHUNK / 4 > 2 * CHUNK && !out.turn.wait_for(out.index) {
+                return;
+            }
             next.buf.resize(rest + CHUNK / 4, 0);
         }
         next.buf[..rest].copy_from_slice(&chunk.buf[cut..chunk.len]);
@@ -394,7 +529,7 @@ fn cut<R: Read>(reader: &mut R, tx: &SyncSender<Chunk>, pool: &Pool, filter: &Fi
         chunk.len = cut;
         judge(&mut chunk, filter, &mut rejected);
         // The reader went away (stdout closed): stop decoding.
-        if tx.send(std::mem::replace(&mut chunk, next)).is_err() {
+        if !out.send(std::mem::replace(&mut chunk, next)) {
             return;
         }
     }
@@ -427,5 +562,12 @@ fn judge(chunk: &mut Chunk, filter: &Filter, rejected: &mut bool) {
     }
     if start < bytes.len() {
         keep(start, bytes.len(), false);
+    }
+}
+
+impl Drop for Prefetch {
+    /// Readers ahead waiting for their turn give up: the read is over.
+    fn drop(&mut self) {
+        self.turn.update(|s| s.over = true);
     }
 }

@@ -6,7 +6,7 @@
 //! lines in three layouts: one plain file; a live file with 1 MiB
 //! archives, half of them gzipped; the same with every archive gzipped.
 //! Where there are gzip archives, `tributary cat --threads 1` runs beside
-//! the default (one decoder per core) on the same files. Also
+//! the default (one reader ahead per core) on the same files. Also
 //! `tributary tail -n 10` on the plain file (it reads from the end), and
 //! `tail -f`'s write-to-screen latency through a listener rotating with
 //! gzip ([`follow`]).
@@ -534,7 +534,7 @@ pub fn table(results: &[ReadResult]) -> String {
                 let ratio = one.seconds / t.seconds;
                 let _ = writeln!(
                     s,
-                    "s12 {layout}: tributary cat, one decoder per core ÷ --threads 1 = {ratio:.2}× the rate (target ≥ 1.6× on 2 cores: {})",
+                    "s12 {layout}: tributary cat, one reader ahead per core ÷ --threads 1 = {ratio:.2}× the rate (target ≥ 1.6× on 2 cores: {})",
                     verdict(ratio >= 1.6)
                 );
             }
