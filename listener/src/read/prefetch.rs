@@ -198,8 +198,9 @@ impl Turn {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until `ready` holds, or the read is over (false).
-    fn wait(&self, ready: impl Fn(&TurnState) -> bool) -> bool {
+    /// Waits until `ready` holds, and returns the state still locked;
+    /// `None` once the read is over.
+    fn wait(&self, ready: impl Fn(&TurnState) -> bool) -> Option<MutexGuard<'_, TurnState>> {
         let mut state = self.lock();
         while !state.over && !ready(&state) {
             state = self
@@ -207,7 +208,7 @@ impl Turn {
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        !state.over
+        (!state.over).then_some(state)
     }
 
     fn update(&self, change: impl FnOnce(&mut TurnState)) {
@@ -217,21 +218,15 @@ impl Turn {
 
     /// Waits until archive `index` is being read; false when the read is over.
     fn wait_for(&self, index: usize) -> bool {
-        self.wait(|s| s.reading == index)
+        self.wait(|s| s.reading == index).is_some()
     }
 
     /// Waits until no grown chunk is on its way, then marks one as sent;
     /// false when the read is over.
     fn send_grown(&self) -> bool {
-        let mut state = self.lock();
-        while !state.over && state.grown_out {
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
-        state.grown_out = !state.over;
-        !state.over
+        self.wait(|s| !s.grown_out)
+            .map(|mut state| state.grown_out = true)
+            .is_some()
     }
 
     fn grown_taken(&self) {
