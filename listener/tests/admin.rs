@@ -446,8 +446,6 @@ fn the_status_page_renders_inputs_counts_and_the_chart_in_chromium() {
     );
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
-    println!("status page screenshot: {}", png.display());
-    // Kept for a person to look at while the test's directory lives.
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
 }

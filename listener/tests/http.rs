@@ -26,19 +26,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn need(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(
-        found,
-        "{program} is needed for this test: install it (Debian: apt-get install {package})"
-    );
-}
-
 /// Starts a listener with one HTTP input (and `extra` arguments) writing
 /// `out.log` in `dir`; `inputs` is how many readiness lines to expect.
 fn start(dir: &Path, extra: &[&str], inputs: usize) -> Tributary {
@@ -49,7 +36,7 @@ fn start(dir: &Path, extra: &[&str], inputs: usize) -> Tributary {
 
 /// Runs a Python script with `args`; fails the test with its stderr.
 fn python(script: &str, args: &[&str]) -> String {
-    need("python3", "python3");
+    common::need("python3", "python3");
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -67,7 +54,7 @@ fn python(script: &str, args: &[&str]) -> String {
 
 /// Runs curl, returning (status code, body); `-w` appends the code.
 fn curl(args: &[&str]) -> (u16, String) {
-    need("curl", "curl");
+    common::need("curl", "curl");
     let out: Output = Command::new("curl")
         .args(["-sS", "-m", "120", "-o", "-", "-w", "\n%{http_code}"])
         .args(args)
@@ -413,16 +400,7 @@ fn durable_answers_after_the_fsync() {
 /// with a host keeps it.
 #[test]
 fn a_remote_peer_address_becomes_the_host() {
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    probe
-        .connect("192.0.2.255:9")
-        .or_else(|_| probe.connect("10.255.255.255:9"))
-        .expect("this test needs a non-loopback IPv4 address on this machine");
-    let local = probe.local_addr().unwrap().ip();
-    assert!(
-        !local.is_loopback() && !local.is_unspecified(),
-        "this test needs a non-loopback IPv4 address on this machine, found {local}"
-    );
+    let local = common::non_loopback_ipv4();
     let dir = tempfile::tempdir().unwrap();
     let t = Tributary::start_expecting(
         dir.path(),
@@ -453,25 +431,33 @@ fn a_remote_peer_address_becomes_the_host() {
 /// server answered before closing. The answer is read while sending: a
 /// server that answers early and closes resets the connection, and what
 /// was not read by then would be lost.
-fn raw_exchange(addr: SocketAddr, head: &[u8], body: impl FnOnce(&mut TcpStream)) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut reader = s.try_clone().unwrap();
-    reader.set_read_timeout(Some(PATIENCE)).unwrap();
-    let answer = std::thread::spawn(move || {
-        let mut answer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut chunk) {
-            if n == 0 {
-                break;
+fn raw_exchange(addr: SocketAddr, head: &[u8], body: impl Fn(&mut TcpStream)) -> String {
+    // The server may answer and close with the rest unread, which can
+    // reset the connection before the answer is read: such an attempt,
+    // with no answer at all, is made again; any answer is returned.
+    for _ in 0..10 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut reader = s.try_clone().unwrap();
+        reader.set_read_timeout(Some(PATIENCE)).unwrap();
+        let answer = std::thread::spawn(move || {
+            let mut answer = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&chunk[..n]);
             }
-            answer.extend_from_slice(&chunk[..n]);
+            String::from_utf8_lossy(&answer).into_owned()
+        });
+        let _ = s.write_all(head);
+        body(&mut s);
+        let answer = answer.join().unwrap();
+        if !answer.is_empty() {
+            return answer;
         }
-        String::from_utf8_lossy(&answer).into_owned()
-    });
-    // The server may answer and close before taking everything.
-    let _ = s.write_all(head);
-    body(&mut s);
-    answer.join().unwrap()
+    }
+    panic!("no answer in 10 attempts");
 }
 
 #[test]

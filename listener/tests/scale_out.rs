@@ -412,16 +412,7 @@ impl AckWatch {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 (apt-get install python3)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = common::child::lines_in_background(child.stdout.take().unwrap());
         let stdin = child.stdin.take().unwrap();
         AckWatch {
             child,

@@ -36,19 +36,6 @@ fn host_name() -> String {
     String::from_utf8(buf[..end].to_vec()).unwrap()
 }
 
-fn need(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(
-        found,
-        "{program} is needed for this test: install it (Debian: apt-get install {package})"
-    );
-}
-
 fn run_ok(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
@@ -165,7 +152,7 @@ fn logger(args: &[&str], msg: &str) {
 
 #[test]
 fn util_linux_logger_in_every_form() {
-    need("logger", "bsdutils");
+    common::need("logger", "bsdutils");
     let dir = tempfile::tempdir().unwrap();
     let dgram = dir.path().join("dev-log");
     let stream = dir.path().join("dev-log-stream");
@@ -322,7 +309,6 @@ fn util_linux_logger_in_every_form() {
     assert_eq!(summary_counter(&stderr, "malformed"), 0, "{stderr}");
 }
 
-/// A free loopback TCP port (closed again for the program to take).
 /// Stops the child on drop.
 struct Stopped(Child);
 
@@ -336,8 +322,8 @@ impl Drop for Stopped {
 
 #[test]
 fn rsyslogd_forwards_rfc5424_with_octet_framing() {
-    need("rsyslogd", "rsyslog");
-    need("logger", "bsdutils");
+    common::need("rsyslogd", "rsyslog");
+    common::need("logger", "bsdutils");
     let dir = tempfile::tempdir().unwrap();
     let t = Tributary::start(
         dir.path(),

@@ -606,3 +606,18 @@ pub fn by_msg(
     }
     out
 }
+
+/// Fails the test, saying how to install it, when `program` (a real
+/// client or server the test runs) is not on the PATH.
+pub fn need(program: &str, package: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(
+        found,
+        "{program} is needed for this test: install it (Debian: apt-get install {package})"
+    );
+}
