@@ -400,13 +400,24 @@ fn durable_answers_after_the_fsync() {
 /// with a host keeps it.
 #[test]
 fn a_remote_peer_address_becomes_the_host() {
+    remote_peer_address_becomes_the_host("0.0.0.0:0");
+}
+
+/// On a dual-stack socket an IPv4 client arrives as `::ffff:a.b.c.d`: its
+/// records get `a.b.c.d`, as the stream inputs write it.
+#[test]
+fn an_ipv4_peer_of_a_dual_stack_socket_is_named_by_its_ipv4_address() {
+    remote_peer_address_becomes_the_host("[::]:0");
+}
+
+fn remote_peer_address_becomes_the_host(bind: &str) {
     let local = common::non_loopback_ipv4();
     let dir = tempfile::tempdir().unwrap();
     let t = Tributary::start_expecting(
         dir.path(),
         &[
             "--http",
-            "0.0.0.0:0",
+            bind,
             "--allow-insecure-remote",
             "--out",
             "out.log",

@@ -329,13 +329,18 @@ impl PeerState {
     /// per datagram) get its address, unless it is loopback: every local
     /// process shares that address, and their records go on as sent.
     pub(crate) fn peer_ip(&mut self, ip: Option<IpAddr>) {
-        let ip = ip
-            .map(|ip| ip.to_canonical())
-            .filter(|ip| !ip.is_loopback());
+        let ip = ip.and_then(remote_ip);
         if ip != self.remote_host.as_ref().map(|(known, _)| *known) {
             self.remote_host = ip.map(|ip| (ip, ip.to_string().into()));
         }
     }
+}
+
+/// The address a peer's records without `host` get, if it is on another
+/// host: an IPv4 client of a dual-stack socket (`::ffff:a.b.c.d`) as its
+/// IPv4 address, loopback (every local process shares it) as none.
+pub(crate) fn remote_ip(ip: IpAddr) -> Option<IpAddr> {
+    Some(ip.to_canonical()).filter(|ip| !ip.is_loopback())
 }
 
 impl InputCtx {

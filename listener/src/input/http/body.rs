@@ -79,7 +79,12 @@ impl Write for Bounded {
             ));
         }
         if len > self.held_bytes() {
-            let more = (len - self.held_bytes()).div_ceil(1024).max(64);
+            let held_kib = self.held_bytes() / 1024;
+            let need = len.div_ceil(1024) - held_kib;
+            // In steps of 64 KiB, but never past the body's bound: the
+            // budget promises room for one body of `max` bytes, and a step
+            // beyond it could make such a body fail its last step.
+            let more = need.max(64).min(self.max.div_ceil(1024) - held_kib);
             let more = u32::try_from(more).unwrap_or(u32::MAX);
             let Ok(permit) = self.budget.clone().try_acquire_many_owned(more) else {
                 return Err(std::io::Error::new(

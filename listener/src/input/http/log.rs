@@ -133,12 +133,14 @@ async fn read_and_decode(
                 ),
             ));
         }
+        skipped_total += 1;
+        // Numbered within the body, so only its first few are described
+        // (a body of a million bad lines must not log a million lines).
         input.ctx.emit(crate::diag::input::Malformed {
             peer: &peer,
             what: &what,
-            nth: 1,
+            nth: u32::try_from(skipped_total).unwrap_or(u32::MAX),
         });
-        skipped_total += 1;
         if skipped.len() < REASONS_SHOWN {
             skipped.push(what);
         }

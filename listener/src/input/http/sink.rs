@@ -12,6 +12,9 @@ use tributary_core::{CompactString, Record};
 pub(crate) struct RecordSink {
     pub(crate) batch: Batch,
     peer: SocketAddr,
+    /// The `host` of the records without one: the peer's address, when
+    /// it is on another host (the stream inputs' rule, `remote_ip`).
+    remote_host: Option<CompactString>,
     /// Routed to no output: not queued, counted as filtered once queued.
     filtered: u64,
 }
@@ -22,6 +25,7 @@ impl RecordSink {
         RecordSink {
             batch: input.ctx.batch(bytes),
             peer,
+            remote_host: crate::input::remote_ip(peer.ip()).map(|ip| ip.to_string().into()),
             filtered: 0,
         }
     }
@@ -29,8 +33,8 @@ impl RecordSink {
     /// Adds a decoded record: a record without `host` from another host
     /// gets the peer's address.
     pub(crate) fn push(&mut self, record: &mut Record) {
-        if record.host.is_none() && !self.peer.ip().is_loopback() {
-            record.host = Some(CompactString::from(self.peer.ip().to_string()));
+        if record.host.is_none() {
+            record.host.clone_from(&self.remote_host);
         }
         // Routed and formatted as the batch's configuration says (a
         // reload may come between two requests, never inside one).
