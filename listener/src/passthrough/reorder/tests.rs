@@ -344,10 +344,12 @@ fn the_scratch_forgets_the_previous_record_and_large_records_room() {
     let mut scratch = Scratch::default();
     let mut cache = TsCache::default();
     let big = format!(
-        r#"{{"ts":"2025-11-22T01:24:42.444123Z","msg":"m","fields":{{"a":"{}"}},"b":1}}"#,
+        r#"{{"ts":"2025-11-22T01:24:42.444123Z","msg":"m","fields":{{"a": "{}"}},"b":1}}"#,
         "x".repeat(10_000)
     );
+    // The space makes the fields object rewritten into the scratch.
     assert!(parse(big.as_bytes(), &mut cache, &mut scratch).is_some());
+    assert!(scratch.fields.capacity() > KEEP_SCRATCH_BYTES);
     let small = br#"{"msg":"n","ts":"2025-11-22T01:24:42.444123Z"}"#;
     let mut out = Vec::new();
     parse(small, &mut cache, &mut scratch)
