@@ -142,12 +142,14 @@ impl State {
             return Vec::new();
         };
         let mut released = Vec::new();
+        // Releasing commits of other files leaves this unchanged: asked
+        // once, not for each commit released.
+        let cursor_file_held = self.held.iter().any(|h| h.until.file == at.file);
         while let Some(front) = self.held.front() {
             let passed = if front.until.file == at.file {
                 front.until.offset <= at.offset
             } else {
-                self.passed.contains(&front.until.file)
-                    || self.held.iter().any(|h| h.until.file == at.file)
+                self.passed.contains(&front.until.file) || cursor_file_held
             };
             if !passed {
                 break;

@@ -298,12 +298,14 @@ impl Source {
             let want = usize::try_from(limit - at.offset)
                 .unwrap_or(usize::MAX)
                 .min(max_bytes.max(1));
+            // Not cleared first: `read_exact_at` fills every byte, and a
+            // reused 256 KiB buffer would be zeroed again for nothing.
             let mut buf = self.spare.pop().unwrap_or_default();
-            buf.clear();
             buf.resize(want, 0);
             f.read_exact_at(&mut buf, at.offset)?;
             let cut = memchr::memrchr(b'\n', &buf).map(|i| i + 1);
             if cut.is_none() && (want as u64) < limit - at.offset {
+                self.recycle(buf);
                 // One line longer than a batch may be: find its end
                 // without holding it.
                 return match line_end(&f, at.offset + want as u64, limit)? {
@@ -318,6 +320,7 @@ impl Source {
                 };
             }
             let Some(mut cut) = cut else {
+                self.recycle(buf);
                 return self.unfinished(at.file, limit, len);
             };
             buf.truncate(cut);

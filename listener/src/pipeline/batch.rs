@@ -110,16 +110,11 @@ impl Batch {
     /// Adds the native JSON line made of `parts`, one after the other, as
     /// [`push_native`](Self::push_native) adds a whole one.
     pub(crate) fn push_native_parts(&mut self, parts: &[&[u8]], mask: OutputMask) {
-        for (i, lines) in self.outputs.iter_mut().enumerate() {
-            if mask & (1 << i) != 0 {
-                lines.push_with(self.reserve, |out| {
-                    for part in parts {
-                        out.extend_from_slice(part);
-                    }
-                });
+        self.push_native_with(mask, |out| {
+            for part in parts {
+                out.extend_from_slice(part);
             }
-        }
-        self.records += 1;
+        });
     }
 
     /// Adds the native JSON line `write` writes, once for each output in

@@ -418,8 +418,6 @@ impl Writer {
         }
     }
 
-    /// Keeps each output's rotation count, and when it last rotated, and
-    /// the writer's total.
     /// Tells the stats which outputs are open now (their counters).
     pub(super) fn publish_outputs(&self) {
         self.counters
@@ -427,10 +425,12 @@ impl Writer {
     }
 
     /// Output `i`'s counters (`i` indexes the open outputs).
-    fn output_counters(&self, i: usize) -> Option<Arc<crate::stats::OutputCounters>> {
-        self.outputs.get(i).map(|o| o.counters.clone())
+    fn output_counters(&self, i: usize) -> Option<&crate::stats::OutputCounters> {
+        self.outputs.get(i).map(|o| &*o.counters)
     }
 
+    /// Keeps each output's rotation count, and when it last rotated, and
+    /// the writer's total.
     fn count_rotations(&self) {
         let mut total = self.retired_rotations;
         for (i, output) in self.outputs.iter().enumerate() {

@@ -53,7 +53,8 @@ impl Writer {
             return g.slots.clone();
         }
         // Not reached: an encoder reaches the queue only after the writer
-        // took its outputs. Mapping by path keeps it correct anyway.
+        // took its outputs (a path mapped here that is not open would have
+        // no slot).
         self.slots_by_path(encoder)
     }
 
