@@ -35,9 +35,9 @@ pub enum Compression {
 impl Compression {
     /// gzip at level 1, the default. The worker shares the machine with
     /// the writer and the producers, and on log lines level 1 costs about a
-    /// sixth of zlib's default level 6 in instructions (10 vs 59 million
-    /// per MiB) for archives about 40% larger (13:1 vs 19:1; callgrind on
-    /// `examples/gzip_levels.rs`). Use `Compression::Gzip { level: 6 }`
+    /// fifth of zlib's default level 6 in instructions (8.3 vs 39.5 million
+    /// per MiB with flate2's zlib-rs backend) for archives about 60% larger
+    /// (12.3:1 vs 19.6:1; callgrind on `examples/gzip_levels.rs`). Use `Compression::Gzip { level: 6 }`
     /// where disk matters more than CPU.
     #[cfg(feature = "gzip")]
     pub fn gzip() -> Self {

@@ -3,9 +3,10 @@
 //! rendered from one [`View`] on request.
 //!
 //! Every counter of the stats line has a metric with the same value (the
-//! writer's totals are the sums of the per-output series; `write_errors`
-//! adds the journal's); the test at the bottom checks it from the stats
-//! line itself.
+//! writer's totals are the sums of the per-output series while no reload
+//! has removed an output — a removed output's counts stay in the totals,
+//! its series go; `write_errors` adds the journal's); the test at the
+//! bottom checks it from the stats line itself.
 
 use super::view::{View, protocol};
 use std::fmt::{Display, Write};
