@@ -29,7 +29,6 @@ pub(crate) fn format(msg: &str, args: &Literal) -> Result<String, FormatError> {
     };
     let mut out = String::with_capacity(msg.len() + 16);
     let mut next = 0usize;
-    let mut used_mapping = false;
     let mut rest = msg;
     while let Some(pct) = rest.find('%') {
         out.push_str(&rest[..pct]);
@@ -82,7 +81,8 @@ pub(crate) fn format(msg: &str, args: &Literal) -> Result<String, FormatError> {
         let Some((at, conv)) = chars.next() else {
             return Err("incomplete format".to_owned());
         };
-        if width > 10_000 || precision.is_some_and(|p| p > 10_000) {
+        let max = crate::pattern::spec::MAX_WIDTH;
+        if width > max || precision.is_some_and(|p| p > max) {
             return Err("width or precision too large".to_owned());
         }
         rest = &after_name[at + conv.len_utf8()..];
@@ -91,14 +91,11 @@ pub(crate) fn format(msg: &str, args: &Literal) -> Result<String, FormatError> {
             continue;
         }
         let value = match (arg_name, &args) {
-            (Some(name), Args::Mapping(items, _)) => {
-                used_mapping = true;
-                items
-                    .iter()
-                    .find(|(k, _)| matches!(k, Literal::Str(s) if s == name))
-                    .map(|(_, v)| v)
-                    .ok_or_else(|| format!("KeyError: {name:?}"))?
-            }
+            (Some(name), Args::Mapping(items, _)) => items
+                .iter()
+                .find(|(k, _)| matches!(k, Literal::Str(s) if s == name))
+                .map(|(_, v)| v)
+                .ok_or_else(|| format!("KeyError: {name:?}"))?,
             (Some(_), Args::Positional(_)) => {
                 return Err("format requires a mapping".to_owned());
             }
@@ -127,7 +124,6 @@ pub(crate) fn format(msg: &str, args: &Literal) -> Result<String, FormatError> {
     {
         return Err("not all arguments converted during string formatting".to_owned());
     }
-    let _ = used_mapping;
     Ok(out)
 }
 

@@ -57,7 +57,7 @@ pub(crate) mod attrs;
 mod error;
 mod parse;
 mod render;
-mod spec;
+pub(crate) mod spec;
 
 use jiff::tz::TimeZone;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
