@@ -66,14 +66,20 @@ impl Secret {
     /// Whether `given` is the secret, in time that depends only on the
     /// lengths: a client timing its refusals learns nothing of the content.
     fn matches(&self, given: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), given.as_bytes());
-        let mut diff = a.len() ^ b.len();
-        for i in 0..a.len().max(b.len()) {
-            let x = a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
-            diff |= usize::from(std::hint::black_box(x));
-        }
-        diff == 0
+        constant_time_eq(self.0.as_bytes(), given.as_bytes())
     }
+}
+
+/// Whether `a` and `b` are equal, in time that depends only on their
+/// lengths (secrets and credentials: a client timing its refusals learns
+/// nothing of the content).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(std::hint::black_box(x));
+    }
+    diff == 0
 }
 
 impl ProducerAuth {

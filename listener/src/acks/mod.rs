@@ -15,6 +15,8 @@ mod session;
 
 pub(crate) use forwarded::{FileKey, ForwardGate, Place};
 pub(crate) use identity::ProducerAuth;
+#[cfg(feature = "http")]
+pub(crate) use identity::constant_time_eq;
 pub(crate) use journal::{
     Journal, Numbering, OutputPos, default_path as default_journal_path, sync_dir,
 };
