@@ -200,3 +200,16 @@ impl Drop for Watchdog {
         self.done.store(true, Ordering::Relaxed);
     }
 }
+
+/// Polls `done` every 10 ms until it holds, or fails after `limit`
+/// naming `what`.
+pub fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > deadline {
+            bail!("waited {limit:?} for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@
 //! numbers) per second. A missing `nats-server` fails the scenario with
 //! how to install it.
 
-use crate::child::{Child, Watchdog};
+use crate::child::{Child, Watchdog, wait_for};
 use crate::oracle::{LineFormat, Oracle, Verdict};
 use crate::plan::{Case, Producers, Receiver, Scenario, Setup, Transport};
 use crate::procstat::{self, wall_ns};
@@ -25,7 +25,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Producer processes.
 const PRODUCERS: usize = 4;
@@ -371,18 +371,6 @@ impl Started {
             let _ = nats.wait();
         }
     }
-}
-
-/// Polls `done` every 20 ms until it holds or `limit` passes.
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() > deadline {
-            bail!("waited {limit:?} for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
 }
 
 /// Counts a growing file's lines, reading only what was appended.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::child::Child;
+use crate::child::{Child, wait_for};
 
 /// What one follow run measured.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -216,16 +216,4 @@ fn read_lines(
             probes.fetch_add(1, Ordering::Release);
         }
     }
-}
-
-/// Polls `done` every 10 ms until it holds or `limit` has passed.
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() > deadline {
-            bail!("waited {limit:?} for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(())
 }
