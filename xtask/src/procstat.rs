@@ -96,30 +96,33 @@ pub fn sleep_until(at_ns: u64) {
     }
 }
 
-/// CPU time a running process has used so far, from `/proc/PID/stat`
-/// (clock-tick resolution, 10 ms here).
+/// CPU time a running process has used so far (all its threads, those
+/// that have exited too), to the nanosecond, from the process's CPU-time
+/// clock. `/proc/PID/stat` counts in clock ticks (10 ms here): taken at
+/// a receiver's readiness it read 0 for the few milliseconds the start
+/// had cost, and a scenario of 10,000 records charged them to the
+/// records as 0.3 µs each.
 pub fn proc_cpu_ns(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("process {pid} is gone"))?;
-    // The command name (field 2) may hold spaces; fields after its ')' are plain.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("unexpected /proc stat format")?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state (field 3).
-    let ticks: u64 = [11, 12]
-        .iter()
-        .map(|&i| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
-        .sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Ok(ticks * 1_000_000_000 / hz)
+    let pid = libc::pid_t::try_from(pid).context("process id out of range")?;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: `clock` is a valid place for the clock id.
+    let rc = unsafe { libc::clock_getcpuclockid(pid, &mut clock) };
+    if rc != 0 {
+        bail!(
+            "no CPU clock for process {pid}: {}",
+            std::io::Error::from_raw_os_error(rc)
+        );
+    }
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid place for the time.
+    if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("process {pid} is gone"));
+    }
+    Ok(now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64)
 }
 
 /// Waits for child `pid` and returns its exit code and its usage (the
@@ -176,5 +179,23 @@ mod tests {
         assert!(usage.maxrss_kib > 32 * 1024, "{usage:?}");
         assert!(peak_rss_kib(None).is_some_and(|kib| kib > 0));
         assert!(proc_cpu_ns(pid).is_err());
+    }
+
+    #[test]
+    fn cpu_time_is_counted_finer_than_a_clock_tick() {
+        // Burn CPU until the count moves: its first step is what the
+        // count resolves, a whole tick (10 ms) when read from /proc.
+        let me = std::process::id();
+        let before = proc_cpu_ns(me).unwrap();
+        let mut spin = 0u64;
+        let after = loop {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+            let now = proc_cpu_ns(me).unwrap();
+            if now != before {
+                break now;
+            }
+        };
+        assert!(after > before);
+        assert!(after - before < 1_000_000, "{} ns", after - before);
     }
 }
