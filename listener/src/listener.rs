@@ -248,6 +248,14 @@ impl ListenerBuilder {
         self
     }
 
+    /// After a small read from a stream producer that waits for no
+    /// acknowledgement, lets its bytes gather this long before reading
+    /// again (default 1 ms; `None`: read at once).
+    pub fn read_linger(mut self, linger: Option<Duration>) -> Self {
+        self.settings.read_linger = linger;
+        self
+    }
+
     /// Acknowledges records to acknowledged producers only once outputs
     /// and journal are fsynced (default: once written).
     pub fn durable(mut self, durable: bool) -> Self {

@@ -36,6 +36,11 @@ pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
 
 /// Default time a started frame or line may take to complete.
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default of [`Settings::read_linger`]: well under what a reader of the
+/// log notices, long enough for a Python `SocketHandler` sending 100,000
+/// records a second to fill a read with about a hundred.
+pub const DEFAULT_READ_LINGER: Duration = Duration::from_millis(1);
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -432,6 +437,11 @@ pub struct Settings {
     /// this long is closed (slow-loris): it would hold a connection slot
     /// and a buffer forever. `None`: never.
     pub frame_timeout: Option<Duration>,
+    /// After a small read from a stream producer that waits for no
+    /// acknowledgement, how long to let its bytes gather before reading
+    /// again: one wake-up, read and write then carries many records of a
+    /// producer that sends them one by one. `None`: read at once.
+    pub read_linger: Option<Duration>,
     /// Where diagnostics go.
     pub diagnostics: DiagnosticsMode,
     /// Render pickled objects that would need code to rebuild (a `datetime`
@@ -495,6 +505,7 @@ impl Default for Settings {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_bytes: DEFAULT_QUEUE_BYTES,
             frame_timeout: Some(DEFAULT_FRAME_TIMEOUT),
+            read_linger: Some(DEFAULT_READ_LINGER),
             diagnostics: DiagnosticsMode::Stderr,
             lenient_pickle: false,
             drain_timeout: Duration::from_secs(5),

@@ -851,6 +851,20 @@ pub(crate) static SETTINGS: &[Setting] = &[
         sample: "0",
     },
     Setting {
+        name: "read-linger",
+        form: Form::Value("DURATION"),
+        doc: "After a read of under 16 KiB from a stream producer that waits for no acknowledgement (Python's SocketHandler, syslog), let its bytes gather this long before reading again: fewer wake-ups, reads and writes per record; 0 reads at once",
+        default: Shown::Value("1ms"),
+        scope: Scope::Listener,
+        show: Show::Listener(|s| Some(duration(s.read_linger))),
+        apply: Apply::Listener(|c, v| {
+            c.settings.read_linger = Some(v.duration()?).filter(|d| !d.is_zero());
+            Ok(())
+        }),
+        builder: Builder::Setter(|b, s| b.read_linger(s.read_linger)),
+        sample: "0",
+    },
+    Setting {
         name: "queue-capacity",
         form: Form::Value("N"),
         doc: "Records in flight between the inputs and the writer (1..4294967295)",

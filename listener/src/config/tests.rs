@@ -51,6 +51,7 @@ fn every_key_parses() {
         exclude-loggers = ["app.noisy"]
         queue-bytes = "1MiB"
         frame-timeout = 0
+        read-linger = "5ms"
         durable = true
         ack-journal = "a.acks"
         "#,
@@ -71,6 +72,7 @@ fn every_key_parses() {
     assert_eq!(o.filter.exclude_loggers, ["app.noisy"]);
     assert_eq!(s.queue_bytes, 1 << 20);
     assert_eq!(s.frame_timeout, None);
+    assert_eq!(s.read_linger, Some(Duration::from_millis(5)));
     assert!(s.durable);
     assert_eq!(s.ack_journal, Some(PathBuf::from("a.acks")));
     assert_eq!(o.rotation.max_bytes, Some(10 << 20));

@@ -302,6 +302,9 @@ pub(crate) struct InputCtx {
     pub(crate) auth: Arc<crate::acks::ProducerAuth>,
     /// How long a started frame or line may take (slow-loris bound).
     pub(crate) frame_timeout: Option<Duration>,
+    /// How long a stream connection lets bytes gather after a small read
+    /// (`--read-linger`).
+    pub(crate) read_linger: Option<Duration>,
     /// On a syslog input, its parser; payloads are syslog messages.
     pub(crate) syslog: Option<tributary_core::syslog::SyslogParser>,
 }

@@ -32,6 +32,7 @@ pub(crate) struct InputTemplate {
     pub(crate) durable: bool,
     pub(crate) auth: Arc<crate::acks::ProducerAuth>,
     pub(crate) frame_timeout: Option<Duration>,
+    pub(crate) read_linger: Option<Duration>,
 }
 
 impl InputTemplate {
@@ -63,6 +64,7 @@ impl InputTemplate {
             durable: settings.durable,
             auth,
             frame_timeout: settings.frame_timeout,
+            read_linger: settings.read_linger,
         }
     }
 
@@ -89,6 +91,7 @@ impl InputTemplate {
             durable: self.durable,
             auth: self.auth.clone(),
             frame_timeout: self.frame_timeout,
+            read_linger: self.read_linger,
         })
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn needs_restart(old: &Settings, new: &Settings) -> Vec<String> {
         queue_capacity,
         queue_bytes,
         frame_timeout,
+        read_linger,
         diagnostics,
         lenient_pickle,
         drain_timeout,
@@ -79,6 +80,7 @@ pub(crate) fn needs_restart(old: &Settings, new: &Settings) -> Vec<String> {
     differ(*queue_capacity != old.queue_capacity, "queue-capacity");
     differ(*queue_bytes != old.queue_bytes, "queue-bytes");
     differ(*frame_timeout != old.frame_timeout, "frame-timeout");
+    differ(*read_linger != old.read_linger, "read-linger");
     differ(*diagnostics != old.diagnostics, "diagnostics");
     differ(*lenient_pickle != old.lenient_pickle, "lenient-pickle");
     differ(*drain_timeout != old.drain_timeout, "drain-timeout");

@@ -37,6 +37,12 @@ const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// this also bounds a batch (and a connection's buffer, with the frame).
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
+/// A read this short is followed by `--read-linger`: a producer that
+/// sends record by record (Python's `SocketHandler`) otherwise costs a
+/// wake-up, a read and a write per handful of records. A longer read
+/// means the producer is ahead of us: read again at once.
+const LINGER_BELOW: usize = READ_CHUNK / 4;
+
 /// On shutdown, a connection that stays silent this long has delivered
 /// everything it had sent.
 const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
@@ -219,7 +225,20 @@ where
             if let Some(end) = self.take(n).await {
                 return end;
             }
+            if let Some(linger) = self.linger(n) {
+                tokio::time::sleep(linger).await;
+            }
         }
+    }
+
+    /// How long to let bytes gather before the next read
+    /// (`--read-linger`): only after a small read, only for a producer
+    /// that waits for no acknowledgement (one that does would wait that
+    /// much longer for each), never while draining.
+    fn linger(&self, n: usize) -> Option<std::time::Duration> {
+        let small = n < LINGER_BELOW;
+        let unacked = self.acked.is_none() && self.drain.is_none();
+        self.input.read_linger.filter(|_| small && unacked)
     }
 
     fn begin_drain(&mut self) {
