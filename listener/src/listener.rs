@@ -250,7 +250,7 @@ impl ListenerBuilder {
 
     /// After a small read from a stream producer that waits for no
     /// acknowledgement, lets its bytes gather this long before reading
-    /// again (default 1 ms; `None`: read at once).
+    /// again (default 2 ms; `None`: read at once).
     pub fn read_linger(mut self, linger: Option<Duration>) -> Self {
         self.settings.read_linger = linger;
         self

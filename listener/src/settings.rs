@@ -39,8 +39,9 @@ pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Default of [`Settings::read_linger`]: well under what a reader of the
 /// log notices, long enough for a Python `SocketHandler` sending 100,000
-/// records a second to fill a read with about a hundred.
-pub const DEFAULT_READ_LINGER: Duration = Duration::from_millis(1);
+/// records a second to fill a read with about two hundred.
+pub const DEFAULT_READ_LINGER: Duration = Duration::from_millis(2);
+
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
