@@ -153,8 +153,9 @@ fn pad(out: &mut String, body: &str, width: usize, flags: &Flags, numeric: bool)
     if flags.left {
         out.push_str(body);
         out.extend(std::iter::repeat_n(' ', fill));
-    } else if flags.zero && numeric && !body.ends_with("inf") && !body.ends_with("nan") {
-        // Zeros go after the sign and any 0x prefix.
+    } else if flags.zero && numeric {
+        // Zeros go after the sign and any 0x prefix; CPython pads `inf`
+        // and `nan` with zeros too (`00000inf`), unlike C's printf.
         let sign_len = body
             .find(|c: char| !matches!(c, '-' | '+' | ' '))
             .unwrap_or(0);
@@ -238,17 +239,21 @@ fn write_items(items: &[Literal], out: &mut Vec<u8>) {
 /// `%d` only, as in Python).
 enum Int<'a> {
     Small(i128),
-    Big(&'a str),
+    Big(std::borrow::Cow<'a, str>),
 }
 
 fn integer<'a>(conv: char, v: &'a Literal) -> Result<Int<'a>, FormatError> {
     match v {
         Literal::Int(i) => Ok(Int::Small(i128::from(*i))),
         Literal::Bool(b) => Ok(Int::Small(i128::from(*b))),
-        Literal::BigInt(d) => Ok(Int::Big(d)),
+        Literal::BigInt(d) => Ok(Int::Big(std::borrow::Cow::Borrowed(d))),
         Literal::Float(x) if matches!(conv, 'd' | 'i' | 'u') => {
-            if x.is_finite() {
+            // i128 holds every float below 2^127 truncated; a cast would
+            // saturate beyond it, where Python prints the float's value.
+            if x.abs() < 2f64.powi(127) {
                 Ok(Int::Small(x.trunc() as i128))
+            } else if x.is_finite() {
+                Ok(Int::Big(std::borrow::Cow::Owned(float_as_integer(*x))))
             } else {
                 Err(format!("cannot convert float {x} to integer"))
             }
@@ -258,6 +263,43 @@ fn integer<'a>(conv: char, v: &'a Literal) -> Result<Int<'a>, FormatError> {
             type_name(other)
         )),
     }
+}
+
+/// The exact decimal value of a finite float of at least 2^53 in
+/// magnitude (an integer), as Python's `int(x)` prints it.
+fn float_as_integer(x: f64) -> String {
+    let bits = x.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i32 - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    // Base 10^9 digits, least significant first: the mantissa, doubled
+    // `exponent` times.
+    let mut limbs = vec![
+        (mantissa % 1_000_000_000) as u32,
+        (mantissa / 1_000_000_000) as u32,
+    ];
+    for _ in 0..exponent.max(0) {
+        let mut carry = 0u64;
+        for limb in &mut limbs {
+            let v = u64::from(*limb) * 2 + carry;
+            *limb = (v % 1_000_000_000) as u32;
+            carry = v / 1_000_000_000;
+        }
+        if carry > 0 {
+            limbs.push(carry as u32);
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = String::from(if x < 0.0 { "-" } else { "" });
+    let mut rest = limbs.iter().rev();
+    if let Some(top) = rest.next() {
+        out.push_str(&top.to_string());
+    }
+    for limb in rest {
+        out.push_str(&format!("{limb:09}"));
+    }
+    out
 }
 
 fn float(conv: char, v: &Literal) -> Result<f64, FormatError> {
@@ -390,14 +432,19 @@ fn float_body(conv: char, x: f64, precision: usize, alt: bool) -> String {
                 }
                 s
             }
-            'e' => exp_form(x, precision),
+            'e' => exp_form(x, precision, alt),
             _ => {
                 let p = precision.max(1);
                 let exp = exponent_after_rounding(x, p);
                 let mut s = if exp >= -4 && exp < p as i32 {
-                    format!("{x:.*}", (p as i32 - 1 - exp).max(0) as usize)
+                    let decimals = (p as i32 - 1 - exp).max(0) as usize;
+                    let mut s = format!("{x:.decimals$}");
+                    if alt && decimals == 0 {
+                        s.push('.');
+                    }
+                    s
                 } else {
-                    exp_form(x, p - 1)
+                    exp_form(x, p - 1, alt)
                 };
                 if !alt {
                     s = strip_zeros(&s);
@@ -409,12 +456,15 @@ fn float_body(conv: char, x: f64, precision: usize, alt: bool) -> String {
     if upper { text.to_uppercase() } else { text }
 }
 
-fn exp_form(x: f64, precision: usize) -> String {
+/// C's `%e`: `alt` (the `#` flag) keeps the point when no digit follows
+/// it (`1.e+00`).
+fn exp_form(x: f64, precision: usize, alt: bool) -> String {
     let s = format!("{x:.precision$e}");
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exp.abs())
+    let point = if alt && precision == 0 { "." } else { "" };
+    format!("{mantissa}{point}e{sign}{:02}", exp.abs())
 }
 
 fn exponent_after_rounding(x: f64, significant: usize) -> i32 {
@@ -495,6 +545,103 @@ mod tests {
         for (msg, args, want) in cases {
             assert_eq!(fmt(msg, args).as_deref(), Ok(want), "{msg} % {args}");
         }
+    }
+
+    /// Every flag, width and precision with every numeric conversion, for
+    /// numbers where C's rules differ (zero, a power of ten, rounding up to
+    /// the next exponent, tiny, huge, negative, inf, nan), against what
+    /// CPython prints for the same `%`.
+    #[test]
+    fn numbers_format_as_cpython_formats_them() {
+        let mut specs = Vec::new();
+        for flags in ["", "#", "-", "+", " ", "0", "#0", "-#", "+#"] {
+            for width in ["", "8"] {
+                for precision in ["", ".0", ".1", ".3"] {
+                    for conv in ["d", "x", "X", "o", "f", "F", "e", "E", "g", "G"] {
+                        specs.push(format!("%{flags}{width}{precision}{conv}"));
+                    }
+                }
+            }
+        }
+        let values = [
+            "0",
+            "1",
+            "-7",
+            "255",
+            "1.0",
+            "0.0",
+            "-2.5",
+            "9.96",
+            "99999.5",
+            "100000.0",
+            "0.0001",
+            "0.00001234",
+            "123.456",
+            "5e10",
+            "1e300",
+            "-0.0",
+            "inf",
+            "nan",
+        ];
+        let cases: Vec<(String, &str)> = specs
+            .iter()
+            .flat_map(|spec| values.iter().map(move |v| (spec.clone(), *v)))
+            .collect();
+        let script = r#"
+import sys, json
+for line in sys.stdin:
+    spec, value = line.rstrip("\n").split("\t")
+    try:
+        print(json.dumps(spec % (float(value) if value in ("inf", "nan") else eval(value))))
+    except Exception:
+        print(json.dumps(None))
+"#;
+        let mut child = match std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "python3 is not installed; this test compares with CPython's % \
+                 (apt-get install python3)"
+            ),
+            Err(e) => panic!("running python3: {e}"),
+        };
+        let input: String = cases.iter().map(|(s, v)| format!("{s}\t{v}\n")).collect();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert!(out.status.success(), "python3 failed");
+        let answers: Vec<Option<String>> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(answers.len(), cases.len());
+        let mut wrong = Vec::new();
+        for ((spec, value), python) in cases.iter().zip(&answers) {
+            // As Python's repr writes the tuple in an HTTPHandler's form.
+            let args = format!("({value},)");
+            let ours = parse(&args).ok().map(|a| format(spec, &a));
+            let ours = ours.and_then(Result::ok);
+            if &ours != python {
+                wrong.push(format!(
+                    "{spec} % {value}: python {python:?}, ours {ours:?}"
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} of {} differ:\n{}",
+            wrong.len(),
+            cases.len(),
+            wrong[..wrong.len().min(30)].join("\n")
+        );
     }
 
     #[test]
