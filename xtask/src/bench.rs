@@ -44,6 +44,11 @@ pub struct BenchArgs {
     /// (default: 64MiB with --quick, 1GiB otherwise).
     #[arg(long, value_name = "SIZE")]
     pub read_size: Option<String>,
+    /// Let s10's nats-server use transparent huge pages, as it does when
+    /// started plainly; by default the bench starts it with them off, as
+    /// docs/scale-out.md advises.
+    #[arg(long)]
+    pub nats_huge_pages: bool,
 }
 
 /// Runs the bench; an error when a Tributary system failed its oracle.
@@ -153,6 +158,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         sizes.rust_records,
         sizes.runs,
         args.filter.as_deref(),
+        args.nats_huge_pages,
     );
     // Outputs of failed cases stay for inspection; otherwise nothing is left.
     let _ = std::fs::remove_dir(&ctx.work);

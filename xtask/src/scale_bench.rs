@@ -75,6 +75,10 @@ pub struct ScaleResult {
     pub verdict: Verdict,
     /// What the oracle found in the local-file runs.
     pub local_verdict: Verdict,
+    /// Whether nats-server could use transparent huge pages
+    /// (`--nats-huge-pages`; off by default, as docs/scale-out.md advises).
+    #[serde(default)]
+    pub nats_huge_pages: bool,
     /// Why there is no figure.
     pub error: Option<String>,
 }
@@ -106,12 +110,14 @@ pub fn run(
     per_producer: u64,
     runs: usize,
     filter: Option<&str>,
+    nats_huge_pages: bool,
 ) -> Option<ScaleResult> {
     if !crate::filter::matches(LABEL, filter) {
         return None;
     }
     let mut result = ScaleResult {
         records: per_producer * PRODUCERS as u64,
+        nats_huge_pages,
         ..ScaleResult::default()
     };
     let Some(nats) = crate::bench::find_program("nats-server") else {
@@ -145,7 +151,7 @@ pub fn run(
     let mut ends = Vec::new();
     let mut locals = Vec::new();
     for _ in 0..runs.max(1) {
-        match end_to_end(ctx, &nats, client, per_producer) {
+        match end_to_end(ctx, &nats, client, per_producer, nats_huge_pages) {
             Ok(e) => ends.push(e),
             Err(e) => {
                 result.error = Some(format!("{e:#}"));
@@ -188,6 +194,23 @@ pub fn run(
     Some(result)
 }
 
+/// Starts `cmd` with transparent huge pages off for it (inherited through
+/// `exec`): the Go runtime of Debian's nats-server asks for them on its
+/// heap, and faulting in a zeroed 2 MiB page for the message buffers it
+/// keeps reallocating took up to half its CPU (docs/scale-out.md).
+fn without_huge_pages(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// One run through JetStream; every process it started is stopped when
 /// it returns.
 fn end_to_end(
@@ -195,6 +218,7 @@ fn end_to_end(
     nats_bin: &Path,
     client: Client,
     per_producer: u64,
+    huge_pages: bool,
 ) -> anyhow::Result<EndToEnd> {
     let dir = ctx.work.join("s10-jetstream");
     let _ = std::fs::remove_dir_all(&dir);
@@ -205,13 +229,13 @@ fn end_to_end(
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let nats = Child::spawn(
-            Command::new(nats_bin)
-                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-                .arg(dir.join("nats-store")),
-            "nats-server",
-            &dir,
-        )?;
+        let mut nats = Command::new(nats_bin);
+        nats.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.join("nats-store"));
+        if !huge_pages {
+            without_huge_pages(&mut nats);
+        }
+        let nats = Child::spawn(&mut nats, "nats-server", &dir)?;
         watchdog.watch(nats.pid);
         let nats_pid = nats.pid;
         let nats_err = dir.join("nats-server.err");
@@ -442,7 +466,8 @@ pub fn table(r: &ScaleResult) -> String {
          listener CPU per record            {:>9}          (forwarding listeners, mean)\n  \
          CPU per record, end to end         {:>9}          producers {} + listeners {} + nats-server {} + collector {}\n  \
          CPU per record, local file         {:>9}          producers {} + listener {}\n  \
-         JetStream messages                 {:>9}          {:.0} messages/s, {:.0} records per message\n",
+         JetStream messages                 {:>9}          {:.0} messages/s, {:.0} records per message\n  \
+         nats-server huge pages             {:>9}          (--nats-huge-pages; docs/scale-out.md)\n",
         fmt_rate(r.end_to_end_per_s),
         verdict(&r.verdict),
         fmt_rate(r.local_per_s),
@@ -462,6 +487,7 @@ pub fn table(r: &ScaleResult) -> String {
         r.messages,
         r.messages_per_s,
         r.records as f64 / r.messages.max(1) as f64,
+        if r.nats_huge_pages { "on" } else { "off" },
     )
 }
 
@@ -483,6 +509,17 @@ mod tests {
         .unwrap();
         assert_eq!(forwarded_batches(&out), 2);
         assert_eq!(forwarded_batches(&dir.path().join("none.log")), 0);
+    }
+
+    #[test]
+    fn a_program_started_without_huge_pages_has_them_off() {
+        let thp = |cmd: &mut Command| {
+            let out = cmd.args(["THP_enabled", "/proc/self/status"]).output().unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let mut grep = Command::new("grep");
+        without_huge_pages(&mut grep);
+        assert_eq!(thp(&mut grep).split_whitespace().nth(1), Some("0"));
     }
 
     #[test]
