@@ -970,6 +970,33 @@ fn collect_to_stdout_is_a_live_tail_in_text() {
     );
 }
 
+/// The unit's `ExecStart` (its wrapper turning huge pages off, then
+/// nats-server) with the configuration test flag: the wrapper must exec
+/// the server, which must accept the deployed configuration.
+#[test]
+fn the_deployed_unit_starts_nats_server_through_its_wrapper() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let unit = std::fs::read_to_string(dir.join("nats-server.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("the unit has an ExecStart");
+    assert!(exec.contains("prctl(41, 1"), "{exec}");
+    let nats = jetstream::nats_server_bin();
+    let conf = dir.join("nats-server.conf");
+    let command = exec
+        .replace("/usr/sbin/nats-server", &nats.to_string_lossy())
+        .replace("/etc/nats/tributary.conf", &conf.to_string_lossy())
+        + " -t";
+    let out = Command::new("sh").arg("-c").arg(&command).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("is valid"),
+        "{command}: {text}"
+    );
+}
+
 #[test]
 fn the_deployed_nats_server_configuration_is_valid() {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nats-server.conf");

@@ -514,7 +514,10 @@ mod tests {
     #[test]
     fn a_program_started_without_huge_pages_has_them_off() {
         let thp = |cmd: &mut Command| {
-            let out = cmd.args(["THP_enabled", "/proc/self/status"]).output().unwrap();
+            let out = cmd
+                .args(["THP_enabled", "/proc/self/status"])
+                .output()
+                .unwrap();
             String::from_utf8(out.stdout).unwrap()
         };
         let mut grep = Command::new("grep");
