@@ -42,6 +42,9 @@ pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// records a second to fill a read with about two hundred.
 pub const DEFAULT_READ_LINGER: Duration = Duration::from_millis(2);
 
+/// Longest [`Settings::read_linger`] accepted.
+pub const MAX_READ_LINGER: Duration = Duration::from_secs(1);
+
 /// Open stream connections, by default, over all inputs.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -551,6 +554,12 @@ impl Settings {
         }
         if self.max_connections == 0 {
             return Err(invalid("max-connections", "must be at least 1"));
+        }
+        if self.read_linger.is_some_and(|d| d > MAX_READ_LINGER) {
+            return Err(invalid(
+                "read-linger",
+                "must be at most 1s (a producer's socket buffer fills meanwhile, and its logging call waits)",
+            ));
         }
         // Here, not at bind only: a reload goes through this check too.
         #[cfg(not(feature = "http"))]

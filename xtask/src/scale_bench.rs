@@ -203,7 +203,8 @@ fn without_huge_pages(cmd: &mut Command) {
     // SAFETY: prctl is async-signal-safe and touches no memory of ours.
     unsafe {
         cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0 {
+            let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
+            if libc::prctl(libc::PR_SET_THP_DISABLE, on, unused, unused, unused) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -265,6 +265,47 @@ fn integer<'a>(conv: char, v: &'a Literal) -> Result<Int<'a>, FormatError> {
     }
 }
 
+/// Python refuses to convert longer decimal integer text
+/// (`sys.int_info.default_max_str_digits`), so no client's `repr` holds
+/// one.
+const MAX_INT_DIGITS: usize = 4300;
+
+/// The decimal digits `decimal` (no sign) in base `radix` (8 or 16),
+/// lowercase.
+fn big_in_radix(decimal: &str, radix: u32) -> Result<String, FormatError> {
+    if decimal.len() > MAX_INT_DIGITS {
+        return Err(format!(
+            "Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion"
+        ));
+    }
+    // Base 10^9 limbs, most significant first, divided by `radix` until
+    // nothing is left; the remainders are the digits, last first.
+    let head = decimal.len() % 9;
+    let mut limbs: Vec<u32> = std::iter::once(&decimal[..head])
+        .filter(|s| !s.is_empty())
+        .chain(
+            decimal.as_bytes()[head..]
+                .chunks(9)
+                .map(|c| std::str::from_utf8(c).unwrap_or("0")),
+        )
+        .map(|s| s.parse().unwrap_or(0))
+        .collect();
+    let mut digits = Vec::new();
+    while limbs.iter().any(|&l| l != 0) {
+        let mut rest = 0u64;
+        for limb in &mut limbs {
+            let v = rest * 1_000_000_000 + u64::from(*limb);
+            *limb = (v / u64::from(radix)) as u32;
+            rest = v % u64::from(radix);
+        }
+        digits.push(char::from_digit(rest as u32, radix).unwrap_or('0'));
+    }
+    if digits.is_empty() {
+        digits.push('0');
+    }
+    Ok(digits.iter().rev().collect())
+}
+
 /// The exact decimal value of a finite float of at least 2^53 in
 /// magnitude (an integer), as Python's `int(x)` prints it.
 fn float_as_integer(x: f64) -> String {
@@ -307,7 +348,10 @@ fn float(conv: char, v: &Literal) -> Result<f64, FormatError> {
         Literal::Float(x) => Ok(*x),
         Literal::Int(i) => Ok(*i as f64),
         Literal::Bool(b) => Ok(f64::from(u8::from(*b))),
-        Literal::BigInt(d) => d.parse().map_err(|_| format!("%{conv}: integer too large")),
+        Literal::BigInt(d) => match d.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(x),
+            _ => Err("int too large to convert to float".to_owned()),
+        },
         other => Err(format!(
             "%{conv} format: a real number is required, not {}",
             type_name(other)
@@ -367,10 +411,16 @@ fn convert(
                     };
                     (i < 0, d)
                 }
-                Int::Big(d) if matches!(conv, 'd' | 'i' | 'u') => {
-                    (d.starts_with('-'), d.trim_start_matches('-').to_owned())
+                Int::Big(d) => {
+                    let magnitude = d.trim_start_matches('-');
+                    let digits = match conv {
+                        'x' => big_in_radix(magnitude, 16)?,
+                        'X' => big_in_radix(magnitude, 16)?.to_uppercase(),
+                        'o' => big_in_radix(magnitude, 8)?,
+                        _ => magnitude.to_owned(),
+                    };
+                    (d.starts_with('-'), digits)
                 }
-                Int::Big(_) => return Err(format!("%{conv} of an integer beyond 128 bits")),
             };
             let digits = match precision {
                 Some(p) if digits.len() < p => "0".repeat(p - digits.len()) + &digits,
@@ -563,6 +613,7 @@ mod tests {
                 }
             }
         }
+        let big = "1".to_owned() + &"0".repeat(400);
         let values = [
             "0",
             "1",
@@ -579,9 +630,17 @@ mod tests {
             "123.456",
             "5e10",
             "1e300",
+            "-1e300",
             "-0.0",
             "inf",
             "nan",
+            "0.5",
+            "0.125",
+            "2.5",
+            "1.7014118346046923e+38",
+            "123456789012345678901234567890",
+            "-1606938044258990275541962092341162602522202993782792835301376",
+            &big,
         ];
         let cases: Vec<(String, &str)> = specs
             .iter()

@@ -853,7 +853,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     Setting {
         name: "read-linger",
         form: Form::Value("DURATION"),
-        doc: "After a read of under 16 KiB from a stream producer that waits for no acknowledgement (Python's SocketHandler, syslog), let its bytes gather this long before reading again: fewer wake-ups, reads and writes per record; 0 reads at once",
+        doc: "After a read of under 16 KiB from a stream producer that waits for no acknowledgement (Python's SocketHandler, syslog) and sends steadily, let its bytes gather at least this long before reading again: fewer wake-ups, reads and writes per record; at most 1s; 0 reads at once",
         default: Shown::Value("2ms"),
         scope: Scope::Listener,
         show: Show::Listener(|s| Some(duration(s.read_linger))),

@@ -5,7 +5,10 @@
 //! ([`End`]). Each turn of the loop waits for one thing ([`Connection::wait`]:
 //! bytes, an acknowledgement due, a timeout, shutdown, or the registry
 //! telling it to close), then decodes what was read into one batch
-//! ([`Connection::take`]). Acknowledged delivery's numbering lives in
+//! ([`Connection::take`]); after a small read from a producer that sends
+//! steadily and waits for no acknowledgement, it lets bytes gather for
+//! `--read-linger` first ([`Connection::linger`]). Acknowledged
+//! delivery's numbering lives in
 //! [`crate::acks::Session`]. What differs between Tributary's frames and
 //! syslog is the [`Decoder`].
 
@@ -143,6 +146,7 @@ pub(crate) async fn serve_stream<S>(
         partial_since: None,
         drain: None,
         opened: Instant::now(),
+        last_read: None,
         ticket,
         input,
         peer,
@@ -183,6 +187,9 @@ struct Connection<S> {
     partial_since: Option<Instant>,
     drain: Option<Drain>,
     opened: Instant,
+    /// When the last read was decoded: whether the producer sends
+    /// steadily (`--read-linger`).
+    last_read: Option<Instant>,
     ticket: Ticket,
 }
 
@@ -225,20 +232,38 @@ where
             if let Some(end) = self.take(n).await {
                 return end;
             }
-            if let Some(linger) = self.linger(n) {
-                tokio::time::sleep(linger).await;
+            let now = Instant::now();
+            let previous = self.last_read.replace(now);
+            if let Some(linger) = self.linger(n, previous.map(|t| now - t)) {
+                // Shutdown starts the drain at once; an eviction is seen
+                // by the next wait.
+                tokio::select! {
+                    () = tokio::time::sleep(linger) => {}
+                    _ = shutdown.changed() => self.begin_drain(),
+                    _ = self.ticket.evicted() => {}
+                }
             }
         }
     }
 
     /// How long to let bytes gather before the next read
-    /// (`--read-linger`): only after a small read, only for a producer
-    /// that waits for no acknowledgement (one that does would wait that
-    /// much longer for each), never while draining.
-    fn linger(&self, n: usize) -> Option<std::time::Duration> {
+    /// (`--read-linger`): only after a small read that came soon after
+    /// the one before (a producer sending steadily: one that sends now
+    /// and then would pay a timer per record and gain nothing), only for
+    /// a producer that completed a frame and waits for no
+    /// acknowledgement (one that does would wait that much longer for
+    /// each, and so would one whose hello is still on its way), never
+    /// while draining.
+    fn linger(
+        &self,
+        n: usize,
+        since_previous: Option<std::time::Duration>,
+    ) -> Option<std::time::Duration> {
+        let linger = self.input.read_linger?;
         let small = n < LINGER_BELOW;
-        let unacked = self.acked.is_none() && self.drain.is_none();
-        self.input.read_linger.filter(|_| small && unacked)
+        let steady = since_previous.is_some_and(|gap| gap <= linger * 2);
+        let unacked = self.proven && self.acked.is_none() && self.drain.is_none();
+        (small && steady && unacked).then_some(linger)
     }
 
     fn begin_drain(&mut self) {
