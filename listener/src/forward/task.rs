@@ -29,9 +29,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Batches published and not yet acknowledged, at most: 4 MiB of
-/// 256 KiB batches.
-const IN_FLIGHT: usize = 16;
+/// Batches published and not yet acknowledged, at most: under 4 MiB of
+/// 960 KiB batches (s10 was as fast with 4 as with 16 in flight).
+const IN_FLIGHT: usize = 4;
 /// How often the output is looked at when nothing was there.
 const POLL: Duration = Duration::from_millis(5);
 /// Longest wait between attempts while NATS is away.
