@@ -775,3 +775,61 @@ fn bodies_received_at_once_share_one_budget() {
         once(&seen, &format!("held {n}"));
     }
 }
+
+/// JSON records posted over HTTP take the stream inputs' paths (a native
+/// line as it came, a foreign key order moved into native order, the
+/// rest decoded) and come out as the same lines as over TCP; a record the
+/// output filters out is counted as filtered either way.
+#[test]
+fn json_records_over_http_are_written_as_over_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start(dir.path(), &["--tcp", "127.0.0.1:0", "--level", "INFO"], 2);
+    let out = dir.path().join("out.log");
+    let foreign = |n: u64| {
+        format!(
+            r#"{{"fields":{{"a":{n},"b":"x\"y"}},"level":"WARNING","levelno":30,"logger":"app.db","msg":"foreign {n}","pid":42,"seq":{n},"ts":"2026-12-06T10:00:00.{n:06}Z"}}"#
+        )
+    };
+    let mut records: Vec<String> = (1..=3).map(foreign).collect();
+    // Decoded: keys of another vocabulary.
+    records.push(
+        r#"{"ts":"2026-12-06T10:00:01Z","message":"plain","levelname":"ERROR","name":"app"}"#
+            .to_owned(),
+    );
+    // Filtered out by --level INFO.
+    records.push(
+        r#"{"ts":"2026-12-06T10:00:00Z","level":"DEBUG","levelno":10,"logger":"app","msg":"quiet"}"#
+            .to_owned(),
+    );
+    let body = records.join("\n") + "\n";
+    let mut tcp = TcpStream::connect(t.tcp(0)).unwrap();
+    tcp.write_all(body.as_bytes()).unwrap();
+    drop(tcp);
+    let first = wait_for_lines(&out, 4);
+    assert_eq!(first.len(), 4);
+    // A line as the listener wrote it is native already: posted back, it
+    // must be written as it is.
+    let written = std::fs::read_to_string(&out).unwrap();
+    let native = written.lines().next().unwrap().to_owned();
+    let url = format!("http://{}/log", t.addr("http", 0));
+    let (code, answer) = curl(&["--data-binary", &body, &url]);
+    assert_eq!(code, 200, "{answer}");
+    let (code, answer) = curl(&["--data-binary", &format!("{native}\n"), &url]);
+    assert_eq!(code, 200, "{answer}");
+    wait_for_lines(&out, 9);
+    let (status, stderr) = t.stop();
+    assert!(status.success(), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in text.lines() {
+        *counts.entry(line).or_default() += 1;
+    }
+    // Every line TCP wrote, HTTP wrote identically; the native one a
+    // third time.
+    assert_eq!(counts.len(), 4, "{text}");
+    for (line, n) in &counts {
+        let want = if *line == native { 3 } else { 2 };
+        assert_eq!(*n, want, "{line}");
+    }
+    assert_eq!(summary_counter(&stderr, "filtered"), 2, "{stderr}");
+}

@@ -309,6 +309,16 @@ pub(crate) struct InputCtx {
     pub(crate) syslog: Option<tributary_core::syslog::SyslogParser>,
 }
 
+/// What [`InputCtx::accept_fast`] did with a payload.
+pub(crate) enum Fast {
+    /// Written into the batch.
+    Written,
+    /// Routed to no output: the caller counts it.
+    Filtered,
+    /// Left for the general decode.
+    Decode,
+}
+
 /// What a connection (or a datagram socket, or the collector's consumer)
 /// keeps between payloads.
 #[derive(Default)]
@@ -362,25 +372,13 @@ impl InputCtx {
         batch: &mut Batch,
         state: &mut PeerState,
     ) {
-        // Routed and formatted as the batch's configuration says.
-        // A native frame already in the output's form is written as it is
-        // (from a remote peer, only when it names its host: else it gets
-        // the peer's).
-        let canonical = passthrough::check(payload, &mut state.ts);
-        if let Some(c) = &canonical
-            && (c.has_host || state.remote_host.is_none())
-        {
-            let mask = batch.encoder().route_parts(c.level_no, c.logger);
-            if mask == 0 {
+        match self.accept_fast(payload, batch, state) {
+            Fast::Written => return,
+            Fast::Filtered => {
                 self.counters.filtered.fetch_add(1, Relaxed);
                 return;
             }
-            if batch.encoder().all_native(mask) {
-                batch.push_native(payload, mask);
-                return;
-            }
-        } else if self.reordered(payload, batch, state) {
-            return;
+            Fast::Decode => {}
         }
         match decode_payload_into(payload, self.decode, &mut state.record) {
             Ok(()) => {
@@ -401,27 +399,57 @@ impl InputCtx {
         }
     }
 
+    /// The paths that write a JSON record without decoding it, routed and
+    /// formatted as the batch's configuration says: a native record
+    /// already in the output's form is written as it is (from a remote
+    /// peer, only when it names its host: else it gets the peer's), and
+    /// another producer's key order has its values moved into native
+    /// order. Every JSON input goes through them first (stream frames
+    /// and lines, datagrams, HTTP bodies); what they leave is decoded.
+    #[inline]
+    pub(crate) fn accept_fast(
+        &self,
+        payload: &[u8],
+        batch: &mut Batch,
+        state: &mut PeerState,
+    ) -> Fast {
+        let canonical = passthrough::check(payload, &mut state.ts);
+        if let Some(c) = &canonical
+            && (c.has_host || state.remote_host.is_none())
+        {
+            let mask = batch.encoder().route_parts(c.level_no, c.logger);
+            if mask == 0 {
+                return Fast::Filtered;
+            }
+            if batch.encoder().all_native(mask) {
+                batch.push_native(payload, mask);
+                return Fast::Written;
+            }
+            Fast::Decode
+        } else {
+            self.reordered(payload, batch, state)
+        }
+    }
+
     /// Another producer's key order (or a canonical record that needs the
-    /// peer's host), its values moved into native order; `true` when the
-    /// payload was taken (written or filtered out). Kept out of line so
-    /// the pass-through's path in `accept` stays as short as it was.
+    /// peer's host), its values moved into native order. Kept out of line
+    /// so the pass-through's path in `accept` stays as short as it was.
     #[inline(never)]
-    fn reordered(&self, payload: &[u8], batch: &mut Batch, state: &mut PeerState) -> bool {
+    fn reordered(&self, payload: &[u8], batch: &mut Batch, state: &mut PeerState) -> Fast {
         let Some(f) = passthrough::reorder::parse(payload, &mut state.ts, &mut state.reorder)
         else {
-            return false;
+            return Fast::Decode;
         };
         let mask = batch.encoder().route_parts(f.level_no, f.logger);
         if mask == 0 {
-            self.counters.filtered.fetch_add(1, Relaxed);
-            return true;
+            return Fast::Filtered;
         }
         if !batch.encoder().all_native(mask) {
-            return false;
+            return Fast::Decode;
         }
         let host = state.remote_host.as_ref().map(|(_, h)| h.as_str());
         batch.push_native_with(mask, |out| f.write(host, out));
-        true
+        Fast::Written
     }
 
     /// Counts and reports a bad payload or frame.

@@ -168,9 +168,8 @@ async fn read_and_decode(
                 _ => "line",
             };
             for (n, payload) in payloads {
-                match tributary_core::decode_payload_into(payload, input.ctx.decode, &mut record) {
-                    Ok(()) => sink.push(&mut record),
-                    Err(e) => reject(format!("{unit} {n}: {e}"), &mut skipped)?,
+                if let Err(e) = sink.push_payload(input, payload) {
+                    reject(format!("{unit} {n}: {e}"), &mut skipped)?;
                 }
             }
         }
