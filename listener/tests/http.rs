@@ -430,16 +430,26 @@ fn remote_peer_address_becomes_the_host(bind: &str) {
     );
     let port = t.addr("http", 0).rsplit_once(':').unwrap().1.to_owned();
     let url = format!("http://{local}:{port}/log");
-    let body = "{\"msg\":\"from afar\"}\n{\"msg\":\"named\",\"host\":\"web-1\"}\n";
+    // Decoded, then the fast paths: a native line and a foreign key order,
+    // each without a host.
+    let body = concat!(
+        "{\"msg\":\"from afar\"}\n{\"msg\":\"named\",\"host\":\"web-1\"}\n",
+        r#"{"ts":"2026-12-06T10:00:00.000000Z","level":"INFO","levelno":20,"logger":"app","msg":"native"}"#,
+        "\n",
+        r#"{"fields":{"n":1},"level":"INFO","levelno":20,"logger":"app","msg":"foreign","ts":"2026-12-06T10:00:00.000000Z"}"#,
+        "\n",
+    );
     let (code, answer) = curl(&["--data-binary", body, &url]);
     assert_eq!(code, 200, "{answer}");
     let out = dir.path().join("out.log");
-    wait_for_lines(&out, 2);
+    wait_for_lines(&out, 4);
     let (status, stderr) = t.stop();
     assert!(status.success(), "{stderr}");
     let seen = by_msg(&read_json(&out));
     assert_eq!(once(&seen, "from afar")["host"], local.to_string());
     assert_eq!(once(&seen, "named")["host"], "web-1");
+    assert_eq!(once(&seen, "native")["host"], local.to_string());
+    assert_eq!(once(&seen, "foreign")["host"], local.to_string());
 }
 
 /// Sends `head` and then `body` on a raw connection; returns what the

@@ -851,7 +851,7 @@ fn messages_not_ours_are_reported_and_skipped() {
     assert_collected(&dir.path().join("all.log"), &expected);
 }
 
-/// A foreign message of 3 MiB (many of our batches' size, within the
+/// A foreign message of 3 MiB (several of our batches' size, within the
 /// server's `max_payload`) is still delivered, reported and skipped: a
 /// pull bounded in bytes below it would never get it, and the collector
 /// would stop there.

@@ -27,10 +27,12 @@ use std::time::SystemTime;
 /// and acknowledge).
 pub(crate) const BATCH_BYTES: usize = 960 << 10;
 /// Records per batch at most (a full 960 KiB batch of ~290-byte records
-/// holds ~3,400).
-pub(crate) const BATCH_RECORDS: u64 = 16_000;
+/// holds ~3,400): a collector queues each message as one batch, and one
+/// of short lines must stay well under its `--queue-capacity` (16,384 by
+/// default) for formatting and writing to overlap.
+pub(crate) const BATCH_RECORDS: u64 = 4_096;
 /// Buffers of published batches kept for the next reads.
-const SPARE_BUFFERS: usize = 4;
+const SPARE_BUFFERS: usize = 2;
 
 /// A batch read from the output: whole lines.
 pub(crate) struct Chunk {

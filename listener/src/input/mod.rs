@@ -375,7 +375,7 @@ impl InputCtx {
         match self.accept_fast(payload, batch, state) {
             Fast::Written => return,
             Fast::Filtered => {
-                self.counters.filtered.fetch_add(1, Relaxed);
+                self.filtered(1);
                 return;
             }
             Fast::Decode => {}
@@ -390,7 +390,7 @@ impl InputCtx {
                 let record = &state.record;
                 let mask = batch.encoder().route(record);
                 if mask == 0 {
-                    self.counters.filtered.fetch_add(1, Relaxed);
+                    self.filtered(1);
                 } else {
                     batch.push(record, mask);
                 }
@@ -485,6 +485,11 @@ impl InputCtx {
     /// Records were queued.
     pub(crate) fn queued(&self, n: usize) {
         self.counters.records.fetch_add(n as u64, Relaxed);
+    }
+
+    /// Records were routed to no output.
+    pub(crate) fn filtered(&self, n: u64) {
+        self.counters.filtered.fetch_add(n, Relaxed);
     }
 }
 

@@ -6,7 +6,6 @@ use super::HttpInput;
 use crate::input::{Fast, PeerState};
 use crate::pipeline::Batch;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 use tributary_core::{CompactString, DecodeError, Record, decode_payload_into};
 
 /// One request's records, formatted and waiting to be queued.
@@ -77,13 +76,9 @@ impl RecordSink {
         self.batch.records
     }
 
-    /// The request was accepted: count what no output takes.
-    pub(crate) fn count_filtered(&self, input: &HttpInput) {
-        input
-            .ctx
-            .counters
-            .filtered
-            .fetch_add(self.filtered, Relaxed);
+    /// Records no output takes, to count once the request is queued.
+    pub(crate) fn filtered(&self) -> u64 {
+        self.filtered
     }
 }
 

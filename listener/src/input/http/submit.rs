@@ -93,11 +93,14 @@ async fn queue(
         ));
     }
     let records = sink.records();
-    sink.count_filtered(input);
+    // Counted once the request is queued: a 503 is retried, and its
+    // filtered records would count twice.
+    let filtered = sink.filtered();
     let batch = sink.batch;
     if ack == HttpAck::Queued {
         send(input, batch).await?;
         input.ctx.queued(records);
+        input.ctx.filtered(filtered);
         return Ok(());
     }
     let acks = input.settings.acks.numbering();
@@ -117,6 +120,7 @@ async fn queue(
         through
     };
     input.ctx.queued(records);
+    input.ctx.filtered(filtered);
     let producer = &acks.producer;
     loop {
         let notified = producer.notify.notified();
