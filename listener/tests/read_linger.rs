@@ -6,17 +6,15 @@
 
 mod common;
 
+use common::raw_client::RawClient;
 use common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Records the acknowledged producer sends, one at a time.
 const RECORDS: u64 = 20;
-
-/// The longest linger accepted: a read held back by it would cost a
-/// second per record.
-const LINGER: &str = "1s";
 
 fn record(n: u64) -> String {
     format!(
@@ -24,53 +22,36 @@ fn record(n: u64) -> String {
     )
 }
 
-/// One length-prefixed control frame from the listener.
-fn control(stream: &mut TcpStream) -> serde_json::Value {
-    let mut len = [0u8; 4];
-    stream.read_exact(&mut len).expect("a control frame");
-    let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
-    stream.read_exact(&mut payload).expect("its payload");
-    serde_json::from_slice(&payload).unwrap()
-}
-
-#[test]
-fn a_producer_waiting_for_each_acknowledgement_is_not_held_back_by_the_linger() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = Tributary::start(
-        dir.path(),
+/// A listener on TCP writing `out.log` in `dir`, lingering `linger`.
+fn start(dir: &Path, linger: &str) -> Tributary {
+    Tributary::start(
+        dir,
         &[
             "--tcp",
             "127.0.0.1:0",
             "--out",
             "out.log",
             "--read-linger",
-            LINGER,
+            linger,
         ],
-    );
-    let mut stream = TcpStream::connect(t.tcp(0)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    stream
-        .write_all(
-            br#"{"tributary":"hello","version":1,"producer":"linger","epoch":"0123456789abcdef","next":0}
-"#,
-        )
-        .unwrap();
-    assert_eq!(control(&mut stream)["tributary"], "welcome");
-    // Each record is small and follows the last at once: were this
-    // producer lingered over, each read would wait a second, and the 20
-    // round trips would take 20 s instead of milliseconds.
+    )
+}
+
+#[test]
+fn a_producer_waiting_for_each_acknowledgement_is_not_held_back_by_the_linger() {
+    let dir = tempfile::tempdir().unwrap();
+    // The longest linger accepted: a read held back by it would cost a
+    // second per record.
+    let t = start(dir.path(), "1s");
+    let (mut producer, next) = RawClient::connect(&t.tcp(0).to_string(), "linger", 0);
+    assert_eq!(next, 0);
+    // Each record is one small frame sent as soon as the last is
+    // acknowledged: were this producer lingered over, the 20 round trips
+    // would take 20 s instead of milliseconds.
     let began = Instant::now();
     for n in 0..RECORDS {
-        stream
-            .write_all(format!("{}\n", record(n)).as_bytes())
-            .unwrap();
-        loop {
-            let ack = control(&mut stream);
-            assert_eq!(ack["tributary"], "ack", "{ack}");
-            if ack["next"].as_u64().unwrap() > n {
-                break;
-            }
-        }
+        producer.send("linger", n, n + 1);
+        producer.wait_acked(n + 1);
     }
     let took = began.elapsed();
     assert!(
@@ -84,17 +65,7 @@ fn a_producer_waiting_for_each_acknowledgement_is_not_held_back_by_the_linger() 
 #[test]
 fn records_of_a_steady_unacknowledged_producer_all_arrive_in_order_with_a_linger() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Tributary::start(
-        dir.path(),
-        &[
-            "--tcp",
-            "127.0.0.1:0",
-            "--out",
-            "out.log",
-            "--read-linger",
-            "50ms",
-        ],
-    );
+    let t = start(dir.path(), "50ms");
     let mut stream = TcpStream::connect(t.tcp(0)).unwrap();
     stream.set_nodelay(true).unwrap();
     // One small write per record, as Python's SocketHandler sends them.
