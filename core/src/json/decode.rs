@@ -283,9 +283,11 @@ const KEYS: [Key; Key::Other as usize] = [
     Key::Fields,
 ];
 
-/// The little-endian word of a key of at most eight bytes, as
-/// [`Reader::short_key`] returns it.
-const fn word(key: &[u8]) -> u64 {
+/// The little-endian word of a key of at most eight bytes, as the decoder
+/// reads a short key from a payload: a short key is classified by one
+/// comparison of words per candidate, here and in the listener's
+/// reorder path.
+pub const fn key_word(key: &[u8]) -> u64 {
     let mut w = 0u64;
     let mut i = 0;
     while i < key.len() {
@@ -299,28 +301,28 @@ const fn word(key: &[u8]) -> u64 {
 /// native key and most aliases; the longer aliases go through `classify`.
 #[inline(always)]
 fn classify_word(w: u64) -> Key {
-    const TS: u64 = word(b"ts");
-    const TIME: u64 = word(b"time");
-    const LEVEL: u64 = word(b"level");
-    const LEVELNO: u64 = word(b"levelno");
-    const LOGGER: u64 = word(b"logger");
-    const NAME: u64 = word(b"name");
-    const TARGET: u64 = word(b"target");
-    const MSG: u64 = word(b"msg");
-    const MESSAGE: u64 = word(b"message");
-    const HOST: u64 = word(b"host");
-    const PID: u64 = word(b"pid");
-    const PROCESS: u64 = word(b"process");
-    const TID: u64 = word(b"tid");
-    const THREAD: u64 = word(b"thread");
-    const FILE: u64 = word(b"file");
-    const LINE: u64 = word(b"line");
-    const FUNC: u64 = word(b"func");
-    const MODULE: u64 = word(b"module");
-    const SEQ: u64 = word(b"seq");
-    const EXC: u64 = word(b"exc");
-    const STACK: u64 = word(b"stack");
-    const FIELDS: u64 = word(b"fields");
+    const TS: u64 = key_word(b"ts");
+    const TIME: u64 = key_word(b"time");
+    const LEVEL: u64 = key_word(b"level");
+    const LEVELNO: u64 = key_word(b"levelno");
+    const LOGGER: u64 = key_word(b"logger");
+    const NAME: u64 = key_word(b"name");
+    const TARGET: u64 = key_word(b"target");
+    const MSG: u64 = key_word(b"msg");
+    const MESSAGE: u64 = key_word(b"message");
+    const HOST: u64 = key_word(b"host");
+    const PID: u64 = key_word(b"pid");
+    const PROCESS: u64 = key_word(b"process");
+    const TID: u64 = key_word(b"tid");
+    const THREAD: u64 = key_word(b"thread");
+    const FILE: u64 = key_word(b"file");
+    const LINE: u64 = key_word(b"line");
+    const FUNC: u64 = key_word(b"func");
+    const MODULE: u64 = key_word(b"module");
+    const SEQ: u64 = key_word(b"seq");
+    const EXC: u64 = key_word(b"exc");
+    const STACK: u64 = key_word(b"stack");
+    const FIELDS: u64 = key_word(b"fields");
     match w {
         TS | TIME => Key::Ts,
         LEVEL => Key::Level,

@@ -29,7 +29,7 @@
 
 use super::{Cursor, HOST, Kind, MAX_DEPTH, MAX_KEYS, OPTIONAL, TsCache, check_ts, special};
 use std::ops::Range;
-use tributary_core::json::{write_str, write_value};
+use tributary_core::json::{key_word, write_str, write_value};
 use tributary_core::{Level, Timestamp, Value};
 
 /// What a connection keeps between payloads for [`parse`], reused so a
@@ -182,43 +182,32 @@ fn classify(key: &[u8]) -> Slot {
     }
 }
 
-/// The little-endian word of a key of one to seven bytes.
-const fn word(key: &[u8]) -> u64 {
-    let mut w = 0u64;
-    let mut i = 0;
-    while i < key.len() {
-        w |= (key[i] as u64) << (8 * i);
-        i += 1;
-    }
-    w
-}
-
 /// [`classify`] from a short key's word: one comparison per candidate
 /// instead of a slice match (the keys of a record are mostly these).
 #[inline(always)]
 fn classify_word(w: u64) -> Slot {
-    const TS: u64 = word(b"ts");
-    const LEVEL: u64 = word(b"level");
-    const LEVELNO: u64 = word(b"levelno");
-    const LOGGER: u64 = word(b"logger");
-    const MSG: u64 = word(b"msg");
-    const HOST: u64 = word(b"host");
-    const PID: u64 = word(b"pid");
-    const PROCESS: u64 = word(b"process");
-    const TID: u64 = word(b"tid");
-    const THREAD: u64 = word(b"thread");
-    const FILE: u64 = word(b"file");
-    const LINE: u64 = word(b"line");
-    const FUNC: u64 = word(b"func");
-    const MODULE: u64 = word(b"module");
-    const SEQ: u64 = word(b"seq");
-    const EXC: u64 = word(b"exc");
-    const STACK: u64 = word(b"stack");
-    const FIELDS: u64 = word(b"fields");
-    const TIME: u64 = word(b"time");
-    const NAME: u64 = word(b"name");
-    const TARGET: u64 = word(b"target");
-    const MESSAGE: u64 = word(b"message");
+    const TS: u64 = key_word(b"ts");
+    const LEVEL: u64 = key_word(b"level");
+    const LEVELNO: u64 = key_word(b"levelno");
+    const LOGGER: u64 = key_word(b"logger");
+    const MSG: u64 = key_word(b"msg");
+    const HOST: u64 = key_word(b"host");
+    const PID: u64 = key_word(b"pid");
+    const PROCESS: u64 = key_word(b"process");
+    const TID: u64 = key_word(b"tid");
+    const THREAD: u64 = key_word(b"thread");
+    const FILE: u64 = key_word(b"file");
+    const LINE: u64 = key_word(b"line");
+    const FUNC: u64 = key_word(b"func");
+    const MODULE: u64 = key_word(b"module");
+    const SEQ: u64 = key_word(b"seq");
+    const EXC: u64 = key_word(b"exc");
+    const STACK: u64 = key_word(b"stack");
+    const FIELDS: u64 = key_word(b"fields");
+    const TIME: u64 = key_word(b"time");
+    const NAME: u64 = key_word(b"name");
+    const TARGET: u64 = key_word(b"target");
+    const MESSAGE: u64 = key_word(b"message");
     match w {
         TS => Slot::Ts,
         LEVEL => Slot::Level,
