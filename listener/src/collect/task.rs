@@ -25,18 +25,6 @@ use tributary_core::{CompactString, DecodeOptions, decode_payload_into};
 const MAX_ACK_PENDING: i64 = 10_000;
 /// How long JetStream waits for an acknowledgement before redelivering.
 const ACK_WAIT: Duration = Duration::from_secs(30);
-/// Messages one pull asks for (the client asks again once half are in):
-/// about 24 of our 960 KiB batches on their way at most, where the
-/// client's default of 200 would be 280 MiB and past nats-server's
-/// 64 MB per-connection pending limit. Bounded in messages, not bytes: a
-/// pull bounded below a foreign message's size would never get it.
-const PULL_MESSAGES: usize = 16;
-/// How long a pull waits on the server (the client's default for
-/// `messages()`).
-const PULL_EXPIRES: Duration = Duration::from_secs(30);
-/// How often the server says it is alive while a pull waits (the
-/// client's default for `messages()`).
-const PULL_HEARTBEAT: Duration = Duration::from_secs(15);
 /// A collector attached to its stream, ready to [`serve`].
 pub(crate) struct Attached {
     consumer: PullConsumer,
@@ -138,13 +126,7 @@ pub(crate) async fn serve(
         if *shutdown.borrow() {
             break;
         }
-        let pull = attached
-            .consumer
-            .stream()
-            .max_messages_per_batch(PULL_MESSAGES)
-            .expires(PULL_EXPIRES)
-            .heartbeat(PULL_HEARTBEAT);
-        let mut messages = match pull.messages().await {
+        let mut messages = match attached.consumer.messages().await {
             Ok(m) => m,
             Err(e) => {
                 ctx.diag.emit(&collecting, event::PullFailed(&e));

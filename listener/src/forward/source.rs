@@ -18,19 +18,19 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// Bytes per batch at most, under nats-server's default `max_payload` (1
-/// MiB) with room for the headers; the server's `max_payload` can lower
-/// it (see [`Source::next`]). Larger messages cost nats-server less per
-/// record (s10, its CPU per record: about 1.0 µs with 64 KiB, 0.95 with
-/// 256 KiB; with huge pages off, 1.04–1.18 µs with 256 KiB against
-/// 0.84–1.0 with 960 KiB), and the collector too (fewer messages to pull
-/// and acknowledge).
-pub(crate) const BATCH_BYTES: usize = 960 << 10;
-/// Records per batch at most (a full 960 KiB batch of ~290-byte records
-/// holds ~3,400): a collector queues each message as one batch, and one
-/// of short lines must stay well under its `--queue-capacity` (16,384 by
-/// default) for formatting and writing to overlap.
-pub(crate) const BATCH_RECORDS: u64 = 4_096;
+/// Bytes per batch at most; the server's `max_payload` can lower it
+/// (see [`Source::next`]). Larger messages cost nats-server less per
+/// record (s10: about 1.0 µs a record with 64 KiB, 0.95 with 256 KiB; with
+/// huge pages off, 1.04–1.18 µs with 256 KiB against 0.84–1.0 with 960
+/// KiB), and the collector too (fewer messages to pull and acknowledge).
+/// Not larger: a collector pulls 200 messages at a time (bounding the
+/// pull lower made a collector restarted after `kill -9` wait for
+/// redeliveries past the tests' patience), so this also bounds what one
+/// pull may hold (about 50 MiB).
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+/// Records per batch at most (a full 256 KiB batch of ~290-byte records
+/// holds ~900).
+pub(crate) const BATCH_RECORDS: u64 = 4000;
 /// Buffers of published batches kept for the next reads.
 const SPARE_BUFFERS: usize = 2;
 

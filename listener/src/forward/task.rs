@@ -29,11 +29,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Batches published and not yet acknowledged, at most (s10 was as fast
-/// with 4 as with 16 in flight). With the one being read and the
-/// source's spare buffers, a forwarder holds at most 7 batch buffers:
-/// under 7 MiB.
-const IN_FLIGHT: usize = 4;
+/// Batches published and not yet acknowledged, at most: 4 MiB of
+/// 256 KiB batches.
+const IN_FLIGHT: usize = 16;
 /// How often the output is looked at when nothing was there.
 const POLL: Duration = Duration::from_millis(5);
 /// Longest wait between attempts while NATS is away.
