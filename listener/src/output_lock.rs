@@ -86,7 +86,15 @@ fn canonical(path: &Path) -> io::Result<PathBuf> {
         .strip_prefix(&existing)
         .unwrap_or(&lexical)
         .to_owned();
-    Ok(existing.canonicalize().unwrap_or(existing).join(rest))
+    let existing = existing.canonicalize().unwrap_or(existing);
+    // Not `join("")`, which adds a trailing `/`: `/dev/stdout/` of a
+    // pipe (whose target `pipe:[N]` does not resolve) is no FIFO to
+    // `metadata`, and two live tails then fought over `/dev/.stdout.lock`.
+    Ok(if rest.as_os_str().is_empty() {
+        existing
+    } else {
+        existing.join(rest)
+    })
 }
 
 /// `.NAME.lock` beside the output.
@@ -171,5 +179,23 @@ mod tests {
         OutputLocks::acquire(&[PathBuf::from("/dev/null")]).unwrap();
         drop(twice);
         assert!(!Path::new("/dev/.null.lock").exists());
+    }
+
+    #[test]
+    fn a_pipe_is_not_locked_so_two_outputs_to_pipes_run_at_once() {
+        // What `tributary collect --out - | grep …` writes to: the
+        // standard output is a pipe, whose link target does not resolve.
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let pipe = PathBuf::from(format!("/proc/self/fd/{}", fds[1]));
+        let first = OutputLocks::acquire(std::slice::from_ref(&pipe)).unwrap();
+        OutputLocks::acquire(std::slice::from_ref(&pipe)).unwrap();
+        assert!(first.files.is_empty());
+        // SAFETY: both descriptors are ours and open.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
     }
 }
