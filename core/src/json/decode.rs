@@ -297,32 +297,63 @@ pub const fn key_word(key: &[u8]) -> u64 {
     w
 }
 
+/// The [`key_word`]s of every native key and the short aliases the
+/// decoder takes, for the classifiers that compare a short key by its
+/// word (the decoder's and the listener's reorder path).
+pub mod key_words {
+    use super::key_word;
+
+    /// `"ts"`.
+    pub const TS: u64 = key_word(b"ts");
+    /// `"time"`.
+    pub const TIME: u64 = key_word(b"time");
+    /// `"level"`.
+    pub const LEVEL: u64 = key_word(b"level");
+    /// `"levelno"`.
+    pub const LEVELNO: u64 = key_word(b"levelno");
+    /// `"logger"`.
+    pub const LOGGER: u64 = key_word(b"logger");
+    /// `"name"`.
+    pub const NAME: u64 = key_word(b"name");
+    /// `"target"`.
+    pub const TARGET: u64 = key_word(b"target");
+    /// `"msg"`.
+    pub const MSG: u64 = key_word(b"msg");
+    /// `"message"`.
+    pub const MESSAGE: u64 = key_word(b"message");
+    /// `"host"`.
+    pub const HOST: u64 = key_word(b"host");
+    /// `"pid"`.
+    pub const PID: u64 = key_word(b"pid");
+    /// `"process"`.
+    pub const PROCESS: u64 = key_word(b"process");
+    /// `"tid"`.
+    pub const TID: u64 = key_word(b"tid");
+    /// `"thread"`.
+    pub const THREAD: u64 = key_word(b"thread");
+    /// `"file"`.
+    pub const FILE: u64 = key_word(b"file");
+    /// `"line"`.
+    pub const LINE: u64 = key_word(b"line");
+    /// `"func"`.
+    pub const FUNC: u64 = key_word(b"func");
+    /// `"module"`.
+    pub const MODULE: u64 = key_word(b"module");
+    /// `"seq"`.
+    pub const SEQ: u64 = key_word(b"seq");
+    /// `"exc"`.
+    pub const EXC: u64 = key_word(b"exc");
+    /// `"stack"`.
+    pub const STACK: u64 = key_word(b"stack");
+    /// `"fields"`.
+    pub const FIELDS: u64 = key_word(b"fields");
+}
+
 /// [`classify`] for keys of one to seven bytes, from their word: every
 /// native key and most aliases; the longer aliases go through `classify`.
 #[inline(always)]
 fn classify_word(w: u64) -> Key {
-    const TS: u64 = key_word(b"ts");
-    const TIME: u64 = key_word(b"time");
-    const LEVEL: u64 = key_word(b"level");
-    const LEVELNO: u64 = key_word(b"levelno");
-    const LOGGER: u64 = key_word(b"logger");
-    const NAME: u64 = key_word(b"name");
-    const TARGET: u64 = key_word(b"target");
-    const MSG: u64 = key_word(b"msg");
-    const MESSAGE: u64 = key_word(b"message");
-    const HOST: u64 = key_word(b"host");
-    const PID: u64 = key_word(b"pid");
-    const PROCESS: u64 = key_word(b"process");
-    const TID: u64 = key_word(b"tid");
-    const THREAD: u64 = key_word(b"thread");
-    const FILE: u64 = key_word(b"file");
-    const LINE: u64 = key_word(b"line");
-    const FUNC: u64 = key_word(b"func");
-    const MODULE: u64 = key_word(b"module");
-    const SEQ: u64 = key_word(b"seq");
-    const EXC: u64 = key_word(b"exc");
-    const STACK: u64 = key_word(b"stack");
-    const FIELDS: u64 = key_word(b"fields");
+    use key_words::*;
     match w {
         TS | TIME => Key::Ts,
         LEVEL => Key::Level,

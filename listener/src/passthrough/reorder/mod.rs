@@ -29,7 +29,7 @@
 
 use super::{Cursor, HOST, Kind, MAX_DEPTH, MAX_KEYS, OPTIONAL, TsCache, check_ts, special};
 use std::ops::Range;
-use tributary_core::json::{key_word, write_str, write_value};
+use tributary_core::json::{write_str, write_value};
 use tributary_core::{Level, Timestamp, Value};
 
 /// What a connection keeps between payloads for [`parse`], reused so a
@@ -186,28 +186,7 @@ fn classify(key: &[u8]) -> Slot {
 /// instead of a slice match (the keys of a record are mostly these).
 #[inline(always)]
 fn classify_word(w: u64) -> Slot {
-    const TS: u64 = key_word(b"ts");
-    const LEVEL: u64 = key_word(b"level");
-    const LEVELNO: u64 = key_word(b"levelno");
-    const LOGGER: u64 = key_word(b"logger");
-    const MSG: u64 = key_word(b"msg");
-    const HOST: u64 = key_word(b"host");
-    const PID: u64 = key_word(b"pid");
-    const PROCESS: u64 = key_word(b"process");
-    const TID: u64 = key_word(b"tid");
-    const THREAD: u64 = key_word(b"thread");
-    const FILE: u64 = key_word(b"file");
-    const LINE: u64 = key_word(b"line");
-    const FUNC: u64 = key_word(b"func");
-    const MODULE: u64 = key_word(b"module");
-    const SEQ: u64 = key_word(b"seq");
-    const EXC: u64 = key_word(b"exc");
-    const STACK: u64 = key_word(b"stack");
-    const FIELDS: u64 = key_word(b"fields");
-    const TIME: u64 = key_word(b"time");
-    const NAME: u64 = key_word(b"name");
-    const TARGET: u64 = key_word(b"target");
-    const MESSAGE: u64 = key_word(b"message");
+    use tributary_core::json::key_words::*;
     match w {
         TS => Slot::Ts,
         LEVEL => Slot::Level,
