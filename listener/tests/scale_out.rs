@@ -147,14 +147,16 @@ fn assert_collected(path: &Path, expected: &[Expect]) {
     assert_eq!(total, want, "records collected");
 }
 
-/// The stream read by a NATS client in Python's standard library
-/// (tests/py/nats_stream.py): a JSON summary.
-fn read_stream(port: u16) -> serde_json::Value {
+/// Runs tests/py/nats_stream.py, a NATS client in Python's standard
+/// library, on stream `TRIBUTARY` of the server at `port` with `args`;
+/// its standard output.
+fn nats_stream(port: u16, args: &[&str]) -> Vec<u8> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
     let out = Command::new("python3")
         .arg(script)
         .arg(format!("127.0.0.1:{port}"))
         .arg("TRIBUTARY")
+        .args(args)
         .output()
         .expect("python3 (apt-get install python3)");
     assert!(
@@ -162,7 +164,12 @@ fn read_stream(port: u16) -> serde_json::Value {
         "nats_stream.py failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+/// The stream read by that client: a JSON summary.
+fn read_stream(port: u16) -> serde_json::Value {
+    serde_json::from_slice(&nats_stream(port, &[])).unwrap()
 }
 
 /// The stream holds exactly `records` records, in messages that follow
@@ -824,18 +831,7 @@ fn messages_not_ours_are_reported_and_skipped() {
     let dir = tempdir();
     let nats = NatsServer::start(dir.path());
     let mut expected = forwarded(dir.path(), &nats, "first", 100);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(format!("127.0.0.1:{}", nats.port))
-        .args(["TRIBUTARY", "--publish-foreign", "tributary.intruder"])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    nats_stream(nats.port, &["--publish-foreign", "tributary.intruder"]);
     // Real records after the foreign ones too.
     expected.extend(forwarded(dir.path(), &nats, "second", 50));
     let err = collect_all(dir.path(), &nats.url(), 300);
@@ -860,18 +856,10 @@ fn a_foreign_message_larger_than_a_pull_is_reported_and_skipped() {
     let dir = tempdir();
     let nats = NatsServer::start_with_config(dir.path(), "max_payload: 4194304\n");
     let mut expected = forwarded(dir.path(), &nats, "first", 100);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/nats_stream.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(format!("127.0.0.1:{}", nats.port))
-        .args(["TRIBUTARY", "--publish-large", "tributary.intruder"])
-        .arg((3 << 20).to_string())
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let size = (3 << 20).to_string();
+    nats_stream(
+        nats.port,
+        &["--publish-large", "tributary.intruder", size.as_str()],
     );
     expected.extend(forwarded(dir.path(), &nats, "second", 50));
     let err = collect_all(dir.path(), &nats.url(), 300);
