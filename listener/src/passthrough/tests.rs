@@ -259,7 +259,38 @@ pub(super) fn record(floats: bool) -> impl Strategy<Value = Record> {
 }
 
 /// Bytes that matter to JSON, for mutations.
-const INTERESTING: &[u8] = b"{}[]\":,\\ -.0159eEnu\x01\x7f\xc3\xff";
+const INTERESTING: &[u8] = b"{}[]\":,\\ \t-.0159eEnu\x01\x7f\xc3\xff";
+
+/// One to three edits of a payload, each replacing, inserting or removing
+/// one byte that matters to JSON somewhere ([`mutate`]).
+pub(super) fn edits() -> impl Strategy<Value = Vec<(prop::sample::Index, usize, u8)>> {
+    proptest::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            0usize..INTERESTING.len(),
+            0u8..3,
+        ),
+        1..4,
+    )
+}
+
+/// `payload` with [`edits`] applied (stopping if it becomes empty).
+pub(super) fn mutate(mut payload: Vec<u8>, edits: &[(prop::sample::Index, usize, u8)]) -> Vec<u8> {
+    for (at, byte, op) in edits {
+        let i = at.index(payload.len());
+        match op {
+            0 => payload[i] = INTERESTING[*byte],
+            1 => payload.insert(i, INTERESTING[*byte]),
+            _ => {
+                payload.remove(i);
+            }
+        }
+        if payload.is_empty() {
+            break;
+        }
+    }
+    payload
+}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
@@ -300,20 +331,9 @@ proptest! {
     #[test]
     fn mutated_payloads_are_declined_or_unchanged_by_the_decoder(
         r in record(true),
-        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..INTERESTING.len(), 0u8..3), 1..4),
+        edits in edits(),
     ) {
-        let mut payload = native(&r);
-        for (at, byte, op) in edits {
-            let i = at.index(payload.len());
-            match op {
-                0 => payload[i] = INTERESTING[byte],
-                1 => payload.insert(i, INTERESTING[byte]),
-                _ => { payload.remove(i); }
-            }
-            if payload.is_empty() {
-                break;
-            }
-        }
+        let payload = mutate(native(&r), &edits);
         if agrees(&payload) {
             prop_assert_eq!(slow_path(&payload), Some(payload));
         }

@@ -5,7 +5,7 @@
 //! accepted.
 
 use super::*;
-use crate::passthrough::tests::{native, record, text, value};
+use crate::passthrough::tests::{edits, mutate, native, record, text, value};
 use proptest::prelude::*;
 use tributary_core::{Fields, Record, decode_json};
 
@@ -222,9 +222,6 @@ prop_compose! {
     }
 }
 
-/// Bytes that matter to JSON, for mutations.
-const INTERESTING: &[u8] = b"{}[]\":,\\ \t-.0159eEnu\x01\x7f\xc3\xff";
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -245,21 +242,9 @@ proptest! {
     #[test]
     fn mutated_payloads_are_declined_or_written_as_the_decoder_and_formatter_write_them(
         (payload, _) in foreign(),
-        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..INTERESTING.len(), 0u8..3), 1..4),
+        edits in edits(),
     ) {
-        let mut payload = payload;
-        for (at, byte, op) in edits {
-            let i = at.index(payload.len());
-            match op {
-                0 => payload[i] = INTERESTING[byte],
-                1 => payload.insert(i, INTERESTING[byte]),
-                _ => { payload.remove(i); }
-            }
-            if payload.is_empty() {
-                break;
-            }
-        }
-        agrees(&payload);
+        agrees(&mutate(payload, &edits));
     }
 }
 
