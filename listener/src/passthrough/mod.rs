@@ -412,23 +412,38 @@ fn hex_digit(b: u8) -> Option<u8> {
     }
 }
 
+/// Each byte of a word: eight bytes tested at once.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `v`. Borrows only flag bytes after
+/// the first real zero, never before it, so the lowest flag is exact.
+#[inline(always)]
+const fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGH
+}
+
+/// The high bit of each byte of the little-endian word `x` that a string
+/// the formatter writes as it is cannot hold: a quote, a backslash, a
+/// control character, DEL or not ASCII (the lowest flag is exact).
+#[inline(always)]
+const fn special_bytes(x: u64) -> u64 {
+    (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+        | (x & HIGH)
+        | zero_bytes(x ^ (ONES * b'"' as u64))
+        | zero_bytes(x ^ (ONES * b'\\' as u64))
+        | zero_bytes(x ^ (ONES * 0x7f))
+}
+
 /// The index of the first byte at or after `from` that is a quote, a
 /// backslash, a control character, DEL or not ASCII (or the length): eight
 /// bytes at a time, since most of a record is plain ASCII text.
 #[inline]
 fn special(b: &[u8], mut from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(from..from + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        let hits = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
-            | (x & HIGH)
-            | zero(x ^ (ONES * u64::from(b'"')))
-            | zero(x ^ (ONES * u64::from(b'\\')))
-            | zero(x ^ (ONES * 0x7f));
+        let hits = special_bytes(u64::from_le_bytes(word));
         if hits != 0 {
             // Borrows only flag bytes after the first real hit, never
             // before it, so the lowest flag is a safe place to stop.

@@ -27,7 +27,10 @@
 //! the behaviour; the tests check `write(parse(payload)) ==
 //! format(decode(payload))` for every accepted payload.
 
-use super::{Cursor, HOST, Kind, MAX_DEPTH, MAX_KEYS, OPTIONAL, TsCache, check_ts, special};
+use super::{
+    Cursor, HOST, Kind, MAX_DEPTH, MAX_KEYS, ONES, OPTIONAL, TsCache, check_ts, special,
+    special_bytes, zero_bytes,
+};
 use std::ops::Range;
 use tributary_core::json::{write_str, write_value};
 use tributary_core::{Level, Timestamp, Value};
@@ -211,15 +214,6 @@ fn classify_word(w: u64) -> Slot {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each zero byte of `v` (exact up to the first one).
-#[inline(always)]
-const fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGH
-}
-
 /// At an opening quote: a key of one to seven bytes of printable ASCII
 /// but `"` and `\` (a string the formatter writes as it is), as its
 /// little-endian word, and the position after its closing quote; `None`
@@ -233,13 +227,9 @@ fn short_key(b: &[u8], quote: usize) -> Option<(u64, usize)> {
         return None;
     }
     let mask = (1u64 << (8 * len)) - 1;
-    // Control characters, non-ASCII, `\` and DEL: flags below the first
-    // real one are exact, so any flag under the mask is real.
-    let odd = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
-        | (x & HIGH)
-        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-        | zero_bytes(x ^ (ONES * 0x7f));
-    if odd & mask != 0 {
+    // Flags below the first real one are exact, so any flag under the mask
+    // is real (and no quote is under it: the key ends at the first).
+    if special_bytes(x) & mask != 0 {
         return None;
     }
     Some((x & mask, quote + len + 2))
